@@ -1,0 +1,185 @@
+//! The command-line and environment surface, shaped like every other Prometheus exporter's:
+//! `--web.*`, `--log.*`, plus `--report.*`, `--watch.*` and `--metrics.*`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser, ValueEnum};
+use jiff::tz::TimeZone;
+use regex::Regex;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "credential-report-exporter",
+    version,
+    about = "Serves cloud credential reports (Tencent Cloud CAM) as Prometheus metrics."
+)]
+pub struct Config {
+    /// Folder of credential reports to watch. It may not exist yet: it is waited for.
+    #[arg(long = "report.dir", env = "CREDENTIAL_REPORT_DIR", value_name = "DIR")]
+    pub report_dir: PathBuf,
+
+    /// Which files in the folder are reports (`*` and `?`). Split a large folder across replicas with it.
+    #[arg(
+        long = "report.glob",
+        env = "CREDENTIAL_REPORT_GLOB",
+        default_value = "*.csv"
+    )]
+    pub report_glob: String,
+
+    /// Regex over the file name whose `report` group (or first group) names the report, for dated
+    /// downloads side by side. Files sharing a name: the newest wins. Default: the file stem.
+    #[arg(
+        long = "report.name-pattern",
+        env = "CREDENTIAL_REPORT_NAME_PATTERN",
+        value_name = "REGEX"
+    )]
+    pub report_name_pattern: Option<Regex>,
+
+    /// Time zone of the dates in the reports (the console writes local times).
+    #[arg(long = "report.timezone", env = "CREDENTIAL_REPORT_TIMEZONE", default_value = "Asia/Shanghai", value_parser = parse_timezone)]
+    pub report_timezone: TimeZone,
+
+    /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB).
+    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub report_max_bytes: u64,
+
+    /// Quiet time after a file event before the folder is rescanned, so a burst of writes is read once.
+    #[arg(long = "watch.debounce", env = "CREDENTIAL_REPORT_WATCH_DEBOUNCE", default_value = "250ms", value_parser = parse_duration)]
+    pub watch_debounce: Duration,
+
+    /// Also rescan on this interval (e.g. 30s), for file systems that send no events (NFS, some CSI volumes). 0 turns it off.
+    #[arg(long = "watch.poll-interval", env = "CREDENTIAL_REPORT_WATCH_POLL_INTERVAL", default_value = "0s", value_parser = parse_duration)]
+    pub watch_poll_interval: Duration,
+
+    /// Serve per-user and per-key series. Turn off for very large organisations to keep only the aggregates.
+    #[arg(long = "metrics.per-user", env = "CREDENTIAL_REPORT_METRICS_PER_USER", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub metrics_per_user: bool,
+
+    /// Show whole SecretIds in labels instead of their prefix and last four characters.
+    #[arg(long = "metrics.show-secret-ids", env = "CREDENTIAL_REPORT_METRICS_SHOW_SECRET_IDS", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub metrics_show_secret_ids: bool,
+
+    /// Address to listen on; `:9877` means every interface.
+    #[arg(
+        long = "web.listen-address",
+        env = "CREDENTIAL_REPORT_WEB_LISTEN_ADDRESS",
+        default_value = ":9877"
+    )]
+    pub web_listen_address: String,
+
+    /// Path under which metrics are served.
+    #[arg(long = "web.telemetry-path", env = "CREDENTIAL_REPORT_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_path)]
+    pub web_telemetry_path: String,
+
+    /// Least severe log level written.
+    #[arg(
+        long = "log.level",
+        env = "CREDENTIAL_REPORT_LOG_LEVEL",
+        default_value = "info"
+    )]
+    pub log_level: LogLevel,
+
+    /// Log line format.
+    #[arg(
+        long = "log.format",
+        env = "CREDENTIAL_REPORT_LOG_FORMAT",
+        default_value = "logfmt"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_filter(self) -> tracing::level_filters::LevelFilter {
+        use tracing::level_filters::LevelFilter;
+        match self {
+            LogLevel::Debug => LevelFilter::DEBUG,
+            LogLevel::Info => LevelFilter::INFO,
+            LogLevel::Warn => LevelFilter::WARN,
+            LogLevel::Error => LevelFilter::ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+fn parse_timezone(name: &str) -> Result<TimeZone, String> {
+    TimeZone::get(name).map_err(|error| format!("unknown time zone {name:?}: {error}"))
+}
+
+/// Durations as operators write them: `250ms`, `30s`, `5m`, `1h`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 250ms, 30s, 5m or 1h"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" | "" if number == 0 || unit == "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        "h" => Ok(Duration::from_secs(number * 3600)),
+        _ => Err(format!(
+            "{text:?} is not a duration like 250ms, 30s, 5m or 1h"
+        )),
+    }
+}
+
+fn parse_path(path: &str) -> Result<String, String> {
+    match path.starts_with('/') && path.len() > 1 {
+        true => Ok(path.to_owned()),
+        false => Err(format!("{path:?} must start with / and not be / itself")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_exporter_style() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn per_user_can_be_turned_off_with_equals_false() {
+        let config =
+            Config::try_parse_from(["x", "--report.dir", "d", "--metrics.per-user=false"]).unwrap();
+        assert!(!config.metrics_per_user);
+        let config = Config::try_parse_from(["x", "--report.dir", "d"]).unwrap();
+        assert!(config.metrics_per_user);
+        assert!(!config.metrics_show_secret_ids);
+    }
+
+    #[test]
+    fn unknown_time_zone_is_refused() {
+        let error = Config::try_parse_from([
+            "x",
+            "--report.dir",
+            "d",
+            "--report.timezone",
+            "Mars/Olympus",
+        ])
+        .unwrap_err();
+        assert!(error.to_string().contains("Mars/Olympus"));
+    }
+}

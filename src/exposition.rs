@@ -1,0 +1,474 @@
+//! Snapshot → metrics. One collector walks the current snapshot at scrape time; the same
+//! walk is written as OpenMetrics 1.0 or as the classic Prometheus text format 0.0.4.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    prometheus_text, text, DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::model::{AccessKey, Flag, User};
+use crate::snapshot::{KeyCounts, ReportState, Snapshot, UserCounts};
+
+/// The two formats a scrape can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    OpenMetrics,
+    Classic,
+}
+
+impl Format {
+    pub const OPENMETRICS_CONTENT_TYPE: &'static str =
+        "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => Self::OPENMETRICS_CONTENT_TYPE,
+            Format::Classic => prometheus_text::CONTENT_TYPE,
+        }
+    }
+}
+
+/// What the metrics show beyond the aggregates.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpositionOptions {
+    pub per_user: bool,
+    pub show_secret_ids: bool,
+}
+
+/// The registry a scrape encodes; it holds only the snapshot collector.
+pub struct Exposition {
+    registry: Registry,
+}
+
+impl Exposition {
+    pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, options: ExpositionOptions) -> Self {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(SnapshotCollector { snapshot, options }));
+        Exposition { registry }
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail, and every label value is a plain string.
+        let result = match format {
+            Format::OpenMetrics => text::encode(&mut out, &self.registry),
+            Format::Classic => prometheus_text::encode(&mut out, &self.registry),
+        };
+        result.expect("encoding metrics into a String");
+        out
+    }
+}
+
+#[derive(Debug)]
+struct SnapshotCollector {
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    options: ExpositionOptions,
+}
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        // One load per scrape: every family below sees the same snapshot.
+        let snapshot = self.snapshot.load_full();
+        encode_process(&mut encoder)?;
+        encode_report_status(&mut encoder, &snapshot)?;
+        encode_user_aggregates(&mut encoder, &snapshot)?;
+        encode_key_aggregates(&mut encoder, &snapshot)?;
+        if self.options.per_user {
+            encode_users(&mut encoder, &snapshot)?;
+            encode_keys(&mut encoder, &snapshot, self.options.show_secret_ids)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one gauge family; a family with no samples is left out.
+fn gauges<S: EncodeLabelSet, V: EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    samples: impl IntoIterator<Item = (S, V)>,
+) -> fmt::Result {
+    let mut samples = samples.into_iter().peekable();
+    if samples.peek().is_none() {
+        return Ok(());
+    }
+    let mut family = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    for (labels, value) in samples {
+        family.encode_family(&labels)?.encode_gauge(&value)?;
+    }
+    Ok(())
+}
+
+fn encode_process(encoder: &mut DescriptorEncoder) -> fmt::Result {
+    gauges(
+        encoder,
+        "credential_report_exporter_build_info",
+        "A metric with a constant 1 labelled by the version of credential-report-exporter.",
+        None,
+        [([("version", env!("CARGO_PKG_VERSION"))], 1)],
+    )
+}
+
+type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
+
+fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
+    let reports = || {
+        snapshot
+            .reports
+            .iter()
+            .map(|(name, state)| (name.as_str(), &**state))
+    };
+    let by_report = |value: fn(&ReportState) -> Option<f64>| {
+        reports().filter_map(move |(name, state)| Some(([("report", name)], value(state)?)))
+    };
+    gauges(
+        encoder,
+        "credential_report_up",
+        "1 if the newest version of the report file was read successfully, 0 if it was refused (the last good version is still served).",
+        None,
+        by_report(|s| Some(f64::from(u8::from(s.up)))),
+    )?;
+    gauges(
+        encoder,
+        "credential_report_file_modified_timestamp",
+        "When the report file was last modified, in seconds since the Unix epoch.",
+        Some(&Unit::Seconds),
+        by_report(|s| s.file_modified.map(|t| t.as_millisecond() as f64 / 1000.0)),
+    )?;
+    gauges(
+        encoder,
+        "credential_report_last_reload_success_timestamp",
+        "When the report was last read successfully, in seconds since the Unix epoch.",
+        Some(&Unit::Seconds),
+        by_report(|s| s.last_success.map(|t| t.as_millisecond() as f64 / 1000.0)),
+    )?;
+    gauges(
+        encoder,
+        "credential_report_last_reload_duration",
+        "How long the last reload of the report took, successful or not.",
+        Some(&Unit::Seconds),
+        by_report(|s| Some(s.last_reload_duration_seconds)),
+    )?;
+    gauges(
+        encoder,
+        "credential_report_cell_errors",
+        "Cells of the served version of the report whose value could not be read; each is treated as absent.",
+        None,
+        by_report(|s| s.data.as_ref().map(|d| d.cell_errors as f64)),
+    )?;
+    if snapshot.reports.is_empty() {
+        return Ok(());
+    }
+    let mut reloads = encoder.encode_descriptor(
+        "credential_report_reloads",
+        "Reloads of the report file, by result (success or failure).",
+        None,
+        MetricType::Counter,
+    )?;
+    for (name, state) in reports() {
+        for (result, count) in [
+            ("success", state.reloads_success),
+            ("failure", state.reloads_failure),
+        ] {
+            reloads
+                .encode_family(&[("report", name), ("result", result)])?
+                .encode_counter::<NoLabelSet, _, u64>(&count, None)?;
+        }
+    }
+    Ok(())
+}
+
+fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
+    let families: [(&str, &str, fn(&UserCounts) -> u64); 8] = [
+        ("credential_report_users", "Users in the report.", |c| c.users),
+        (
+            "credential_report_users_console_login_enabled",
+            "Users who can log in to the console (LoginConsoleActive TRUE).",
+            |c| c.console_login_enabled,
+        ),
+        (
+            "credential_report_users_without_mfa",
+            "Users without an MFA device (MFADeviceActive FALSE).",
+            |c| c.without_mfa,
+        ),
+        (
+            "credential_report_users_console_without_mfa",
+            "Users who can log in to the console without MFA (LoginConsoleActive TRUE and MFADeviceActive FALSE).",
+            |c| c.console_without_mfa,
+        ),
+        (
+            "credential_report_users_without_login_protection",
+            "Users without login protection (LoginProtectionActive FALSE).",
+            |c| c.without_login_protection,
+        ),
+        (
+            "credential_report_users_without_operation_protection",
+            "Users without operation protection (OperationProtectionActive FALSE).",
+            |c| c.without_operation_protection,
+        ),
+        (
+            "credential_report_users_with_abnormal_logins",
+            "Users with suspicious logins in the last 30 days.",
+            |c| c.with_abnormal_logins,
+        ),
+        (
+            "credential_report_users_with_two_active_keys",
+            "Users with both access keys active.",
+            |c| c.with_two_active_keys,
+        ),
+    ];
+    for (name, help, value) in families {
+        let samples = snapshot.reports.iter().flat_map(|(report, state)| {
+            state.data.iter().flat_map(move |data| {
+                data.aggregates
+                    .users
+                    .iter()
+                    .map(move |(user_type, counts)| {
+                        (
+                            [
+                                ("report", report.as_str()),
+                                ("user_type", user_type.label()),
+                            ],
+                            value(counts),
+                        )
+                    })
+            })
+        });
+        gauges(encoder, name, help, None, samples)?;
+    }
+    Ok(())
+}
+
+fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
+    let families: [(&str, &str, fn(&KeyCounts) -> u64); 5] = [
+        (
+            "credential_report_access_keys",
+            "Access keys in the report.",
+            |c| c.keys,
+        ),
+        (
+            "credential_report_access_keys_at_risk",
+            "Access keys the provider flags as possibly leaked (MayBeAtRisk TRUE).",
+            |c| c.at_risk,
+        ),
+        (
+            "credential_report_access_keys_over_90_days",
+            "Access keys created more than 90 days ago, as the report flags them.",
+            |c| c.over_90_days,
+        ),
+        (
+            "credential_report_access_keys_over_30_days",
+            "Access keys created more than 30 days ago, as the report flags them.",
+            |c| c.over_30_days,
+        ),
+        (
+            "credential_report_access_keys_never_used",
+            "Access keys with no last-used date.",
+            |c| c.never_used,
+        ),
+    ];
+    for (name, help, value) in families {
+        let samples = snapshot.reports.iter().flat_map(|(report, state)| {
+            state.data.iter().flat_map(move |data| {
+                data.aggregates
+                    .keys_by_status()
+                    .map(move |(status, counts)| {
+                        (
+                            [("report", report.as_str()), ("status", status.label())],
+                            value(counts),
+                        )
+                    })
+            })
+        });
+        gauges(encoder, name, help, None, samples)?;
+    }
+    Ok(())
+}
+
+fn users(snapshot: &Snapshot) -> impl Iterator<Item = (&str, &User)> {
+    snapshot.reports.iter().flat_map(|(report, state)| {
+        state
+            .data
+            .iter()
+            .flat_map(move |data| data.users.iter().map(move |user| (report.as_str(), user)))
+    })
+}
+
+fn user_labels<'a>(report: &'a str, user: &'a User) -> Labels<'a, 3> {
+    [
+        ("report", report),
+        ("account_id", &user.account_id),
+        ("username", &user.username),
+    ]
+}
+
+fn seconds(timestamp: Option<jiff::Timestamp>) -> Option<i64> {
+    timestamp.map(jiff::Timestamp::as_second)
+}
+
+fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
+    gauges(
+        encoder,
+        "credential_report_user_info",
+        "A metric with a constant 1 for each user in the report, labelled by its type.",
+        None,
+        users(snapshot).map(|(report, user)| {
+            let [r, a, u] = user_labels(report, user);
+            ([r, a, u, ("user_type", user.user_type.label())], 1)
+        }),
+    )?;
+    let flags: [(&str, &str, fn(&User) -> Flag); 6] = [
+        (
+            "credential_report_user_password_enabled",
+            "1 if the user has a console password (PasswordEnabled), 0 if not; absent where not supported.",
+            |u| u.password_enabled,
+        ),
+        (
+            "credential_report_user_console_login_enabled",
+            "1 if the user may log in to the console (LoginConsoleActive), 0 if not; absent where not supported.",
+            |u| u.console_login,
+        ),
+        (
+            "credential_report_user_login_protection_enabled",
+            "1 if login protection is on (LoginProtectionActive), 0 if not; absent where not supported.",
+            |u| u.login_protection,
+        ),
+        (
+            "credential_report_user_operation_protection_enabled",
+            "1 if operation protection is on (OperationProtectionActive), 0 if not; absent where not supported.",
+            |u| u.operation_protection,
+        ),
+        (
+            "credential_report_user_mfa_enabled",
+            "1 if the user has an MFA device (MFADeviceActive), 0 if not; absent where not supported.",
+            |u| u.mfa,
+        ),
+        (
+            "credential_report_user_abnormal_logins",
+            "1 if suspicious logins were seen in the last 30 days, 0 if not.",
+            |u| u.abnormal_logins,
+        ),
+    ];
+    for (name, help, flag) in flags {
+        let samples = users(snapshot).filter_map(|(report, user)| {
+            let value = i64::from(flag(user).as_bool()?);
+            Some((user_labels(report, user), value))
+        });
+        gauges(encoder, name, help, None, samples)?;
+    }
+    let times: [(&str, &str, fn(&User) -> Option<jiff::Timestamp>); 2] = [
+        (
+            "credential_report_user_created_timestamp",
+            "When the user was created, in seconds since the Unix epoch.",
+            |u| u.created,
+        ),
+        (
+            "credential_report_user_password_last_rotated_timestamp",
+            "When the user's console password was last changed, in seconds since the Unix epoch.",
+            |u| u.password_last_rotated,
+        ),
+    ];
+    for (name, help, time) in times {
+        let samples = users(snapshot)
+            .filter_map(|(report, user)| Some((user_labels(report, user), seconds(time(user))?)));
+        gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
+    }
+    Ok(())
+}
+
+fn keys(snapshot: &Snapshot) -> impl Iterator<Item = (&str, &User, &AccessKey)> {
+    users(snapshot).flat_map(|(report, user)| user.keys.iter().map(move |key| (report, user, key)))
+}
+
+fn key_labels<'a>(report: &'a str, user: &'a User, key: &AccessKey) -> Labels<'a, 4> {
+    let [r, a, u] = user_labels(report, user);
+    [r, a, u, ("key", if key.slot == 1 { "1" } else { "2" })]
+}
+
+/// A SecretId as shown in labels unless `--metrics.show-secret-ids`: its prefix, which
+/// names the kind of key, and its last four characters, which tell keys apart.
+pub fn mask_secret_id(secret_id: &str) -> String {
+    let chars: Vec<char> = secret_id.chars().collect();
+    if chars.len() <= 8 {
+        return "…".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+fn encode_keys(
+    encoder: &mut DescriptorEncoder,
+    snapshot: &Snapshot,
+    show_secret_ids: bool,
+) -> fmt::Result {
+    gauges(
+        encoder,
+        "credential_report_access_key_info",
+        "A metric with a constant 1 for each access key, labelled by its SecretId (masked unless --metrics.show-secret-ids) and status.",
+        None,
+        keys(snapshot).map(|(report, user, key)| {
+            let secret_id = match show_secret_ids {
+                true => key.secret_id.clone(),
+                false => mask_secret_id(&key.secret_id),
+            };
+            let status = key.status.map_or("unknown", |s| s.label());
+            let extra = [("secret_id", secret_id), ("status", status.to_owned())];
+            ((key_labels(report, user, key), extra), 1)
+        }),
+    )?;
+    let flags: [(&str, &str, fn(&AccessKey) -> Option<bool>); 4] = [
+        (
+            "credential_report_access_key_active",
+            "1 if the access key is active, 0 if it is disabled.",
+            |k| k.status.map(|s| s == crate::model::KeyStatus::Active),
+        ),
+        (
+            "credential_report_access_key_at_risk",
+            "1 if the provider flags the access key as possibly leaked (MayBeAtRisk), 0 if not.",
+            |k| k.at_risk.as_bool(),
+        ),
+        (
+            "credential_report_access_key_created_over_90_days",
+            "1 if the report flags the access key as created more than 90 days ago, 0 if not.",
+            |k| k.created_over_90_days.as_bool(),
+        ),
+        (
+            "credential_report_access_key_created_over_30_days",
+            "1 if the report flags the access key as created more than 30 days ago, 0 if not.",
+            |k| k.created_over_30_days.as_bool(),
+        ),
+    ];
+    for (name, help, flag) in flags {
+        let samples = keys(snapshot).filter_map(|(report, user, key)| {
+            Some((key_labels(report, user, key), i64::from(flag(key)?)))
+        });
+        gauges(encoder, name, help, None, samples)?;
+    }
+    let times: [(&str, &str, fn(&AccessKey) -> Option<jiff::Timestamp>); 2] = [
+        (
+            "credential_report_access_key_created_timestamp",
+            "When the access key was created, in seconds since the Unix epoch.",
+            |k| k.created,
+        ),
+        (
+            "credential_report_access_key_last_used_timestamp",
+            "When the access key was last used, in seconds since the Unix epoch; absent if never used.",
+            |k| k.last_used,
+        ),
+    ];
+    for (name, help, time) in times {
+        let samples = keys(snapshot).filter_map(|(report, user, key)| {
+            Some((key_labels(report, user, key), seconds(time(key))?))
+        });
+        gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Routes: the metrics (OpenMetrics or classic text, by content negotiation), the health
+//! and readiness probes, and a small status page listing each report.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::exposition::{Exposition, Format};
+use crate::snapshot::Snapshot;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    pub exposition: Arc<Exposition>,
+    pub telemetry_path: String,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(&state.telemetry_path.clone(), get(metrics))
+        .route("/-/healthy", get(|| async { "Healthy\n" }))
+        .route("/-/ready", get(ready))
+        .route("/", get(index))
+        .with_state(state)
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let format = negotiate(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    );
+    // Encoding many per-user series takes a while; keep it off the async workers.
+    let exposition = Arc::clone(&state.exposition);
+    match tokio::task::spawn_blocking(move || exposition.render(format)).await {
+        Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding metrics failed\n",
+        )
+            .into_response(),
+    }
+}
+
+/// OpenMetrics when the client prefers it over the classic format (as Prometheus does);
+/// the classic text format for everyone else, including `curl` and `promtool`.
+pub fn negotiate(accept: &str) -> Format {
+    let mut openmetrics_q: f32 = 0.0;
+    let mut classic_q: f32 = 0.0;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media_type = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media_type.as_str() {
+            "application/openmetrics-text" => openmetrics_q = openmetrics_q.max(q),
+            "text/plain" | "text/*" | "*/*" => classic_q = classic_q.max(q),
+            _ => {}
+        }
+    }
+    match openmetrics_q > 0.0 && openmetrics_q >= classic_q {
+        true => Format::OpenMetrics,
+        false => Format::Classic,
+    }
+}
+
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    // Ready once the folder was scanned, whatever it held: a sidecar's readiness gates its
+    // whole Pod, so a missing or broken report must not take the Pod out of service.
+    match state.snapshot.load().scanned {
+        true => (StatusCode::OK, "Ready\n"),
+        false => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not ready: the report folder has not been scanned yet\n",
+        ),
+    }
+}
+
+async fn index(State(state): State<AppState>) -> Html<String> {
+    let snapshot = state.snapshot.load_full();
+    let mut page = String::new();
+    let path = escape_html(&state.telemetry_path);
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Credential Report Exporter</title></head>\n<body>\n<h1>Credential Report Exporter</h1>\n<p><a href=\"{path}\">Metrics</a> · <a href=\"/-/healthy\">Health</a> · <a href=\"/-/ready\">Readiness</a></p>\n"
+    );
+    if snapshot.reports.is_empty() {
+        page.push_str("<p>No reports found in the report folder.</p>\n");
+    } else {
+        page.push_str("<table border=\"1\" cellpadding=\"4\">\n<tr><th>Report</th><th>State</th><th>File</th><th>Users</th><th>Cell errors</th><th>Last successful reload</th><th>Last error</th></tr>\n");
+        for (name, report) in &snapshot.reports {
+            let state = if report.up { "up" } else { "down" };
+            let users = report
+                .data
+                .as_ref()
+                .map_or("–".to_owned(), |d| d.rows.to_string());
+            let cell_errors = report
+                .data
+                .as_ref()
+                .map_or("–".to_owned(), |d| d.cell_errors.to_string());
+            let last_success = report.last_success.map_or("never".to_owned(), |t| {
+                t.round(jiff::Unit::Second)
+                    .map_or(t.to_string(), |t| t.to_string())
+            });
+            let last_error = report.last_error.as_deref().unwrap_or("");
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td>{state}</td><td>{}</td><td>{users}</td><td>{cell_errors}</td><td>{last_success}</td><td>{}</td></tr>",
+                escape_html(name),
+                escape_html(&report.path.display().to_string()),
+                escape_html(last_error),
+            );
+        }
+        page.push_str("</table>\n");
+    }
+    page.push_str("</body></html>\n");
+    Html(page)
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_accept_header_gets_openmetrics() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(negotiate(prometheus), Format::OpenMetrics);
+    }
+
+    #[test]
+    fn curl_and_classic_clients_get_text() {
+        assert_eq!(negotiate(""), Format::Classic);
+        assert_eq!(negotiate("*/*"), Format::Classic);
+        assert_eq!(negotiate("text/plain;version=0.0.4"), Format::Classic);
+        assert_eq!(
+            negotiate("text/plain, application/openmetrics-text;q=0.5"),
+            Format::Classic
+        );
+        assert_eq!(
+            negotiate("application/openmetrics-text;q=0"),
+            Format::Classic
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<b>\"x\" & 'y'</b>"),
+            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
+        );
+    }
+}

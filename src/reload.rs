@@ -1,0 +1,373 @@
+//! The report folder → the current snapshot. A rescan lists the folder, decides which
+//! file each report comes from, re-reads only files whose version changed, and swaps in
+//! a new snapshot whole. Failed versions never replace good data.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use jiff::Timestamp;
+use regex::Regex;
+use tracing::{debug, error, info, warn};
+
+use crate::report::{ReadOptions, ReportError};
+use crate::snapshot::{ReportData, ReportState, Snapshot};
+
+/// Which files in the folder are reports, and what each is called.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// A file-name glob (`*` and `?`), such as `*.csv`.
+    pub glob: String,
+    /// Where set, the report name is this regex's `report` group (or first group) in the
+    /// file name, and files it does not match are ignored.
+    pub name_pattern: Option<Regex>,
+}
+
+impl Selection {
+    /// The report a file belongs to, or `None` if the file is not a report.
+    pub fn report_name(&self, file_name: &str) -> Option<String> {
+        // Hidden files are editors' and kubelet's scratch files, never reports.
+        if file_name.starts_with('.') || !glob_matches(self.glob.as_bytes(), file_name.as_bytes()) {
+            return None;
+        }
+        match &self.name_pattern {
+            None => Some(
+                Path::new(file_name)
+                    .file_stem()?
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+            Some(pattern) => {
+                let captures = pattern.captures(file_name)?;
+                let name = captures.name("report").or_else(|| captures.get(1))?;
+                Some(name.as_str().to_owned()).filter(|name| !name.is_empty())
+            }
+        }
+    }
+}
+
+fn glob_matches(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.split_first(), name.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => {
+            glob_matches(rest, name) || (!name.is_empty() && glob_matches(pattern, &name[1..]))
+        }
+        (Some((b'?', rest)), Some((_, name_rest))) => glob_matches(rest, name_rest),
+        (Some((p, rest)), Some((n, name_rest))) => p == n && glob_matches(rest, name_rest),
+        _ => false,
+    }
+}
+
+/// How to read the files once chosen.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub read: ReadOptions,
+    /// Keep each user for per-user metrics; without them only aggregates are built.
+    pub keep_users: bool,
+    /// Larger files are refused before they are read.
+    pub max_bytes: u64,
+}
+
+/// Why a version of a file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the file: {0}")]
+    Io(#[from] io::Error),
+    #[error("the file is {size} bytes, more than --report.max-bytes={max}")]
+    TooLarge { size: u64, max: u64 },
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+/// What identifies one version of a file: a rename over it, a rewrite in place or a
+/// kubelet symlink swap each change at least one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    path: PathBuf,
+    size: u64,
+    modified: Option<SystemTime>,
+    device: u64,
+    inode: u64,
+    changed_ns: (i64, i64),
+}
+
+impl Version {
+    fn of(path: PathBuf, metadata: &fs::Metadata) -> Self {
+        Version {
+            path,
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            changed_ns: (metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
+}
+
+pub struct Reloader {
+    dir: PathBuf,
+    selection: Selection,
+    options: LoadOptions,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    /// The version of each report's file last read, successfully or not.
+    versions: HashMap<String, Version>,
+}
+
+impl Reloader {
+    pub fn new(
+        dir: PathBuf,
+        selection: Selection,
+        options: LoadOptions,
+        snapshot: Arc<ArcSwap<Snapshot>>,
+    ) -> Self {
+        Reloader {
+            dir,
+            selection,
+            options,
+            snapshot,
+            versions: HashMap::new(),
+        }
+    }
+
+    /// Brings the snapshot up to date with the folder. Blocking: run it off the async runtime.
+    pub fn rescan(&mut self) {
+        let current = self.snapshot.load_full();
+        let winners = match self.list_reports() {
+            Ok(winners) => winners,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                if !current.reports.is_empty() || !current.scanned {
+                    warn!(dir = %self.dir.display(), "report folder does not exist (yet); waiting for it");
+                }
+                BTreeMap::new()
+            }
+            Err(error) => {
+                // Keep serving what we have: a transient fault must not empty /metrics.
+                error!(dir = %self.dir.display(), %error, "cannot list the report folder; keeping the reports already read");
+                self.publish(current.reports.clone());
+                return;
+            }
+        };
+        self.versions.retain(|name, _| winners.contains_key(name));
+        let changed: Vec<(String, Version)> = winners
+            .into_iter()
+            .filter(|(name, version)| self.versions.get(name) != Some(version))
+            .collect();
+        let mut reports: BTreeMap<String, Arc<ReportState>> = current
+            .reports
+            .iter()
+            .filter(|(name, _)| self.versions.contains_key(*name))
+            .map(|(name, state)| (name.clone(), Arc::clone(state)))
+            .collect();
+        for name in current
+            .reports
+            .keys()
+            .filter(|name| !reports.contains_key(*name))
+        {
+            info!(report = %name, "report file removed; its series are gone");
+        }
+        let loaded = load_all(&changed, &self.options);
+        for ((name, version), (result, seconds)) in changed.into_iter().zip(loaded) {
+            let previous = reports.get(&name).map(|state| (**state).clone());
+            let state = next_state(&name, &version, previous, result, seconds);
+            reports.insert(name.clone(), Arc::new(state));
+            self.versions.insert(name, version);
+        }
+        self.publish(reports);
+    }
+
+    fn publish(&self, reports: BTreeMap<String, Arc<ReportState>>) {
+        self.snapshot.store(Arc::new(Snapshot {
+            reports,
+            scanned: true,
+        }));
+    }
+
+    /// Each report name with the file it comes from now: where several files map to one
+    /// name, the newest wins, so dated downloads side by side are never counted twice.
+    fn list_reports(&self) -> io::Result<BTreeMap<String, Version>> {
+        let mut winners: BTreeMap<String, Version> = BTreeMap::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            let Some(name) = self.selection.report_name(&file_name.to_string_lossy()) else {
+                continue;
+            };
+            let path = entry.path();
+            // fs::metadata follows symlinks, as Kubernetes volume files are.
+            let metadata = match fs::metadata(&path) {
+                Ok(metadata) if metadata.is_file() => metadata,
+                Ok(_) => continue,
+                Err(error) => {
+                    debug!(file = %path.display(), %error, "skipping a file that vanished or cannot be inspected");
+                    continue;
+                }
+            };
+            let version = Version::of(path, &metadata);
+            let newer =
+                |old: &Version| (version.modified, &version.path) > (old.modified, &old.path);
+            if winners.get(&name).is_none_or(newer) {
+                winners.insert(name, version);
+            }
+        }
+        Ok(winners)
+    }
+}
+
+type Loaded = (Result<ReportData, LoadError>, f64);
+
+/// Reads the changed files, on every core when there are several.
+fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(changed.len());
+    if workers <= 1 {
+        return changed
+            .iter()
+            .map(|(_, version)| load_timed(version, options))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, Loaded)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((_, version)) = changed.get(index) else {
+                            break done;
+                        };
+                        done.push((index, load_timed(version, options)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("report loader panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, loaded)| loaded).collect()
+}
+
+fn load_timed(version: &Version, options: &LoadOptions) -> Loaded {
+    let started = Instant::now();
+    let result = load(version, options);
+    (result, started.elapsed().as_secs_f64())
+}
+
+fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadError> {
+    if version.size > options.max_bytes {
+        return Err(LoadError::TooLarge {
+            size: version.size,
+            max: options.max_bytes,
+        });
+    }
+    let bytes = fs::read(&version.path)?;
+    let (data, summary) = ReportData::build(
+        version.path.clone(),
+        &bytes,
+        &options.read,
+        options.keep_users,
+    )?;
+    for cell_error in &summary.first_cell_errors {
+        warn!(file = %version.path.display(), "unreadable cell, treated as absent: {cell_error}");
+    }
+    if summary.cell_errors > summary.first_cell_errors.len() as u64 {
+        warn!(
+            file = %version.path.display(),
+            cell_errors = summary.cell_errors,
+            "more unreadable cells than logged; see credential_report_cell_errors"
+        );
+    }
+    Ok(data)
+}
+
+fn next_state(
+    name: &str,
+    version: &Version,
+    previous: Option<ReportState>,
+    result: Result<ReportData, LoadError>,
+    seconds: f64,
+) -> ReportState {
+    let mut state = previous.unwrap_or_default();
+    state.path = version.path.clone();
+    state.file_modified = version.modified.and_then(|m| Timestamp::try_from(m).ok());
+    state.last_reload_duration_seconds = seconds;
+    match result {
+        Ok(data) => {
+            info!(report = %name, file = %version.path.display(), users = data.rows, cell_errors = data.cell_errors, "report loaded");
+            state.data = Some(Arc::new(data));
+            state.up = true;
+            state.last_error = None;
+            state.last_success = Some(Timestamp::now());
+            state.reloads_success += 1;
+        }
+        Err(error) => {
+            let serving = if state.data.is_some() {
+                "serving its last good version"
+            } else {
+                "no good version to serve yet"
+            };
+            error!(report = %name, file = %version.path.display(), %error, "report refused; {serving}");
+            state.up = false;
+            state.last_error = Some(error.to_string());
+            state.reloads_failure += 1;
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selection(glob: &str, pattern: Option<&str>) -> Selection {
+        Selection {
+            glob: glob.to_owned(),
+            name_pattern: pattern.map(|p| Regex::new(p).unwrap()),
+        }
+    }
+
+    #[test]
+    fn report_name_is_the_file_stem() {
+        let csv = selection("*.csv", None);
+        assert_eq!(csv.report_name("acme.csv").as_deref(), Some("acme"));
+        assert_eq!(csv.report_name("acme.csv.tmp"), None);
+        assert_eq!(csv.report_name(".acme.csv"), None);
+        assert_eq!(csv.report_name("..data"), None);
+    }
+
+    #[test]
+    fn name_pattern_groups_dated_downloads() {
+        let dated = selection("*.csv", Some(r"^credential_report_(?P<report>\d+)_"));
+        assert_eq!(
+            dated
+                .report_name("credential_report_1000123_20241101.csv")
+                .as_deref(),
+            Some("1000123")
+        );
+        assert_eq!(dated.report_name("notes.csv"), None);
+        let first_group = selection("*.csv", Some(r"^(\w+)-\d{8}\.csv$"));
+        assert_eq!(
+            first_group.report_name("prod-20241101.csv").as_deref(),
+            Some("prod")
+        );
+    }
+
+    #[test]
+    fn glob_matches_stars_and_question_marks() {
+        assert!(glob_matches(b"*.csv", b"a.csv"));
+        assert!(glob_matches(b"report-??.csv", b"report-01.csv"));
+        assert!(!glob_matches(b"report-??.csv", b"report-1.csv"));
+        assert!(glob_matches(b"*", b""));
+        assert!(!glob_matches(b"*.csv", b"a.csv.bak"));
+    }
+}
