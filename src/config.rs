@@ -23,6 +23,7 @@ pub struct Config {
     #[arg(
         long = "report.glob",
         env = "CREDENTIAL_REPORT_GLOB",
+        value_name = "GLOB",
         default_value = "*.csv"
     )]
     pub report_glob: String,
@@ -37,39 +38,40 @@ pub struct Config {
     pub report_name_pattern: Option<Regex>,
 
     /// Time zone of the dates in the reports (the console writes local times).
-    #[arg(long = "report.timezone", env = "CREDENTIAL_REPORT_TIMEZONE", default_value = "Asia/Shanghai", value_parser = parse_timezone)]
+    #[arg(long = "report.timezone", env = "CREDENTIAL_REPORT_TIMEZONE", value_name = "TZ", default_value = "Asia/Shanghai", value_parser = parse_timezone)]
     pub report_timezone: TimeZone,
 
     /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB).
-    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", default_value_t = 256 * 1024 * 1024)]
+    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     pub report_max_bytes: u64,
 
     /// Quiet time after a file event before the folder is rescanned, so a burst of writes is read once.
-    #[arg(long = "watch.debounce", env = "CREDENTIAL_REPORT_WATCH_DEBOUNCE", default_value = "250ms", value_parser = parse_duration)]
+    #[arg(long = "watch.debounce", env = "CREDENTIAL_REPORT_WATCH_DEBOUNCE", value_name = "DURATION", default_value = "250ms", value_parser = parse_duration)]
     pub watch_debounce: Duration,
 
     /// Also rescan on this interval (e.g. 30s), for file systems that send no events (NFS, some CSI volumes). 0 turns it off.
-    #[arg(long = "watch.poll-interval", env = "CREDENTIAL_REPORT_WATCH_POLL_INTERVAL", default_value = "0s", value_parser = parse_duration)]
+    #[arg(long = "watch.poll-interval", env = "CREDENTIAL_REPORT_WATCH_POLL_INTERVAL", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub watch_poll_interval: Duration,
 
     /// Serve per-user and per-key series. Turn off for very large organisations to keep only the aggregates.
-    #[arg(long = "metrics.per-user", env = "CREDENTIAL_REPORT_METRICS_PER_USER", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "metrics.per-user", env = "CREDENTIAL_REPORT_METRICS_PER_USER", value_name = "BOOL", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub metrics_per_user: bool,
 
     /// Show whole SecretIds in labels instead of their prefix and last four characters.
-    #[arg(long = "metrics.show-secret-ids", env = "CREDENTIAL_REPORT_METRICS_SHOW_SECRET_IDS", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "metrics.show-secret-ids", env = "CREDENTIAL_REPORT_METRICS_SHOW_SECRET_IDS", value_name = "BOOL", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub metrics_show_secret_ids: bool,
 
     /// Address to listen on; `:9877` means every interface.
     #[arg(
         long = "web.listen-address",
         env = "CREDENTIAL_REPORT_WEB_LISTEN_ADDRESS",
+        value_name = "ADDRESS",
         default_value = ":9877"
     )]
     pub web_listen_address: String,
 
     /// Path under which metrics are served.
-    #[arg(long = "web.telemetry-path", env = "CREDENTIAL_REPORT_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_path)]
+    #[arg(long = "web.telemetry-path", env = "CREDENTIAL_REPORT_WEB_TELEMETRY_PATH", value_name = "PATH", default_value = "/metrics", value_parser = parse_path)]
     pub web_telemetry_path: String,
 
     /// Least severe log level written.

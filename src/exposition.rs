@@ -116,52 +116,68 @@ fn encode_process(encoder: &mut DescriptorEncoder) -> fmt::Result {
     )
 }
 
+/// One sample per report, where `value` has one.
+fn per_report<V>(
+    snapshot: &Snapshot,
+    value: impl Fn(&ReportState) -> Option<V>,
+) -> impl Iterator<Item = (Labels<'_, 1>, V)> {
+    snapshot
+        .reports
+        .iter()
+        .filter_map(move |(name, state)| Some(([("report", name.as_str())], value(state)?)))
+}
+
+/// Seconds since the epoch with millisecond precision, as Prometheus timestamps are.
+fn epoch_seconds(timestamp: jiff::Timestamp) -> f64 {
+    timestamp.as_millisecond() as f64 / 1000.0
+}
+
+/// A metric family mirroring one field: name, help, and how to read the value.
+type Family<F> = (&'static str, &'static str, F);
+type UserCount = fn(&UserCounts) -> u64;
+type KeyCount = fn(&KeyCounts) -> u64;
+type UserFlag = fn(&User) -> Flag;
+type UserTime = fn(&User) -> Option<jiff::Timestamp>;
+type KeyFlag = fn(&AccessKey) -> Option<bool>;
+type KeyTime = fn(&AccessKey) -> Option<jiff::Timestamp>;
+
 type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
 
 fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let reports = || {
-        snapshot
-            .reports
-            .iter()
-            .map(|(name, state)| (name.as_str(), &**state))
-    };
-    let by_report = |value: fn(&ReportState) -> Option<f64>| {
-        reports().filter_map(move |(name, state)| Some(([("report", name)], value(state)?)))
-    };
     gauges(
         encoder,
         "credential_report_up",
         "1 if the newest version of the report file was read successfully, 0 if it was refused (the last good version is still served).",
         None,
-        by_report(|s| Some(f64::from(u8::from(s.up)))),
+        per_report(snapshot, |s| Some(i64::from(s.up))),
     )?;
     gauges(
         encoder,
         "credential_report_file_modified_timestamp",
         "When the report file was last modified, in seconds since the Unix epoch.",
         Some(&Unit::Seconds),
-        by_report(|s| s.file_modified.map(|t| t.as_millisecond() as f64 / 1000.0)),
+        per_report(snapshot, |s| s.file_modified.map(epoch_seconds)),
     )?;
     gauges(
         encoder,
         "credential_report_last_reload_success_timestamp",
         "When the report was last read successfully, in seconds since the Unix epoch.",
         Some(&Unit::Seconds),
-        by_report(|s| s.last_success.map(|t| t.as_millisecond() as f64 / 1000.0)),
+        per_report(snapshot, |s| s.last_success.map(epoch_seconds)),
     )?;
     gauges(
         encoder,
         "credential_report_last_reload_duration",
         "How long the last reload of the report took, successful or not.",
         Some(&Unit::Seconds),
-        by_report(|s| Some(s.last_reload_duration_seconds)),
+        per_report(snapshot, |s| Some(s.last_reload_duration_seconds)),
     )?;
     gauges(
         encoder,
         "credential_report_cell_errors",
         "Cells of the served version of the report whose value could not be read; each is treated as absent.",
         None,
-        by_report(|s| s.data.as_ref().map(|d| d.cell_errors as f64)),
+        per_report(snapshot, |s| s.data.as_ref().map(|d| d.cell_errors)),
     )?;
     if snapshot.reports.is_empty() {
         return Ok(());
@@ -172,13 +188,13 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
         None,
         MetricType::Counter,
     )?;
-    for (name, state) in reports() {
+    for (name, state) in &snapshot.reports {
         for (result, count) in [
             ("success", state.reloads_success),
             ("failure", state.reloads_failure),
         ] {
             reloads
-                .encode_family(&[("report", name), ("result", result)])?
+                .encode_family(&[("report", name.as_str()), ("result", result)])?
                 .encode_counter::<NoLabelSet, _, u64>(&count, None)?;
         }
     }
@@ -186,7 +202,7 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
 }
 
 fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let families: [(&str, &str, fn(&UserCounts) -> u64); 8] = [
+    let families: [Family<UserCount>; 8] = [
         ("credential_report_users", "Users in the report.", |c| c.users),
         (
             "credential_report_users_console_login_enabled",
@@ -247,7 +263,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
 }
 
 fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let families: [(&str, &str, fn(&KeyCounts) -> u64); 5] = [
+    let families: [Family<KeyCount>; 5] = [
         (
             "credential_report_access_keys",
             "Access keys in the report.",
@@ -324,7 +340,7 @@ fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Re
             ([r, a, u, ("user_type", user.user_type.label())], 1)
         }),
     )?;
-    let flags: [(&str, &str, fn(&User) -> Flag); 6] = [
+    let flags: [Family<UserFlag>; 6] = [
         (
             "credential_report_user_password_enabled",
             "1 if the user has a console password (PasswordEnabled), 0 if not; absent where not supported.",
@@ -363,7 +379,7 @@ fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Re
         });
         gauges(encoder, name, help, None, samples)?;
     }
-    let times: [(&str, &str, fn(&User) -> Option<jiff::Timestamp>); 2] = [
+    let times: [Family<UserTime>; 2] = [
         (
             "credential_report_user_created_timestamp",
             "When the user was created, in seconds since the Unix epoch.",
@@ -424,7 +440,7 @@ fn encode_keys(
             ((key_labels(report, user, key), extra), 1)
         }),
     )?;
-    let flags: [(&str, &str, fn(&AccessKey) -> Option<bool>); 4] = [
+    let flags: [Family<KeyFlag>; 4] = [
         (
             "credential_report_access_key_active",
             "1 if the access key is active, 0 if it is disabled.",
@@ -452,7 +468,7 @@ fn encode_keys(
         });
         gauges(encoder, name, help, None, samples)?;
     }
-    let times: [(&str, &str, fn(&AccessKey) -> Option<jiff::Timestamp>); 2] = [
+    let times: [Family<KeyTime>; 2] = [
         (
             "credential_report_access_key_created_timestamp",
             "When the access key was created, in seconds since the Unix epoch.",

@@ -37,6 +37,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             .and_then(|v| v.to_str().ok())
             .unwrap_or(""),
     );
+    tracing::debug!(?format, "serving metrics");
     // Encoding many per-user series takes a while; keep it off the async workers.
     let exposition = Arc::clone(&state.exposition);
     match tokio::task::spawn_blocking(move || exposition.render(format)).await {
@@ -96,9 +97,14 @@ async fn index(State(state): State<AppState>) -> Html<String> {
     if snapshot.reports.is_empty() {
         page.push_str("<p>No reports found in the report folder.</p>\n");
     } else {
-        page.push_str("<table border=\"1\" cellpadding=\"4\">\n<tr><th>Report</th><th>State</th><th>File</th><th>Users</th><th>Cell errors</th><th>Last successful reload</th><th>Last error</th></tr>\n");
+        page.push_str("<table border=\"1\" cellpadding=\"4\">\n<tr><th>Report</th><th>State</th><th>File</th><th>Encoding</th><th>Users</th><th>Cell errors</th><th>Last successful reload</th><th>Last error</th></tr>\n");
         for (name, report) in &snapshot.reports {
             let state = if report.up { "up" } else { "down" };
+            let encoding = report
+                .data
+                .as_ref()
+                .and_then(|d| d.encoding)
+                .map_or("–", |e| e.name());
             let users = report
                 .data
                 .as_ref()
@@ -114,7 +120,7 @@ async fn index(State(state): State<AppState>) -> Html<String> {
             let last_error = report.last_error.as_deref().unwrap_or("");
             let _ = writeln!(
                 page,
-                "<tr><td>{}</td><td>{state}</td><td>{}</td><td>{users}</td><td>{cell_errors}</td><td>{last_success}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{state}</td><td>{}</td><td>{encoding}</td><td>{users}</td><td>{cell_errors}</td><td>{last_success}</td><td>{}</td></tr>",
                 escape_html(name),
                 escape_html(&report.path.display().to_string()),
                 escape_html(last_error),

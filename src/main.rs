@@ -113,7 +113,13 @@ fn init_logging(config: &Config) {
     let filter = config.log_level.as_filter();
     let registry = tracing_subscriber::registry().with(filter);
     match config.log_format {
-        LogFormat::Logfmt => registry.with(tracing_logfmt::layer()).init(),
+        LogFormat::Logfmt => registry
+            .with(
+                tracing_logfmt::builder()
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()

@@ -2,7 +2,8 @@
 //! poll interval, and when the folder itself appears, disappears or is replaced.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,39 +30,39 @@ const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
 /// Runs forever: an initial scan, then a rescan after every burst of changes.
 pub async fn run(dir: PathBuf, mut reloader: Reloader, options: WatchOptions) {
-    let changed = Arc::new(Notify::new());
-    let mut folder = FolderWatch::default();
-    let mut poll_interval = options.poll_interval;
-    folder.refresh(&dir, &changed, &mut poll_interval);
+    let mut folder = FolderWatch::new(dir, options.poll_interval);
+    folder.refresh();
     reloader = rescan(reloader).await;
 
     let mut folder_check = interval(FOLDER_CHECK);
     folder_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut next_poll = (!poll_interval.is_zero()).then(|| Instant::now() + poll_interval);
+    let mut next_poll = folder.next_poll();
     loop {
         tokio::select! {
-            _ = changed.notified() => {}
-            _ = folder_check.tick() => {
-                if !folder.refresh(&dir, &changed, &mut poll_interval) {
-                    continue;
-                }
-            }
-            _ = sleep_until(next_poll.unwrap_or_else(far_future)), if next_poll.is_some() => {}
+            _ = folder.changed.notified() => {}
+            _ = folder_check.tick() => {}
+            _ = sleep_until(next_poll.unwrap_or_else(Instant::now)), if next_poll.is_some() => {}
+        }
+        let folder_replaced = folder.refresh();
+        let polled = next_poll.is_some_and(|at| at <= Instant::now());
+        if !folder_replaced && !polled && !folder.take_event() {
+            continue;
         }
         // Debounce: wait for quiet, but not for ever.
         let deadline = Instant::now() + MAX_DEBOUNCE;
         while Instant::now() < deadline {
-            if timeout(options.debounce, changed.notified()).await.is_err() {
+            if timeout(options.debounce, folder.changed.notified())
+                .await
+                .is_err()
+            {
                 break;
             }
         }
+        folder.refresh();
+        folder.take_event();
         reloader = rescan(reloader).await;
-        next_poll = (!poll_interval.is_zero()).then(|| Instant::now() + poll_interval);
+        next_poll = folder.next_poll();
     }
-}
-
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
 async fn rescan(mut reloader: Reloader) -> Reloader {
@@ -74,49 +75,109 @@ async fn rescan(mut reloader: Reloader) -> Reloader {
 }
 
 /// The OS watch on the folder, re-made whenever the folder is (re)created.
-#[derive(Default)]
 struct FolderWatch {
+    dir: PathBuf,
+    poll_interval: Duration,
+    /// Woken by the watcher on every relevant event.
+    changed: Arc<Notify>,
+    /// Set by the watcher on every relevant event, so a wake-up can tell events from ticks.
+    event_seen: Arc<AtomicBool>,
+    /// Set by the watcher when the folder itself went away; its watch died with it.
+    lost: Arc<AtomicBool>,
     /// Device and inode of the folder being watched; `None` while it does not exist.
     identity: Option<(u64, u64)>,
     watcher: Option<RecommendedWatcher>,
 }
 
 impl FolderWatch {
-    /// Re-establishes the watch if the folder changed identity; returns whether it did.
-    fn refresh(&mut self, dir: &Path, changed: &Arc<Notify>, poll_interval: &mut Duration) -> bool {
-        let identity = std::fs::metadata(dir).ok().map(|m| (m.dev(), m.ino()));
-        if identity == self.identity {
+    fn new(dir: PathBuf, poll_interval: Duration) -> Self {
+        FolderWatch {
+            dir,
+            poll_interval,
+            changed: Arc::new(Notify::new()),
+            event_seen: Arc::new(AtomicBool::new(false)),
+            lost: Arc::new(AtomicBool::new(false)),
+            identity: None,
+            watcher: None,
+        }
+    }
+
+    fn next_poll(&self) -> Option<Instant> {
+        (!self.poll_interval.is_zero()).then(|| Instant::now() + self.poll_interval)
+    }
+
+    fn take_event(&self) -> bool {
+        self.event_seen.swap(false, Ordering::Relaxed)
+    }
+
+    /// Re-establishes the watch if the folder appeared, vanished or was replaced (a new
+    /// inode, or the same inode reused after its watch died); returns whether it did.
+    fn refresh(&mut self) -> bool {
+        let identity = std::fs::metadata(&self.dir)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        let lost = self.lost.swap(false, Ordering::Relaxed);
+        if identity == self.identity && !lost {
             return false;
         }
-        debug!(dir = %dir.display(), ?identity, "report folder changed identity");
+        debug!(dir = %self.dir.display(), ?identity, lost, "report folder changed");
         self.identity = identity;
         self.watcher = None;
         if identity.is_some() {
-            match watch(dir, Arc::clone(changed)) {
+            match self.watch() {
                 Ok(watcher) => self.watcher = Some(watcher),
                 Err(error) => {
-                    if poll_interval.is_zero() {
-                        *poll_interval = FALLBACK_POLL;
+                    if self.poll_interval.is_zero() {
+                        self.poll_interval = FALLBACK_POLL;
                     }
-                    warn!(dir = %dir.display(), %error, poll_interval = ?*poll_interval, "cannot watch the report folder (inotify unavailable or out of watches?); polling instead");
+                    warn!(dir = %self.dir.display(), %error, poll_interval = ?self.poll_interval, "cannot watch the report folder (inotify unavailable or out of watches?); polling instead");
                 }
             }
         }
         true
     }
+
+    fn watch(&self) -> notify::Result<RecommendedWatcher> {
+        let (changed, event_seen, lost) = (
+            Arc::clone(&self.changed),
+            Arc::clone(&self.event_seen),
+            Arc::clone(&self.lost),
+        );
+        let dir = self.dir.clone();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                match event {
+                    // Our own reads of the files show up as access events; they change nothing.
+                    Ok(event) if matches!(event.kind, EventKind::Access(_)) => return,
+                    Ok(event) => {
+                        if matches!(event.kind, EventKind::Remove(_)) && event.paths.contains(&dir)
+                        {
+                            lost.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    Err(error) => warn!(%error, "file watch error; rescanning"),
+                }
+                event_seen.store(true, Ordering::Relaxed);
+                changed.notify_one();
+            })?;
+        watcher.watch(&self.dir, RecursiveMode::NonRecursive)?;
+        Ok(watcher)
+    }
 }
 
-fn watch(dir: &Path, changed: Arc<Notify>) -> notify::Result<RecommendedWatcher> {
-    let mut watcher =
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            // Our own reads of the files show up as access events; they change nothing.
-            Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
-            Ok(_) => changed.notify_one(),
-            Err(error) => {
-                warn!(%error, "file watch error; rescanning");
-                changed.notify_one();
-            }
-        })?;
-    watcher.watch(dir, RecursiveMode::NonRecursive)?;
-    Ok(watcher)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_that_appears_is_noticed_once() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("reports");
+        let mut folder = FolderWatch::new(dir.clone(), Duration::ZERO);
+        assert!(!folder.refresh(), "absent and still absent");
+        std::fs::create_dir(&dir).unwrap();
+        assert!(folder.refresh(), "appeared");
+        assert!(folder.watcher.is_some());
+        assert!(!folder.refresh(), "unchanged");
+    }
 }

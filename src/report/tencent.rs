@@ -259,3 +259,223 @@ fn is_absent(cell: &[u8]) -> bool {
         || cell.eq_ignore_ascii_case(b"n/a")
         || cell.eq_ignore_ascii_case(b"not_supported")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{read as read_report, ReportError};
+
+    const HEADER: &str = "AccountID,Username,UserType,CreationTime,PasswordEnabled,PasswordLastRotation,LoginConsoleActive,LoginProtectionActive,OperationProtectionActive,MFADeviceActive,Abnormal LoginsNumWithin30Days,AccessKey1SecretId,AccessKey1MayBeAtRisk,AccessKey1CreationTime,AccessKey1Status,AccessKey1lastUsedDate,AccessKey1CreatedOver90Days,AccessKey1CreatedOver30Days,AccessKey2SecretId,AccessKey2MayBeAtRisk,AccessKey2CreationTime,AccessKey2Status,AccessKey2lastUsedDate,AccessKey2CreatedOver90Days,AccessKey2CreatedOver30Days";
+    const NO_KEY: &str = "N/A,N/A,N/A,N/A,N/A,N/A,N/A";
+
+    fn options() -> ReadOptions {
+        ReadOptions {
+            timezone: TimeZone::get("Asia/Shanghai").unwrap(),
+        }
+    }
+
+    fn read_text(text: &str) -> Result<(Vec<User>, ReadSummary), ReportError> {
+        let mut users = Vec::new();
+        let summary = read_report(text.as_bytes(), &options(), |u| users.push(u))?;
+        Ok((users, summary))
+    }
+
+    fn one_user(row: &str) -> (User, ReadSummary) {
+        let (mut users, summary) = read_text(&format!("{HEADER}\n{row}\n")).unwrap();
+        assert_eq!(users.len(), 1);
+        (users.remove(0), summary)
+    }
+
+    #[test]
+    fn sub_user_with_two_keys_reads_every_field() {
+        let (user, summary) = one_user(
+            "1001,alice,Sub-user,2019/8/16 9:25:56,TRUE,2020/1/2 3:04:05,TRUE,FALSE,TRUE,FALSE,TRUE,\
+             AKIDaaaa1111,TRUE,2019/8/16 10:00:00,Active,2024/5/6 7:08:09,TRUE,TRUE,\
+             AKIDbbbb2222,FALSE,2024-11-01 08:00:00,Disable,N/A,FALSE,FALSE",
+        );
+        assert_eq!(summary.cell_errors, 0, "{:?}", summary.first_cell_errors);
+        assert_eq!(user.account_id, "1001");
+        assert_eq!(user.username, "alice");
+        assert_eq!(user.user_type, UserType::SubUser);
+        assert_eq!(user.created.unwrap().to_string(), "2019-08-16T01:25:56Z");
+        assert_eq!(user.password_enabled, Flag::True);
+        assert_eq!(
+            user.password_last_rotated.unwrap().to_string(),
+            "2020-01-01T19:04:05Z"
+        );
+        assert_eq!(user.console_login, Flag::True);
+        assert_eq!(user.login_protection, Flag::False);
+        assert_eq!(user.operation_protection, Flag::True);
+        assert_eq!(user.mfa, Flag::False);
+        assert_eq!(user.abnormal_logins, Flag::True);
+        assert!(user.has_console_without_mfa());
+        let [first, second] = &user.keys[..] else {
+            panic!("two keys expected")
+        };
+        assert_eq!((first.slot, first.secret_id.as_str()), (1, "AKIDaaaa1111"));
+        assert_eq!(first.status, Some(KeyStatus::Active));
+        assert!(first.is_at_risk());
+        assert_eq!(first.last_used.unwrap().to_string(), "2024-05-05T23:08:09Z");
+        assert_eq!(first.created_over_90_days, Flag::True);
+        assert_eq!((second.slot, second.status), (2, Some(KeyStatus::Disabled)));
+        assert!(second.is_never_used());
+        assert_eq!(second.created.unwrap().to_string(), "2024-11-01T00:00:00Z");
+        assert_eq!(user.active_keys(), 1);
+    }
+
+    #[test]
+    fn message_receiver_has_no_keys() {
+        let ns = "not_supported";
+        let row = format!(
+            "1002,pager,Message-receiver,2023/8/8 8:08:08,{ns},{ns},{ns},{ns},{ns},{ns},FALSE,{}",
+            [ns; 14].join(",")
+        );
+        let (user, summary) = one_user(&row);
+        assert_eq!(summary.cell_errors, 0, "{:?}", summary.first_cell_errors);
+        assert_eq!(user.user_type, UserType::MessageReceiver);
+        assert_eq!(user.mfa, Flag::NotSupported);
+        assert_eq!(user.password_last_rotated, None);
+        assert!(user.keys.is_empty());
+    }
+
+    #[test]
+    fn user_types_map_to_their_labels() {
+        for (cell, label) in [
+            ("Sub-user", "sub_user"),
+            ("Collaborator", "collaborator"),
+            ("WeWork-Sub-user", "wecom_sub_user"),
+            ("Message-receiver", "message_receiver"),
+        ] {
+            let (user, _) = one_user(&format!("1,u,{cell},2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,FALSE,{NO_KEY},{NO_KEY}"));
+            assert_eq!(user.user_type.label(), label);
+        }
+    }
+
+    #[test]
+    fn password_never_set_is_false_not_a_date() {
+        let (user, summary) = one_user(&format!("1,u,Sub-user,2020/1/1 0:00:00,FALSE,FALSE,FALSE,FALSE,FALSE,FALSE,FALSE,{NO_KEY},{NO_KEY}"));
+        assert_eq!(summary.cell_errors, 0);
+        assert_eq!(user.password_enabled, Flag::False);
+        assert_eq!(user.password_last_rotated, None);
+    }
+
+    #[test]
+    fn abnormal_logins_accept_a_count() {
+        for (cell, expected) in [
+            ("0", Flag::False),
+            ("3", Flag::True),
+            ("TRUE", Flag::True),
+            ("false", Flag::False),
+        ] {
+            let (user, summary) = one_user(&format!("1,u,Sub-user,2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,{cell},{NO_KEY},{NO_KEY}"));
+            assert_eq!(
+                (user.abnormal_logins, summary.cell_errors),
+                (expected, 0),
+                "cell {cell:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_values_void_only_their_cell() {
+        let (user, summary) = one_user(
+            "1,u,Robot,someday,maybe,FALSE,TRUE,TRUE,TRUE,yes,-1,\
+             AKIDcccc3333,FALSE,2020/1/1 0:00:00,Paused,2020/1/2 0:00:00,FALSE,FALSE,N/A,N/A,N/A,N/A,N/A,N/A,N/A",
+        );
+        assert_eq!(user.user_type, UserType::Unknown);
+        assert_eq!(user.created, None);
+        assert_eq!(user.password_enabled, Flag::Unreadable);
+        assert_eq!(user.mfa, Flag::Unreadable);
+        assert_eq!(user.abnormal_logins, Flag::Unreadable);
+        assert_eq!(user.keys[0].status, None);
+        assert_eq!(user.console_login, Flag::True, "readable cells are kept");
+        assert_eq!(summary.cell_errors, 6);
+        let columns: Vec<_> = summary.first_cell_errors.iter().map(|e| e.column).collect();
+        assert_eq!(
+            columns,
+            [
+                "UserType",
+                "CreationTime",
+                "PasswordEnabled",
+                "MFADeviceActive",
+                "Abnormal LoginsNumWithin30Days",
+                "AccessKey1Status"
+            ]
+        );
+        assert_eq!(
+            summary.first_cell_errors[3].to_string(),
+            "line 2, column MFADeviceActive: expected TRUE, FALSE, N/A or not_supported, found \"yes\""
+        );
+    }
+
+    #[test]
+    fn reordered_columns_with_extras_read_the_same() {
+        let row = format!(
+            "1,u,Sub-user,2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,FALSE,FALSE,{NO_KEY},{NO_KEY}"
+        );
+        let (plain, _) = one_user(&row);
+        let header: Vec<&str> = HEADER.split(',').collect();
+        let cells: Vec<&str> = row.split(',').collect();
+        let order: Vec<usize> = (0..header.len()).rev().collect();
+        let shuffled_header: Vec<String> = order
+            .iter()
+            .map(|&i| header[i].to_uppercase())
+            .chain(["Notes".into()])
+            .collect();
+        let shuffled_row: Vec<&str> = order.iter().map(|&i| cells[i]).chain(["extra"]).collect();
+        let text = format!(
+            "{}\n{}\n",
+            shuffled_header.join(","),
+            shuffled_row.join(",")
+        );
+        let (users, summary) = read_text(&text).unwrap();
+        assert_eq!(summary.cell_errors, 0);
+        assert_eq!(users, vec![plain]);
+    }
+
+    #[test]
+    fn quoted_names_with_commas_and_crlf_and_bom_parse() {
+        let text = format!(
+            "\u{feff}{HEADER}\r\n1,\"Zhang, Wei \"\"DBA\"\"\",Sub-user,2020-01-01 00:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,FALSE,{NO_KEY},{NO_KEY}\r\n"
+        );
+        let (users, summary) = read_text(&text).unwrap();
+        assert_eq!(summary.cell_errors, 0);
+        assert_eq!(users[0].username, "Zhang, Wei \"DBA\"");
+    }
+
+    #[test]
+    fn structural_faults_refuse_the_file() {
+        assert_eq!(read_text("").unwrap_err(), ReportError::Empty);
+        assert_eq!(read_text("\n\n").unwrap_err(), ReportError::Empty);
+        assert_eq!(
+            read_text("AccountID,Username\n1,u\n").unwrap_err(),
+            ReportError::MissingColumn { column: "UserType" }
+        );
+        let ragged = format!("{HEADER}\n1,u,Sub-user\n");
+        assert_eq!(
+            read_text(&ragged).unwrap_err(),
+            ReportError::RaggedRow {
+                line: 2,
+                expected: 25,
+                found: 3
+            }
+        );
+        let cut_in_quotes = format!("{HEADER}\n1,\"half a na");
+        assert!(matches!(
+            read_text(&cut_in_quotes).unwrap_err(),
+            ReportError::UnterminatedQuote { line: 2 } | ReportError::RaggedRow { line: 2, .. }
+        ));
+        let open_last_field = format!("{HEADER}\n1,u,Sub-user,2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,FALSE,{NO_KEY},N/A,N/A,N/A,N/A,N/A,N/A,\"N/A\n");
+        assert_eq!(
+            read_text(&open_last_field).unwrap_err(),
+            ReportError::UnterminatedQuote { line: 2 }
+        );
+    }
+
+    #[test]
+    fn header_only_is_an_empty_report() {
+        let (users, summary) = read_text(&format!("{HEADER}\n")).unwrap();
+        assert!(users.is_empty());
+        assert_eq!(summary.rows, 0);
+    }
+}

@@ -1,0 +1,195 @@
+//! Starts the real exporter binary on a real folder and talks HTTP to it.
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_credential-report-exporter");
+
+pub struct Exporter {
+    child: Child,
+    pub address: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Exporter {
+    /// Starts the exporter on `dir` with extra flags and waits until it is ready.
+    pub fn start(dir: &Path, flags: &[&str]) -> Exporter {
+        let exporter = Exporter::spawn(dir, flags);
+        exporter.wait_until("ready", || exporter.status("/-/ready") == 200);
+        exporter
+    }
+
+    /// Starts the exporter without waiting for readiness.
+    pub fn spawn(dir: &Path, flags: &[&str]) -> Exporter {
+        let address = format!("127.0.0.1:{}", free_port());
+        let mut child = Command::new(BINARY)
+            .arg("--report.dir")
+            .arg(dir)
+            .args([
+                "--web.listen-address",
+                &address,
+                "--watch.debounce",
+                "100ms",
+            ])
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting the exporter");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let exporter = Exporter {
+            child,
+            address,
+            logs,
+        };
+        exporter.wait_until("listening", || {
+            exporter.try_get("/-/healthy", None).is_some()
+        });
+        exporter
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    fn try_get(&self, path: &str, accept: Option<&str>) -> Option<(u16, String, String)> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut request = agent.get(self.url(path));
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        let mut response = request.call().ok()?;
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = response.body_mut().read_to_string().ok()?;
+        Some((response.status().as_u16(), content_type, body))
+    }
+
+    /// GET `path`: (status, content type, body).
+    pub fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
+        self.try_get(path, accept)
+            .unwrap_or_else(|| panic!("GET {path} failed; logs:\n{}", self.logs()))
+    }
+
+    pub fn status(&self, path: &str) -> u16 {
+        self.get(path, None).0
+    }
+
+    /// The classic text exposition, as curl would get it.
+    pub fn metrics(&self) -> String {
+        let (status, _, body) = self.get("/metrics", None);
+        assert_eq!(status, 200);
+        body
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Polls `condition` until it holds, failing the test after 10 seconds.
+    pub fn wait_until(&self, what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if condition() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {what}; logs:\n{}", self.logs());
+    }
+
+    /// Waits until the metrics hold `line` (a whole sample line), and returns how long it took.
+    pub fn wait_for_sample(&self, line: &str) -> Duration {
+        let started = Instant::now();
+        self.wait_until(&format!("sample {line:?}"), || {
+            self.metrics().lines().any(|l| l == line)
+        });
+        started.elapsed()
+    }
+
+    pub fn wait_for_absent(&self, prefix: &str) {
+        self.wait_until(&format!("no sample starting {prefix:?}"), || {
+            !self.metrics().lines().any(|l| l.starts_with(prefix))
+        });
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "exporter did not exit within 5s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/reports")
+}
+
+pub const HEADER: &str = "AccountID,Username,UserType,CreationTime,PasswordEnabled,PasswordLastRotation,LoginConsoleActive,LoginProtectionActive,OperationProtectionActive,MFADeviceActive,Abnormal LoginsNumWithin30Days,AccessKey1SecretId,AccessKey1MayBeAtRisk,AccessKey1CreationTime,AccessKey1Status,AccessKey1lastUsedDate,AccessKey1CreatedOver90Days,AccessKey1CreatedOver30Days,AccessKey2SecretId,AccessKey2MayBeAtRisk,AccessKey2CreationTime,AccessKey2Status,AccessKey2lastUsedDate,AccessKey2CreatedOver90Days,AccessKey2CreatedOver30Days";
+
+/// A report of `users` sub-users named user0.., each with MFA off and one active key.
+pub fn report_with_users(users: usize) -> String {
+    let mut text = format!("{HEADER}\n");
+    for i in 0..users {
+        text.push_str(&format!(
+            "{},user{i},Sub-user,2020/1/1 0:00:00,TRUE,2021/1/1 0:00:00,TRUE,TRUE,TRUE,FALSE,FALSE,\
+             AKIDtest{i:08},FALSE,2020/1/2 0:00:00,Active,2024/1/1 0:00:00,TRUE,TRUE,N/A,N/A,N/A,N/A,N/A,N/A,N/A\n",
+            1000 + i
+        ));
+    }
+    text
+}
+
+/// Writes `contents` to `path` the way report writers should: a temporary file renamed over it.
+pub fn write_atomically(path: &Path, contents: &[u8]) {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, contents).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}

@@ -1,0 +1,124 @@
+//! The `/metrics` output for `examples/reports/`, compared with checked-in golden files,
+//! and checked by Debian's `promtool`. After an intended change of the output, regenerate
+//! with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{examples_dir, Exporter};
+
+const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0";
+
+/// Values that change from run to run (file times, reload times and durations).
+const VOLATILE: [&str; 3] = [
+    "credential_report_file_modified_timestamp_seconds{",
+    "credential_report_last_reload_success_timestamp_seconds{",
+    "credential_report_last_reload_duration_seconds{",
+];
+
+fn normalize(exposition: &str) -> String {
+    exposition
+        .lines()
+        .map(
+            |line| match VOLATILE.iter().any(|prefix| line.starts_with(prefix)) {
+                true => format!("{} <volatile>", line.rsplit_once(' ').unwrap().0),
+                false => line.to_owned(),
+            },
+        )
+        .map(|line| line + "\n")
+        .collect()
+}
+
+fn compare_with_golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run UPDATE_GOLDEN=1 cargo test --test golden",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let first_difference = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the output at line {}:\n  golden: {:?}\n  actual: {:?}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test golden",
+            path.display(),
+            first_difference + 1,
+            expected.lines().nth(first_difference),
+            actual.lines().nth(first_difference),
+        );
+    }
+}
+
+#[test]
+fn examples_match_the_golden_files() {
+    let exporter = Exporter::start(&examples_dir(), &[]);
+    exporter.wait_for_sample("credential_report_up{report=\"legacy-gbk\"} 1");
+    compare_with_golden("metrics.txt", &normalize(&exporter.metrics()));
+    let (_, _, openmetrics) = exporter.get("/metrics", Some(OPENMETRICS));
+    compare_with_golden("metrics.openmetrics.txt", &normalize(&openmetrics));
+}
+
+/// Lint findings promtool reports that are deliberate: these names mirror the vendor's
+/// `CreatedOver90Days`/`CreatedOver30Days` flags. Their values are counts and 0/1 flags,
+/// not durations, so promtool's "use base unit seconds" heuristic does not apply.
+const ACCEPTED_LINT: [&str; 4] = [
+    "credential_report_access_key_created_over_30_days use base unit \"seconds\" instead of \"days\"",
+    "credential_report_access_key_created_over_90_days use base unit \"seconds\" instead of \"days\"",
+    "credential_report_access_keys_over_30_days use base unit \"seconds\" instead of \"days\"",
+    "credential_report_access_keys_over_90_days use base unit \"seconds\" instead of \"days\"",
+];
+
+#[test]
+fn promtool_accepts_the_classic_output() {
+    let exporter = Exporter::start(&examples_dir(), &[]);
+    exporter.wait_for_sample("credential_report_up{report=\"legacy-gbk\"} 1");
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect(
+            "promtool (Debian package prometheus) must be installed: scripts/test.sh installs it",
+        );
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exporter.metrics().as_bytes())
+        .unwrap();
+    let output = promtool.wait_with_output().unwrap();
+    let findings: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&output.stderr).lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let unexpected: Vec<&String> = findings
+        .iter()
+        .filter(|f| !ACCEPTED_LINT.contains(&f.as_str()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "promtool check metrics found: {unexpected:#?}"
+    );
+    // promtool exits non-zero on lint findings alone; with only the accepted ones that is expected.
+    assert!(
+        output.status.success() || findings.len() == ACCEPTED_LINT.len(),
+        "{findings:#?}"
+    );
+}
