@@ -1,15 +1,6 @@
 //! credential-report-exporter: watches a folder of cloud credential reports and serves
 //! their credential hygiene as Prometheus metrics. Flags, logging and wiring only.
 
-mod config;
-mod exposition;
-mod http;
-mod model;
-mod reload;
-mod report;
-mod snapshot;
-mod watch;
-
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -18,11 +9,12 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing::info;
 
-use config::{Config, LogFormat};
-use exposition::{Exposition, ExpositionOptions};
-use reload::{LoadOptions, Reloader, Selection};
-use report::ReadOptions;
-use snapshot::Snapshot;
+use credential_report_exporter::config::{Config, LogFormat};
+use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
+use credential_report_exporter::reload::{LoadOptions, Reloader, Selection};
+use credential_report_exporter::report::ReadOptions;
+use credential_report_exporter::snapshot::Snapshot;
+use credential_report_exporter::{http, watch};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -1,0 +1,16 @@
+//! credential-report-exporter: watches a folder of cloud credential reports and serves
+//! their credential hygiene as Prometheus metrics.
+//!
+//! The data's path, one module per stage:
+//! file ──► [`report`] (bytes → typed [`model`] users) ──► [`snapshot`] (aggregates, swapped whole)
+//! ──► [`exposition`] (OpenMetrics / text 0.0.4) ──► [`http`].
+//! [`watch`] decides *when* a file goes down that path, [`reload`] which files and how.
+
+pub mod config;
+pub mod exposition;
+pub mod http;
+pub mod model;
+pub mod reload;
+pub mod report;
+pub mod snapshot;
+pub mod watch;
