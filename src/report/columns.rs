@@ -60,7 +60,7 @@ mod tests {
         let error = locate(&header(&["Username"]), &["Username", "MFADeviceActive"]).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "required column \"MFADeviceActive\" is missing"
+            "line 1 (the header): required column \"MFADeviceActive\" is missing"
         );
     }
 

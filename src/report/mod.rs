@@ -17,11 +17,13 @@ pub use decode::Encoding;
 pub enum ReportError {
     #[error("the file is empty: expected a header row")]
     Empty,
+    #[error("the file has a header but no users (a write cut off after the header?)")]
+    NoUsers,
     #[error("line {line}: bytes are neither UTF-8 nor GB18030")]
     Undecodable { line: u64 },
-    #[error("required column {column:?} is missing")]
+    #[error("line 1 (the header): required column {column:?} is missing")]
     MissingColumn { column: &'static str },
-    #[error("column {column:?} appears more than once")]
+    #[error("line 1 (the header): column {column:?} appears more than once")]
     DuplicateColumn { column: &'static str },
     #[error("line {line}: expected {expected} fields like the header, found {found} (a ragged row or a file cut off mid-write)")]
     RaggedRow {

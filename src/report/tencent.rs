@@ -52,6 +52,8 @@ const LOGIN_PROTECTION_ACTIVE: usize = 7;
 const OPERATION_PROTECTION_ACTIVE: usize = 8;
 const MFA_DEVICE_ACTIVE: usize = 9;
 const ABNORMAL_LOGINS: usize = 10;
+/// Longest account id, user name or SecretId taken; real ones are under 100 bytes.
+const MAX_ID_BYTES: usize = 1024;
 /// Key slot `n` (1 or 2) has its seven columns from `KEY_BASE[n - 1]` on, in the order
 /// SecretId, MayBeAtRisk, CreationTime, Status, lastUsedDate, CreatedOver90Days, CreatedOver30Days.
 const KEY_BASE: [usize; 2] = [11, 18];
@@ -74,7 +76,18 @@ pub fn read(
     let mut last_record_start = 0;
     loop {
         let start = reader.position().byte() as usize;
-        if !reader.read_byte_record(&mut record).map_err(csv_error)? {
+        let more =
+            reader
+                .read_byte_record(&mut record)
+                .map_err(|error| match csv_error(error) {
+                    // A quote opened and never closed swallows the rest of the file into one
+                    // field, which then looks like a short row; name the real fault.
+                    ReportError::RaggedRow { line, .. } if quote_left_open(&text[start..]) => {
+                        ReportError::UnterminatedQuote { line }
+                    }
+                    other => other,
+                })?;
+        if !more {
             break;
         }
         last_record_start = start;
@@ -90,7 +103,11 @@ pub fn read(
         summary.rows += 1;
         sink(user);
     }
-    if summary.rows > 0 && quote_left_open(&text[last_record_start..]) {
+    // Every account has users to report; a header alone is a write cut off early.
+    if summary.rows == 0 {
+        return Err(ReportError::NoUsers);
+    }
+    if quote_left_open(&text[last_record_start..]) {
         let line = line_of(text, last_record_start);
         return Err(ReportError::UnterminatedQuote { line });
     }
@@ -144,6 +161,11 @@ impl<'a> Row<'a> {
         let cell = self.cell(column);
         if cell.is_empty() {
             self.error(column, "a non-empty value");
+        }
+        // Ids become label values; a cell of megabytes is damage, not a name.
+        if cell.len() > MAX_ID_BYTES {
+            self.error(column, "an id of at most 1024 bytes");
+            return String::new();
         }
         // The text was decoded to UTF-8 before it was split into cells.
         String::from_utf8_lossy(cell).into_owned()
@@ -212,7 +234,7 @@ impl<'a> Row<'a> {
         if is_absent(secret_id) {
             return None;
         }
-        let secret_id = String::from_utf8_lossy(secret_id).into_owned();
+        let secret_id = self.id(base);
         Some(AccessKey {
             slot,
             secret_id,
@@ -461,10 +483,10 @@ mod tests {
             }
         );
         let cut_in_quotes = format!("{HEADER}\n1,\"half a na");
-        assert!(matches!(
+        assert_eq!(
             read_text(&cut_in_quotes).unwrap_err(),
-            ReportError::UnterminatedQuote { line: 2 } | ReportError::RaggedRow { line: 2, .. }
-        ));
+            ReportError::UnterminatedQuote { line: 2 }
+        );
         let open_last_field = format!("{HEADER}\n1,u,Sub-user,2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,FALSE,{NO_KEY},N/A,N/A,N/A,N/A,N/A,N/A,\"N/A\n");
         assert_eq!(
             read_text(&open_last_field).unwrap_err(),
@@ -473,9 +495,19 @@ mod tests {
     }
 
     #[test]
-    fn header_only_is_an_empty_report() {
-        let (users, summary) = read_text(&format!("{HEADER}\n")).unwrap();
-        assert!(users.is_empty());
-        assert_eq!(summary.rows, 0);
+    fn header_only_is_refused() {
+        assert_eq!(
+            read_text(&format!("{HEADER}\n")).unwrap_err(),
+            ReportError::NoUsers
+        );
+    }
+
+    #[test]
+    fn megabyte_names_are_voided() {
+        let long = "x".repeat(2 << 20);
+        let (user, summary) = one_user(&format!("1,{long},Sub-user,2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,FALSE,{NO_KEY},{NO_KEY}"));
+        assert_eq!(user.username, "");
+        assert_eq!(summary.cell_errors, 1);
+        assert!(summary.first_cell_errors[0].found.chars().count() <= 65);
     }
 }
