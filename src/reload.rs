@@ -153,6 +153,7 @@ impl Reloader {
                 return;
             }
         };
+        let winners_count = winners.len();
         self.versions.retain(|name, _| winners.contains_key(name));
         let changed: Vec<(String, Version)> = winners
             .into_iter()
@@ -171,7 +172,18 @@ impl Reloader {
         {
             info!(report = %name, "report file removed; its series are gone");
         }
+        let started = Instant::now();
         let loaded = load_all(&changed, &self.options);
+        if !changed.is_empty() {
+            let failed = loaded.iter().filter(|(result, _)| result.is_err()).count();
+            info!(
+                reports = winners_count,
+                read = changed.len(),
+                failed,
+                seconds = started.elapsed().as_secs_f64(),
+                "report folder rescanned"
+            );
+        }
         for ((name, version), (result, seconds)) in changed.into_iter().zip(loaded) {
             let previous = reports.get(&name).map(|state| (**state).clone());
             let state = next_state(&name, &version, previous, result, seconds);
@@ -303,7 +315,7 @@ fn next_state(
     state.last_reload_duration_seconds = seconds;
     match result {
         Ok(data) => {
-            info!(report = %name, file = %version.path.display(), users = data.rows, cell_errors = data.cell_errors, "report loaded");
+            debug!(report = %name, file = %version.path.display(), users = data.rows, cell_errors = data.cell_errors, "report loaded");
             state.data = Some(Arc::new(data));
             state.up = true;
             state.last_error = None;

@@ -35,8 +35,29 @@ impl Exporter {
 
     /// Starts the exporter without waiting for readiness.
     pub fn spawn(dir: &Path, flags: &[&str]) -> Exporter {
+        Exporter::spawn_via(&[], dir, flags)
+    }
+
+    /// Starts the exporter as an unprivileged user (nobody) when the tests run as root, as
+    /// CI does: root reads files whatever their permissions, and a real deployment is not root.
+    pub fn start_unprivileged(dir: &Path, flags: &[&str]) -> Exporter {
+        let exporter = Exporter::spawn_via(&unprivileged(), dir, flags);
+        exporter.wait_until("ready", || exporter.status("/-/ready") == 200);
+        exporter
+    }
+
+    /// Starts the exporter behind a launcher command (such as `setpriv …`).
+    pub fn spawn_via(launcher: &[&str], dir: &Path, flags: &[&str]) -> Exporter {
         let address = format!("127.0.0.1:{}", free_port());
-        let mut child = Command::new(BINARY)
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(BINARY);
+                command
+            }
+            None => Command::new(BINARY),
+        };
+        let mut child = command
             .arg("--report.dir")
             .arg(dir)
             .args([
@@ -89,14 +110,14 @@ impl Exporter {
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
-        let body = response.body_mut().read_to_string().ok()?;
+        let body = response.body_mut().with_config().limit(1 << 30).read_to_string().ok()?;
         Some((response.status().as_u16(), content_type, body))
     }
 
     /// GET `path`: (status, content type, body).
     pub fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
         self.try_get(path, accept)
-            .unwrap_or_else(|| panic!("GET {path} failed; logs:\n{}", self.logs()))
+            .unwrap_or_else(|| panic!("GET {path} failed; logs:\n{}", self.log_tail()))
     }
 
     pub fn status(&self, path: &str) -> u16 {
@@ -110,8 +131,27 @@ impl Exporter {
         body
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time (user + system) the exporter has used so far, from /proc.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 1000 / clock_ticks_per_second())
+    }
+
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
+    }
+
+    /// The last lines of the log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let logs = self.logs.lock().unwrap();
+        logs[logs.len().saturating_sub(40)..].join("\n")
     }
 
     /// Polls `condition` until it holds, failing the test after 10 seconds.
@@ -123,7 +163,7 @@ impl Exporter {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("timed out waiting for {what}; logs:\n{}", self.logs());
+        panic!("timed out waiting for {what}; logs:\n{}", self.log_tail());
     }
 
     /// Waits until the metrics hold `line` (a whole sample line), and returns how long it took.
@@ -192,4 +232,31 @@ pub fn write_atomically(path: &Path, contents: &[u8]) {
     let temporary = path.with_extension("tmp");
     std::fs::write(&temporary, contents).unwrap();
     std::fs::rename(&temporary, path).unwrap();
+}
+
+/// A launcher that drops root to nobody, or nothing when not root.
+pub fn unprivileged() -> Vec<&'static str> {
+    if is_root() {
+        vec!["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    } else {
+        vec![]
+    }
+}
+
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"))
+}
+
+fn clock_ticks_per_second() -> u64 {
+    let output = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().parse().unwrap()
+}
+
+/// Lets an unprivileged exporter into a temporary folder (root-owned, mode 0700 by default).
+pub fn open_to_everyone(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
