@@ -1,0 +1,470 @@
+#!/usr/bin/env python3
+"""End to end: the real exporter, a real Prometheus, the real rules and dashboards.
+
+Starts credential-report-exporter on a copy of examples/reports/ (plus a report cut off
+mid-write and one not modified for three days), a second exporter with
+--metrics.per-user=false, a third on an empty folder, and a scrape target where nothing
+listens; then Debian's `prometheus`, scraping all four every second with
+deploy/prometheus/credential-report-exporter.rules.yml loaded. It then
+
+  * checks every rule is healthy and runs every rule's expression through the HTTP API:
+    an error or an empty result fails, except where EXPECTED_EMPTY_RULES says why;
+  * runs every PromQL expression of every panel of every dashboard in grafana/dashboards/
+    (template variables substituted, instant and range), and the `report` variable's
+    query: an error or an empty result fails, unless the panel's description says when
+    it is empty ("Empty when ..."); the queries of one table must return the same labels,
+    or Grafana's merge would split their rows;
+  * checks that the alerts the examples must raise are pending or firing with the
+    expected labels, that every annotation rendered and links to a runbook section that
+    exists, and that users with nothing wrong raise nothing.
+
+Usage: tests/e2e/prometheus_e2e.py [--binary PATH] [--keep]
+Only loopback addresses are used; every process started is stopped on exit.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
+DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))
+RUNBOOK = ROOT / "docs/runbook.md"
+JOB = "credential-report-exporter"
+
+# Rules whose expression is empty in this test by design, and why.
+EXPECTED_EMPTY_RULES = {
+    "CredentialReportExporterAbsent": "fires only when Prometheus has no target in the job; this test scrapes four",
+}
+
+# What the examples must raise: (alert, labels that must all match). Ages only grow and
+# the report's flags are fixed, so each of these stays true as time passes.
+def _u(report, username):
+    return {"report": report, "username": username}
+
+
+def _k(report, username, key):
+    return {"report": report, "username": username, "key": key}
+
+
+EXPECTED_ALERTS = [
+    ("CredentialReportAccessKeyAtRisk", dict(_k("acme-prod", "bob.ops", "1"), secret_id="AKID…PLE2", status="active", account_id="100012340002", severity="critical")),
+    ("CredentialReportAccessKeyAtRisk", dict(_k("acme-cn", "data.pipeline", "2"), secret_id="AKID…PLE9", status="active", severity="critical")),
+    ("CredentialReportConsoleUserWithoutMFA", dict(_u("acme-prod", "bob.ops"), user_type="sub_user", severity="warning")),
+    ("CredentialReportConsoleUserWithoutMFA", _u("acme-prod", "Zhang, Wei (DBA)")),
+    ("CredentialReportConsoleUserWithoutMFA", _u("acme-cn", "运维-李娜")),
+    ("CredentialReportConsoleUserWithoutMFA", dict(_u("acme-cn", "王芳@企业微信"), user_type="wecom_sub_user")),
+    ("CredentialReportConsoleUserWithoutMFA", _u("legacy-gbk", "财务-陈静")),
+    ("CredentialReportAccessKeyOlderThan90Days", dict(_k("acme-prod", "bob.ops", "1"), severity="warning")),
+    ("CredentialReportAccessKeyOlderThan90Days", _k("acme-prod", "bob.ops", "2")),
+    ("CredentialReportAccessKeyOlderThan90Days", _k("acme-prod", "ci+deploy@acme.example", "1")),
+    ("CredentialReportAccessKeyOlderThan90Days", _k("acme-prod", "contractor-li", "1")),
+    ("CredentialReportAccessKeyOlderThan90Days", _k("acme-cn", "运维-李娜", "1")),
+    ("CredentialReportAccessKeyOlderThan90Days", _k("legacy-gbk", "报表机器人", "1")),
+    # Never used, created in 2021: unused since creation.
+    ("CredentialReportAccessKeyUnused", dict(_k("acme-prod", "ci+deploy@acme.example", "1"), secret_id="AKID…PLE4", severity="warning")),
+    ("CredentialReportAccessKeyUnused", _k("acme-prod", "bob.ops", "2")),
+    ("CredentialReportAccessKeyUnused", _k("acme-prod", "contractor-li", "1")),
+    ("CredentialReportAccessKeyUnused", _k("acme-cn", "运维-李娜", "1")),
+    ("CredentialReportAccessKeyUnused", _k("legacy-gbk", "报表机器人", "1")),
+    ("CredentialReportUserWithTwoActiveKeys", dict(_u("acme-prod", "bob.ops"), severity="info")),
+    ("CredentialReportUserWithTwoActiveKeys", _u("acme-cn", "data.pipeline")),
+    ("CredentialReportSuspiciousLogins", dict(_u("acme-prod", "bob.ops"), severity="warning")),
+    ("CredentialReportSuspiciousLogins", dict(_u("acme-prod", "contractor-li"), user_type="collaborator")),
+    ("CredentialReportSuspiciousLogins", _u("acme-cn", "运维-李娜")),
+    ("CredentialReportSuspiciousLogins", _u("legacy-gbk", "刘洋")),
+    # The exporter with --metrics.per-user=false: one alert per report, no user.
+    ("CredentialReportAccessKeyAtRisk", {"report": "aggregate-only", "status": "active", "username": None}),
+    ("CredentialReportConsoleUserWithoutMFA", {"report": "aggregate-only", "username": None}),
+    ("CredentialReportAccessKeyOlderThan90Days", {"report": "aggregate-only", "status": "active", "username": None}),
+    ("CredentialReportUserWithTwoActiveKeys", {"report": "aggregate-only", "username": None}),
+    ("CredentialReportSuspiciousLogins", {"report": "aggregate-only", "username": None}),
+    # The pipeline.
+    ("CredentialReportParseFailed", {"report": "broken", "severity": "warning"}),
+    ("CredentialReportStale", {"report": "stale", "severity": "warning"}),
+    ("CredentialReportNoReports", {"instance": "@empty", "severity": "warning"}),
+    ("CredentialReportExporterDown", {"instance": "@dead", "job": JOB, "severity": "warning"}),
+]
+
+# Users with nothing wrong, whatever the date: no alert may name them.
+CLEAN_USERS = [
+    ("acme-prod", "partner-auditor"),  # collaborator with MFA and no keys
+    ("acme-prod", "oncall-pager"),  # message receiver: nothing applies
+    ("acme-prod", "wang.fang"),  # WeCom user: MFA not_supported, no keys
+    ("acme-cn", "old-backup"),  # MFA on, its only key disabled
+    ("acme-cn", "审计协作者"),  # collaborator with MFA and no keys
+]
+
+PROCESSES = []
+
+
+def log(message):
+    print(f"e2e: {message}", flush=True)
+
+
+def fail(message):
+    raise SystemExit(f"e2e: FAILED: {message}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(name, argv, logfile):
+    log(f"starting {name}: {' '.join(argv)}")
+    out = open(logfile, "wb")
+    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    PROCESSES.append((name, proc, logfile))
+    return proc
+
+
+def stop_all():
+    for name, proc, _ in reversed(PROCESSES):
+        if proc.poll() is None:
+            proc.terminate()
+    for name, proc, _ in reversed(PROCESSES):
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    PROCESSES.clear()
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(f"e2e: interrupted by signal {signum}")
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def wait_for(what, check, timeout=60):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        for name, proc, logfile in PROCESSES:
+            if proc.poll() is not None:
+                fail(f"{name} exited with {proc.returncode} while waiting for {what}:\n{Path(logfile).read_text(errors='replace')[-3000:]}")
+        try:
+            result = check()
+            if result:
+                return result
+        except (urllib.error.URLError, ConnectionError, OSError) as error:
+            last = error
+        time.sleep(0.25)
+    fail(f"timed out after {timeout}s waiting for {what} (last error: {last})")
+
+
+class Prometheus:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def api(self, path, **params):
+        url = f"{self.base}/api/v1/{path}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params, doseq=True)
+        try:
+            _, body = http_get(url, timeout=15)
+        except urllib.error.HTTPError as error:
+            body = error.read()
+        answer = json.loads(body)
+        if answer.get("status") != "success":
+            raise QueryError(f"{answer.get('errorType')}: {answer.get('error')}")
+        if answer.get("warnings"):
+            raise QueryError(f"warnings: {answer['warnings']}")
+        return answer["data"]
+
+    def query(self, expr):
+        return self.api("query", query=expr)["result"]
+
+    def query_range(self, expr, seconds=20):
+        end = time.time()
+        return self.api("query_range", query=expr, start=f"{end - seconds:.3f}", end=f"{end:.3f}", step="1")["result"]
+
+
+class QueryError(Exception):
+    pass
+
+
+def prepare_reports(work):
+    """The examples, plus a report cut off mid-write and one left alone for three days."""
+    reports = work / "reports"
+    reports.mkdir()
+    for source in sorted((ROOT / "examples/reports").glob("*.csv")):
+        # A plain copy: the files get a fresh mtime, whatever the checkout's age.
+        shutil.copyfile(source, reports / source.name)
+    lines = (ROOT / "examples/reports/acme-prod.csv").read_text(encoding="utf-8").splitlines()
+    # Header and half a row: what a reader sees when a writer is caught mid-write.
+    (reports / "broken.csv").write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2], encoding="utf-8")
+    stale = reports / "stale.csv"
+    shutil.copyfile(ROOT / "examples/reports/legacy-gbk.csv", stale)
+    three_days_ago = time.time() - 3 * 86400
+    os.utime(stale, (three_days_ago, three_days_ago))
+    aggregate = work / "aggregate"
+    aggregate.mkdir()
+    shutil.copyfile(ROOT / "examples/reports/acme-cn.csv", aggregate / "aggregate-only.csv")
+    empty = work / "empty"
+    empty.mkdir()
+    return reports, aggregate, empty
+
+
+def start_exporter(binary, name, folder, work, extra=()):
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    start(name, [str(binary), "--report.dir", str(folder), "--web.listen-address", address, "--log.level", "info", *extra], work / f"{name}.log")
+    wait_for(f"{name} to be ready", lambda: http_get(f"http://{address}/-/ready")[0] == 200)
+    return address
+
+
+def start_prometheus(work, targets):
+    port = free_port()
+    config = work / "prometheus.yml"
+    config.write_text(
+        "global:\n"
+        "  scrape_interval: 1s\n"
+        "  scrape_timeout: 1s\n"
+        "  evaluation_interval: 1s\n"
+        "rule_files:\n"
+        f"  - {json.dumps(str(RULES))}\n"
+        "scrape_configs:\n"
+        f"  - job_name: {JOB}\n"
+        "    static_configs:\n"
+        f"      - targets: {json.dumps(targets)}\n",
+        encoding="utf-8",
+    )
+    check = subprocess.run(["promtool", "check", "config", str(config)], capture_output=True, text=True)
+    if check.returncode != 0:
+        fail(f"promtool check config:\n{check.stdout}{check.stderr}")
+    start(
+        "prometheus",
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={work / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        work / "prometheus.log",
+    )
+    prometheus = Prometheus(port)
+    wait_for("Prometheus to be ready", lambda: http_get(f"{prometheus.base}/-/ready")[0] == 200)
+    return prometheus
+
+
+# ---- Rules ----------------------------------------------------------------------------
+
+def check_rules(prometheus, errors):
+    groups = prometheus.api("rules")["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    if not rules:
+        fail("Prometheus loaded no rules")
+    checked = 0
+    for rule in rules:
+        name = rule["name"]
+        if rule.get("health") != "ok" or rule.get("lastError"):
+            errors.append(f"rule {name}: health {rule.get('health')}: {rule.get('lastError')}")
+            continue
+        try:
+            result = prometheus.query(rule["query"])
+        except QueryError as error:
+            errors.append(f"rule {name}: {error}")
+            continue
+        checked += 1
+        if not result and name not in EXPECTED_EMPTY_RULES:
+            errors.append(f"rule {name}: empty result for {rule['query']!r}")
+        if result and name in EXPECTED_EMPTY_RULES:
+            errors.append(f"rule {name}: expected empty ({EXPECTED_EMPTY_RULES[name]}), got {len(result)} series")
+        if rule["type"] == "recording" and not prometheus.query(name):
+            errors.append(f"recording rule {name}: no series recorded")
+    log(f"{checked} rule expressions ran ({len(rules)} rules loaded)")
+    return rules
+
+
+# ---- Dashboards -----------------------------------------------------------------------
+
+def panels_of(dashboard):
+    for panel in dashboard.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def regex_escape(value):
+    # What Grafana does to a multi-value variable's values in a Prometheus regex.
+    return re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", value)
+
+
+def substitute(expr, variables):
+    def replace(match):
+        name = match.group(1) or match.group(2)
+        if name not in variables:
+            fail(f"unknown template variable ${name} in {expr!r}")
+        return variables[name]
+
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", replace, expr)
+
+
+def label_keys(result):
+    return {frozenset(k for k in series["metric"] if k != "__name__") for series in result}
+
+
+def check_dashboards(prometheus, errors):
+    ran = 0
+    for path in DASHBOARDS:
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        report_var = next(v for v in dashboard["templating"]["list"] if v["name"] == "report")
+        definition = report_var["definition"]
+        match = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", definition)
+        if not match:
+            fail(f"{path.name}: cannot run the report variable's query {definition!r}")
+        values = prometheus.api(f"label/{match.group(2)}/values", **{"match[]": match.group(1)})
+        if not {"acme-prod", "acme-cn", "legacy-gbk"} <= set(values):
+            errors.append(f"{path.name}: variable report offers {values}")
+        selections = {
+            "All": report_var.get("allValue") or "(" + "|".join(regex_escape(v) for v in values) + ")",
+            "every report selected": "(" + "|".join(regex_escape(v) for v in values) + ")",
+        }
+        for selection, report in selections.items():
+            variables = {
+                "report": report,
+                "datasource": "prometheus",
+                "__interval": "1s",
+                "__rate_interval": "4s",
+                "__range": "20s",
+            }
+            for panel in panels_of(dashboard):
+                if panel.get("type") == "row":
+                    continue
+                may_be_empty = "empty when" in panel.get("description", "").lower()
+                keys = []
+                for target in panel.get("targets", []):
+                    if "expr" not in target:
+                        continue
+                    where = f"{path.name}: panel {panel['title']!r} query {target['refId']} ({selection})"
+                    expr = substitute(target["expr"], variables)
+                    try:
+                        result = prometheus.query(expr)
+                        ranged = prometheus.query_range(expr) if target.get("range") else None
+                    except QueryError as error:
+                        errors.append(f"{where}: {error}\n    {expr}")
+                        continue
+                    ran += 1
+                    if not result and not may_be_empty:
+                        errors.append(f"{where}: empty result\n    {expr}")
+                    if ranged is not None and not ranged and not may_be_empty:
+                        errors.append(f"{where}: empty range result\n    {expr}")
+                    keys.append((target["refId"], label_keys(result)))
+                if panel["type"] == "table" and len(keys) > 1:
+                    shapes = {ref: shape for ref, shape in keys}
+                    if len({frozenset(s) for s in shapes.values()}) > 1:
+                        errors.append(f"{path.name}: table {panel['title']!r}: its queries return different labels, "
+                                      f"so Grafana's merge would split rows: {shapes}")
+    log(f"{ran} dashboard queries ran ({len(DASHBOARDS)} dashboards)")
+
+
+# ---- Alerts ---------------------------------------------------------------------------
+
+def runbook_anchors():
+    return {re.sub(r"[^a-z0-9 -]", "", line[3:].strip().lower()).replace(" ", "-")
+            for line in RUNBOOK.read_text(encoding="utf-8").splitlines() if line.startswith("## ")}
+
+
+def check_alerts(prometheus, addresses, errors):
+    alerts = prometheus.api("alerts")["alerts"]
+    anchors = runbook_anchors()
+    for alert in alerts:
+        name = alert["labels"]["alertname"]
+        annotations = alert.get("annotations", {})
+        for key in ("summary", "description", "runbook_url"):
+            text = annotations.get(key, "")
+            if not text or "<no value>" in text or "error expanding" in text or "{{" in text:
+                errors.append(f"alert {name} {alert['labels']}: annotation {key} is {text!r}")
+        anchor = annotations.get("runbook_url", "").rpartition("#")[2]
+        if anchor != name.lower() or anchor not in anchors:
+            errors.append(f"alert {name}: runbook_url {annotations.get('runbook_url')!r} has no section in docs/runbook.md")
+        if "severity" not in alert["labels"]:
+            errors.append(f"alert {name}: no severity label")
+    for name, want in EXPECTED_ALERTS:
+        want = {k: addresses.get(v, v) if isinstance(v, str) else v for k, v in want.items()}
+        found = [a for a in alerts if a["labels"]["alertname"] == name and a["state"] in ("pending", "firing")
+                 and all(a["labels"].get(k) == v for k, v in want.items())]
+        if not found:
+            errors.append(f"alert {name} with {want} is neither pending nor firing")
+    for report, username in CLEAN_USERS:
+        for alert in alerts:
+            if alert["labels"].get("report") == report and alert["labels"].get("username") == username:
+                errors.append(f"alert {alert['labels']['alertname']} names {username} in {report}, who has nothing wrong")
+    states = {}
+    for alert in alerts:
+        states.setdefault(alert["labels"]["alertname"], set()).add(alert["state"])
+    log("alerts: " + ", ".join(f"{n} ({'/'.join(sorted(s))})" for n, s in sorted(states.items())))
+    return alerts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", default=os.environ.get("CREDENTIAL_REPORT_EXPORTER", str(ROOT / "target/release/credential-report-exporter")))
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, config, data)")
+    args = parser.parse_args()
+    binary = Path(args.binary)
+    if not os.access(binary, os.X_OK):
+        fail(f"{binary} is not an executable: build it with cargo build --release --locked")
+    if not shutil.which("prometheus"):
+        fail("prometheus is not on PATH (Debian package prometheus)")
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="credential-report-e2e."))
+    ok = False
+    try:
+        reports, aggregate, empty = prepare_reports(work)
+        main_address = start_exporter(binary, "exporter", reports, work)
+        aggregate_address = start_exporter(binary, "exporter-aggregates", aggregate, work, ["--metrics.per-user=false"])
+        empty_address = start_exporter(binary, "exporter-empty", empty, work)
+        dead_address = f"127.0.0.1:{free_port()}"
+        addresses = {"@main": main_address, "@empty": empty_address, "@dead": dead_address, "@aggregate": aggregate_address}
+        prometheus = start_prometheus(work, [main_address, aggregate_address, empty_address, dead_address])
+
+        # Every target scraped, every report in, and rules evaluated on that data.
+        wait_for("four targets scraped", lambda: len(prometheus.query(f'up{{job="{JOB}"}}')) == 4)
+        wait_for("every report ingested", lambda: len(prometheus.query("credential_report_up")) == 6)
+        wait_for("per-key ages recorded", lambda: prometheus.query("credential_report_access_key:age_seconds"))
+        wait_for("alerts evaluated", lambda: any(a["labels"]["alertname"] == "CredentialReportParseFailed"
+                                                 for a in prometheus.api("alerts")["alerts"]))
+        time.sleep(2)  # two more evaluation rounds on complete data
+
+        errors = []
+        check_rules(prometheus, errors)
+        check_dashboards(prometheus, errors)
+        check_alerts(prometheus, addresses, errors)
+        if errors:
+            print("\n".join(f"  - {e}" for e in errors), file=sys.stderr)
+            fail(f"{len(errors)} problem(s); logs in {work}")
+        ok = True
+        log(f"passed in {time.monotonic() - started:.1f}s")
+    finally:
+        stop_all()
+        if ok and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"logs, config and data kept in {work}")
+
+
+if __name__ == "__main__":
+    main()
