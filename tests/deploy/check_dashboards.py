@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Checks the conventions of grafana/dashboards/*.json that a team relies on (their
+queries are run against a real Prometheus by tests/e2e/prometheus_e2e.py):
+
+  * a stable `uid` (the file name without .json) and links between the dashboards by it;
+  * a `datasource` variable of type datasource (prometheus), used by every panel and
+    every query, and a multi-select `report` variable (with All) used by every query;
+  * on every panel: a description of what it means and what to do, a unit on the panel,
+    and for tables a unit, a display name and an override for every value column;
+  * tables filterable and sortable; no two panels overlapping;
+  * the provisioning files point at these dashboards and a Prometheus datasource.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))
+errors = []
+
+
+def problem(where, message):
+    errors.append(f"{where}: {message}")
+
+
+def panels_of(dashboard):
+    for panel in dashboard.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def check(path, uids):
+    d = json.loads(path.read_text(encoding="utf-8"))
+    where = path.name
+    if d.get("uid") != path.stem:
+        problem(where, f"uid {d.get('uid')!r} should be the file name, {path.stem!r}")
+    if len(d.get("uid", "")) > 40:
+        problem(where, "uid longer than Grafana's 40 characters")
+    if d.get("id") is not None:
+        problem(where, "id must be null so that provisioning and import assign one")
+    variables = {v["name"]: v for v in d.get("templating", {}).get("list", [])}
+    ds = variables.get("datasource", {})
+    if ds.get("type") != "datasource" or ds.get("query") != "prometheus":
+        problem(where, "needs a `datasource` variable of type datasource for prometheus")
+    report = variables.get("report", {})
+    if report.get("type") != "query" or not report.get("multi") or not report.get("includeAll"):
+        problem(where, "needs a multi-select `report` query variable with All")
+    if report.get("datasource", {}).get("uid") != "${datasource}":
+        problem(where, "the report variable must query ${datasource}")
+    for link in d.get("links", []):
+        m = re.match(r"^/d/([^/?]+)", link.get("url", ""))
+        if m and m.group(1) not in uids:
+            problem(where, f"link {link['title']!r} points at unknown dashboard uid {m.group(1)!r}")
+    cells = {}
+    for panel in panels_of(d):
+        title = panel.get("title", "?")
+        pw = f"{where}: panel {title!r}"
+        g = panel.get("gridPos", {})
+        for x in range(g.get("x", 0), g.get("x", 0) + g.get("w", 0)):
+            for y in range(g.get("y", 0), g.get("y", 0) + g.get("h", 0)):
+                if (x, y) in cells:
+                    problem(pw, f"overlaps panel {cells[(x, y)]!r}")
+                cells[(x, y)] = title
+        if panel.get("type") == "row":
+            continue
+        if len(panel.get("description", "")) < 40:
+            problem(pw, "needs a description that says what it means and what to do")
+        if panel.get("datasource", {}).get("uid") != "${datasource}":
+            problem(pw, "must use the ${datasource} variable")
+        defaults = panel.get("fieldConfig", {}).get("defaults", {})
+        if not defaults.get("unit"):
+            problem(pw, "has no unit")
+        if not panel.get("targets"):
+            problem(pw, "has no query")
+        for t in panel.get("targets", []):
+            if t.get("datasource", {}).get("uid") != "${datasource}":
+                problem(pw, f"query {t.get('refId')} must use the ${{datasource}} variable")
+            if 'report=~"$report"' not in t.get("expr", ""):
+                problem(pw, f"query {t.get('refId')} ignores the report variable")
+        if panel.get("type") == "table":
+            if not defaults.get("custom", {}).get("filterable"):
+                problem(pw, "table must be filterable")
+            if not panel.get("options", {}).get("sortBy"):
+                problem(pw, "table needs a default sort")
+            overrides = {o["matcher"]["options"]: {p["id"]: p["value"] for p in o["properties"]}
+                         for o in panel["fieldConfig"].get("overrides", []) if o["matcher"]["id"] == "byName"}
+            for t in panel["targets"]:
+                if t.get("format") != "table" or not t.get("instant"):
+                    problem(pw, f"query {t['refId']} must be an instant query formatted as a table")
+                column = overrides.get(f"Value #{t['refId']}", {})
+                if not column.get("unit") or not column.get("displayName"):
+                    problem(pw, f"column of query {t['refId']} needs a unit and a display name")
+            shown = {o.get("displayName") for o in overrides.values()}
+            for s in panel["options"]["sortBy"]:
+                if s["displayName"] not in shown:
+                    problem(pw, f"sorts by {s['displayName']!r}, which is no column")
+
+
+def check_provisioning():
+    folder = ROOT / "grafana/provisioning"
+    dashboards = yaml.safe_load((folder / "dashboards/credential-report.yaml").read_text(encoding="utf-8"))
+    provider = dashboards["providers"][0]
+    if dashboards.get("apiVersion") != 1 or provider.get("type") != "file" or not provider.get("options", {}).get("path"):
+        problem("grafana/provisioning/dashboards", "needs a file provider with a path")
+    datasources = yaml.safe_load((folder / "datasources/credential-report-prometheus.yaml").read_text(encoding="utf-8"))
+    if not any(ds.get("type") == "prometheus" and ds.get("url") for ds in datasources.get("datasources", [])):
+        problem("grafana/provisioning/datasources", "needs a Prometheus datasource with a url")
+
+
+def main():
+    if len(DASHBOARDS) < 2:
+        problem("grafana/dashboards", "expected the overview and the drill-down dashboards")
+    uids = {json.loads(p.read_text(encoding="utf-8")).get("uid") for p in DASHBOARDS}
+    for path in DASHBOARDS:
+        check(path, uids)
+    check_provisioning()
+    if errors:
+        print("\n".join(f"  - {e}" for e in errors), file=sys.stderr)
+        raise SystemExit(f"dashboards: FAILED: {len(errors)} problem(s)")
+    panels = sum(1 for p in DASHBOARDS for x in panels_of(json.loads(p.read_text(encoding='utf-8'))) if x.get("type") != "row")
+    print(f"dashboards: {len(DASHBOARDS)} dashboards, {panels} panels follow the conventions")
+
+
+if __name__ == "__main__":
+    main()
