@@ -32,6 +32,8 @@ if ((${#need_pip[@]})); then
 fi
 echo "--- promtool check rules"
 promtool check rules deploy/prometheus/credential-report-exporter.rules.yml
+echo "--- promtool check config (the example scrape configuration)"
+promtool check config deploy/prometheus/prometheus.example.yml
 echo "--- promtool test rules"
 promtool test rules tests/rules/credential-report-exporter.rules.test.yml
 echo "--- generated Kubernetes files in sync with the rules, dashboards and example report"
