@@ -53,9 +53,14 @@ impl CellError {
     fn new(line: u64, column: &'static str, expected: &'static str, cell: &[u8]) -> Self {
         const SHOWN: usize = 64;
         let text = String::from_utf8_lossy(cell);
-        let found = match text.char_indices().nth(SHOWN) {
-            Some((cut, _)) => format!("{}…", &text[..cut]),
-            None => text.into_owned(),
+        // Cell errors go to the log, and a log must never hold a whole SecretId.
+        let found = if column.ends_with("SecretId") {
+            crate::exposition::mask_secret_id(&text)
+        } else {
+            match text.char_indices().nth(SHOWN) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text.into_owned(),
+            }
         };
         CellError {
             line,
@@ -153,5 +158,20 @@ fn csv_error(error: csv::Error) -> ReportError {
             line,
             message: error.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_id_cells_are_masked_in_cell_errors() {
+        let secret = format!("AKID{}WXYZ", "s3cr3t".repeat(300));
+        let error = CellError::new(7, "AccessKey2SecretId", "an id", secret.as_bytes());
+        assert_eq!(error.found, "AKID…WXYZ");
+        assert!(!error.to_string().contains("s3cr3t"));
+        let other = CellError::new(7, "Username", "a name", b"alice");
+        assert_eq!(other.found, "alice");
     }
 }
