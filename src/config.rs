@@ -74,6 +74,23 @@ pub struct Config {
     #[arg(long = "web.telemetry-path", env = "CREDENTIAL_REPORT_WEB_TELEMETRY_PATH", value_name = "PATH", default_value = "/metrics", value_parser = parse_path)]
     pub web_telemetry_path: String,
 
+    /// The Prometheus exporter-toolkit web configuration file (TLS, basic auth, headers); see docs/web-config.md. Unset: plain HTTP, no auth.
+    #[arg(long = "web.config.file", env = "CREDENTIAL_REPORT_WEB_CONFIG_FILE", value_name = "FILE", value_parser = parse_optional_path)]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Requests served at once; more get 503 at once. The probes are not counted. 0: no bound.
+    #[arg(
+        long = "web.max-requests",
+        env = "CREDENTIAL_REPORT_WEB_MAX_REQUESTS",
+        value_name = "N",
+        default_value_t = 40
+    )]
+    pub web_max_requests: usize,
+
+    /// Time a client has to send a request's headers (and the TLS handshake), and to keep an idle connection. Lower it to shed slow clients sooner. 0: no limit.
+    #[arg(long = "web.read-header-timeout", env = "CREDENTIAL_REPORT_WEB_READ_HEADER_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub web_read_header_timeout: Duration,
+
     /// Least severe log level written.
     #[arg(
         long = "log.level",
@@ -138,6 +155,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => Err(format!(
             "{text:?} is not a duration like 250ms, 30s, 5m or 1h"
         )),
+    }
+}
+
+/// `--web.config.file=` is more likely a broken template than a wish for plain HTTP.
+fn parse_optional_path(path: &str) -> Result<PathBuf, String> {
+    match path.is_empty() {
+        true => Err("must not be empty; leave the flag out for plain HTTP".to_owned()),
+        false => Ok(PathBuf::from(path)),
     }
 }
 

@@ -14,3 +14,4 @@ pub mod reload;
 pub mod report;
 pub mod snapshot;
 pub mod watch;
+pub mod web;

@@ -7,19 +7,44 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use tokio::net::TcpListener;
-use tracing::info;
+use tracing::{info, warn};
 
 use credential_report_exporter::config::{Config, LogFormat};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
 use credential_report_exporter::reload::{LoadOptions, Reloader, Selection};
 use credential_report_exporter::report::ReadOptions;
 use credential_report_exporter::snapshot::Snapshot;
+use credential_report_exporter::web::{self, ServeOptions, WebConfig};
 use credential_report_exporter::{http, watch};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(run(config));
+    // A rescan may still be reading a large file on a blocking thread. It only reads, so
+    // leave it behind rather than make a SIGTERM wait for it.
+    runtime.shutdown_background();
+    result
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    // Checked, certificates and keys included, before anything else starts: a bad file
+    // stops the exporter here rather than failing every scrape.
+    let (web_config, tls) = match &config.web_config_file {
+        Some(path) => {
+            let loaded =
+                web::load(path).with_context(|| format!("--web.config.file={}", path.display()))?;
+            for warning in &loaded.0.warnings {
+                warn!(file = %path.display(), "{warning}");
+            }
+            loaded
+        }
+        None => (WebConfig::default(), None),
+    };
 
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
     let reloader = Reloader::new(
@@ -54,22 +79,26 @@ async fn main() -> anyhow::Result<()> {
             show_secret_ids: config.metrics_show_secret_ids,
         },
     );
-    let app = http::router(http::AppState {
+    let routes = http::router(http::AppState {
         snapshot,
         exposition: Arc::new(exposition),
         telemetry_path: config.web_telemetry_path.clone(),
     });
+    let app = web::protect(routes, &web_config, config.web_max_requests);
     let listener = bind(&config.web_listen_address).await?;
     info!(
         version = env!("CARGO_PKG_VERSION"),
         address = %listener.local_addr()?,
         dir = %config.report_dir.display(),
+        tls = tls.is_some(),
+        basic_auth = !web_config.users.is_empty(),
         "credential-report-exporter listening"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let options = ServeOptions {
+        tls,
+        read_header_timeout: Some(config.web_read_header_timeout).filter(|t| !t.is_zero()),
+    };
+    web::serve(listener, app, options, shutdown_signal()).await;
     info!("shut down cleanly");
     Ok(())
 }

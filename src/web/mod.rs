@@ -1,0 +1,49 @@
+//! The HTTP server around the routes of [`crate::http`]: the exporter-toolkit web config
+//! file (TLS, basic auth, headers, rate limit), request limits, and the accept loop.
+
+mod auth;
+pub mod config;
+mod limits;
+mod serve;
+pub mod tls;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use tokio::sync::Semaphore;
+
+pub use config::WebConfig;
+pub use serve::{serve, ServeOptions};
+
+/// Reads the file and everything it names: the configuration, and the TLS server
+/// configuration when it turns TLS on.
+pub fn load(path: &Path) -> anyhow::Result<(WebConfig, Option<Arc<rustls::ServerConfig>>)> {
+    let config = WebConfig::load(path)?;
+    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+    Ok((config, tls))
+}
+
+/// Wraps the routes in the file's protections and the request bound, outermost first:
+/// response headers, rate limit (429), concurrency bound (503), basic auth (401), routes.
+/// `max_requests` 0: no bound.
+pub fn protect(routes: Router, config: &WebConfig, max_requests: usize) -> Router {
+    let mut app = routes;
+    if let Some(auth) = auth::BasicAuth::new(config.users.clone()) {
+        app = app.layer(from_fn_with_state(auth, auth::require));
+    }
+    if max_requests > 0 {
+        let permits = Arc::new(Semaphore::new(max_requests));
+        app = app.layer(from_fn_with_state(permits, limits::concurrency));
+    }
+    if let Some(limit) = config.rate_limit {
+        let bucket = Arc::new(limits::TokenBucket::new(limit));
+        app = app.layer(from_fn_with_state(bucket, limits::rate));
+    }
+    if !config.headers.is_empty() {
+        let headers = Arc::new(config.headers.clone());
+        app = app.layer(from_fn_with_state(headers, limits::headers));
+    }
+    app
+}
