@@ -27,8 +27,15 @@ fn unreadable_file_is_refused_while_others_keep_working() {
     fs::write(dir.path().join("open.csv"), report_with_users(4)).unwrap();
     exporter.wait_for_sample("credential_report_up{report=\"locked\"} 0");
     exporter.wait_for_sample(&users_line("open", 4));
-    assert!(exporter.metrics().contains(&users_line("locked", 2)), "last good data kept");
-    assert!(exporter.logs().contains("Permission denied"), "{}", exporter.logs());
+    assert!(
+        exporter.metrics().contains(&users_line("locked", 2)),
+        "last good data kept"
+    );
+    assert!(
+        exporter.logs().contains("Permission denied"),
+        "{}",
+        exporter.logs()
+    );
 
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o644)).unwrap();
     exporter.wait_for_sample("credential_report_up{report=\"locked\"} 1");
@@ -38,7 +45,11 @@ fn unreadable_file_is_refused_while_others_keep_working() {
 fn read_only_folder_is_enough() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("acme.csv"), report_with_users(2)).unwrap();
-    fs::set_permissions(dir.path().join("acme.csv"), fs::Permissions::from_mode(0o444)).unwrap();
+    fs::set_permissions(
+        dir.path().join("acme.csv"),
+        fs::Permissions::from_mode(0o444),
+    )
+    .unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
     let exporter = Exporter::start_unprivileged(dir.path(), &[]);
     exporter.wait_for_sample(&users_line("acme", 2));
@@ -74,14 +85,20 @@ fn a_storm_of_rewrites_settles_on_the_final_version() {
     let cpu = exporter.cpu_time() - cpu_before;
     // Debouncing reads the file about once a second, not a thousand times: a bound on
     // work done, generous enough for a loaded machine.
-    assert!(cpu < Duration::from_secs(5), "{cpu:?} of CPU for {version} rewrites");
+    assert!(
+        cpu < Duration::from_secs(5),
+        "{cpu:?} of CPU for {version} rewrites"
+    );
     let metrics = exporter.metrics();
     let reloads: u64 = metrics
         .lines()
         .filter(|l| l.starts_with("credential_report_reloads_total{report=\"storm\""))
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
         .sum();
-    assert!(reloads < 100, "{reloads} reloads for {version} rewrites: not debounced");
+    assert!(
+        reloads < 100,
+        "{reloads} reloads for {version} rewrites: not debounced"
+    );
     eprintln!("{version} rewrites in 10s: {reloads} reloads, {cpu:?} CPU");
 }
 
@@ -96,16 +113,29 @@ fn ten_thousand_reports() {
     // Aggregates only: this is about files; per-user scale is measured in benches/.
     let exporter = Exporter::start(dir.path(), &["--metrics.per-user=false"]);
     let metrics = exporter.metrics();
-    let up = metrics.lines().filter(|l| l.starts_with("credential_report_up{") && l.ends_with(" 1")).count();
+    let up = metrics
+        .lines()
+        .filter(|l| l.starts_with("credential_report_up{") && l.ends_with(" 1"))
+        .count();
     assert_eq!(up, 10_000);
-    eprintln!("10,000 reports ready and scraped in {:?}", started.elapsed());
+    eprintln!(
+        "10,000 reports ready and scraped in {:?}",
+        started.elapsed()
+    );
 
     fs::write(dir.path().join("account-04242.csv"), report_with_users(3)).unwrap();
     exporter.wait_for_sample(&users_line("account-04242", 3));
     let metrics = exporter.metrics();
     let reread: Vec<&str> = metrics
         .lines()
-        .filter(|l| l.starts_with("credential_report_reloads_total{") && l.ends_with("result=\"success\"} 2"))
+        .filter(|l| {
+            l.starts_with("credential_report_reloads_total{")
+                && l.ends_with("result=\"success\"} 2")
+        })
         .collect();
-    assert_eq!(reread, ["credential_report_reloads_total{report=\"account-04242\",result=\"success\"} 2"], "only the changed file is re-read");
+    assert_eq!(
+        reread,
+        ["credential_report_reloads_total{report=\"account-04242\",result=\"success\"} 2"],
+        "only the changed file is re-read"
+    );
 }

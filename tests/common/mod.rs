@@ -110,7 +110,12 @@ impl Exporter {
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
-        let body = response.body_mut().with_config().limit(1 << 30).read_to_string().ok()?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_string()
+            .ok()?;
         Some((response.status().as_u16(), content_type, body))
     }
 
@@ -237,7 +242,12 @@ pub fn write_atomically(path: &Path, contents: &[u8]) {
 /// A launcher that drops root to nobody, or nothing when not root.
 pub fn unprivileged() -> Vec<&'static str> {
     if is_root() {
-        vec!["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        vec![
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
     } else {
         vec![]
     }
@@ -252,7 +262,11 @@ pub fn is_root() -> bool {
 
 fn clock_ticks_per_second() -> u64 {
     let output = Command::new("getconf").arg("CLK_TCK").output().unwrap();
-    String::from_utf8(output.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 /// Lets an unprivileged exporter into a temporary folder (root-owned, mode 0700 by default).
