@@ -71,7 +71,7 @@ enum GoDuration {
     Nanoseconds(u64),
 }
 
-/// The web configuration, checked; the files it names are read by [`crate::web::tls`].
+/// The web configuration, checked; the files it names are read when TLS is set up.
 #[derive(Debug, Default)]
 pub struct WebConfig {
     /// `None`: plain HTTP.

@@ -5,7 +5,7 @@ mod auth;
 pub mod config;
 mod limits;
 mod serve;
-pub mod tls;
+mod tls;
 
 use std::path::Path;
 use std::sync::Arc;
