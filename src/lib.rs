@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod exposition;
+pub mod generate;
 pub mod http;
 pub mod model;
 pub mod reload;
