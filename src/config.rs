@@ -12,7 +12,9 @@ use regex::Regex;
 #[command(
     name = "credential-report-exporter",
     version,
-    about = "Serves cloud credential reports (Tencent Cloud CAM) as Prometheus metrics."
+    about = "Serves cloud credential reports (Tencent Cloud CAM) as Prometheus metrics.",
+    // A flag given twice takes its last value, as wrappers that append flags expect.
+    args_override_self = true
 )]
 pub struct Config {
     /// Folder of credential reports to watch. It may not exist yet: it is waited for.
