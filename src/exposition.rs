@@ -308,7 +308,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
     Ok(())
 }
 
-fn users(snapshot: &Snapshot) -> impl Iterator<Item = (&str, &User)> {
+fn users(snapshot: &Snapshot) -> impl Iterator<Item = (&str, User<'_>)> {
     snapshot.reports.iter().flat_map(|(report, state)| {
         state
             .data
@@ -317,11 +317,11 @@ fn users(snapshot: &Snapshot) -> impl Iterator<Item = (&str, &User)> {
     })
 }
 
-fn user_labels<'a>(report: &'a str, user: &'a User) -> Labels<'a, 3> {
+fn user_labels<'a>(report: &'a str, user: &User<'a>) -> Labels<'a, 3> {
     [
         ("report", report),
-        ("account_id", &user.account_id),
-        ("username", &user.username),
+        ("account_id", user.account_id),
+        ("username", user.username),
     ]
 }
 
@@ -336,7 +336,7 @@ fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Re
         "A metric with a constant 1 for each user in the report, labelled by its type.",
         None,
         users(snapshot).map(|(report, user)| {
-            let [r, a, u] = user_labels(report, user);
+            let [r, a, u] = user_labels(report, &user);
             ([r, a, u, ("user_type", user.user_type.label())], 1)
         }),
     )?;
@@ -374,8 +374,8 @@ fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Re
     ];
     for (name, help, flag) in flags {
         let samples = users(snapshot).filter_map(|(report, user)| {
-            let value = i64::from(flag(user).as_bool()?);
-            Some((user_labels(report, user), value))
+            let value = i64::from(flag(&user).as_bool()?);
+            Some((user_labels(report, &user), value))
         });
         gauges(encoder, name, help, None, samples)?;
     }
@@ -393,17 +393,22 @@ fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Re
     ];
     for (name, help, time) in times {
         let samples = users(snapshot)
-            .filter_map(|(report, user)| Some((user_labels(report, user), seconds(time(user))?)));
+            .filter_map(|(report, user)| Some((user_labels(report, &user), seconds(time(&user))?)));
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }
     Ok(())
 }
 
-fn keys(snapshot: &Snapshot) -> impl Iterator<Item = (&str, &User, &AccessKey)> {
-    users(snapshot).flat_map(|(report, user)| user.keys.iter().map(move |key| (report, user, key)))
+fn keys(snapshot: &Snapshot) -> impl Iterator<Item = (&str, User<'_>, AccessKey<'_>)> {
+    users(snapshot).flat_map(|(report, user)| {
+        user.key_slots
+            .into_iter()
+            .flatten()
+            .map(move |key| (report, user, key))
+    })
 }
 
-fn key_labels<'a>(report: &'a str, user: &'a User, key: &AccessKey) -> Labels<'a, 4> {
+fn key_labels<'a>(report: &'a str, user: &User<'a>, key: &AccessKey) -> Labels<'a, 4> {
     let [r, a, u] = user_labels(report, user);
     [r, a, u, ("key", if key.slot == 1 { "1" } else { "2" })]
 }
@@ -432,12 +437,12 @@ fn encode_keys(
         None,
         keys(snapshot).map(|(report, user, key)| {
             let secret_id = match show_secret_ids {
-                true => key.secret_id.clone(),
-                false => mask_secret_id(&key.secret_id),
+                true => key.secret_id.to_owned(),
+                false => mask_secret_id(key.secret_id),
             };
             let status = key.status.map_or("unknown", |s| s.label());
             let extra = [("secret_id", secret_id), ("status", status.to_owned())];
-            ((key_labels(report, user, key), extra), 1)
+            ((key_labels(report, &user, &key), extra), 1)
         }),
     )?;
     let flags: [Family<KeyFlag>; 4] = [
@@ -464,7 +469,7 @@ fn encode_keys(
     ];
     for (name, help, flag) in flags {
         let samples = keys(snapshot).filter_map(|(report, user, key)| {
-            Some((key_labels(report, user, key), i64::from(flag(key)?)))
+            Some((key_labels(report, &user, &key), i64::from(flag(&key)?)))
         });
         gauges(encoder, name, help, None, samples)?;
     }
@@ -482,7 +487,7 @@ fn encode_keys(
     ];
     for (name, help, time) in times {
         let samples = keys(snapshot).filter_map(|(report, user, key)| {
-            Some((key_labels(report, user, key), seconds(time(key))?))
+            Some((key_labels(report, &user, &key), seconds(time(&key))?))
         });
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }

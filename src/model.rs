@@ -1,7 +1,11 @@
 //! The provider-neutral model of a credential report: users, their access keys, and the
 //! few states each field can be in. Report readers produce it; snapshots consume it.
 
+mod table;
+
 use jiff::Timestamp;
+
+pub use table::UserTable;
 
 /// Who a row describes. Providers map their own vocabulary onto these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -15,6 +19,15 @@ pub enum UserType {
 }
 
 impl UserType {
+    /// In the order of the enum, so `user_type as usize` indexes it.
+    pub const ALL: [UserType; 5] = [
+        UserType::SubUser,
+        UserType::Collaborator,
+        UserType::WeComSubUser,
+        UserType::MessageReceiver,
+        UserType::Unknown,
+    ];
+
     /// The value of the `user_type` label.
     pub fn label(self) -> &'static str {
         match self {
@@ -80,11 +93,14 @@ impl KeyStatus {
 
 /// One user's access key. A report slot holding `N/A` is no key at all, not a key in
 /// an odd state, so it never becomes an `AccessKey`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccessKey {
+///
+/// Like [`User`], it borrows its text: from the row being read, or from the [`UserTable`]
+/// it is stored in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccessKey<'a> {
     /// Which of the user's key slots this is (1 or 2).
     pub slot: u8,
-    pub secret_id: String,
+    pub secret_id: &'a str,
     /// `None` when the status cell could not be read.
     pub status: Option<KeyStatus>,
     pub at_risk: Flag,
@@ -95,7 +111,7 @@ pub struct AccessKey {
     pub created_over_30_days: Flag,
 }
 
-impl AccessKey {
+impl AccessKey<'_> {
     pub fn is_active(&self) -> bool {
         self.status == Some(KeyStatus::Active)
     }
@@ -109,10 +125,12 @@ impl AccessKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct User {
-    pub account_id: String,
-    pub username: String,
+/// One user of a report. It borrows its text, so reading a row allocates nothing: the
+/// reader hands out users borrowed from the row, a [`UserTable`] users borrowed from itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct User<'a> {
+    pub account_id: &'a str,
+    pub username: &'a str,
     pub user_type: UserType,
     pub created: Option<Timestamp>,
     pub password_enabled: Flag,
@@ -124,15 +142,21 @@ pub struct User {
     /// Suspicious logins in the last 30 days. Reports give a flag or a count; a count
     /// above zero is `True`.
     pub abnormal_logins: Flag,
-    pub keys: Vec<AccessKey>,
+    /// The report's two key slots, `None` where a slot holds no key.
+    pub key_slots: [Option<AccessKey<'a>>; 2],
 }
 
-impl User {
+impl<'a> User<'a> {
     pub fn has_console_without_mfa(&self) -> bool {
         self.console_login.is_true() && self.mfa.is_false()
     }
 
+    /// The user's keys, slot 1 first.
+    pub fn keys(&self) -> impl Iterator<Item = &AccessKey<'a>> {
+        self.key_slots.iter().flatten()
+    }
+
     pub fn active_keys(&self) -> usize {
-        self.keys.iter().filter(|key| key.is_active()).count()
+        self.keys().filter(|key| key.is_active()).count()
     }
 }

@@ -251,7 +251,7 @@ proptest! {
             let actual = [counts.keys, counts.at_risk, counts.over_90_days, counts.over_30_days, counts.never_used];
             prop_assert_eq!(actual, keys[status]);
         }
-        let names: Vec<&str> = data.users.iter().map(|u| u.username.as_str()).collect();
+        let names: Vec<&str> = data.users.iter().map(|u| u.username).collect();
         let expected: Vec<String> = rows.iter().map(|r| r.name.trim_ascii().to_owned()).collect();
         prop_assert_eq!(names, expected.iter().map(String::as_str).collect::<Vec<_>>());
     }

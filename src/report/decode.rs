@@ -31,11 +31,11 @@ pub struct UndecodableBytes {
 }
 
 /// Decodes `bytes` to UTF-8, borrowing when they already are (the common, fast case).
-pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Encoding), UndecodableBytes> {
+pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, Encoding), UndecodableBytes> {
     const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
     if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
         return match std::str::from_utf8(rest) {
-            Ok(_) => Ok((Cow::Borrowed(rest), Encoding::Utf8)),
+            Ok(text) => Ok((Cow::Borrowed(text), Encoding::Utf8)),
             Err(error) => Err(undecodable(rest, error.valid_up_to())),
         };
     }
@@ -44,13 +44,13 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Encoding), UndecodableByte
         if let Some(rest) = bytes.strip_prefix(bom) {
             let (text, had_errors) = encoding.decode_without_bom_handling(rest);
             return match had_errors {
-                false => Ok((Cow::Owned(text.into_owned().into_bytes()), Encoding::Utf16)),
+                false => Ok((Cow::Owned(text.into_owned()), Encoding::Utf16)),
                 true => Err(UndecodableBytes { line: 1 }),
             };
         }
     }
     let utf8_error = match std::str::from_utf8(bytes) {
-        Ok(_) => return Ok((Cow::Borrowed(bytes), Encoding::Utf8)),
+        Ok(text) => return Ok((Cow::Borrowed(text), Encoding::Utf8)),
         Err(error) => error,
     };
     // Not UTF-8: GB18030 is a superset of GBK and GB2312, so one decoder covers them all.
@@ -59,10 +59,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, Encoding), UndecodableByte
     if had_errors {
         return Err(undecodable(bytes, utf8_error.valid_up_to()));
     }
-    Ok((
-        Cow::Owned(text.into_owned().into_bytes()),
-        Encoding::Gb18030,
-    ))
+    Ok((Cow::Owned(text.into_owned()), Encoding::Gb18030))
 }
 
 fn undecodable(bytes: &[u8], offset: usize) -> UndecodableBytes {
@@ -86,7 +83,7 @@ mod tests {
     #[test]
     fn utf8_byte_order_mark_is_dropped() {
         let (text, encoding) = decode(b"\xEF\xBB\xBFAccountID\n").unwrap();
-        assert_eq!(&*text, b"AccountID\n");
+        assert_eq!(&*text, "AccountID\n");
         assert_eq!(encoding, Encoding::Utf8);
     }
 
@@ -94,7 +91,7 @@ mod tests {
     fn gb18030_is_detected_and_decoded() {
         let (bytes, _, _) = GB18030.encode("Username\n张三,运维\n");
         let (text, encoding) = decode(&bytes).unwrap();
-        assert_eq!(std::str::from_utf8(&text).unwrap(), "Username\n张三,运维\n");
+        assert_eq!(text, "Username\n张三,运维\n");
         assert_eq!(encoding, Encoding::Gb18030);
     }
 
@@ -103,7 +100,7 @@ mod tests {
         let mut bytes = vec![0xFF, 0xFE];
         bytes.extend("Username\n李四\n".encode_utf16().flat_map(u16::to_le_bytes));
         let (text, encoding) = decode(&bytes).unwrap();
-        assert_eq!(std::str::from_utf8(&text).unwrap(), "Username\n李四\n");
+        assert_eq!(text, "Username\n李四\n");
         assert_eq!(encoding, Encoding::Utf16);
     }
 

@@ -4,6 +4,7 @@
 mod cells;
 mod columns;
 mod decode;
+mod records;
 mod tencent;
 
 use jiff::tz::TimeZone;
@@ -33,8 +34,6 @@ pub enum ReportError {
     },
     #[error("line {line}: a quoted field is never closed (a file cut off mid-write?)")]
     UnterminatedQuote { line: u64 },
-    #[error("line {line}: {message}")]
-    Csv { line: u64, message: String },
 }
 
 /// A cell whose value is outside the states its column can hold. It voids that cell
@@ -105,11 +104,11 @@ impl ReadSummary {
 pub fn read(
     bytes: &[u8],
     options: &ReadOptions,
-    sink: impl FnMut(User),
+    sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
     let (text, encoding) =
         decode::decode(bytes).map_err(|e| ReportError::Undecodable { line: e.line })?;
-    if text.iter().all(u8::is_ascii_whitespace) {
+    if text.bytes().all(|b| b.is_ascii_whitespace()) {
         return Err(ReportError::Empty);
     }
     let mut summary = tencent::read(&text, options, sink)?;
@@ -141,24 +140,6 @@ fn quote_left_open(last_record: &[u8]) -> bool {
         };
     }
     state == State::Quoted
-}
-
-/// Converts the CSV reader's own errors, keeping the line they happened on.
-fn csv_error(error: csv::Error) -> ReportError {
-    let line = error.position().map_or(0, csv::Position::line);
-    match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => ReportError::RaggedRow {
-            line,
-            expected: *expected_len,
-            found: *len,
-        },
-        _ => ReportError::Csv {
-            line,
-            message: error.to_string(),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,11 @@
 //! Tencent Cloud CAM user credential reports: their columns and their cell vocabulary.
 //! The vendor's description is `shared/seeds/tencent-cam-credential-report.txt`.
 
-use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-use super::cells::{parse_count, parse_local_datetime};
-use super::{
-    columns, csv_error, quote_left_open, CellError, ReadOptions, ReadSummary, ReportError,
-};
+use super::cells::{parse_count, LocalDates};
+use super::records::Records;
+use super::{columns, quote_left_open, CellError, ReadOptions, ReadSummary, ReportError};
 use crate::model::{AccessKey, Flag, KeyStatus, User, UserType};
 
 /// Every column the exporter reads, as the vendor documents it. All are required: a
@@ -59,56 +57,58 @@ const MAX_ID_BYTES: usize = 1024;
 const KEY_BASE: [usize; 2] = [11, 18];
 
 pub fn read(
-    text: &[u8],
+    text: &str,
     options: &ReadOptions,
-    mut sink: impl FnMut(User),
+    mut sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(false)
-        .from_reader(text);
-    let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(csv_error)? {
-        return Err(ReportError::Empty);
+    let mut records = Records::new(text);
+    let header = records.next_record().ok_or(ReportError::Empty)?;
+    let positions = columns::locate(header.iter().map(str::as_bytes), &COLUMNS)?;
+    let fields = header.len();
+    // Which of COLUMNS each field of a row is, if any: rows are walked front to back once.
+    let mut slot_of_field = vec![None; fields];
+    for (slot, &position) in positions.iter().enumerate() {
+        slot_of_field[position] = Some(slot);
     }
-    let positions = columns::locate(&record, &COLUMNS)?;
     let mut summary = ReadSummary::default();
+    let mut dates = LocalDates::new(options.timezone.clone());
     let mut last_record_start = 0;
-    loop {
-        let start = reader.position().byte() as usize;
-        let more =
-            reader
-                .read_byte_record(&mut record)
-                .map_err(|error| match csv_error(error) {
-                    // A quote opened and never closed swallows the rest of the file into one
-                    // field, which then looks like a short row; name the real fault.
-                    ReportError::RaggedRow { line, .. } if quote_left_open(&text[start..]) => {
-                        ReportError::UnterminatedQuote { line }
-                    }
-                    other => other,
-                })?;
-        if !more {
-            break;
+    while let Some(record) = records.next_record() {
+        let line = record.line;
+        if record.len() != fields {
+            // A quote opened and never closed swallows the rest of the file into one
+            // field, which then looks like a short row; name the real fault.
+            return Err(match quote_left_open(&text.as_bytes()[record.start..]) {
+                true => ReportError::UnterminatedQuote { line },
+                false => ReportError::RaggedRow {
+                    line,
+                    expected: fields as u64,
+                    found: record.len() as u64,
+                },
+            });
         }
-        last_record_start = start;
-        let line = record.position().map_or(0, csv::Position::line);
+        last_record_start = record.start;
         let mut row = Row {
-            record: &record,
-            positions: &positions,
+            cells: [""; 25],
             line,
-            zone: &options.timezone,
+            dates: &mut dates,
             summary: &mut summary,
         };
+        for (field, slot) in record.iter().zip(&slot_of_field) {
+            if let Some(slot) = *slot {
+                row.cells[slot] = field.trim_ascii();
+            }
+        }
         let user = row.user();
         summary.rows += 1;
-        sink(user);
+        sink(&user);
     }
     // Every account has users to report; a header alone is a write cut off early.
     if summary.rows == 0 {
         return Err(ReportError::NoUsers);
     }
-    if quote_left_open(&text[last_record_start..]) {
-        let line = line_of(text, last_record_start);
+    if quote_left_open(&text.as_bytes()[last_record_start..]) {
+        let line = line_of(text.as_bytes(), last_record_start);
         return Err(ReportError::UnterminatedQuote { line });
     }
     Ok(summary)
@@ -119,16 +119,16 @@ fn line_of(text: &[u8], offset: usize) -> u64 {
 }
 
 /// One data row being read; every cell error is recorded in the summary as it is met.
-struct Row<'a> {
-    record: &'a csv::ByteRecord,
-    positions: &'a [usize; 25],
+struct Row<'a, 's> {
+    /// The row's cells in the order of [`COLUMNS`], without surrounding spaces.
+    cells: [&'a str; 25],
     line: u64,
-    zone: &'a TimeZone,
-    summary: &'a mut ReadSummary,
+    dates: &'s mut LocalDates,
+    summary: &'s mut ReadSummary,
 }
 
-impl<'a> Row<'a> {
-    fn user(&mut self) -> User {
+impl<'a> Row<'a, '_> {
+    fn user(&mut self) -> User<'a> {
         User {
             account_id: self.id(ACCOUNT_ID),
             username: self.id(USERNAME),
@@ -142,14 +142,12 @@ impl<'a> Row<'a> {
             operation_protection: self.flag(OPERATION_PROTECTION_ACTIVE),
             mfa: self.flag(MFA_DEVICE_ACTIVE),
             abnormal_logins: self.abnormal_logins(),
-            keys: (1..=2).filter_map(|slot| self.key(slot)).collect(),
+            key_slots: [self.key(1), self.key(2)],
         }
     }
 
     fn cell(&self, column: usize) -> &'a [u8] {
-        let record: &'a csv::ByteRecord = self.record;
-        let cell = record.get(self.positions[column]).unwrap_or_default();
-        cell.trim_ascii()
+        self.cells[column].as_bytes()
     }
 
     fn error(&mut self, column: usize, expected: &'static str) {
@@ -157,27 +155,33 @@ impl<'a> Row<'a> {
         self.summary.record_cell_error(error);
     }
 
-    fn id(&mut self, column: usize) -> String {
-        let cell = self.cell(column);
+    fn id(&mut self, column: usize) -> &'a str {
+        let cell = self.cells[column];
         if cell.is_empty() {
             self.error(column, "a non-empty value");
         }
         // Ids become label values; a cell of megabytes is damage, not a name.
         if cell.len() > MAX_ID_BYTES {
             self.error(column, "an id of at most 1024 bytes");
-            return String::new();
+            return "";
         }
-        // The text was decoded to UTF-8 before it was split into cells.
-        String::from_utf8_lossy(cell).into_owned()
+        cell
     }
 
     fn user_type(&mut self) -> UserType {
-        match self.cell(USER_TYPE).to_ascii_lowercase().as_slice() {
-            b"sub-user" => UserType::SubUser,
-            b"collaborator" => UserType::Collaborator,
-            b"wework-sub-user" => UserType::WeComSubUser,
-            b"message-receiver" => UserType::MessageReceiver,
-            _ => {
+        const NAMES: [(&[u8], UserType); 4] = [
+            (b"sub-user", UserType::SubUser),
+            (b"collaborator", UserType::Collaborator),
+            (b"wework-sub-user", UserType::WeComSubUser),
+            (b"message-receiver", UserType::MessageReceiver),
+        ];
+        let cell = self.cell(USER_TYPE);
+        match NAMES
+            .iter()
+            .find(|(name, _)| cell.eq_ignore_ascii_case(name))
+        {
+            Some(&(_, user_type)) => user_type,
+            None => {
                 self.error(
                     USER_TYPE,
                     "Sub-user, Collaborator, WeWork-Sub-user or Message-receiver",
@@ -202,7 +206,7 @@ impl<'a> Row<'a> {
         if is_absent(cell) || absent.iter().any(|word| cell.eq_ignore_ascii_case(word)) {
             return None;
         }
-        let parsed = parse_local_datetime(cell, self.zone);
+        let parsed = self.dates.parse(cell);
         if parsed.is_none() {
             self.error(
                 column,
@@ -228,7 +232,7 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn key(&mut self, slot: u8) -> Option<AccessKey> {
+    fn key(&mut self, slot: u8) -> Option<AccessKey<'a>> {
         let base = KEY_BASE[usize::from(slot) - 1];
         let secret_id = self.cell(base);
         if is_absent(secret_id) {
@@ -262,6 +266,14 @@ impl<'a> Row<'a> {
 }
 
 fn flag(cell: &[u8]) -> Flag {
+    // The vendor's own spelling first: a report holds millions of these cells.
+    match cell {
+        b"TRUE" => return Flag::True,
+        b"FALSE" => return Flag::False,
+        b"N/A" => return Flag::NotApplicable,
+        b"not_supported" => return Flag::NotSupported,
+        _ => {}
+    }
     if cell.eq_ignore_ascii_case(b"true") {
         Flag::True
     } else if cell.eq_ignore_ascii_case(b"false") {
@@ -285,6 +297,7 @@ fn is_absent(cell: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::UserTable;
     use crate::report::{read as read_report, ReportError};
 
     const HEADER: &str = "AccountID,Username,UserType,CreationTime,PasswordEnabled,PasswordLastRotation,LoginConsoleActive,LoginProtectionActive,OperationProtectionActive,MFADeviceActive,Abnormal LoginsNumWithin30Days,AccessKey1SecretId,AccessKey1MayBeAtRisk,AccessKey1CreationTime,AccessKey1Status,AccessKey1lastUsedDate,AccessKey1CreatedOver90Days,AccessKey1CreatedOver30Days,AccessKey2SecretId,AccessKey2MayBeAtRisk,AccessKey2CreationTime,AccessKey2Status,AccessKey2lastUsedDate,AccessKey2CreatedOver90Days,AccessKey2CreatedOver30Days";
@@ -292,17 +305,19 @@ mod tests {
 
     fn options() -> ReadOptions {
         ReadOptions {
-            timezone: TimeZone::get("Asia/Shanghai").unwrap(),
+            timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
         }
     }
 
-    fn read_text(text: &str) -> Result<(Vec<User>, ReadSummary), ReportError> {
-        let mut users = Vec::new();
-        let summary = read_report(text.as_bytes(), &options(), |u| users.push(u))?;
-        Ok((users, summary))
+    fn read_text(text: &str) -> Result<(Vec<User<'static>>, ReadSummary), ReportError> {
+        let mut table = UserTable::new();
+        let summary = read_report(text.as_bytes(), &options(), |u| table.push(u))?;
+        // Users borrow their text; a test may keep them as long as it likes.
+        let table: &'static UserTable = Box::leak(Box::new(table));
+        Ok((table.iter().collect(), summary))
     }
 
-    fn one_user(row: &str) -> (User, ReadSummary) {
+    fn one_user(row: &str) -> (User<'static>, ReadSummary) {
         let (mut users, summary) = read_text(&format!("{HEADER}\n{row}\n")).unwrap();
         assert_eq!(users.len(), 1);
         (users.remove(0), summary)
@@ -331,10 +346,10 @@ mod tests {
         assert_eq!(user.mfa, Flag::False);
         assert_eq!(user.abnormal_logins, Flag::True);
         assert!(user.has_console_without_mfa());
-        let [first, second] = &user.keys[..] else {
+        let [Some(first), Some(second)] = user.key_slots else {
             panic!("two keys expected")
         };
-        assert_eq!((first.slot, first.secret_id.as_str()), (1, "AKIDaaaa1111"));
+        assert_eq!((first.slot, first.secret_id), (1, "AKIDaaaa1111"));
         assert_eq!(first.status, Some(KeyStatus::Active));
         assert!(first.is_at_risk());
         assert_eq!(first.last_used.unwrap().to_string(), "2024-05-05T23:08:09Z");
@@ -357,7 +372,7 @@ mod tests {
         assert_eq!(user.user_type, UserType::MessageReceiver);
         assert_eq!(user.mfa, Flag::NotSupported);
         assert_eq!(user.password_last_rotated, None);
-        assert!(user.keys.is_empty());
+        assert_eq!(user.keys().count(), 0);
     }
 
     #[test]
@@ -409,7 +424,7 @@ mod tests {
         assert_eq!(user.password_enabled, Flag::Unreadable);
         assert_eq!(user.mfa, Flag::Unreadable);
         assert_eq!(user.abnormal_logins, Flag::Unreadable);
-        assert_eq!(user.keys[0].status, None);
+        assert_eq!(user.key_slots[0].unwrap().status, None);
         assert_eq!(user.console_login, Flag::True, "readable cells are kept");
         assert_eq!(summary.cell_errors, 6);
         let columns: Vec<_> = summary.first_cell_errors.iter().map(|e| e.column).collect();
