@@ -63,6 +63,15 @@ pub struct Config {
     #[arg(long = "metrics.show-secret-ids", env = "CREDENTIAL_REPORT_METRICS_SHOW_SECRET_IDS", value_name = "BOOL", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub metrics_show_secret_ids: bool,
 
+    /// At most this many per-user and per-key series in a scrape; 0 for no limit. Whole users are kept, in report order; the rest are counted in credential_report_per_user_series_dropped. Set it below your Prometheus sample_limit.
+    #[arg(
+        long = "metrics.max-per-user-series",
+        env = "CREDENTIAL_REPORT_METRICS_MAX_PER_USER_SERIES",
+        value_name = "SERIES",
+        default_value_t = 0
+    )]
+    pub metrics_max_per_user_series: u64,
+
     /// Address to listen on; `:9877` means every interface.
     #[arg(
         long = "web.listen-address",
@@ -197,6 +206,10 @@ mod tests {
         let config = Config::try_parse_from(["x", "--report.dir", "d"]).unwrap();
         assert!(config.metrics_per_user);
         assert!(!config.metrics_show_secret_ids);
+        assert_eq!(
+            config.metrics_max_per_user_series, 0,
+            "no limit unless asked"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Snapshot → metrics. One collector walks the current snapshot at scrape time; the same
 //! walk is written as OpenMetrics 1.0 or as the classic Prometheus text format 0.0.4.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -39,28 +41,40 @@ impl Format {
 pub struct ExpositionOptions {
     pub per_user: bool,
     pub show_secret_ids: bool,
+    /// At most this many per-user and per-key series; 0 for no limit. Users are kept whole,
+    /// in report-name and then file order; `credential_report_per_user_series_dropped`
+    /// says how many series the rest would have been.
+    pub max_per_user_series: u64,
 }
 
 /// The registry a scrape encodes; it holds only the snapshot collector.
 pub struct Exposition {
     registry: Registry,
+    /// The size of the last body: the next is about as large, and a String grown by
+    /// doubling to a hundred megabytes copies every byte once more on the way.
+    last_size: AtomicUsize,
 }
 
 impl Exposition {
     pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, options: ExpositionOptions) -> Self {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(SnapshotCollector { snapshot, options }));
-        Exposition { registry }
+        Exposition {
+            registry,
+            last_size: AtomicUsize::new(0),
+        }
     }
 
     pub fn render(&self, format: Format) -> String {
-        let mut out = String::new();
+        let expected = self.last_size.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(expected + expected / 16);
         // Writing to a String cannot fail, and every label value is a plain string.
         let result = match format {
             Format::OpenMetrics => text::encode(&mut out, &self.registry),
             Format::Classic => prometheus_text::encode(&mut out, &self.registry),
         };
         result.expect("encoding metrics into a String");
+        self.last_size.store(out.len(), Ordering::Relaxed);
         out
     }
 }
@@ -80,8 +94,23 @@ impl Collector for SnapshotCollector {
         encode_user_aggregates(&mut encoder, &snapshot)?;
         encode_key_aggregates(&mut encoder, &snapshot)?;
         if self.options.per_user {
-            encode_users(&mut encoder, &snapshot)?;
-            encode_keys(&mut encoder, &snapshot, self.options.show_secret_ids)?;
+            let served = PerUserSeries::served(&snapshot, self.options.max_per_user_series);
+            if self.options.max_per_user_series > 0 {
+                gauges(
+                    &mut encoder,
+                    "credential_report_per_user_series_dropped",
+                    "Per-user and per-key series left out of this scrape by --metrics.max-per-user-series; 0 when all fit.",
+                    None,
+                    [(Labels::<0>::default(), served.dropped)],
+                )?;
+            }
+            encode_users(&mut encoder, &snapshot, served.users)?;
+            encode_keys(
+                &mut encoder,
+                &snapshot,
+                served.users,
+                self.options.show_secret_ids,
+            )?;
         }
         Ok(())
     }
@@ -308,13 +337,82 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
     Ok(())
 }
 
-fn users(snapshot: &Snapshot) -> impl Iterator<Item = (&str, User<'_>)> {
-    snapshot.reports.iter().flat_map(|(report, state)| {
-        state
-            .data
-            .iter()
-            .flat_map(move |data| data.users.iter().map(move |user| (report.as_str(), user)))
-    })
+/// The first `served` users of the snapshot, with their report's name.
+fn users(snapshot: &Snapshot, served: usize) -> impl Iterator<Item = (&str, User<'_>)> {
+    snapshot
+        .reports
+        .iter()
+        .flat_map(|(report, state)| {
+            state
+                .data
+                .iter()
+                .flat_map(move |data| data.users.iter().map(move |user| (report.as_str(), user)))
+        })
+        .take(served)
+}
+
+/// How many of the snapshot's users a scrape shows under `--metrics.max-per-user-series`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PerUserSeries {
+    users: usize,
+    /// The series of the users left out.
+    dropped: u64,
+}
+
+impl PerUserSeries {
+    fn served(snapshot: &Snapshot, limit: u64) -> PerUserSeries {
+        if limit == 0 {
+            return PerUserSeries {
+                users: usize::MAX,
+                dropped: 0,
+            };
+        }
+        let (mut users, mut series, mut dropped) = (0, 0, 0);
+        for (_, user) in self::users(snapshot, usize::MAX) {
+            let own = series_of(&user);
+            // Whole users only, and none after the first that does not fit, so the same
+            // users are shown from scrape to scrape while the reports stay the same.
+            if dropped == 0 && series + own <= limit {
+                users += 1;
+                series += own;
+            } else {
+                dropped += own;
+            }
+        }
+        PerUserSeries { users, dropped }
+    }
+}
+
+/// The per-user and per-key series `user` makes: one for each family below where it has
+/// a value.
+fn series_of(user: &User<'_>) -> u64 {
+    let flags = [
+        user.password_enabled,
+        user.console_login,
+        user.login_protection,
+        user.operation_protection,
+        user.mfa,
+        user.abnormal_logins,
+    ];
+    let user_series = 1
+        + flags.iter().filter(|flag| flag.as_bool().is_some()).count()
+        + usize::from(user.created.is_some())
+        + usize::from(user.password_last_rotated.is_some());
+    let key_series: usize = user
+        .keys()
+        .map(|key| {
+            let flags = [
+                key.at_risk,
+                key.created_over_90_days,
+                key.created_over_30_days,
+            ];
+            1 + usize::from(key.status.is_some())
+                + flags.iter().filter(|flag| flag.as_bool().is_some()).count()
+                + usize::from(key.created.is_some())
+                + usize::from(key.last_used.is_some())
+        })
+        .sum();
+    (user_series + key_series) as u64
 }
 
 fn user_labels<'a>(report: &'a str, user: &User<'a>) -> Labels<'a, 3> {
@@ -329,13 +427,17 @@ fn seconds(timestamp: Option<jiff::Timestamp>) -> Option<i64> {
     timestamp.map(jiff::Timestamp::as_second)
 }
 
-fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
+fn encode_users(
+    encoder: &mut DescriptorEncoder,
+    snapshot: &Snapshot,
+    served: usize,
+) -> fmt::Result {
     gauges(
         encoder,
         "credential_report_user_info",
         "A metric with a constant 1 for each user in the report, labelled by its type.",
         None,
-        users(snapshot).map(|(report, user)| {
+        users(snapshot, served).map(|(report, user)| {
             let [r, a, u] = user_labels(report, &user);
             ([r, a, u, ("user_type", user.user_type.label())], 1)
         }),
@@ -373,7 +475,7 @@ fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Re
         ),
     ];
     for (name, help, flag) in flags {
-        let samples = users(snapshot).filter_map(|(report, user)| {
+        let samples = users(snapshot, served).filter_map(|(report, user)| {
             let value = i64::from(flag(&user).as_bool()?);
             Some((user_labels(report, &user), value))
         });
@@ -392,15 +494,18 @@ fn encode_users(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Re
         ),
     ];
     for (name, help, time) in times {
-        let samples = users(snapshot)
+        let samples = users(snapshot, served)
             .filter_map(|(report, user)| Some((user_labels(report, &user), seconds(time(&user))?)));
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }
     Ok(())
 }
 
-fn keys(snapshot: &Snapshot) -> impl Iterator<Item = (&str, User<'_>, AccessKey<'_>)> {
-    users(snapshot).flat_map(|(report, user)| {
+fn keys(
+    snapshot: &Snapshot,
+    served: usize,
+) -> impl Iterator<Item = (&str, User<'_>, AccessKey<'_>)> {
+    users(snapshot, served).flat_map(|(report, user)| {
         user.key_slots
             .into_iter()
             .flatten()
@@ -416,18 +521,23 @@ fn key_labels<'a>(report: &'a str, user: &User<'a>, key: &AccessKey) -> Labels<'
 /// A SecretId as shown in labels unless `--metrics.show-secret-ids`: its prefix, which
 /// names the kind of key, and its last four characters, which tell keys apart.
 pub fn mask_secret_id(secret_id: &str) -> String {
-    let chars: Vec<char> = secret_id.chars().collect();
-    if chars.len() <= 8 {
+    let chars = secret_id.chars().count();
+    if chars <= 8 {
         return "…".to_owned();
     }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}…{tail}")
+    let at_char = |n: usize| secret_id.char_indices().nth(n).map_or(0, |(at, _)| at);
+    let (head, tail) = (&secret_id[..at_char(4)], &secret_id[at_char(chars - 4)..]);
+    let mut masked = String::with_capacity(head.len() + '…'.len_utf8() + tail.len());
+    masked.push_str(head);
+    masked.push('…');
+    masked.push_str(tail);
+    masked
 }
 
 fn encode_keys(
     encoder: &mut DescriptorEncoder,
     snapshot: &Snapshot,
+    served: usize,
     show_secret_ids: bool,
 ) -> fmt::Result {
     gauges(
@@ -435,13 +545,13 @@ fn encode_keys(
         "credential_report_access_key_info",
         "A metric with a constant 1 for each access key, labelled by its SecretId (masked unless --metrics.show-secret-ids) and status.",
         None,
-        keys(snapshot).map(|(report, user, key)| {
+        keys(snapshot, served).map(|(report, user, key)| {
             let secret_id = match show_secret_ids {
-                true => key.secret_id.to_owned(),
-                false => mask_secret_id(key.secret_id),
+                true => Cow::Borrowed(key.secret_id),
+                false => Cow::Owned(mask_secret_id(key.secret_id)),
             };
-            let status = key.status.map_or("unknown", |s| s.label());
-            let extra = [("secret_id", secret_id), ("status", status.to_owned())];
+            let status = Cow::Borrowed(key.status.map_or("unknown", |s| s.label()));
+            let extra = [("secret_id", secret_id), ("status", status)];
             ((key_labels(report, &user, &key), extra), 1)
         }),
     )?;
@@ -468,7 +578,7 @@ fn encode_keys(
         ),
     ];
     for (name, help, flag) in flags {
-        let samples = keys(snapshot).filter_map(|(report, user, key)| {
+        let samples = keys(snapshot, served).filter_map(|(report, user, key)| {
             Some((key_labels(report, &user, &key), i64::from(flag(&key)?)))
         });
         gauges(encoder, name, help, None, samples)?;
@@ -486,10 +596,105 @@ fn encode_keys(
         ),
     ];
     for (name, help, time) in times {
-        let samples = keys(snapshot).filter_map(|(report, user, key)| {
+        let samples = keys(snapshot, served).filter_map(|(report, user, key)| {
             Some((key_labels(report, &user, &key), seconds(time(&key))?))
         });
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::generate::{self, Spec};
+    use crate::report::ReadOptions;
+    use crate::snapshot::ReportData;
+
+    fn snapshot() -> Arc<ArcSwap<Snapshot>> {
+        let spec = Spec {
+            users: 300,
+            files: 3,
+            seed: 5,
+        };
+        let options = ReadOptions {
+            timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+        };
+        let reports: BTreeMap<String, Arc<ReportState>> = (0..spec.files)
+            .map(|index| {
+                let bytes = generate::report(&spec, index);
+                let path = generate::file_name(index).into();
+                let (data, _) = ReportData::build(path, &bytes, &options, true).unwrap();
+                let state = ReportState {
+                    data: Some(Arc::new(data)),
+                    up: true,
+                    ..ReportState::default()
+                };
+                (format!("account-{index}"), Arc::new(state))
+            })
+            .collect();
+        Arc::new(ArcSwap::from_pointee(Snapshot {
+            reports,
+            scanned: true,
+        }))
+    }
+
+    fn render(limit: u64) -> String {
+        let options = ExpositionOptions {
+            per_user: true,
+            show_secret_ids: false,
+            max_per_user_series: limit,
+        };
+        Exposition::new(snapshot(), options).render(Format::Classic)
+    }
+
+    /// Sample lines of the per-user and per-key families (`credential_report_user_…` and
+    /// `credential_report_access_key_…`; the aggregates are `users` and `access_keys`).
+    fn per_user_samples(body: &str) -> usize {
+        body.lines()
+            .filter(|line| {
+                line.starts_with("credential_report_user_")
+                    || line.starts_with("credential_report_access_key_")
+            })
+            .count()
+    }
+
+    #[test]
+    fn series_are_counted_as_they_are_written() {
+        let body = render(0);
+        let snapshot = snapshot().load_full();
+        let counted: u64 = users(&snapshot, usize::MAX)
+            .map(|(_, user)| series_of(&user))
+            .sum();
+        assert_eq!(per_user_samples(&body) as u64, counted);
+        assert!(!body.contains("credential_report_per_user_series_dropped"));
+    }
+
+    #[test]
+    fn the_limit_keeps_whole_users_and_reports_the_rest() {
+        let total = per_user_samples(&render(0)) as u64;
+        let limit = total / 3;
+        let body = render(limit);
+        let shown = per_user_samples(&body) as u64;
+        assert!(shown <= limit && shown > limit - 30, "{shown} of {limit}");
+        let dropped = format!(
+            "credential_report_per_user_series_dropped {}",
+            total - shown
+        );
+        assert!(body.lines().any(|line| line == dropped), "{dropped}");
+        // The aggregates still count every user.
+        assert_eq!(
+            body.lines()
+                .filter(|line| line.starts_with("credential_report_users{"))
+                .map(|line| line.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+                .sum::<u64>(),
+            300
+        );
+        let all_fit = render(total);
+        assert!(all_fit
+            .lines()
+            .any(|line| line == "credential_report_per_user_series_dropped 0"));
+    }
 }

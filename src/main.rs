@@ -77,6 +77,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ExpositionOptions {
             per_user: config.metrics_per_user,
             show_secret_ids: config.metrics_show_secret_ids,
+            max_per_user_series: config.metrics_max_per_user_series,
         },
     );
     let routes = http::router(http::AppState {
