@@ -334,6 +334,23 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         });
         gauges(encoder, name, help, None, samples)?;
     }
+    let least_recent_use = snapshot.reports.iter().flat_map(|(report, state)| {
+        state.data.iter().flat_map(move |data| {
+            data.aggregates
+                .keys_by_status()
+                .filter_map(move |(status, counts)| {
+                    let labels = [("report", report.as_str()), ("status", status.label())];
+                    Some((labels, counts.least_recent_use?.as_second()))
+                })
+        })
+    });
+    gauges(
+        encoder,
+        "credential_report_access_keys_least_recent_use_timestamp",
+        "The earliest last use among the report's keys of this status (creation for a never-used key), in seconds since the Unix epoch: time() minus it is the longest any key has gone unused.",
+        Some(&Unit::Seconds),
+        least_recent_use,
+    )?;
     Ok(())
 }
 

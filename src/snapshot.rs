@@ -31,6 +31,10 @@ pub struct KeyCounts {
     pub over_90_days: u64,
     pub over_30_days: u64,
     pub never_used: u64,
+    /// The earliest last use among these keys, a never-used key counting from its
+    /// creation: `time()` minus it is the longest any key has gone unused, so an alert on
+    /// unused keys works without per-user series and keeps its threshold in PromQL.
+    pub least_recent_use: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +74,9 @@ fn count(counts: &mut UserCounts, keys: &mut [KeyCounts; 2], user: &User<'_>) {
         counts.over_90_days += u64::from(key.created_over_90_days.is_true());
         counts.over_30_days += u64::from(key.created_over_30_days.is_true());
         counts.never_used += u64::from(key.is_never_used());
+        if let Some(used) = key.last_used.or(key.created) {
+            counts.least_recent_use = Some(counts.least_recent_use.map_or(used, |t| t.min(used)));
+        }
     }
 }
 

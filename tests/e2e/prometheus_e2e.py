@@ -91,6 +91,8 @@ EXPECTED_ALERTS = [
     ("CredentialReportAccessKeyOlderThan90Days", {"report": "aggregate-only", "status": "active", "username": None}),
     ("CredentialReportUserWithTwoActiveKeys", {"report": "aggregate-only", "username": None}),
     ("CredentialReportSuspiciousLogins", {"report": "aggregate-only", "username": None}),
+    # acme-cn's key of 运维-李娜 was last used 2024-08-01: the least recent use of the report.
+    ("CredentialReportAccessKeyUnused", {"report": "aggregate-only", "status": "active", "username": None}),
     # The pipeline.
     ("CredentialReportParseFailed", {"report": "broken", "severity": "warning"}),
     ("CredentialReportStale", {"report": "stale", "severity": "warning"}),
