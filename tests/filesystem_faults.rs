@@ -7,11 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::{open_to_everyone, report_with_users, write_atomically, Exporter};
-
-fn users_line(report: &str, count: usize) -> String {
-    format!("credential_report_users{{report=\"{report}\",user_type=\"sub_user\"}} {count}")
-}
+use common::{open_to_everyone, report_with_users, users_line, write_atomically, Exporter};
 
 #[test]
 fn unreadable_file_is_refused_while_others_keep_working() {

@@ -6,11 +6,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::time::Duration;
 
-use common::{report_with_users, write_atomically, Exporter};
-
-fn users_line(report: &str, count: usize) -> String {
-    format!("credential_report_users{{report=\"{report}\",user_type=\"sub_user\"}} {count}")
-}
+use common::{report_with_users, users_line, write_atomically, Exporter};
 
 #[test]
 fn new_report_is_served_within_two_seconds() {

@@ -274,3 +274,8 @@ pub fn open_to_everyone(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// The sample line counting `count` sub-users in `report`.
+pub fn users_line(report: &str, count: usize) -> String {
+    format!("credential_report_users{{report=\"{report}\",user_type=\"sub_user\"}} {count}")
+}
