@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
@@ -46,11 +47,7 @@ python3 tests/deploy/check_dashboards.py
 cargo build --locked --bin credential-report-exporter
 exporter=target/debug/credential-report-exporter
 echo "--- systemd unit"
-if command -v systemd-analyze >/dev/null; then
-  tests/deploy/check_systemd.sh "$exporter"
-else
-  echo "skipped: systemd-analyze is not installed"
-fi
+tests/deploy/check_systemd.sh "$exporter"
 echo "--- end to end: the exporter, Prometheus, every rule and every dashboard query"
 python3 tests/e2e/prometheus_e2e.py --binary "$exporter"
 
