@@ -50,8 +50,11 @@ fn two_hundred_clients_while_the_report_changes() {
                 url.clone(),
             );
             std::thread::spawn(move || {
+                // Generous: 200 client threads share two cores with the exporter (and, in
+                // `cargo test`, run unoptimised), so a slow answer here measures the clients'
+                // load. Latency is reported from release runs, not asserted.
                 let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .timeout_global(Some(Duration::from_secs(10)))
+                    .timeout_global(Some(Duration::from_secs(60)))
                     .build()
                     .into();
                 let mut mine = Vec::new();
