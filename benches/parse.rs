@@ -13,12 +13,7 @@ use credential_report_exporter::generate::{self, Spec};
 use credential_report_exporter::report::ReadOptions;
 use credential_report_exporter::snapshot::ReportData;
 
-/// The set the whole-process benchmarks load: 1,000 reports of 1,000 users.
-const SPEC: Spec = Spec {
-    users: 1_000_000,
-    files: 1_000,
-    seed: 1,
-};
+const SPEC: Spec = Spec::BENCHMARKS;
 
 fn options() -> ReadOptions {
     ReadOptions {

@@ -23,6 +23,14 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// The set the benchmarks measure: 1,000 reports of 1,000 users. The criterion benches
+    /// read it from here; `benches/whole_process.py` defaults to the same numbers.
+    pub const BENCHMARKS: Spec = Spec {
+        users: 1_000_000,
+        files: 1_000,
+        seed: 1,
+    };
+
     /// Users in file `index`: the remainder of an uneven split goes to the first files.
     pub fn users_in_file(&self, index: usize) -> usize {
         let files = self.files.max(1);
