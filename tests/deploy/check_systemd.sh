@@ -9,20 +9,31 @@ cd "$(dirname "$0")/../.."
 binary="${1:-target/release/credential-report-exporter}"
 max_exposure="${MAX_EXPOSURE:-2.0}"
 unit=deploy/systemd/credential-report-exporter.service
+# systemd-analyze would only say the ExecStart= command "is not executable": name the cause.
+if [[ ! -x "$binary" ]]; then
+  echo "systemd: FAILED: no executable binary at '$binary' to put in ExecStart=;" \
+    "build it (cargo build) and pass its path: $0 PATH" >&2
+  exit 1
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 sed "s#^ExecStart=/usr/local/bin/credential-report-exporter#ExecStart=$(realpath "$binary")#" "$unit" \
   >"$work/credential-report-exporter.service"
-systemd-analyze verify "$work/credential-report-exporter.service"
+if ! verify="$(systemd-analyze verify "$work/credential-report-exporter.service" 2>&1)"; then
+  echo "systemd: FAILED: systemd-analyze verify rejects $unit (ExecStart=$(realpath "$binary")):" >&2
+  echo "$verify" >&2
+  exit 1
+fi
+[[ -z "$verify" ]] || echo "$verify"
 exposure="$(systemd-analyze security --offline=true "$work/credential-report-exporter.service" 2>/dev/null |
   sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')"
 if [[ -z "$exposure" ]]; then
-  echo "systemd: could not read the exposure level" >&2
+  echo "systemd: FAILED: no 'Overall exposure level' in the output of systemd-analyze security --offline=true" >&2
   exit 1
 fi
 if ! awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e <= m) }'; then
-  echo "systemd: exposure $exposure is above $max_exposure" >&2
+  echo "systemd: FAILED: $unit scores a sandbox exposure of $exposure, above $max_exposure; what it lacks:" >&2
   systemd-analyze security --offline=true "$work/credential-report-exporter.service" | grep '✗' >&2
   exit 1
 fi
