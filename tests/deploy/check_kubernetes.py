@@ -12,6 +12,8 @@
     and Pod labels, ports exist, scrapeTimeout <= interval);
   * the PrometheusRule's groups equal the rules file's, and the dashboard ConfigMaps are
     labelled grafana_dashboard: "1" and hold grafana/dashboards/ byte for byte;
+  * one exporter runs at a time (one replica, `strategy: Recreate`), and a NetworkPolicy
+    selects its Pod and admits the metrics port;
   * every Pod is hardened (non-root, read-only root file system, no privilege escalation,
     all capabilities dropped, seccomp, requests and limits, no service account token),
     the exporter's probes are /-/healthy and /-/ready, and in the sidecar overlays the
@@ -210,6 +212,29 @@ def check_pod(where, spec, writer_expected, native):
         problem(where, "the classic sidecar is an ordinary container")
 
 
+def check_single_exporter(where, deployment):
+    """One exporter at a time, even during an update: two would double every sum."""
+    if deployment["spec"].get("replicas", 1) != 1:
+        problem(where, "must run one replica")
+    if deployment["spec"].get("strategy", {}).get("type") != "Recreate":
+        problem(where, "strategy must be Recreate: a rolling update runs two exporters at once")
+
+
+def check_network_policies(where, policies, pod):
+    """Some policy selects the Pod, and together they admit its metrics port."""
+    labels = pod["metadata"]["labels"]
+    selecting = [p for p in policies if matches(p["spec"]["podSelector"], labels)]
+    if not selecting:
+        problem(where, "no NetworkPolicy selects the exporter's Pod")
+        return
+    port = next(p for c in pod["spec"]["containers"] if c["name"] == "exporter"
+                for p in c.get("ports", []) if p["name"] == "metrics")
+    admitted = [q.get("port") for p in selecting for rule in p["spec"].get("ingress", [])
+                for q in rule.get("ports", [{}])]
+    if not ({None, "metrics", port["containerPort"]} & set(admitted)):
+        problem(where, f"the NetworkPolicy admits ports {admitted}, not the metrics port")
+
+
 def check_rendering(name, docs, writer_expected, native, monitor):
     where = f"deploy/kubernetes/{name}"
     kinds = {}
@@ -231,13 +256,15 @@ def check_rendering(name, docs, writer_expected, native, monitor):
                 problem(what, f"no schema in Kubernetes {version}")
         if doc["kind"] != "Namespace" and doc["metadata"].get("namespace") != "credential-report":
             problem(what, "not in namespace credential-report")
-    expected = {"Namespace", "ServiceAccount", "Deployment", "Service", "PrometheusRule", "ConfigMap", monitor}
+    expected = {"Namespace", "ServiceAccount", "Deployment", "Service", "PrometheusRule", "ConfigMap", "NetworkPolicy", monitor}
     if set(kinds) != expected:
         problem(where, f"kinds {sorted(kinds)}, expected {sorted(expected)}")
         return
     deployment = kinds["Deployment"][0]
     pod = deployment["spec"]["template"]
     check_pod(f"{where}: Deployment", pod["spec"], writer_expected, native)
+    check_single_exporter(f"{where}: Deployment", deployment)
+    check_network_policies(where, kinds["NetworkPolicy"], pod)
     service = kinds["Service"][0]
     if not matches({"matchLabels": service["spec"]["selector"]}, pod["metadata"]["labels"]):
         problem(where, "the Service selects no Pod of the Deployment")
