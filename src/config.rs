@@ -8,6 +8,8 @@ use clap::{ArgAction, Parser, ValueEnum};
 use jiff::tz::TimeZone;
 use regex::Regex;
 
+use crate::reload::FileGlob;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "credential-report-exporter",
@@ -21,14 +23,9 @@ pub struct Config {
     #[arg(long = "report.dir", env = "CREDENTIAL_REPORT_DIR", value_name = "DIR")]
     pub report_dir: PathBuf,
 
-    /// Which files in the folder are reports (`*` and `?`). Split a large folder across replicas with it.
-    #[arg(
-        long = "report.glob",
-        env = "CREDENTIAL_REPORT_GLOB",
-        value_name = "GLOB",
-        default_value = "*.csv"
-    )]
-    pub report_glob: String,
+    /// Which files in the folder are reports: `*`, `?` (one character), `[abc]`, `{a,b}`. Split a large folder across replicas with it.
+    #[arg(long = "report.glob", env = "CREDENTIAL_REPORT_GLOB", value_name = "GLOB", default_value = "*.csv", value_parser = parse_glob)]
+    pub report_glob: FileGlob,
 
     /// Regex over the file name whose `report` group (or first group) names the report, for dated
     /// downloads side by side. Files sharing a name: the newest wins. Default: the file stem.
@@ -72,13 +69,8 @@ pub struct Config {
     )]
     pub metrics_max_per_user_series: u64,
 
-    /// Address to listen on; `:9877` means every interface.
-    #[arg(
-        long = "web.listen-address",
-        env = "CREDENTIAL_REPORT_WEB_LISTEN_ADDRESS",
-        value_name = "ADDRESS",
-        default_value = ":9877"
-    )]
+    /// Address to listen on, as host:port; `:9877` means every interface.
+    #[arg(long = "web.listen-address", env = "CREDENTIAL_REPORT_WEB_LISTEN_ADDRESS", value_name = "HOST:PORT", default_value = ":9877", value_parser = parse_listen_address)]
     pub web_listen_address: String,
 
     /// Path under which metrics are served.
@@ -149,24 +141,34 @@ fn parse_timezone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|error| format!("unknown time zone {name:?}: {error}"))
 }
 
-/// Durations as operators write them: `250ms`, `30s`, `5m`, `1h`.
+/// Durations as operators write them: `250ms`, `30s`, `1m30s`, `1h`, also `1m 30s` and
+/// ISO 8601 (`PT1M30S`), parsed by jiff; `0` alone is accepted for "off".
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 250ms, 30s, 5m or 1h"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(number)),
-        "s" | "" if number == 0 || unit == "s" => Ok(Duration::from_secs(number)),
-        "m" => Ok(Duration::from_secs(number * 60)),
-        "h" => Ok(Duration::from_secs(number * 3600)),
-        _ => Err(format!(
-            "{text:?} is not a duration like 250ms, 30s, 5m or 1h"
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let expected = || format!("{text:?} is not a duration like 250ms, 30s, 1m30s or 1h");
+    let duration: jiff::SignedDuration = text.trim().parse().map_err(|_| expected())?;
+    Duration::try_from(duration).map_err(|_| expected())
+}
+
+/// host:port, :port or [v6]:port. Only the form is checked here; whether the host
+/// resolves and the port is free is found out by listening on it.
+fn parse_listen_address(address: &str) -> Result<String, String> {
+    let well_formed = address.rsplit_once(':').is_some_and(|(host, port)| {
+        let bracketed = host.starts_with('[') && host.ends_with(']');
+        port.parse::<u16>().is_ok() && (bracketed || !host.contains([':', '[', ']']))
+    });
+    match well_formed {
+        true => Ok(address.to_owned()),
+        false => Err(format!(
+            "{address:?} is not host:port; for example :9877 (every interface), 127.0.0.1:9877 or [::1]:9877"
         )),
     }
+}
+
+fn parse_glob(pattern: &str) -> Result<FileGlob, String> {
+    FileGlob::new(pattern)
 }
 
 /// `--web.config.file=` is more likely a broken template than a wish for plain HTTP.
@@ -193,9 +195,13 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-5s").is_err(), "no negative durations");
     }
 
     #[test]
@@ -210,6 +216,30 @@ mod tests {
             config.metrics_max_per_user_series, 0,
             "no limit unless asked"
         );
+    }
+
+    #[test]
+    fn listen_address_must_be_host_and_port() {
+        for good in [
+            ":9877",
+            "127.0.0.1:9877",
+            "localhost:9877",
+            "[::1]:9877",
+            "[::]:0",
+        ] {
+            assert_eq!(parse_listen_address(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "localhost",
+            "9877",
+            "::1:9877",
+            "host:port",
+            "host:99999",
+            "",
+        ] {
+            let error = parse_listen_address(bad).unwrap_err();
+            assert!(error.contains("host:port"), "{bad}: {error}");
+        }
     }
 
     #[test]

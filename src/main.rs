@@ -1,13 +1,14 @@
 //! credential-report-exporter: watches a folder of cloud credential reports and serves
 //! their credential hygiene as Prometheus metrics. Flags, logging and wiring only.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use credential_report_exporter::config::{Config, LogFormat};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
@@ -17,18 +18,28 @@ use credential_report_exporter::snapshot::Snapshot;
 use credential_report_exporter::web::{self, ServeOptions, WebConfig};
 use credential_report_exporter::{http, watch};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let config = Config::parse();
     init_logging(&config);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    let result = runtime.block_on(run(config));
-    // A rescan may still be reading a large file on a blocking thread. It only reads, so
-    // leave it behind rather than make a SIGTERM wait for it.
-    runtime.shutdown_background();
-    result
+        .context("starting the async runtime")
+        .and_then(|runtime| {
+            let result = runtime.block_on(run(config));
+            // A rescan may still be reading a large file on a blocking thread. It only
+            // reads, so leave it behind rather than make a SIGTERM wait for it.
+            runtime.shutdown_background();
+            result
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // In the configured log format, so a log pipeline sees why the exporter stopped.
+            error!(error = %format!("{error:#}"), "cannot start; exiting");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
@@ -46,6 +57,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         None => (WebConfig::default(), None),
     };
 
+    // Before the folder is read: a port in use is found out at once, with nothing to undo.
+    let listener = bind(&config.web_listen_address).await?;
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
     let reloader = Reloader::new(
         config.report_dir.clone(),
@@ -86,7 +99,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
         telemetry_path: config.web_telemetry_path.clone(),
     });
     let app = web::protect(routes, &web_config, config.web_max_requests);
-    let listener = bind(&config.web_listen_address).await?;
     info!(
         version = env!("CARGO_PKG_VERSION"),
         address = %listener.local_addr()?,

@@ -33,11 +33,14 @@ const MAX_DEBOUNCE: Duration = Duration::from_secs(1);
 /// Poll interval used when the OS cannot watch the folder and none was set.
 const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
-/// Runs forever: an initial scan, then a rescan after every burst of changes.
-pub async fn run(dir: PathBuf, mut reloader: Reloader, options: WatchOptions) {
+/// Runs until the runtime shuts down: an initial scan, then a rescan after every burst of
+/// changes.
+pub async fn run(dir: PathBuf, reloader: Reloader, options: WatchOptions) {
     let mut folder = FolderWatch::new(dir, options.poll_interval);
     folder.refresh();
-    reloader = rescan(reloader).await;
+    let Some(mut reloader) = rescan(reloader).await else {
+        return;
+    };
 
     let mut next_poll = folder.next_poll();
     loop {
@@ -63,18 +66,26 @@ pub async fn run(dir: PathBuf, mut reloader: Reloader, options: WatchOptions) {
         }
         folder.refresh();
         folder.take_event();
-        reloader = rescan(reloader).await;
+        let Some(next) = rescan(reloader).await else {
+            return;
+        };
+        reloader = next;
         next_poll = folder.next_poll();
     }
 }
 
-async fn rescan(mut reloader: Reloader) -> Reloader {
-    tokio::task::spawn_blocking(move || {
+/// `None` when the runtime is shutting down (a failed start or a signal) and cancelled
+/// the rescan: there is nothing left to watch for, and no reason to panic.
+async fn rescan(mut reloader: Reloader) -> Option<Reloader> {
+    let task = tokio::task::spawn_blocking(move || {
         reloader.rescan();
         reloader
-    })
-    .await
-    .expect("rescan panicked")
+    });
+    match task.await {
+        Ok(reloader) => Some(reloader),
+        Err(error) if error.is_cancelled() => None,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
 }
 
 /// The OS watch on the folder, re-made whenever the folder is (re)created.

@@ -1,0 +1,55 @@
+//! Starts that fail: they say why in the configured log format and exit non-zero,
+//! without a panic.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+use common::{examples_dir, BINARY};
+
+fn run(flags: &[&str]) -> Output {
+    Command::new(BINARY)
+        .arg("--report.dir")
+        .arg(examples_dir())
+        .args(flags)
+        .output()
+        .expect("running the exporter")
+}
+
+#[test]
+fn port_in_use_is_a_logged_fatal_error_not_a_panic() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    for (format, expected) in [("logfmt", "level=error"), ("json", "\"level\":\"ERROR\"")] {
+        let output = run(&["--web.listen-address", &address, "--log.format", format]);
+        let log = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{log}");
+        assert!(!log.contains("panicked"), "{log}");
+        let fatal = log
+            .lines()
+            .find(|line| line.contains("cannot start"))
+            .unwrap_or_else(|| panic!("no fatal line in {format}:\n{log}"));
+        assert!(fatal.contains(expected), "{fatal}");
+        assert!(fatal.contains(&address), "{fatal}");
+        assert!(fatal.to_lowercase().contains("address"), "{fatal}");
+        if format == "json" {
+            serde_json::from_str::<serde_json::Value>(fatal).expect("one JSON object");
+        }
+    }
+}
+
+#[test]
+fn listen_address_without_a_port_shows_the_expected_form() {
+    let output = run(&["--web.listen-address", "localhost"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(message.contains("host:port"), "{message}");
+    assert!(message.contains(":9877"), "{message}");
+}
+
+#[test]
+fn durations_take_units_together() {
+    let exporter = common::Exporter::start(&examples_dir(), &["--watch.poll-interval", "1m30s"]);
+    assert_eq!(exporter.status("/-/ready"), 200);
+}
