@@ -13,7 +13,7 @@ use crate::reload::FileGlob;
 #[derive(Debug, Parser)]
 #[command(
     name = "credential-report-exporter",
-    version,
+    version = crate::build_info::LONG_VERSION,
     about = "Serves cloud credential reports (Tencent Cloud CAM) as Prometheus metrics.",
     // A flag given twice takes its last value, as wrappers that append flags expect.
     args_override_self = true

@@ -14,6 +14,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::build_info;
 use crate::model::{AccessKey, Flag, User};
 use crate::snapshot::{KeyCounts, ReportState, Snapshot, UserCounts};
 
@@ -139,9 +140,17 @@ fn encode_process(encoder: &mut DescriptorEncoder) -> fmt::Result {
     gauges(
         encoder,
         "credential_report_exporter_build_info",
-        "A metric with a constant 1 labelled by the version of credential-report-exporter.",
+        "A metric with a constant 1 labelled by the version, git revision, Rust version and target of credential-report-exporter.",
         None,
-        [([("version", env!("CARGO_PKG_VERSION"))], 1)],
+        [(
+            [
+                ("version", build_info::VERSION),
+                ("revision", build_info::REVISION),
+                ("rustversion", build_info::RUST_VERSION),
+                ("target", build_info::TARGET),
+            ],
+            1,
+        )],
     )
 }
 

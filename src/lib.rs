@@ -6,6 +6,7 @@
 //! ──► [`exposition`] (OpenMetrics / text 0.0.4) ──► [`http`].
 //! [`watch`] decides *when* a file goes down that path, [`reload`] which files and how.
 
+pub mod build_info;
 pub mod config;
 pub mod exposition;
 pub mod generate;

@@ -16,7 +16,7 @@ use credential_report_exporter::reload::{LoadOptions, Reloader, Selection};
 use credential_report_exporter::report::ReadOptions;
 use credential_report_exporter::snapshot::Snapshot;
 use credential_report_exporter::web::{self, ServeOptions, WebConfig};
-use credential_report_exporter::{http, watch};
+use credential_report_exporter::{build_info, http, watch};
 
 fn main() -> ExitCode {
     let config = Config::parse();
@@ -100,7 +100,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     });
     let app = web::protect(routes, &web_config, config.web_max_requests);
     info!(
-        version = env!("CARGO_PKG_VERSION"),
+        version = build_info::VERSION,
+        revision = build_info::REVISION,
         address = %listener.local_addr()?,
         dir = %config.report_dir.display(),
         tls = tls.is_some(),

@@ -53,3 +53,23 @@ fn durations_take_units_together() {
     let exporter = common::Exporter::start(&examples_dir(), &["--watch.poll-interval", "1m30s"]);
     assert_eq!(exporter.status("/-/ready"), 200);
 }
+
+#[test]
+fn version_names_the_revision_compiler_and_target() {
+    let output = Command::new(BINARY).arg("--version").output().unwrap();
+    let version = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success());
+    let revision = version
+        .split("revision: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("{version}"));
+    // A whole commit id in a git checkout, `unknown` outside one (a container build).
+    assert!(
+        revision == "unknown"
+            || (revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{version}"
+    );
+    assert!(version.contains("rustc: 1."), "{version}");
+    assert!(version.contains("target: "), "{version}");
+}
