@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Keeps the Kubernetes manifests in step with their one source each.
+"""Keeps the Kubernetes manifests and the Helm chart in step with their one source each.
 
-kustomize reads no file outside a kustomization's folder, so deploy/kubernetes/ holds
-generated copies:
+Neither kustomize nor Helm reads a file outside its own folder, so deploy/kubernetes/ and
+the chart hold generated copies:
 
   deploy/kubernetes/base/prometheusrule.yaml      <- deploy/prometheus/credential-report-exporter.rules.yml
   deploy/kubernetes/base/dashboards/*.json        <- grafana/dashboards/*.json
   deploy/kubernetes/components/report-writer/example-report.csv <- examples/reports/acme-prod.csv
+  deploy/helm/credential-report-exporter/files/credential-report-exporter.rules.yml <- the rules file, as it is
+  deploy/helm/credential-report-exporter/files/dashboards/*.json <- grafana/dashboards/*.json
+
+The chart's templates read its copies and apply the per-alert overrides of its values.
 
   scripts/sync-kubernetes.py          rewrite the copies after editing a source
   scripts/sync-kubernetes.py --check  fail if any copy differs from what its source makes
@@ -20,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
 KUBE = ROOT / "deploy/kubernetes"
+CHART = ROOT / "deploy/helm/credential-report-exporter"
+# Folders that hold nothing but copies of grafana/dashboards/: a file there without a source is stray.
+DASHBOARD_COPIES = [KUBE / "base/dashboards", CHART / "files/dashboards"]
 
 PROMETHEUS_RULE_HEADER = """\
 # Generated from deploy/prometheus/credential-report-exporter.rules.yml by
@@ -48,9 +55,11 @@ def prometheus_rule(rules_text):
 
 
 def expected_files():
-    files = {KUBE / "base/prometheusrule.yaml": prometheus_rule(RULES.read_text(encoding="utf-8")).encode()}
+    files = {KUBE / "base/prometheusrule.yaml": prometheus_rule(RULES.read_text(encoding="utf-8")).encode(),
+             CHART / "files" / RULES.name: RULES.read_bytes()}
     for dashboard in sorted((ROOT / "grafana/dashboards").glob("*.json")):
-        files[KUBE / "base/dashboards" / dashboard.name] = dashboard.read_bytes()
+        for folder in DASHBOARD_COPIES:
+            files[folder / dashboard.name] = dashboard.read_bytes()
     files[KUBE / "components/report-writer/example-report.csv"] = (ROOT / "examples/reports/acme-prod.csv").read_bytes()
     return files
 
@@ -60,7 +69,7 @@ def main():
     parser.add_argument("--check", action="store_true", help="only check; change nothing")
     args = parser.parse_args()
     files = expected_files()
-    stray = sorted(set((KUBE / "base/dashboards").glob("*.json")) - set(files))
+    stray = sorted({path for folder in DASHBOARD_COPIES for path in folder.glob("*")} - set(files))
     drift = []
     for path, content in files.items():
         current = path.read_bytes() if path.exists() else None

@@ -49,10 +49,12 @@ echo "--- promtool check config (the example scrape configuration)"
 promtool check config deploy/prometheus/prometheus.example.yml
 echo "--- promtool test rules"
 promtool test rules tests/rules/credential-report-exporter.rules.test.yml
-echo "--- generated Kubernetes files in sync with the rules, dashboards and example report"
+echo "--- generated Kubernetes and Helm files in sync with the rules, dashboards and example report"
 "$python" scripts/sync-kubernetes.py --check
 echo "--- kubectl kustomize and Kubernetes schema validation"
 "$python" tests/deploy/check_kubernetes.py
+echo "--- Helm chart: lint, render with several sets of values, Kubernetes schema validation"
+"$python" tests/deploy/check_helm.py
 echo "--- Grafana dashboards"
 "$python" tests/deploy/check_dashboards.py
 # The binary cargo test already built (a no-op build that only makes sure of it); cargo

@@ -1,0 +1,95 @@
+{{/*
+The fetcher's container: `credential-report-exporter fetch`, writing into the reports
+volume. A native sidecar (an init container that keeps running) when
+fetcher.nativeSidecar, so it starts before the exporter and stops after it.
+*/}}
+{{- define "cre.fetcherContainer" -}}
+{{- $fetcher := .Values.fetcher -}}
+- name: fetcher
+  image: {{ include "cre.image" . }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  {{- if $fetcher.nativeSidecar }}
+  restartPolicy: Always
+  {{- end }}
+  args:
+    - fetch
+    - --provider={{ $fetcher.provider }}
+    - --report.dir=/reports
+    - --fetch.interval={{ $fetcher.interval }}
+    - --web.listen-address=:{{ $fetcher.port }}
+    - --log.level={{ .Values.exporter.logLevel }}
+    - --log.format={{ .Values.exporter.logFormat }}
+    {{- with $fetcher.reportName }}
+    - --report.name={{ . }}
+    {{- end }}
+    {{- if eq $fetcher.provider "aws-iam" }}
+    {{- range $fetcher.aws.roleArns }}
+    - --aws.role-arn={{ . }}
+    {{- end }}
+    {{- with $fetcher.aws.externalId }}
+    - --aws.external-id={{ . }}
+    {{- end }}
+    {{- end }}
+    {{- if and (eq $fetcher.provider "alibaba-ram") $fetcher.alibaba.endpoint }}
+    - --alibaba.endpoint={{ $fetcher.alibaba.endpoint }}
+    {{- end }}
+    {{- if and (eq $fetcher.provider "tencent-cam") $fetcher.tencent.endpoint }}
+    - --tencent.endpoint={{ $fetcher.tencent.endpoint }}
+    {{- end }}
+    {{- range $fetcher.extraArgs }}
+    - {{ . | quote }}
+    {{- end }}
+  {{- with $fetcher.existingSecret }}
+  envFrom:
+    - secretRef:
+        name: {{ . }}
+  {{- end }}
+  {{- $rrsa := and (eq $fetcher.provider "alibaba-ram") $fetcher.alibaba.rrsa.enabled }}
+  {{- if or $rrsa $fetcher.env }}
+  env:
+    {{- if $rrsa }}
+    - name: ALIBABA_CLOUD_ROLE_ARN
+      value: {{ $fetcher.alibaba.rrsa.roleArn | quote }}
+    - name: ALIBABA_CLOUD_OIDC_PROVIDER_ARN
+      value: {{ $fetcher.alibaba.rrsa.oidcProviderArn | quote }}
+    - name: ALIBABA_CLOUD_OIDC_TOKEN_FILE
+      value: /var/run/secrets/ack.alibabacloud.com/rrsa-tokens/token
+    {{- end }}
+    {{- with $fetcher.env }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+  ports:
+    - name: fetch-metrics
+      containerPort: {{ $fetcher.port }}
+      protocol: TCP
+  volumeMounts:
+    # The only writable mount: the fetcher writes each report by rename into it.
+    - name: reports
+      mountPath: /reports
+    {{- if $rrsa }}
+    - name: rrsa-token
+      mountPath: /var/run/secrets/ack.alibabacloud.com/rrsa-tokens
+      readOnly: true
+    {{- end }}
+  # Ready as soon as it serves: a failing cloud API must not take the exporter's Pod out
+  # of service; the fetcher's alerts say why reports stopped.
+  livenessProbe:
+    httpGet:
+      path: /-/healthy
+      port: fetch-metrics
+    periodSeconds: 10
+    timeoutSeconds: 3
+    failureThreshold: 3
+  readinessProbe:
+    httpGet:
+      path: /-/ready
+      port: fetch-metrics
+    periodSeconds: 10
+    timeoutSeconds: 3
+    failureThreshold: 3
+  resources:
+    {{- toYaml $fetcher.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+{{- end }}

@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""Lints and renders the Helm chart deploy/helm/credential-report-exporter, with Helm's own
+library (helm-python-sdk bundles it: there is no helm binary here), and checks what comes out.
+
+  * `helm lint --strict` with the default values and with every set of values below, for
+    the oldest Kubernetes version the checks cover (1.29) and the SDK's own: no warning, no error;
+  * each set of values renders; built-in kinds validate strictly against the Kubernetes
+    OpenAPI schemas (kubernetes-validate) of 1.29 and of the newest it knows; the Prometheus
+    Operator's kinds against the subset of their CRDs in check_kubernetes.py;
+  * the Pod is hardened (non-root, read-only root, no privilege escalation, no capabilities,
+    seccomp, requests and limits, no service account token), one exporter runs at a time
+    (one replica, Recreate), the exporter mounts the reports read-only and only the fetcher
+    writes them, a native sidecar is an init container with restartPolicy Always;
+  * the monitor selects the Service (or the Pod), scrapes ports that exist, sets job, and
+    carries additionalLabels; the NetworkPolicy selects the Pod and admits the metrics port;
+  * with default values the PrometheusRule's groups equal the rules file's and the dashboard
+    ConfigMaps hold grafana/dashboards/ byte for byte; with overrides, exactly the rules
+    asked for change, and in the way asked;
+  * values that must be refused are refused, with a message naming the value;
+  * every value in values.yaml is described in docs/helm.md.
+"""
+
+import copy
+import sys
+from pathlib import Path
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import check_kubernetes as k8s  # noqa: E402  (shares the CRD schemas and the small helpers)
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "deploy/helm/credential-report-exporter"
+RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
+DOCS = ROOT / "docs/helm.md"
+RELEASE, NAMESPACE = "cre", "monitoring"
+KPS = {"release": "kube-prometheus-stack"}
+
+# name: (values, what the rendering must show beyond the common checks)
+CASES = {
+    "defaults": {},
+    # kube-prometheus-stack, Alibaba Cloud through RRSA, the fetcher as a classic sidecar,
+    # a PodMonitor, alerts tuned, dashboards in Grafana's namespace, a narrowed policy.
+    "alibaba-rrsa-podmonitor": {
+        "fullnameOverride": "creds",
+        "commonLabels": {"team": "security"},
+        "image": {"registry": "registry.example", "repository": "sec/cre", "tag": "0.1.0",
+                  "digest": "sha256:" + "a" * 64},
+        "fetcher": {"provider": "alibaba-ram", "reportName": "prod", "interval": "6h", "nativeSidecar": False,
+                    "alibaba": {"endpoint": "https://ims.aliyuncs.com",
+                                "rrsa": {"enabled": True, "roleArn": "acs:ram::1234567890123456:role/cre",
+                                         "oidcProviderArn": "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1"}},
+                    "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}},
+        "exporter": {"logFormat": "json", "perUserMetrics": False, "extraArgs": ["--report.timezone=UTC"],
+                     "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
+        "prometheus": {"monitor": {"enabled": False},
+                       "podMonitor": {"enabled": True, "additionalLabels": KPS, "interval": "2m", "scrapeTimeout": "1m",
+                                      "metricRelabelings": [{"action": "labeldrop", "regex": "secret_id"}]}},
+        "prometheusRule": {
+            "additionalLabels": KPS,
+            "additionalRuleLabels": {"team": "security"},
+            "alerts": {
+                "CredentialReportUserWithTwoActiveKeys": {"enabled": False},
+                "CredentialReportAccessKeyUnused": {"threshold": "90d", "severity": "info", "for": "1h"},
+                "CredentialReportStale": {"threshold": "12h", "keepFiringFor": "30m"},
+                "CredentialReportAccessKeyAtRisk": {"labels": {"page": "security-oncall"},
+                                                    "annotations": {"dashboard": "https://grafana.example/d/x"}},
+            },
+        },
+        "dashboards": {"namespace": "grafana", "annotations": {"grafana_folder": "Security"}},
+        "networkPolicy": {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                          "extraEgress": [{"ports": [{"port": 80, "protocol": "TCP"}]}]},
+    },
+    # AWS across accounts with keys from a Secret, IRSA-less; monitors in another namespace.
+    "aws-secret-roles": {
+        "fetcher": {"existingSecret": "aws-credentials", "aws": {"roleArns": ["arn:aws:iam::111122223333:role/cre",
+                                                                            "arn:aws:iam::444455556666:role/cre"],
+                                                               "externalId": "cre"}},
+        "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/cre-fetcher"}},
+        "prometheus": {"monitor": {"namespace": "monitoring-system", "additionalLabels": KPS}},
+        "podLabels": {"sidecar.istio.io/inject": "false"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "monitoring", "effect": "NoSchedule"}],
+    },
+    "tencent-secret": {
+        "fetcher": {"provider": "tencent-cam", "reportName": "tencent-prod", "existingSecret": "tencent-credentials",
+                    "tencent": {"endpoint": "https://cam.tencentcloudapi.com"}},
+    },
+    # No fetcher: reports from a volume of one's own; nothing for the Prometheus Operator.
+    "exporter-only": {
+        "fetcher": {"enabled": False},
+        "reports": {"volume": {"persistentVolumeClaim": {"claimName": "credential-reports", "readOnly": True}}},
+        "prometheus": {"monitor": {"enabled": False}},
+        "prometheusRule": {"enabled": False},
+        "dashboards": {"enabled": False},
+        "serviceAccount": {"create": False, "name": "reports-reader"},
+    },
+}
+
+# Values Helm must refuse: (values, words the error must contain).
+REFUSED = [
+    ({"fetcher": {"provider": "gcp-iam"}}, "/fetcher/provider"),
+    ({"prometheusRule": {"alerts": {"CredentialReportTypo": {"enabled": False}}}}, "prometheusRule.alerts.CredentialReportTypo"),
+    ({"prometheusRule": {"alerts": {"CredentialReportExporterDown": {"threshold": "5m"}}}}, "has no threshold"),
+    ({"prometheusRule": {"alerts": {"CredentialReportStale": {"threshold": "1.5d"}}}}, "threshold"),
+    ({"prometheusRule": {"alerts": {"CredentialReportStale": {"for": "soon"}}}}, "/for"),
+    ({"prometheus": {"podMonitor": {"enabled": True}}}, "both enabled"),
+    ({"fetcher": {"provider": "alibaba-ram", "reportName": "x", "alibaba": {"rrsa": {"enabled": True}}}}, "rrsa needs roleArn"),
+    ({"fetcher": {"aws": {"roleArns": ["not-an-arn"]}}}, "/fetcher/aws/roleArns"),
+    ({"exporter": {"logLevel": "verbose"}}, "/exporter/logLevel"),
+    ({"metricsPort": 9100}, "metricsPort"),
+    ({"reports": {"volume": {"hostPath": {"path": "/srv/reports"}, "emptyDir": {}}}}, "/reports/volume"),
+]
+
+# Values that are Kubernetes objects as they are (resources, security contexts).
+PASSED_THROUGH = {"resources", "podSecurityContext", "securityContext"}
+
+errors = []
+
+
+def problem(where, message):
+    errors.append(f"{where}: {message}")
+
+
+def merged(values):
+    """The chart's defaults with `values` on top, as Helm merges them."""
+    with helm.Chart.load(str(CHART)) as chart:
+        return chart.merge_values(values)
+
+
+def render(values):
+    with helm.Chart.load(str(CHART)) as chart:
+        manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs = []
+    for path, text in sorted(manifests.items()):
+        if path.endswith("NOTES.txt"):
+            continue
+        docs.extend(doc for doc in yaml.safe_load_all(text) if doc)
+    return docs
+
+
+def validate(case, docs):
+    for doc in docs:
+        what = f"{case}: {doc['kind']}/{doc['metadata']['name']}"
+        if doc["kind"] in k8s.CRD_SCHEMAS:
+            try:
+                jsonschema.validate(doc, k8s.CRD_SCHEMAS[doc["kind"]])
+            except jsonschema.ValidationError as error:
+                problem(what, f"{error.message} at {'/'.join(map(str, error.absolute_path))}")
+            continue
+        for version in k8s.VERSIONS:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                problem(what, f"invalid for Kubernetes {version}: {error.message} at {'/'.join(map(str, error.path))}")
+            except kubernetes_validate.SchemaNotFoundError:
+                problem(what, f"no schema in Kubernetes {version}")
+
+
+def check_containers(where, spec, values):
+    pod_sc = spec.get("securityContext", {})
+    if spec.get("automountServiceAccountToken") is not False:
+        problem(where, "automountServiceAccountToken must be false")
+    if pod_sc.get("runAsNonRoot") is not True or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        problem(where, "the Pod must run as non-root with the RuntimeDefault seccomp profile")
+    containers = spec.get("containers", []) + spec.get("initContainers", [])
+    for c in containers:
+        cw = f"{where} container {c['name']}"
+        sc = c.get("securityContext", {})
+        if sc.get("allowPrivilegeEscalation") is not False or sc.get("privileged"):
+            problem(cw, "must not escalate privileges")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            problem(cw, "readOnlyRootFilesystem must be true")
+        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+            problem(cw, "capabilities must drop ALL")
+        for kind in ("requests", "limits"):
+            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})):
+                problem(cw, f"resources.{kind} must set cpu and memory")
+    by_name = {c["name"]: c for c in containers}
+    exporter = by_name.get("exporter")
+    if not exporter:
+        problem(where, "no exporter container")
+        return
+    if exporter["resources"] != values["exporter"]["resources"]:
+        problem(where, "the exporter's resources are not exporter.resources")
+    if exporter.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/-/healthy" or \
+            exporter.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/-/ready":
+        problem(where, "the exporter's probes must be /-/healthy and /-/ready")
+    exporter_mount = [m for m in exporter.get("volumeMounts", []) if m["mountPath"] == "/reports"]
+    if not exporter_mount or exporter_mount[0].get("readOnly") is not True:
+        problem(where, "the exporter must mount /reports read-only")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    source = {k: v for k, v in volumes.get("reports", {}).items() if k != "name"}
+    if source != (values["reports"]["volume"] or {"emptyDir": {"sizeLimit": values["reports"]["sizeLimit"]}}):
+        problem(where, "the reports volume is not reports.volume, nor an emptyDir of reports.sizeLimit")
+    fetcher = by_name.get("fetcher")
+    want = values["fetcher"]
+    if not want["enabled"]:
+        if fetcher:
+            problem(where, "a fetcher runs though fetcher.enabled is false")
+        return
+    if not fetcher:
+        problem(where, "no fetcher container")
+        return
+    in_init = any(c["name"] == "fetcher" for c in spec.get("initContainers", []))
+    if want["nativeSidecar"] and not (in_init and fetcher.get("restartPolicy") == "Always"):
+        problem(where, "a native sidecar is an init container with restartPolicy: Always")
+    if not want["nativeSidecar"] and in_init:
+        problem(where, "with nativeSidecar false the fetcher is an ordinary container")
+    args = fetcher.get("args", [])
+    expected = ["fetch", f"--provider={want['provider']}", "--report.dir=/reports", f"--fetch.interval={want['interval']}"]
+    if args[:4] != expected:
+        problem(where, f"the fetcher's args start {args[:4]}, expected {expected}")
+    if want["reportName"] and f"--report.name={want['reportName']}" not in args:
+        problem(where, "fetcher.reportName is not passed")
+    for arn in want["aws"]["roleArns"] if want["provider"] == "aws-iam" else []:
+        if f"--aws.role-arn={arn}" not in args:
+            problem(where, f"role {arn} is not passed")
+    fetcher_mounts = [m for m in fetcher.get("volumeMounts", []) if m["mountPath"] == "/reports"]
+    if not fetcher_mounts or fetcher_mounts[0].get("readOnly"):
+        problem(where, "the fetcher must mount /reports read-write")
+    writable = [m["name"] for m in fetcher.get("volumeMounts", []) if not m.get("readOnly")]
+    if writable != ["reports"]:
+        problem(where, f"the fetcher's writable mounts are {writable}; only the reports folder may be")
+    secret = [e["secretRef"]["name"] for e in fetcher.get("envFrom", []) if "secretRef" in e]
+    if secret != ([want["existingSecret"]] if want["existingSecret"] else []):
+        problem(where, f"the fetcher's Secret is {secret}, not fetcher.existingSecret")
+    env = {e["name"]: e.get("value") for e in fetcher.get("env", [])}
+    rrsa = want["provider"] == "alibaba-ram" and want["alibaba"]["rrsa"]["enabled"]
+    if rrsa:
+        token = env.get("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "")
+        mounted = [m for m in fetcher["volumeMounts"] if token.startswith(m["mountPath"] + "/")]
+        source = volumes.get(mounted[0]["name"], {}) if mounted else {}
+        audiences = [s["serviceAccountToken"].get("audience") for s in source.get("projected", {}).get("sources", [])]
+        if env.get("ALIBABA_CLOUD_ROLE_ARN") != want["alibaba"]["rrsa"]["roleArn"] or audiences != ["sts.aliyuncs.com"]:
+            problem(where, "RRSA needs the role, and a projected token for sts.aliyuncs.com at ALIBABA_CLOUD_OIDC_TOKEN_FILE")
+    elif any(name.startswith("ALIBABA_CLOUD_") for name in env):
+        problem(where, "RRSA variables without fetcher.alibaba.rrsa")
+
+
+def check_monitoring(case, kinds, values, pod, service):
+    service_monitor = values["prometheus"]["monitor"]
+    pod_monitor = values["prometheus"]["podMonitor"]
+    for kind, settings in (("ServiceMonitor", service_monitor), ("PodMonitor", pod_monitor)):
+        found = kinds.get(kind, [])
+        if len(found) != (1 if settings["enabled"] else 0):
+            problem(case, f"{len(found)} {kind}(s) with enabled={settings['enabled']}")
+            continue
+        for m in found:
+            where = f"{case}: {kind}"
+            labels = m["metadata"].get("labels", {})
+            if any(labels.get(k) != v for k, v in settings["additionalLabels"].items()):
+                problem(where, "lacks additionalLabels")
+            if m["metadata"]["namespace"] != (settings["namespace"] or NAMESPACE):
+                problem(where, f"in namespace {m['metadata']['namespace']}")
+            if settings["namespace"] and m["spec"].get("namespaceSelector", {}).get("matchNames") != [NAMESPACE]:
+                problem(where, "in another namespace it must select the release's with namespaceSelector")
+            if kind == "ServiceMonitor":
+                targets, ports = service["metadata"]["labels"], {p["name"] for p in service["spec"]["ports"]}
+            else:
+                targets = pod["metadata"]["labels"]
+                ports = {p["name"] for c in pod["spec"]["containers"] + pod["spec"].get("initContainers", [])
+                         for p in c.get("ports", [])}
+            if not k8s.matches(m["spec"]["selector"], targets):
+                problem(where, "selects nothing")
+            endpoints = m["spec"].get("endpoints") or m["spec"].get("podMetricsEndpoints")
+            jobs = {}
+            for e in endpoints:
+                if e["port"] not in ports:
+                    problem(where, f"scrapes port {e['port']!r}, which does not exist")
+                if k8s.parse_duration(e["scrapeTimeout"]) > k8s.parse_duration(e["interval"]):
+                    problem(where, "scrapeTimeout exceeds interval")
+                if e["interval"] != settings["interval"] or e.get("metricRelabelings", []) != settings["metricRelabelings"]:
+                    problem(where, "does not use the values' interval and metricRelabelings")
+                jobs[e["port"]] = [r.get("replacement") for r in e.get("relabelings", []) if r.get("targetLabel") == "job"]
+            if jobs.get("metrics") != ["credential-report-exporter"]:
+                problem(where, "must set job=credential-report-exporter on the exporter's port, which the rules expect")
+            if values["fetcher"]["enabled"] and jobs.get("fetch-metrics") != ["credential-report-fetcher"]:
+                problem(where, "must scrape the fetcher as job credential-report-fetcher")
+
+
+def expected_groups(values):
+    """The rules file's groups with the values' overrides applied, written out in Python
+    independently of the template."""
+    groups = copy.deepcopy(yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"])
+    settings = values["prometheusRule"]
+    overrides = settings["alerts"]
+    seconds = {"s": "", "m": " * 60", "h": " * 3600", "d": " * 86400", "w": " * 604800"}
+    thresholds = {"CredentialReportStale": ("credential_report:stale_threshold_seconds", "24 * 3600"),
+                  "CredentialReportAccessKeyOlderThan90Days": ("CredentialReportAccessKeyOlderThan90Days", "90 * 86400"),
+                  "CredentialReportAccessKeyUnused": ("CredentialReportAccessKeyUnused", "45 * 86400")}
+    out = []
+    for group in groups:
+        rules = []
+        for rule in group["rules"]:
+            name = rule.get("alert") or rule.get("record")
+            for alert, (holder, literal) in thresholds.items():
+                threshold = overrides.get(alert, {}).get("threshold")
+                if holder == name and threshold:
+                    rule["expr"] = rule["expr"].replace(literal, threshold[:-1] + seconds[threshold[-1]])
+            if "alert" in rule:
+                o = overrides.get(name, {})
+                if o.get("enabled") is False:
+                    continue
+                if "for" in o:
+                    rule["for"] = o["for"]
+                if "keepFiringFor" in o:
+                    rule["keep_firing_for"] = o["keepFiringFor"]
+                labels = {**rule.get("labels", {}), **settings["additionalRuleLabels"], **o.get("labels", {})}
+                if "severity" in o:
+                    labels["severity"] = o["severity"]
+                if labels:
+                    rule["labels"] = labels
+                annotations = {**rule.get("annotations", {}), **settings["additionalRuleAnnotations"], **o.get("annotations", {})}
+                if annotations:
+                    rule["annotations"] = annotations
+            rules.append(rule)
+        if rules:
+            out.append({**group, "rules": rules})
+    return out
+
+
+def check_rules_and_dashboards(case, kinds, values, overridden):
+    rules = kinds.get("PrometheusRule", [])
+    if len(rules) != (1 if values["prometheusRule"]["enabled"] else 0):
+        problem(case, f"{len(rules)} PrometheusRule(s) with enabled={values['prometheusRule']['enabled']}")
+    for rule in rules:
+        labels = rule["metadata"].get("labels", {})
+        if any(labels.get(k) != v for k, v in values["prometheusRule"]["additionalLabels"].items()):
+            problem(case, "the PrometheusRule lacks additionalLabels")
+        got = rule["spec"]["groups"]
+        if got != expected_groups(values):
+            problem(case, "the PrometheusRule's groups are not the rules file's with the overrides applied")
+        source = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+        if not overridden and got != source:
+            problem(case, "with default values the PrometheusRule must be the rules file: run scripts/sync-kubernetes.py")
+        if overridden and got == source:
+            problem(case, "the overrides changed nothing")
+    dashboards = values["dashboards"]
+    maps = [c for c in kinds.get("ConfigMap", []) if c["metadata"].get("labels", {}).get(dashboards["label"]) == dashboards["labelValue"]]
+    want = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "grafana/dashboards").glob("*.json")} if dashboards["enabled"] else {}
+    served = {}
+    for cm in maps:
+        served.update(cm.get("data", {}))
+        if cm["metadata"]["namespace"] != (dashboards["namespace"] or NAMESPACE):
+            problem(case, f"dashboard ConfigMap in namespace {cm['metadata']['namespace']}")
+        if any(cm["metadata"].get("annotations", {}).get(k) != v for k, v in dashboards["annotations"].items()):
+            problem(case, "a dashboard ConfigMap lacks dashboards.annotations")
+    if served != want:
+        problem(case, f"dashboard ConfigMaps hold {sorted(served)}, not grafana/dashboards/ as it is: run scripts/sync-kubernetes.py")
+
+
+def check_case(case, given):
+    values = merged(given)
+    try:
+        docs = render(given)
+    except helm.HelmError as error:
+        problem(case, f"does not render: {error}")
+        return None
+    validate(case, docs)
+    kinds = {}
+    for doc in docs:
+        kinds.setdefault(doc["kind"], []).append(doc)
+        if doc["kind"] == "Deployment" or doc["kind"] in ("Service", "ServiceAccount", "NetworkPolicy"):
+            if doc["metadata"].get("namespace") != NAMESPACE:
+                problem(case, f"{doc['kind']} not in the release's namespace")
+        labels = doc["metadata"].get("labels", {})
+        if any(labels.get(k) != v for k, v in values["commonLabels"].items()):
+            problem(case, f"{doc['kind']}/{doc['metadata']['name']} lacks commonLabels")
+    deployments = kinds.get("Deployment", [])
+    if len(deployments) != 1 or len(kinds.get("Service", [])) != 1:
+        problem(case, "expected one Deployment and one Service")
+        return
+    deployment, service = deployments[0], kinds["Service"][0]
+    pod = deployment["spec"]["template"]
+    k8s.check_single_exporter(case, deployment)
+    check_containers(f"{case}: Deployment", pod["spec"], values)
+    if not k8s.matches({"matchLabels": service["spec"]["selector"]}, pod["metadata"]["labels"]):
+        problem(case, "the Service selects no Pod of the Deployment")
+    account = pod["spec"]["serviceAccountName"]
+    accounts = [a["metadata"]["name"] for a in kinds.get("ServiceAccount", [])]
+    if values["serviceAccount"]["create"] != (accounts == [account]):
+        problem(case, f"the Pod runs as {account}; the chart creates {accounts}")
+    for a in kinds.get("ServiceAccount", []):
+        if a.get("automountServiceAccountToken") is not False or a["metadata"].get("annotations", {}) != values["serviceAccount"]["annotations"]:
+            problem(case, "the ServiceAccount must mount no token and carry serviceAccount.annotations")
+    if values["networkPolicy"]["enabled"]:
+        policies = kinds.get("NetworkPolicy", [])
+        k8s.check_network_policies(case, policies, pod)
+        for p in policies:
+            egress = p["spec"].get("egress", [])
+            if not values["fetcher"]["enabled"] and egress != values["networkPolicy"]["extraEgress"]:
+                problem(case, "without a fetcher the Pod needs no egress beyond networkPolicy.extraEgress")
+            if values["fetcher"]["enabled"] and not any(q.get("port") == 443 for r in egress for q in r.get("ports", [])):
+                problem(case, "the fetcher cannot reach its cloud's API over HTTPS")
+            if values["networkPolicy"]["from"] and any(r.get("from") != values["networkPolicy"]["from"] for r in p["spec"]["ingress"]):
+                problem(case, "ingress is not limited to networkPolicy.from")
+    check_monitoring(case, kinds, values, pod, service)
+    check_rules_and_dashboards(case, kinds, values, overridden=bool(given.get("prometheusRule", {}).get("alerts")))
+    return docs
+
+
+def check_lint(case, values):
+    for kube_version in ("v1.29.0", None):
+        report = helm.lint(str(CHART), values, strict=True, namespace=NAMESPACE, kube_version=kube_version)
+        for message in report.get("messages", []):
+            if message["severity"] >= 2:
+                problem(f"helm lint {case}", f"{message['path']}: {message['error']}")
+        for error in report.get("errors", []):
+            problem(f"helm lint {case}", error)
+
+
+def check_refused():
+    for values, words in REFUSED:
+        try:
+            render(values)
+        except helm.HelmError as error:
+            if words not in str(error):
+                problem("refused values", f"{values}: the error does not name {words!r}: {error}")
+        else:
+            problem("refused values", f"{values} rendered; it must be refused")
+
+
+def check_docs():
+    """Every value of values.yaml appears in docs/helm.md's table as `path`."""
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else ""
+
+    def leaves(node, prefix):
+        # Kubernetes objects passed through whole are described whole.
+        if isinstance(node, dict) and node and prefix.rsplit(".", 1)[-1] not in PASSED_THROUGH:
+            for key, value in node.items():
+                yield from leaves(value, f"{prefix}.{key}" if prefix else key)
+        else:
+            yield prefix
+
+    with helm.Chart.load(str(CHART)) as chart:
+        paths = list(leaves(chart.values, ""))
+    missing = [p for p in paths if f"`{p}`" not in text]
+    if missing:
+        problem("docs/helm.md", f"values not described: {', '.join(missing)}")
+
+
+def main():
+    print(f"helm SDK {helm.helm_sdk_version()}; Kubernetes schemas: {', '.join(k8s.VERSIONS)}")
+    for case, values in CASES.items():
+        check_lint(case, values)
+        docs = check_case(case, values)
+        if docs:
+            print(f"rendered {case}: {len(docs)} objects ({', '.join(sorted({d['kind'] for d in docs}))})")
+    check_refused()
+    check_docs()
+    if errors:
+        print("\n".join(f"  - {e}" for e in errors), file=sys.stderr)
+        raise SystemExit(f"helm: FAILED: {len(errors)} problem(s)")
+    print(f"helm: lint clean; {len(CASES)} renderings valid, hardened and in sync; {len(REFUSED)} bad values refused")
+
+
+if __name__ == "__main__":
+    main()
