@@ -15,6 +15,7 @@ use crate::reload::FileGlob;
     name = "credential-report-exporter",
     version = crate::build_info::LONG_VERSION,
     about = "Serves cloud credential reports (Tencent Cloud CAM) as Prometheus metrics.",
+    after_help = "Fetching reports from a cloud's API into the folder: credential-report-exporter fetch --help",
     // A flag given twice takes its last value, as wrappers that append flags expect.
     args_override_self = true
 )]
@@ -143,7 +144,7 @@ fn parse_timezone(name: &str) -> Result<TimeZone, String> {
 
 /// Durations as operators write them: `250ms`, `30s`, `1m30s`, `1h`, also `1m 30s` and
 /// ISO 8601 (`PT1M30S`), parsed by jiff; `0` alone is accepted for "off".
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.trim() == "0" {
         return Ok(Duration::ZERO);
     }
@@ -154,7 +155,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// host:port, :port or [v6]:port. Only the form is checked here; whether the host
 /// resolves and the port is free is found out by listening on it.
-fn parse_listen_address(address: &str) -> Result<String, String> {
+pub(crate) fn parse_listen_address(address: &str) -> Result<String, String> {
     let well_formed = address.rsplit_once(':').is_some_and(|(host, port)| {
         let bracketed = host.starts_with('[') && host.ends_with(']');
         port.parse::<u16>().is_ok() && (bracketed || !host.contains([':', '[', ']']))
@@ -172,7 +173,7 @@ fn parse_glob(pattern: &str) -> Result<FileGlob, String> {
 }
 
 /// `--web.config.file=` is more likely a broken template than a wish for plain HTTP.
-fn parse_optional_path(path: &str) -> Result<PathBuf, String> {
+pub(crate) fn parse_optional_path(path: &str) -> Result<PathBuf, String> {
     match path.is_empty() {
         true => Err("must not be empty; leave the flag out for plain HTTP".to_owned()),
         false => Ok(PathBuf::from(path)),

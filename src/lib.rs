@@ -5,10 +5,12 @@
 //! file ──► [`report`] (bytes → typed [`model`] users) ──► [`snapshot`] (aggregates, swapped whole)
 //! ──► [`exposition`] (OpenMetrics / text 0.0.4) ──► [`http`].
 //! [`watch`] decides *when* a file goes down that path, [`reload`] which files and how.
+//! [`fetch`] is the other command, `fetch`: it gets reports from the clouds into the folder.
 
 pub mod build_info;
 pub mod config;
 pub mod exposition;
+pub mod fetch;
 pub mod generate;
 pub mod http;
 pub mod model;

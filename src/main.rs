@@ -1,5 +1,7 @@
 //! credential-report-exporter: watches a folder of cloud credential reports and serves
 //! their credential hygiene as Prometheus metrics. Flags, logging and wiring only.
+//! `credential-report-exporter fetch …` is the fetcher (see `fetch`); anything else serves,
+//! as it always has, so deployed command lines keep working.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,8 +12,9 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
-use credential_report_exporter::config::{Config, LogFormat};
+use credential_report_exporter::config::{Config, LogFormat, LogLevel};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
+use credential_report_exporter::fetch::{self, FetchConfig};
 use credential_report_exporter::reload::{LoadOptions, Reloader, Selection};
 use credential_report_exporter::report::ReadOptions;
 use credential_report_exporter::snapshot::Snapshot;
@@ -19,8 +22,15 @@ use credential_report_exporter::web::{self, ServeOptions, WebConfig};
 use credential_report_exporter::{build_info, http, watch};
 
 fn main() -> ExitCode {
-    let config = Config::parse();
-    init_logging(&config);
+    // A subcommand by its first word only: the serving flags stay top-level and required,
+    // exactly as before, instead of moving under a `serve` that deployments do not name.
+    let mut args: Vec<_> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "fetch") {
+        args.remove(1);
+        return run_fetch(FetchConfig::parse_from(args));
+    }
+    let config = Config::parse_from(args);
+    init_logging(config.log_level, config.log_format);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,6 +47,23 @@ fn main() -> ExitCode {
         Err(error) => {
             // In the configured log format, so a log pipeline sees why the exporter stopped.
             error!(error = %format!("{error:#}"), "cannot start; exiting");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_fetch(config: FetchConfig) -> ExitCode {
+    init_logging(config.log_level, config.log_format);
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|runtime| runtime.block_on(fetch::run(config, shutdown_signal())));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            error!(error = %format!("{error:#}"), "fetch failed; exiting");
             ExitCode::FAILURE
         }
     }
@@ -117,18 +144,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `:9877` means every interface, as in other exporters: IPv6 and IPv4 where the host has
-/// both, IPv4 alone where it does not.
 async fn bind(address: &str) -> anyhow::Result<TcpListener> {
-    if address.starts_with(':') {
-        if let Ok(listener) = TcpListener::bind(format!("[::]{address}")).await {
-            return Ok(listener);
-        }
-        return TcpListener::bind(format!("0.0.0.0{address}"))
-            .await
-            .with_context(|| format!("listening on --web.listen-address={address}"));
-    }
-    TcpListener::bind(address)
+    web::bind(address)
         .await
         .with_context(|| format!("listening on --web.listen-address={address}"))
 }
@@ -143,11 +160,11 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging(config: &Config) {
+fn init_logging(level: LogLevel, format: LogFormat) {
     use tracing_subscriber::prelude::*;
-    let filter = config.log_level.as_filter();
+    let filter = level.as_filter();
     let registry = tracing_subscriber::registry().with(filter);
-    match config.log_format {
+    match format {
         LogFormat::Logfmt => registry
             .with(
                 tracing_logfmt::builder()

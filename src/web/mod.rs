@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::middleware::from_fn_with_state;
 use axum::Router;
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use config::WebConfig;
@@ -46,4 +47,16 @@ pub fn protect(routes: Router, config: &WebConfig, max_requests: usize) -> Route
         app = app.layer(from_fn_with_state(headers, limits::headers));
     }
     app
+}
+
+/// Listens on an exporter-style address: `:9877` means every interface, IPv6 and IPv4 where
+/// the host has both, IPv4 alone where it does not.
+pub async fn bind(address: &str) -> std::io::Result<TcpListener> {
+    if address.starts_with(':') {
+        if let Ok(listener) = TcpListener::bind(format!("[::]{address}")).await {
+            return Ok(listener);
+        }
+        return TcpListener::bind(format!("0.0.0.0{address}")).await;
+    }
+    TcpListener::bind(address).await
 }

@@ -1,0 +1,249 @@
+//! The fetch loop: every `--fetch.interval`, each target's report with retries and backoff
+//! inside the interval, written atomically; with `--once`, one round and an exit status.
+//! Optionally serves the fetcher's /metrics and probes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tracing::{error, info, warn};
+
+use super::metrics::FetchMetrics;
+use super::{writer, ApiCalls, FailureReason, FetchConfig, FetchError, Source, Target};
+use crate::web::{self, ServeOptions, WebConfig};
+
+/// Runs the fetcher until `shutdown` completes (or, with --once, after one round). With
+/// --once, an error names every report that could not be fetched and why.
+pub async fn run(
+    config: FetchConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let source = Source::new(&config).await?;
+    let targets = source.targets();
+    if config.report_name.is_some() && targets.len() > 1 {
+        anyhow::bail!(
+            "--report.name names one report, but {} are fetched (one per --aws.role-arn); leave it out to name each by its account id",
+            targets.len()
+        );
+    }
+    let calls = ApiCalls::default();
+    let metrics = Arc::new(FetchMetrics::new(
+        config.provider.as_str(),
+        &targets,
+        &calls,
+    ));
+
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = match &config.web_listen_address {
+        Some(address) => {
+            Some(start_server(&config, address, Arc::clone(&metrics), server_stopped).await?)
+        }
+        None => None,
+    };
+
+    let rounds = async {
+        loop {
+            let started = Instant::now();
+            let failures = round(&config, &source, &targets, &calls, &metrics).await;
+            if config.once {
+                return match failures.is_empty() {
+                    true => Ok(()),
+                    false => Err(anyhow::anyhow!(failures.join("; "))),
+                };
+            }
+            let next = started + config.fetch_interval;
+            info!(
+                next_in_seconds = next.saturating_duration_since(Instant::now()).as_secs(),
+                "waiting for the next fetch"
+            );
+            tokio::time::sleep_until(next.into()).await;
+        }
+    };
+    let result = tokio::select! {
+        result = rounds => result,
+        () = shutdown => Ok(()),
+    };
+    let _ = stop_server.send(());
+    if let Some(server) = server {
+        let _ = server.await;
+    }
+    result
+}
+
+/// Fetches every target once; returns one line per target that failed.
+async fn round(
+    config: &FetchConfig,
+    source: &Source,
+    targets: &[Target],
+    calls: &ApiCalls,
+    metrics: &FetchMetrics,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (index, target) in targets.iter().enumerate() {
+        let started = Instant::now();
+        let outcome = fetch_with_retries(config, source, index, target, calls, metrics).await;
+        let seconds = started.elapsed().as_secs_f64();
+        let written = outcome.and_then(|report| {
+            let name = match (&config.report_name, &report.account_id) {
+                (Some(name), _) | (None, Some(name)) => name.clone(),
+                (None, None) => return Err(FetchError::new(
+                    FailureReason::InvalidResponse,
+                    "the report does not say which account it is for; name it with --report.name",
+                )),
+            };
+            let generated = std::time::SystemTime::try_from(report.generated).map_err(|_| {
+                FetchError::new(
+                    FailureReason::InvalidResponse,
+                    format!("generation time {} is out of range", report.generated),
+                )
+            })?;
+            writer::write_report(&config.report_dir, &name, &report.content, generated)
+                .map(|path| (path, report.generated, report.content.len()))
+                .map_err(|error| {
+                    // Not the provider's fault, but the report did not arrive: counted with
+                    // the reasons so the failure alert fires; the log says what happened.
+                    FetchError::new(
+                        FailureReason::InvalidResponse,
+                        format!(
+                            "writing {}: {error}",
+                            config.report_dir.join(format!("{name}.csv")).display()
+                        ),
+                    )
+                })
+        });
+        match written {
+            Ok((path, generated, bytes)) => {
+                metrics.fetch_ended(target, jiff::Timestamp::now(), seconds, Some(generated));
+                info!(account = %target.label, file = %path.display(), bytes, %generated, seconds, "report written");
+            }
+            Err(error) => {
+                metrics.fetch_ended(target, jiff::Timestamp::now(), seconds, None);
+                error!(account = %target.label, reason = error.reason.as_str(), error = %error.message, "fetch failed; the last report stays in place");
+                failures.push(format!(
+                    "{}: {} ({})",
+                    target.label,
+                    error.message,
+                    error.reason.as_str()
+                ));
+            }
+        }
+    }
+    failures
+}
+
+/// Up to --fetch.attempts attempts, each bounded by --fetch.timeout, with a doubling wait
+/// between them capped at a tenth of the interval so retries stay inside it.
+async fn fetch_with_retries(
+    config: &FetchConfig,
+    source: &Source,
+    index: usize,
+    target: &Target,
+    calls: &ApiCalls,
+    metrics: &FetchMetrics,
+) -> Result<super::FetchedReport, FetchError> {
+    let cap = (config.fetch_interval / 10).max(config.fetch_retry_backoff);
+    let mut backoff = config.fetch_retry_backoff;
+    let mut attempt = 1;
+    loop {
+        let result =
+            match tokio::time::timeout(config.fetch_timeout, source.fetch(index, calls)).await {
+                Ok(result) => result,
+                Err(_) => Err(FetchError::new(
+                    FailureReason::Network,
+                    format!(
+                        "no report within --fetch.timeout={}s",
+                        config.fetch_timeout.as_secs()
+                    ),
+                )),
+            };
+        let error = match result {
+            Ok(report) => return Ok(report),
+            Err(error) => error,
+        };
+        metrics.attempt_failed(target, error.reason);
+        if attempt >= config.fetch_attempts || !error.reason.retryable() {
+            return Err(error);
+        }
+        warn!(
+            account = %target.label,
+            attempt,
+            reason = error.reason.as_str(),
+            error = %error.message,
+            retry_in_seconds = backoff.as_secs_f64(),
+            "fetch attempt failed; retrying"
+        );
+        tokio::time::sleep(jitter(backoff)).await;
+        backoff = (backoff * 2).min(cap);
+        attempt += 1;
+    }
+}
+
+/// Up to a quarter more, so many fetchers throttled at once do not retry in step.
+fn jitter(wait: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    wait + wait.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+#[derive(Clone)]
+struct ServerState {
+    metrics: Arc<FetchMetrics>,
+}
+
+async fn start_server(
+    config: &FetchConfig,
+    address: &str,
+    metrics: Arc<FetchMetrics>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let (web_config, tls) = match &config.web_config_file {
+        Some(path) => {
+            let loaded =
+                web::load(path).with_context(|| format!("--web.config.file={}", path.display()))?;
+            for warning in &loaded.0.warnings {
+                warn!(file = %path.display(), "{warning}");
+            }
+            loaded
+        }
+        None => (WebConfig::default(), None),
+    };
+    let routes = Router::new()
+        .route("/metrics", get(serve_metrics))
+        .route("/-/healthy", get(|| async { "Healthy\n" }))
+        // Ready as soon as it serves: the fetcher's readiness must not gate the exporter's
+        // Pod on a cloud API; its alerts say when fetching fails.
+        .route("/-/ready", get(|| async { "Ready\n" }))
+        .with_state(ServerState { metrics });
+    let app = web::protect(routes, &web_config, 10);
+    let listener = crate::web::bind(address)
+        .await
+        .with_context(|| format!("listening on --web.listen-address={address}"))?;
+    info!(address = %listener.local_addr()?, tls = tls.is_some(), "fetcher metrics listening");
+    let options = ServeOptions {
+        tls,
+        read_header_timeout: Some(Duration::from_secs(10)),
+    };
+    Ok(tokio::spawn(web::serve(listener, app, options, async {
+        let _ = stop.await;
+    })))
+}
+
+async fn serve_metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = crate::http::negotiate(accept);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, format.content_type())],
+        state.metrics.render(format),
+    )
+        .into_response()
+}
