@@ -3,7 +3,8 @@
 library (helm-python-sdk bundles it: there is no helm binary here), and checks what comes out.
 
   * `helm lint --strict` with the default values and with every set of values below, for
-    the oldest Kubernetes version the checks cover (1.29) and the SDK's own: no warning, no error;
+    the oldest Kubernetes version the checks cover (1.29) and the SDK's own: no warning, no
+    error; on 1.28 native sidecars are refused and the classic sidecar lints clean;
   * each set of values renders; built-in kinds validate strictly against the Kubernetes
     OpenAPI schemas (kubernetes-validate) of 1.29 and of the newest it knows; the Prometheus
     Operator's kinds against the subset of their CRDs in check_kubernetes.py;
@@ -21,6 +22,7 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
 """
 
 import copy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -402,14 +404,26 @@ def check_case(case, given):
     return docs
 
 
-def check_lint(case, values):
-    for kube_version in ("v1.29.0", None):
+def check_lint(case, values, kube_versions=("v1.29.0", None)):
+    for kube_version in kube_versions:
         report = helm.lint(str(CHART), values, strict=True, namespace=NAMESPACE, kube_version=kube_version)
         for message in report.get("messages", []):
             if message["severity"] >= 2:
                 problem(f"helm lint {case}", f"{message['path']}: {message['error']}")
         for error in report.get("errors", []):
             problem(f"helm lint {case}", error)
+
+
+def check_old_kubernetes():
+    """Native sidecars need 1.29: on 1.28 the chart refuses them, and the classic sidecar
+    lints clean. Rendering here cannot pretend to be 1.28, and lint only logs a template's
+    `fail` (to the library's stderr), so a child process lints and its log is read."""
+    code = ("import helm_python as h; "
+            f"h.lint({str(CHART)!r}, None, strict=True, namespace={NAMESPACE!r}, kube_version='v1.28.0')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    if "fetcher.nativeSidecar needs Kubernetes 1.29" not in result.stdout + result.stderr:
+        problem("helm lint on Kubernetes 1.28", f"native sidecars were not refused:\n{result.stderr[-2000:]}")
+    check_lint("classic sidecar on Kubernetes 1.28", {"fetcher": {"nativeSidecar": False}}, ["v1.28.0"])
 
 
 def check_refused():
@@ -449,6 +463,7 @@ def main():
         docs = check_case(case, values)
         if docs:
             print(f"rendered {case}: {len(docs)} objects ({', '.join(sorted({d['kind'] for d in docs}))})")
+    check_old_kubernetes()
     check_refused()
     check_docs()
     if errors:
