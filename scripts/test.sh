@@ -41,6 +41,18 @@ echo "--- cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "--- cargo test"
 cargo test --locked
+# The binary cargo test already built (a no-op build that only makes sure of it); cargo
+# says where it is, wherever CARGO_TARGET_DIR or .cargo/config.toml put it.
+exporter="$(cargo build --locked --bin credential-report-exporter --message-format=json-render-diagnostics |
+  "$python" -c 'import json, sys
+paths = [m["executable"] for m in map(json.loads, sys.stdin)
+         if m.get("reason") == "compiler-artifact" and m.get("executable")]
+print(paths[-1] if paths else "")')"
+if [[ ! -x "$exporter" ]]; then
+  echo "cargo build named no executable for credential-report-exporter (got: '$exporter')" >&2
+  exit 1
+fi
+echo "binary: $exporter"
 
 # ---- Deployment: rules, dashboards, Kubernetes, systemd, and a real Prometheus ----------
 echo "--- promtool check rules"
@@ -54,21 +66,9 @@ echo "--- generated Kubernetes and Helm files in sync with the rules, dashboards
 echo "--- kubectl kustomize and Kubernetes schema validation"
 "$python" tests/deploy/check_kubernetes.py
 echo "--- Helm chart: lint, render with several sets of values, Kubernetes schema validation"
-"$python" tests/deploy/check_helm.py
+"$python" tests/deploy/check_helm.py --binary "$exporter"
 echo "--- Grafana dashboards"
 "$python" tests/deploy/check_dashboards.py
-# The binary cargo test already built (a no-op build that only makes sure of it); cargo
-# says where it is, wherever CARGO_TARGET_DIR or .cargo/config.toml put it.
-exporter="$(cargo build --locked --bin credential-report-exporter --message-format=json-render-diagnostics |
-  "$python" -c 'import json, sys
-paths = [m["executable"] for m in map(json.loads, sys.stdin)
-         if m.get("reason") == "compiler-artifact" and m.get("executable")]
-print(paths[-1] if paths else "")')"
-if [[ ! -x "$exporter" ]]; then
-  echo "cargo build named no executable for credential-report-exporter (got: '$exporter')" >&2
-  exit 1
-fi
-echo "binary: $exporter"
 echo "--- systemd unit"
 tests/deploy/check_systemd.sh "$exporter"
 echo "--- end to end: the exporter, Prometheus, every rule and every dashboard query"

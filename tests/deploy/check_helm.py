@@ -18,9 +18,12 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
     ConfigMaps hold grafana/dashboards/ byte for byte; with overrides, exactly the rules
     asked for change, and in the way asked;
   * values that must be refused are refused, with a message naming the value;
-  * every value in values.yaml is described in docs/helm.md.
+  * every value in values.yaml is described in docs/helm.md;
+  * with --binary, the real binary accepts the flags each rendering gives the exporter and
+    the fetcher (each command line, ended by --help, parses).
 """
 
+import argparse
 import copy
 import subprocess
 import sys
@@ -404,6 +407,19 @@ def check_case(case, given):
     return docs
 
 
+def check_flags(case, docs, binary):
+    """The binary parses every command line the chart writes: a renamed or removed flag
+    fails here, not in a user's crash-looping Pod."""
+    for doc in docs:
+        if doc["kind"] != "Deployment":
+            continue
+        spec = doc["spec"]["template"]["spec"]
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            result = subprocess.run([binary, *c.get("args", []), "--help"], capture_output=True, text=True, timeout=60)
+            if result.returncode != 0:
+                problem(f"{case}: container {c['name']}", f"{binary} refuses its args {c.get('args')}: {result.stderr.strip()}")
+
+
 def check_lint(case, values, kube_versions=("v1.29.0", None)):
     for kube_version in kube_versions:
         report = helm.lint(str(CHART), values, strict=True, namespace=NAMESPACE, kube_version=kube_version)
@@ -457,10 +473,15 @@ def check_docs():
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", help="credential-report-exporter, to check the flags the chart passes it")
+    args = parser.parse_args()
     print(f"helm SDK {helm.helm_sdk_version()}; Kubernetes schemas: {', '.join(k8s.VERSIONS)}")
     for case, values in CASES.items():
         check_lint(case, values)
         docs = check_case(case, values)
+        if docs and args.binary:
+            check_flags(case, docs, args.binary)
         if docs:
             print(f"rendered {case}: {len(docs)} objects ({', '.join(sorted({d['kind'] for d in docs}))})")
     check_old_kubernetes()
@@ -469,7 +490,8 @@ def main():
     if errors:
         print("\n".join(f"  - {e}" for e in errors), file=sys.stderr)
         raise SystemExit(f"helm: FAILED: {len(errors)} problem(s)")
-    print(f"helm: lint clean; {len(CASES)} renderings valid, hardened and in sync; {len(REFUSED)} bad values refused")
+    flags = f"; every command line parsed by {args.binary}" if args.binary else "; flags not checked (no --binary)"
+    print(f"helm: lint clean; {len(CASES)} renderings valid, hardened and in sync; {len(REFUSED)} bad values refused{flags}")
 
 
 if __name__ == "__main__":
