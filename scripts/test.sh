@@ -15,6 +15,8 @@ if ! command -v python3 >/dev/null; then
 elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   need_apt+=(python3-venv)
 fi
+# npm (with nodejs) for tsc and @grafana/schema, which the dashboard schema check installs.
+command -v npm >/dev/null || need_apt+=(npm)
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
@@ -69,6 +71,8 @@ echo "--- Helm chart: lint, render with several sets of values, Kubernetes schem
 "$python" tests/deploy/check_helm.py --binary "$exporter"
 echo "--- Grafana dashboards"
 "$python" tests/deploy/check_dashboards.py
+echo "--- Grafana dashboards against @grafana/schema (tsc)"
+"$python" tests/deploy/check_dashboard_schema.py
 echo "--- systemd unit"
 tests/deploy/check_systemd.sh "$exporter"
 echo "--- end to end: the exporter, Prometheus, every rule and every dashboard query"

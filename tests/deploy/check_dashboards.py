@@ -5,6 +5,13 @@ queries are run against a real Prometheus by tests/e2e/prometheus_e2e.py):
   * a stable `uid` (the file name without .json) and links between the dashboards by it;
   * a `datasource` variable of type datasource (prometheus), used by every panel and
     every query, and a multi-select `report` variable (with All) used by every query;
+  * `job` and `instance` variables as Grafana's dashboard linter wants them (its
+    template-job and template-instance rules), a `cluster` variable that matches every
+    series while the datasource has no cluster label, and a `provider` variable; every
+    selector of every query matches `job`, `instance` and `cluster` (the linter's
+    target-job and target-instance rules), and every selector but the provider join's is
+    joined to `credential_report_info` by provider;
+  * counters only inside increase() or rate(); not editable;
   * on every panel: a description of what it means and what to do, a unit on the panel,
     and for tables a unit, a display name and an override for every value column;
   * tables filterable and sortable; no two panels overlapping;
@@ -17,6 +24,8 @@ import sys
 from pathlib import Path
 
 import yaml
+
+from promql_selectors import selectors
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))
@@ -51,6 +60,9 @@ def check(path, uids):
         problem(where, "needs a multi-select `report` query variable with All")
     if report.get("datasource", {}).get("uid") != "${datasource}":
         problem(where, "the report variable must query ${datasource}")
+    if d.get("editable") is not False:
+        problem(where, "must not be editable: provisioned dashboards change in git, not in Grafana")
+    check_variables(where, variables)
     for link in d.get("links", []):
         m = re.match(r"^/d/([^/?]+)", link.get("url", ""))
         if m and m.group(1) not in uids:
@@ -81,6 +93,7 @@ def check(path, uids):
                 problem(pw, f"query {t.get('refId')} must use the ${{datasource}} variable")
             if 'report=~"$report"' not in t.get("expr", ""):
                 problem(pw, f"query {t.get('refId')} ignores the report variable")
+            check_query(f"{pw} query {t.get('refId')}", t.get("expr", ""))
         if panel.get("type") == "table":
             if not defaults.get("custom", {}).get("filterable"):
                 problem(pw, "table must be filterable")
@@ -98,6 +111,60 @@ def check(path, uids):
             for s in panel["options"]["sortBy"]:
                 if s["displayName"] not in shown:
                     problem(pw, f"sorts by {s['displayName']!r}, which is no column")
+
+
+# Grafana's dashboard linter: template-job-rule and template-instance-rule.
+LINTED = {"job": ".+", "instance": ".+"}
+# Matches series without a cluster label too, so a datasource without one shows everything.
+OPEN = {"cluster": ".*", "provider": ".*", "report": ".*"}
+PROVIDER_JOIN = "credential_report_info"
+
+
+def check_variables(where, variables):
+    for name, all_value in {**LINTED, **OPEN}.items():
+        v = variables.get(name)
+        if not v:
+            problem(where, f"needs a `{name}` variable")
+            continue
+        if v.get("type") != "query" or v.get("datasource", {}).get("uid") != "${datasource}":
+            problem(where, f"variable {name} must be a Prometheus query on ${{datasource}}")
+        if v.get("label") != name.title():
+            problem(where, f"variable {name} must be labelled {name.title()!r}")
+        if not v.get("multi") or not v.get("includeAll") or v.get("allValue") != all_value:
+            problem(where, f"variable {name} must be multi-select with All = {all_value!r}")
+        query = v.get("query", {}).get("query", "") if isinstance(v.get("query"), dict) else v.get("query", "")
+        if not query.startswith("label_values("):
+            problem(where, f"variable {name} must be a label_values() query, not {query!r}")
+    order = [v for v in variables if v in {**LINTED, **OPEN}]
+    if order != ["cluster", "job", "instance", "provider", "report"]:
+        problem(where, f"variables must narrow down cluster, job, instance, provider, report in that order, not {order}")
+    if PROVIDER_JOIN not in str(variables.get("provider", {}).get("query")):
+        problem(where, f"the provider variable must read {PROVIDER_JOIN}")
+
+
+def check_query(where, expr):
+    try:
+        found = selectors(expr)
+    except ValueError as error:
+        problem(where, str(error))
+        return
+    joins = 0
+    for name, matchers, start, _ in found:
+        have = {(label, op, value) for label, op, value in matchers}
+        for label in ("cluster", "job", "instance"):
+            if (label, "=~", f"${label}") not in have:
+                rule = f" (dashboard linter: target-{label}-rule)" if label in LINTED else ""
+                problem(where, f"selector {name} lacks {label}=~\"${label}\"{rule}")
+        if name == PROVIDER_JOIN:
+            joins += ("provider", "!~", "$provider") in have
+            continue
+        if ("report", "=~", "$report") not in have:
+            problem(where, f"selector {name} lacks report=~\"$report\"")
+        if name.endswith("_total") and not re.search(r"\b(increase|rate)\(\s*$", expr[:start]):
+            problem(where, f"counter {name} outside increase() or rate(): its raw value counts since the exporter started")
+    if joins != len(found) - joins:
+        problem(where, f"{len(found) - joins} selector(s) but {joins} provider join(s): each must be "
+                       f"`(selector unless on (cluster, job, instance, report) {PROVIDER_JOIN}{{..., provider!~\"$provider\"}})`")
 
 
 def check_provisioning():
