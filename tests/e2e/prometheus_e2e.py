@@ -10,10 +10,12 @@ deploy/prometheus/credential-report-exporter.rules.yml loaded. It then
   * checks every rule is healthy and runs every rule's expression through the HTTP API:
     an error or an empty result fails, except where EXPECTED_EMPTY_RULES says why;
   * runs every PromQL expression of every panel of every dashboard in grafana/dashboards/
-    (template variables substituted, instant and range), and the `report` variable's
-    query: an error or an empty result fails, unless the panel's description says when
-    it is empty ("Empty when ..."); the queries of one table must return the same labels,
-    or Grafana's merge would split their rows;
+    (template variables substituted, instant and range) with every variable at All and
+    with every value ticked, and the variables' own queries: an error or an empty result
+    fails, unless the panel's description says when it is empty ("Empty when ..."); the
+    queries of one table must return the same labels, or Grafana's merge would split
+    their rows; then once per provider, where no query may fail and the users tile must
+    count that provider's reports only;
   * checks that the alerts the examples must raise are pending or firing with the
     expected labels, that every annotation rendered and links to a runbook section that
     exists, and that users with nothing wrong raise nothing.
@@ -307,8 +309,10 @@ def panels_of(dashboard):
 
 
 def regex_escape(value):
-    # What Grafana does to a multi-value variable's values in a Prometheus regex.
-    return re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", value)
+    # What Grafana does to a multi-value variable's values in a Prometheus regex
+    # (prometheusSpecialRegexEscape): a regex escape, itself escaped for the PromQL string.
+    value = value.replace("\\", "\\" * 4)
+    return re.sub(r"([$^*{}\[\]'+?.()|])", r"\\\\\1", value)
 
 
 def substitute(expr, variables):
@@ -325,57 +329,95 @@ def label_keys(result):
     return {frozenset(k for k in series["metric"] if k != "__name__") for series in result}
 
 
+def variable_query(variable):
+    query = variable.get("query")
+    return query.get("query", "") if isinstance(query, dict) else query or ""
+
+
+def variable_values(prometheus, path, variable, chosen):
+    """What Grafana offers for a label_values() variable, given the variables before it."""
+    match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", variable_query(variable))
+    if not match:
+        fail(f"{path.name}: cannot run the {variable['name']} variable's query {variable_query(variable)!r}")
+    selector = substitute(match.group(1), chosen)
+    return prometheus.api(f"label/{match.group(2)}/values", **{"match[]": selector})
+
+
+def as_regex(values):
+    return "(" + "|".join(regex_escape(v) for v in values) + ")"
+
+
+def run_panels(prometheus, path, dashboard, variables, selection, errors, require_data=True):
+    """Runs every query of every panel; returns how many ran and the results by panel title."""
+    ran = 0
+    results = {}
+    for panel in panels_of(dashboard):
+        if panel.get("type") == "row":
+            continue
+        may_be_empty = not require_data or "empty when" in panel.get("description", "").lower()
+        keys = []
+        for target in panel.get("targets", []):
+            if "expr" not in target:
+                continue
+            where = f"{path.name}: panel {panel['title']!r} query {target['refId']} ({selection})"
+            expr = substitute(target["expr"], variables)
+            try:
+                result = prometheus.query(expr)
+                ranged = prometheus.query_range(expr) if target.get("range") else None
+            except QueryError as error:
+                errors.append(f"{where}: {error}\n    {expr}")
+                continue
+            ran += 1
+            results[(panel["title"], target["refId"])] = result
+            if not result and not may_be_empty:
+                errors.append(f"{where}: empty result\n    {expr}")
+            if ranged is not None and not ranged and not may_be_empty:
+                errors.append(f"{where}: empty range result\n    {expr}")
+            keys.append((target["refId"], label_keys(result)))
+        if panel["type"] == "table" and len(keys) > 1:
+            shapes = {ref: shape for ref, shape in keys}
+            if len({frozenset(s) for s in shapes.values()}) > 1:
+                errors.append(f"{path.name}: table {panel['title']!r}: its queries return different labels, "
+                              f"so Grafana's merge would split rows: {shapes}")
+    return ran, results
+
+
 def check_dashboards(prometheus, errors):
     ran = 0
+    fixed = {"datasource": "prometheus", "__interval": "1s", "__rate_interval": "4s", "__range": "20s"}
     for path in DASHBOARDS:
         dashboard = json.loads(path.read_text(encoding="utf-8"))
-        report_var = next(v for v in dashboard["templating"]["list"] if v["name"] == "report")
-        definition = report_var["definition"]
-        match = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", definition)
-        if not match:
-            fail(f"{path.name}: cannot run the report variable's query {definition!r}")
-        values = prometheus.api(f"label/{match.group(2)}/values", **{"match[]": match.group(1)})
-        if not {"acme-prod", "acme-cn", "legacy-gbk"} <= set(values):
-            errors.append(f"{path.name}: variable report offers {values}")
-        selections = {
-            "All": report_var.get("allValue") or "(" + "|".join(regex_escape(v) for v in values) + ")",
-            "every report selected": "(" + "|".join(regex_escape(v) for v in values) + ")",
-        }
-        for selection, report in selections.items():
-            variables = {
-                "report": report,
-                "datasource": "prometheus",
-                "__interval": "1s",
-                "__rate_interval": "4s",
-                "__range": "20s",
-            }
-            for panel in panels_of(dashboard):
-                if panel.get("type") == "row":
-                    continue
-                may_be_empty = "empty when" in panel.get("description", "").lower()
-                keys = []
-                for target in panel.get("targets", []):
-                    if "expr" not in target:
-                        continue
-                    where = f"{path.name}: panel {panel['title']!r} query {target['refId']} ({selection})"
-                    expr = substitute(target["expr"], variables)
-                    try:
-                        result = prometheus.query(expr)
-                        ranged = prometheus.query_range(expr) if target.get("range") else None
-                    except QueryError as error:
-                        errors.append(f"{where}: {error}\n    {expr}")
-                        continue
-                    ran += 1
-                    if not result and not may_be_empty:
-                        errors.append(f"{where}: empty result\n    {expr}")
-                    if ranged is not None and not ranged and not may_be_empty:
-                        errors.append(f"{where}: empty range result\n    {expr}")
-                    keys.append((target["refId"], label_keys(result)))
-                if panel["type"] == "table" and len(keys) > 1:
-                    shapes = {ref: shape for ref, shape in keys}
-                    if len({frozenset(s) for s in shapes.values()}) > 1:
-                        errors.append(f"{path.name}: table {panel['title']!r}: its queries return different labels, "
-                                      f"so Grafana's merge would split rows: {shapes}")
+        variables = [v for v in dashboard["templating"]["list"] if v["type"] == "query"]
+        # Grafana's "All": each variable's allValue.
+        everything = dict(fixed, **{v["name"]: v["allValue"] for v in variables})
+        # Every value ticked: each variable's options, given the ones before it.
+        ticked = dict(fixed)
+        offered = {}
+        for v in variables:
+            offered[v["name"]] = variable_values(prometheus, path, v, ticked)
+            # With no options (no cluster label), Grafana keeps All.
+            ticked[v["name"]] = as_regex(offered[v["name"]]) if offered[v["name"]] else v["allValue"]
+        if not {"acme-prod", "acme-cn", "legacy-gbk"} <= set(offered["report"]):
+            errors.append(f"{path.name}: variable report offers {offered['report']}")
+        if len(offered["instance"]) < 3 or offered["job"] != [JOB]:
+            errors.append(f"{path.name}: variables job and instance offer {offered['job']} and {offered['instance']}")
+        for selection, chosen in (("All", everything), ("every value ticked", ticked)):
+            count, _ = run_panels(prometheus, path, dashboard, chosen, selection, errors)
+            ran += count
+        # One provider at a time: the queries still run, and what they count is that
+        # provider's reports only (checked on the users tile, which every provider has).
+        for provider in offered["provider"]:
+            chosen = dict(everything, provider=regex_escape(provider))
+            count, results = run_panels(prometheus, path, dashboard, chosen, f"provider {provider}", errors,
+                                        require_data=False)
+            ran += count
+            shown = results.get(("Users", "A"))
+            if shown is not None:
+                want = prometheus.query(f'sum(credential_report_users and on (job, instance, report) '
+                                        f'credential_report_info{{provider="{provider}"}})')
+                if [s["value"][1] for s in shown] != [s["value"][1] for s in want]:
+                    errors.append(f"{path.name}: with provider {provider} the Users tile shows {shown}, "
+                                  f"but that provider's reports have {want}")
     log(f"{ran} dashboard queries ran ({len(DASHBOARDS)} dashboards)")
 
 
