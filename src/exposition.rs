@@ -51,6 +51,7 @@ pub struct ExpositionOptions {
 /// The registry a scrape encodes; it holds only the snapshot collector.
 pub struct Exposition {
     registry: Registry,
+    options: ExpositionOptions,
     /// The size of the last body: the next is about as large, and a String grown by
     /// doubling to a hundred megabytes copies every byte once more on the way.
     last_size: AtomicUsize,
@@ -62,6 +63,7 @@ impl Exposition {
         registry.register_collector(Box::new(SnapshotCollector { snapshot, options }));
         Exposition {
             registry,
+            options,
             last_size: AtomicUsize::new(0),
         }
     }
@@ -77,6 +79,25 @@ impl Exposition {
         result.expect("encoding metrics into a String");
         self.last_size.store(out.len(), Ordering::Relaxed);
         out
+    }
+
+    /// Writes the families of exactly `snapshot`, whatever is current, and without
+    /// OpenMetrics' closing `# EOF`: a body made per snapshot, with more families after it.
+    pub fn encode_snapshot(
+        &self,
+        snapshot: Arc<Snapshot>,
+        format: Format,
+        out: &mut impl fmt::Write,
+    ) -> fmt::Result {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(SnapshotCollector {
+            snapshot: Arc::new(ArcSwap::new(snapshot)),
+            options: self.options,
+        }));
+        match format {
+            Format::OpenMetrics => text::encode_registry(out, &registry),
+            Format::Classic => prometheus_text::encode(out, &registry),
+        }
     }
 }
 

@@ -5,19 +5,21 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::exposition::{Exposition, Format};
+use crate::body::Bodies;
+use crate::exposition::Format;
 use crate::snapshot::Snapshot;
 
 #[derive(Clone)]
 pub struct AppState {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
-    pub exposition: Arc<Exposition>,
+    pub bodies: Arc<Bodies>,
     pub telemetry_path: String,
 }
 
@@ -31,23 +33,57 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let format = negotiate(
+    let header = |name| {
         headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    );
-    tracing::debug!(?format, "serving metrics");
-    // Encoding many per-user series takes a while; keep it off the async workers.
-    let exposition = Arc::clone(&state.exposition);
-    match tokio::task::spawn_blocking(move || exposition.render(format)).await {
-        Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
-        Err(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "encoding metrics failed\n",
-        )
-            .into_response(),
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let format = negotiate(header(header::ACCEPT));
+    let gzip = accepts_gzip(header(header::ACCEPT_ENCODING));
+    tracing::debug!(?format, gzip, "serving metrics");
+    let content_type = (header::CONTENT_TYPE, format.content_type());
+    // Caches between here and the client must keep the two encodings apart.
+    let vary = (header::VARY, "Accept-Encoding");
+    match gzip {
+        true => match state.bodies.gzip(format).await {
+            Ok(body) => (
+                [content_type, vary, (header::CONTENT_ENCODING, "gzip")],
+                [(header::CONTENT_LENGTH, body.len().to_string())],
+                Body::new(body),
+            )
+                .into_response(),
+            Err(error) => {
+                tracing::error!(%error, "encoding metrics failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "encoding metrics failed\n",
+                )
+                    .into_response()
+            }
+        },
+        false => ([content_type, vary], Body::new(state.bodies.plain(format))).into_response(),
     }
+}
+
+/// Whether `Accept-Encoding` takes gzip (`gzip`, `x-gzip` or `*`, with a q above 0).
+/// Prometheus sends `gzip` unless compression is turned off for the scrape.
+pub fn accepts_gzip(accept_encoding: &str) -> bool {
+    let (mut gzip, mut any) = (None, None);
+    for coding in accept_encoding.split(',') {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match name.as_str() {
+            "gzip" | "x-gzip" => gzip = Some(q),
+            "*" => any = Some(q),
+            _ => {}
+        }
+    }
+    gzip.or(any).is_some_and(|q| q > 0.0)
 }
 
 /// OpenMetrics when the client prefers it over the classic format (as Prometheus does);
@@ -169,6 +205,21 @@ mod tests {
         assert_eq!(
             negotiate("application/openmetrics-text;q=0"),
             Format::Classic
+        );
+    }
+
+    #[test]
+    fn gzip_when_the_client_takes_it() {
+        assert!(accepts_gzip("gzip"));
+        assert!(accepts_gzip("gzip, deflate, br"));
+        assert!(accepts_gzip("br;q=1.0, gzip;q=0.8, *;q=0.1"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip(""));
+        assert!(!accepts_gzip("identity"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(
+            !accepts_gzip("gzip;q=0, *"),
+            "an explicit refusal wins over *"
         );
     }
 

@@ -7,6 +7,7 @@
 //! [`watch`] decides *when* a file goes down that path, [`reload`] which files and how.
 //! [`fetch`] is the other command, `fetch`: it gets reports from the clouds into the folder.
 
+pub mod body;
 pub mod build_info;
 pub mod config;
 pub mod exposition;
@@ -14,6 +15,7 @@ pub mod fetch;
 pub mod generate;
 pub mod http;
 pub mod model;
+pub mod process;
 pub mod reload;
 pub mod report;
 pub mod snapshot;

@@ -10,8 +10,10 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tracing::{error, info, warn};
 
+use credential_report_exporter::body::Bodies;
 use credential_report_exporter::config::{Config, LogFormat, LogLevel};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
 use credential_report_exporter::fetch::{self, FetchConfig};
@@ -106,10 +108,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         debounce: config.watch_debounce,
         poll_interval: config.watch_poll_interval,
     };
+    let rescanned = Arc::new(Notify::new());
     tokio::spawn(watch::run(
         config.report_dir.clone(),
         reloader,
         watch_options,
+        Arc::clone(&rescanned),
     ));
 
     let exposition = Exposition::new(
@@ -120,9 +124,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
             max_per_user_series: config.metrics_max_per_user_series,
         },
     );
+    let bodies = Arc::new(Bodies::new(Arc::clone(&snapshot), Arc::new(exposition)));
+    tokio::spawn(prewarm(Arc::clone(&bodies), Arc::clone(&rescanned)));
     let routes = http::router(http::AppState {
         snapshot,
-        exposition: Arc::new(exposition),
+        bodies,
         telemetry_path: config.web_telemetry_path.clone(),
     });
     let app = web::protect(routes, &web_config, config.web_max_requests);
@@ -142,6 +148,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     web::serve(listener, app, options, shutdown_signal()).await;
     info!("shut down cleanly");
     Ok(())
+}
+
+/// Compresses each new snapshot for the gzip clients as soon as a rescan swaps it in.
+async fn prewarm(bodies: Arc<Bodies>, rescanned: Arc<Notify>) {
+    loop {
+        rescanned.notified().await;
+        bodies.prewarm().await;
+    }
 }
 
 async fn bind(address: &str) -> anyhow::Result<TcpListener> {

@@ -241,6 +241,19 @@ impl Reloader {
     }
 
     fn publish(&self, reports: BTreeMap<String, Arc<ReportState>>) {
+        let current = self.snapshot.load();
+        let unchanged = current.scanned
+            && current.reports.len() == reports.len()
+            && current
+                .reports
+                .iter()
+                .zip(&reports)
+                .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y));
+        if unchanged {
+            // Keep the snapshot, and with it the bodies encoded from it: a rescan that
+            // found nothing new (a poll, an unrelated file) costs the next scrape nothing.
+            return;
+        }
         self.snapshot.store(Arc::new(Snapshot {
             reports,
             scanned: true,

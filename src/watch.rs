@@ -34,13 +34,14 @@ const MAX_DEBOUNCE: Duration = Duration::from_secs(1);
 const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
 /// Runs until the runtime shuts down: an initial scan, then a rescan after every burst of
-/// changes.
-pub async fn run(dir: PathBuf, reloader: Reloader, options: WatchOptions) {
+/// changes. `rescanned` is notified after each rescan.
+pub async fn run(dir: PathBuf, reloader: Reloader, options: WatchOptions, rescanned: Arc<Notify>) {
     let mut folder = FolderWatch::new(dir, options.poll_interval);
     folder.refresh();
     let Some(mut reloader) = rescan(reloader).await else {
         return;
     };
+    rescanned.notify_one();
 
     let mut next_poll = folder.next_poll();
     loop {
@@ -70,6 +71,7 @@ pub async fn run(dir: PathBuf, reloader: Reloader, options: WatchOptions) {
             return;
         };
         reloader = next;
+        rescanned.notify_one();
         next_poll = folder.next_poll();
     }
 }

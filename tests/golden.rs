@@ -12,11 +12,13 @@ use common::{examples_dir, Exporter};
 
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0";
 
-/// Values that change from run to run (file times, reload times and durations).
-const VOLATILE: [&str; 3] = [
+/// Values that change from run to run (file times, reload times and durations, and the
+/// process's own figures).
+const VOLATILE: [&str; 4] = [
     "credential_report_file_modified_timestamp_seconds{",
     "credential_report_last_reload_success_timestamp_seconds{",
     "credential_report_last_reload_duration_seconds{",
+    "process_",
 ];
 
 /// The build's revision, compiler and target differ from one checkout to the next.

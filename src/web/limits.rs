@@ -1,14 +1,19 @@
 //! What bounds the work one client can cause: concurrent requests (`--web.max-requests`),
 //! the file's `rate_limit`, and the file's extra response headers.
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::auth::OPEN_PATHS;
 use super::config::RateLimit;
@@ -25,14 +30,47 @@ pub async fn concurrency(
     if OPEN_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    match permits.try_acquire() {
-        Ok(_permit) => next.run(request).await,
+    match permits.try_acquire_owned() {
+        // Held until the body is sent, not only until the handler returns: a metrics body
+        // is encoded while it streams.
+        Ok(permit) => next.run(request).await.map(|body| {
+            Body::new(Holding {
+                body,
+                _permit: permit,
+            })
+        }),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "1")],
             "Too many concurrent requests (--web.max-requests)\n",
         )
             .into_response(),
+    }
+}
+
+/// A body that holds a permit until it is sent or dropped.
+struct Holding {
+    body: Body,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl http_body::Body for Holding {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -1,0 +1,431 @@
+//! The `/metrics` body of one snapshot: gzip'd once and kept while that snapshot is
+//! served, or streamed in bounded chunks, never held whole; the process's own families
+//! are encoded for each scrape and appended to either.
+//!
+//! A 100,000-user report with per-user series is a 165 MB body. Encoding it takes about
+//! half a second, so a gzip client (Prometheus) gets the compressed form made once per
+//! snapshot, a few megabytes; a client without gzip gets it encoded again, 64 KiB at a
+//! time, as fast as it reads. The cached part is raw deflate ended by a sync flush, so
+//! the live part, compressed on its own, follows it in the same gzip member: one stream
+//! every gzip reader takes, with the CRC of the whole combined from the two.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::fmt::{self, Write};
+use std::mem;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use crc32fast::Hasher;
+use flate2::{Compress, Compression, FlushCompress, Status};
+use http_body::{Frame, SizeHint};
+use prometheus_client::encoding::{prometheus_text, text};
+use prometheus_client::registry::Registry;
+use tokio::sync::{mpsc, OnceCell};
+use tokio::task::JoinError;
+
+use crate::exposition::{Exposition, Format};
+use crate::process::ProcessCollector;
+use crate::snapshot::Snapshot;
+
+/// The pieces a body is written and sent in.
+const CHUNK: usize = 64 * 1024;
+/// Chunks an uncompressed scrape may encode ahead of its client: with [`CHUNK`], at most
+/// 256 KiB a scrape, however large the body.
+const CHUNKS_AHEAD: usize = 4;
+/// The fastest level: metrics text is so repetitive that level 1 already shrinks it about
+/// tenfold, and a higher one costs far more time on the first scrape after a reload for
+/// little less to send.
+const LEVEL: u32 = 1;
+/// A gzip member's header: deflate, no flags, no time, unknown OS (RFC 1952).
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+
+/// The bodies of the snapshot being served.
+pub struct Bodies {
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    exposition: Arc<Exposition>,
+    cache: Mutex<Cache>,
+    /// Formats some client has asked for gzip'd since the start: those are compressed
+    /// again as soon as a reload swaps the snapshot, not at the next scrape.
+    asked: [AtomicBool; 2],
+}
+
+/// The compressed bodies of one snapshot, made on first use. Keyed by a weak pointer: the
+/// cache neither keeps an old snapshot's data alive nor mistakes a new one for it.
+#[derive(Default)]
+struct Cache {
+    of: Weak<Snapshot>,
+    gzip: [Arc<OnceCell<Arc<Deflated>>>; 2],
+}
+
+/// One snapshot's families as raw deflate, ended by a sync flush so more can follow.
+struct Deflated {
+    chunks: Vec<Bytes>,
+    crc: Hasher,
+    plain_len: u64,
+}
+
+fn index(format: Format) -> usize {
+    match format {
+        Format::OpenMetrics => 0,
+        Format::Classic => 1,
+    }
+}
+
+impl Bodies {
+    pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, exposition: Arc<Exposition>) -> Bodies {
+        Bodies {
+            snapshot,
+            exposition,
+            cache: Mutex::new(Cache::default()),
+            asked: [AtomicBool::new(false), AtomicBool::new(false)],
+        }
+    }
+
+    /// The current snapshot's body in `format`, gzip'd: the snapshot's part as compressed
+    /// once, then the live families. Its length is known, so it is sent with one.
+    pub async fn gzip(&self, format: Format) -> Result<GzipBody, JoinError> {
+        self.asked[index(format)].store(true, Ordering::Relaxed);
+        let snapshot = self.snapshot.load_full();
+        let deflated = self.deflated(&snapshot, format).await?;
+        Ok(GzipBody::new(&deflated, &live(format)))
+    }
+
+    /// The current snapshot's body in `format`, uncompressed, encoded while it is sent.
+    /// A client that stops reading stops the encoding; one that goes away ends it.
+    pub fn plain(&self, format: Format) -> StreamedBody {
+        let snapshot = self.snapshot.load_full();
+        let exposition = Arc::clone(&self.exposition);
+        let (sender, receiver) = mpsc::channel(CHUNKS_AHEAD);
+        tokio::task::spawn_blocking(move || {
+            let mut out = ChunkSender {
+                sender,
+                chunk: String::with_capacity(CHUNK),
+            };
+            // The only error is the client gone: then there is nobody to finish for.
+            let _ = exposition
+                .encode_snapshot(snapshot, format, &mut out)
+                .and_then(|()| out.write_str(&live(format)))
+                .and_then(|()| out.send());
+        });
+        StreamedBody { receiver }
+    }
+
+    /// Compresses the current snapshot in every format a client has asked for gzip'd, so
+    /// that the first scrape after a reload finds it done, or under way.
+    pub async fn prewarm(&self) {
+        let snapshot = self.snapshot.load_full();
+        for format in [Format::OpenMetrics, Format::Classic] {
+            if self.asked[index(format)].load(Ordering::Relaxed) {
+                // A failure here shows again, and is answered, on the scrape itself.
+                let _ = self.deflated(&snapshot, format).await;
+            }
+        }
+    }
+
+    async fn deflated(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        format: Format,
+    ) -> Result<Arc<Deflated>, JoinError> {
+        let cell = self.cell(snapshot, format);
+        if let Some(deflated) = cell.get() {
+            return Ok(Arc::clone(deflated));
+        }
+        let exposition = Arc::clone(&self.exposition);
+        let snapshot = Arc::clone(snapshot);
+        // In a task of its own: a scrape that times out must not throw away a compression
+        // half done. Concurrent scrapes of one snapshot wait for the same one.
+        tokio::spawn(async move {
+            cell.get_or_try_init(|| async move {
+                tokio::task::spawn_blocking(move || {
+                    Arc::new(deflate(&exposition, snapshot, format))
+                })
+                .await
+            })
+            .await
+            .cloned()
+        })
+        .await?
+    }
+
+    /// The cache cell of `snapshot` in `format`; a snapshot other than the cached one
+    /// replaces the cache, dropping the bodies of the one before.
+    fn cell(&self, snapshot: &Arc<Snapshot>, format: Format) -> Arc<OnceCell<Arc<Deflated>>> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if !std::ptr::eq(cache.of.as_ptr(), Arc::as_ptr(snapshot)) {
+            *cache = Cache {
+                of: Arc::downgrade(snapshot),
+                ..Cache::default()
+            };
+        }
+        Arc::clone(&cache.gzip[index(format)])
+    }
+}
+
+/// The families read at each scrape (the process's), and OpenMetrics' closing `# EOF`.
+fn live(format: Format) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(ProcessCollector));
+    let mut out = String::with_capacity(2048);
+    // Writing to a String cannot fail.
+    let _ = match format {
+        Format::OpenMetrics => {
+            text::encode_registry(&mut out, &registry).and_then(|()| text::encode_eof(&mut out))
+        }
+        Format::Classic => prometheus_text::encode(&mut out, &registry),
+    };
+    out
+}
+
+fn deflate(exposition: &Exposition, snapshot: Arc<Snapshot>, format: Format) -> Deflated {
+    let mut out = Deflater::new();
+    // Writing into memory cannot fail.
+    let _ = exposition.encode_snapshot(snapshot, format, &mut out);
+    out.finish()
+}
+
+/// Text in, raw deflate out, in chunks of [`CHUNK`] bytes.
+struct Deflater {
+    compress: Compress,
+    crc: Hasher,
+    plain_len: u64,
+    out: Vec<u8>,
+    chunks: Vec<Bytes>,
+}
+
+impl Deflater {
+    fn new() -> Deflater {
+        Deflater {
+            compress: Compress::new(Compression::new(LEVEL), false),
+            crc: Hasher::new(),
+            plain_len: 0,
+            out: Vec::with_capacity(CHUNK),
+            chunks: Vec::new(),
+        }
+    }
+
+    fn deflate(&mut self, mut input: &[u8], flush: FlushCompress) {
+        loop {
+            if self.out.len() == self.out.capacity() {
+                let full = mem::replace(&mut self.out, Vec::with_capacity(CHUNK));
+                self.chunks.push(Bytes::from(full));
+            }
+            let before = self.compress.total_in();
+            let status = self
+                .compress
+                .compress_vec(input, &mut self.out, flush)
+                .expect("deflate never fails on valid state");
+            input = &input[(self.compress.total_in() - before) as usize..];
+            let flushed = match flush {
+                FlushCompress::None => true,
+                FlushCompress::Finish => status == Status::StreamEnd,
+                // Done once a call leaves room in the output: all of it was written.
+                _ => self.out.len() < self.out.capacity(),
+            };
+            if input.is_empty() && flushed {
+                return;
+            }
+        }
+    }
+
+    /// Ends the stream with a sync flush (byte-aligned, not final), so that another
+    /// deflate stream can follow it.
+    fn finish(mut self) -> Deflated {
+        self.deflate(&[], FlushCompress::Sync);
+        self.out.shrink_to_fit();
+        self.chunks.push(Bytes::from(self.out));
+        self.chunks.shrink_to_fit();
+        Deflated {
+            chunks: self.chunks,
+            crc: self.crc,
+            plain_len: self.plain_len,
+        }
+    }
+}
+
+impl Write for Deflater {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.crc.update(text.as_bytes());
+        self.plain_len += text.len() as u64;
+        self.deflate(text.as_bytes(), FlushCompress::None);
+        Ok(())
+    }
+}
+
+/// A whole gzip member: header, the snapshot's deflate, the live part's, and the trailer.
+pub struct GzipBody {
+    chunks: VecDeque<Bytes>,
+    len: u64,
+}
+
+impl GzipBody {
+    fn new(cached: &Deflated, live: &str) -> GzipBody {
+        let mut tail = Deflater::new();
+        tail.deflate(live.as_bytes(), FlushCompress::Finish);
+        let mut crc = cached.crc.clone();
+        let mut live_crc = Hasher::new();
+        live_crc.update(live.as_bytes());
+        crc.combine(&live_crc);
+        let plain_len = cached.plain_len + live.len() as u64;
+        let mut end = tail.out;
+        end.extend_from_slice(&crc.finalize().to_le_bytes());
+        // ISIZE: the length modulo 2^32, as RFC 1952 has it.
+        end.extend_from_slice(&(plain_len as u32).to_le_bytes());
+
+        let mut chunks = VecDeque::with_capacity(cached.chunks.len() + 2);
+        chunks.push_back(Bytes::from_static(&GZIP_HEADER));
+        chunks.extend(cached.chunks.iter().cloned());
+        chunks.push_back(Bytes::from(end));
+        let len = chunks.iter().map(|c| c.len() as u64).sum();
+        GzipBody { chunks, len }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl http_body::Body for GzipBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let chunk = this.chunks.pop_front();
+        if let Some(chunk) = &chunk {
+            this.len -= chunk.len() as u64;
+        }
+        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len)
+    }
+}
+
+/// The receiving end of an uncompressed body being encoded.
+pub struct StreamedBody {
+    receiver: mpsc::Receiver<Bytes>,
+}
+
+impl http_body::Body for StreamedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.get_mut()
+            .receiver
+            .poll_recv(context)
+            .map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
+    }
+}
+
+/// The encoding end: text in, chunks of about [`CHUNK`] bytes out, waiting while
+/// [`CHUNKS_AHEAD`] are unread.
+struct ChunkSender {
+    sender: mpsc::Sender<Bytes>,
+    chunk: String,
+}
+
+impl ChunkSender {
+    fn send(&mut self) -> fmt::Result {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = mem::replace(&mut self.chunk, String::with_capacity(CHUNK));
+        self.sender
+            .blocking_send(Bytes::from(chunk))
+            .map_err(|_| fmt::Error)
+    }
+}
+
+impl Write for ChunkSender {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.chunk.push_str(text);
+        match self.chunk.len() >= CHUNK {
+            true => self.send(),
+            false => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn gunzip(body: &GzipBody) -> String {
+        let bytes: Vec<u8> = body.chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        assert_eq!(bytes.len() as u64, body.len());
+        // A single-member reader: the body must be one gzip member, not two glued.
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .expect("a valid gzip member");
+        text
+    }
+
+    fn deflated(text: &str) -> Deflated {
+        let mut out = Deflater::new();
+        // Written in pieces, as the encoder writes.
+        for piece in text.as_bytes().chunks(1000) {
+            out.write_str(std::str::from_utf8(piece).unwrap()).unwrap();
+        }
+        out.finish()
+    }
+
+    #[test]
+    fn cached_part_and_live_part_make_one_gzip_member() {
+        let cached: String = (0..50_000)
+            .map(|i| format!("credential_report_user_info{{username=\"user{i}\"}} 1\n"))
+            .collect();
+        let part = deflated(&cached);
+        assert!(part.chunks.len() > 1, "spans chunks");
+        let body = GzipBody::new(&part, "process_open_fds 7\n# EOF\n");
+        assert_eq!(
+            gunzip(&body),
+            format!("{cached}process_open_fds 7\n# EOF\n")
+        );
+        // The cached part is reused as it is: a second body from it is as good.
+        let again = GzipBody::new(&part, "process_open_fds 8\n");
+        assert_eq!(gunzip(&again), format!("{cached}process_open_fds 8\n"));
+    }
+
+    #[test]
+    fn empty_parts_still_make_valid_gzip() {
+        assert_eq!(gunzip(&GzipBody::new(&deflated(""), "")), "");
+        assert_eq!(gunzip(&GzipBody::new(&deflated("a 1\n"), "")), "a 1\n");
+    }
+
+    #[test]
+    fn live_part_ends_openmetrics_with_eof_and_classic_without() {
+        let openmetrics = live(Format::OpenMetrics);
+        assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
+        assert!(openmetrics.contains("# TYPE process_cpu_seconds counter"));
+        assert!(openmetrics.contains("process_resident_memory_bytes "));
+        let classic = live(Format::Classic);
+        assert!(!classic.contains("# EOF"));
+        assert!(classic.contains("process_cpu_seconds_total "));
+        assert!(classic.contains("process_start_time_seconds "));
+    }
+}
