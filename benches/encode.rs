@@ -24,6 +24,7 @@ const SPEC: Spec = Spec::BENCHMARKS;
 fn options() -> ReadOptions {
     ReadOptions {
         timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+        provider: None,
     }
 }
 
@@ -34,7 +35,14 @@ fn snapshot(files: Range<usize>, keep_users: bool) -> Snapshot {
         .map(|index| {
             let bytes = generate::report(&SPEC, index);
             let path = PathBuf::from(generate::file_name(index));
-            let (data, _) = ReportData::build(path.clone(), &bytes, &options, keep_users).unwrap();
+            let (data, _) = ReportData::build(
+                path.clone(),
+                &bytes,
+                &options,
+                generate::GENERATED,
+                keep_users,
+            )
+            .unwrap();
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
             let state = ReportState {
                 path,

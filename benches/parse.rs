@@ -18,6 +18,7 @@ const SPEC: Spec = Spec::BENCHMARKS;
 fn options() -> ReadOptions {
     ReadOptions {
         timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+        provider: None,
     }
 }
 
@@ -52,13 +53,29 @@ fn parse(c: &mut Criterion) {
             b.iter(|| csv_floor(black_box(bytes)))
         });
         group.bench_with_input(BenchmarkId::new("aggregates", &file), &bytes, |b, bytes| {
-            b.iter(|| ReportData::build(file.clone().into(), black_box(bytes), &options, false))
+            b.iter(|| {
+                ReportData::build(
+                    file.clone().into(),
+                    black_box(bytes),
+                    &options,
+                    generate::GENERATED,
+                    false,
+                )
+            })
         });
         group.bench_with_input(
             BenchmarkId::new("users_and_aggregates", &file),
             &bytes,
             |b, bytes| {
-                b.iter(|| ReportData::build(file.clone().into(), black_box(bytes), &options, true))
+                b.iter(|| {
+                    ReportData::build(
+                        file.clone().into(),
+                        black_box(bytes),
+                        &options,
+                        generate::GENERATED,
+                        true,
+                    )
+                })
             },
         );
     }

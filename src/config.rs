@@ -9,12 +9,13 @@ use jiff::tz::TimeZone;
 use regex::Regex;
 
 use crate::reload::FileGlob;
+use crate::report::Provider;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "credential-report-exporter",
     version = crate::build_info::LONG_VERSION,
-    about = "Serves cloud credential reports (Tencent Cloud CAM) as Prometheus metrics.",
+    about = "Serves cloud credential reports (Tencent Cloud CAM, AWS IAM, Alibaba Cloud RAM) as Prometheus metrics.",
     after_help = "Fetching reports from a cloud's API into the folder: credential-report-exporter fetch --help",
     // A flag given twice takes its last value, as wrappers that append flags expect.
     args_override_self = true
@@ -37,9 +38,19 @@ pub struct Config {
     )]
     pub report_name_pattern: Option<Regex>,
 
-    /// Time zone of the dates in the reports (the console writes local times).
+    /// Time zone of the dates in Tencent CAM reports (its console writes local times; AWS and Alibaba reports carry their zone).
     #[arg(long = "report.timezone", env = "CREDENTIAL_REPORT_TIMEZONE", value_name = "TZ", default_value = "Asia/Shanghai", value_parser = parse_timezone)]
     pub report_timezone: TimeZone,
+
+    /// Whose reports the folder holds: `auto` tells each file's provider by its header
+    /// (tencent-cam, aws-iam or alibaba-ram); name one to refuse any other kind of file.
+    #[arg(
+        long = "report.provider",
+        env = "CREDENTIAL_REPORT_PROVIDER",
+        value_name = "PROVIDER",
+        default_value = "auto"
+    )]
+    pub report_provider: ProviderChoice,
 
     /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB).
     #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
@@ -128,6 +139,25 @@ impl LogLevel {
             LogLevel::Info => LevelFilter::INFO,
             LogLevel::Warn => LevelFilter::WARN,
             LogLevel::Error => LevelFilter::ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderChoice {
+    Auto,
+    TencentCam,
+    AwsIam,
+    AlibabaRam,
+}
+
+impl From<ProviderChoice> for Option<Provider> {
+    fn from(choice: ProviderChoice) -> Option<Provider> {
+        match choice {
+            ProviderChoice::Auto => None,
+            ProviderChoice::TencentCam => Some(Provider::TencentCam),
+            ProviderChoice::AwsIam => Some(Provider::AwsIam),
+            ProviderChoice::AlibabaRam => Some(Provider::AlibabaRam),
         }
     }
 }

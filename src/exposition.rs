@@ -15,8 +15,9 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::build_info;
-use crate::model::{AccessKey, Flag, User};
-use crate::snapshot::{KeyCounts, ReportState, Snapshot, UserCounts};
+use crate::model::{mask_key_id, AccessKey, Flag, Time, User, MAX_KEY_SLOTS};
+use crate::report::Checks;
+use crate::snapshot::{Aggregates, KeyCounts, ReportData, ReportState, Snapshot, UserCounts};
 
 /// The two formats a scrape can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,9 +197,12 @@ type Family<F> = (&'static str, &'static str, F);
 type UserCount = fn(&UserCounts) -> u64;
 type KeyCount = fn(&KeyCounts) -> u64;
 type UserFlag = fn(&User) -> Flag;
-type UserTime = fn(&User) -> Option<jiff::Timestamp>;
+type UserTime = fn(&User) -> Time;
 type KeyFlag = fn(&AccessKey) -> Option<bool>;
-type KeyTime = fn(&AccessKey) -> Option<jiff::Timestamp>;
+type KeyTime = fn(&AccessKey) -> Time;
+/// Whether a report answers the check a family shows; one that does not gets no series.
+type Answers = fn(&Checks) -> bool;
+const ALWAYS: Answers = |_| true;
 
 type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
 
@@ -209,6 +213,24 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
         "1 if the newest version of the report file was read successfully, 0 if it was refused (the last good version is still served).",
         None,
         per_report(snapshot, |s| Some(i64::from(s.up))),
+    )?;
+    let providers = snapshot.reports.iter().filter_map(|(name, state)| {
+        let provider = state.data.as_ref()?.provider.name();
+        Some(([("report", name.as_str()), ("provider", provider)], 1))
+    });
+    gauges(
+        encoder,
+        "credential_report_info",
+        "A metric with a constant 1 for each report read, labelled by the provider whose report it is (tencent-cam, aws-iam, alibaba-ram).",
+        None,
+        providers,
+    )?;
+    gauges(
+        encoder,
+        "credential_report_generated_timestamp",
+        "When the served version of the report was generated (its file's modification time), in seconds since the Unix epoch: key and password ages count up to it.",
+        Some(&Unit::Seconds),
+        per_report(snapshot, |s| Some(epoch_seconds(s.data.as_ref()?.generated))),
     )?;
     gauges(
         encoder,
@@ -261,106 +283,168 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
 }
 
 fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let families: [Family<UserCount>; 8] = [
-        ("credential_report_users", "Users in the report.", |c| c.users),
+    let families: [(Family<UserCount>, Answers); 9] = [
+        (("credential_report_users", "Users in the report.", |c| c.users), ALWAYS),
         (
-            "credential_report_users_console_login_enabled",
-            "Users who can log in to the console (LoginConsoleActive TRUE).",
-            |c| c.console_login_enabled,
+            (
+                "credential_report_users_console_login_enabled",
+                "Users who can log in to the console (LoginConsoleActive TRUE).",
+                |c| c.console_login_enabled,
+            ),
+            ALWAYS,
         ),
         (
-            "credential_report_users_without_mfa",
-            "Users without an MFA device (MFADeviceActive FALSE).",
-            |c| c.without_mfa,
+            (
+                "credential_report_users_without_mfa",
+                "Users without an MFA device (MFADeviceActive FALSE).",
+                |c| c.without_mfa,
+            ),
+            ALWAYS,
         ),
         (
-            "credential_report_users_console_without_mfa",
-            "Users who can log in to the console without MFA (LoginConsoleActive TRUE and MFADeviceActive FALSE).",
-            |c| c.console_without_mfa,
+            (
+                "credential_report_users_console_without_mfa",
+                "Users who can log in to the console without MFA (LoginConsoleActive TRUE and MFADeviceActive FALSE).",
+                |c| c.console_without_mfa,
+            ),
+            ALWAYS,
         ),
         (
-            "credential_report_users_without_login_protection",
-            "Users without login protection (LoginProtectionActive FALSE).",
-            |c| c.without_login_protection,
+            (
+                "credential_report_users_without_login_protection",
+                "Users without login protection (LoginProtectionActive FALSE).",
+                |c| c.without_login_protection,
+            ),
+            |checks| checks.login_protection,
         ),
         (
-            "credential_report_users_without_operation_protection",
-            "Users without operation protection (OperationProtectionActive FALSE).",
-            |c| c.without_operation_protection,
+            (
+                "credential_report_users_without_operation_protection",
+                "Users without operation protection (OperationProtectionActive FALSE).",
+                |c| c.without_operation_protection,
+            ),
+            |checks| checks.operation_protection,
         ),
         (
-            "credential_report_users_with_abnormal_logins",
-            "Users with suspicious logins in the last 30 days.",
-            |c| c.with_abnormal_logins,
+            (
+                "credential_report_users_with_abnormal_logins",
+                "Users with suspicious logins in the last 30 days.",
+                |c| c.with_abnormal_logins,
+            ),
+            |checks| checks.abnormal_logins,
         ),
         (
-            "credential_report_users_with_two_active_keys",
-            "Users with both access keys active.",
-            |c| c.with_two_active_keys,
+            (
+                "credential_report_users_with_two_active_keys",
+                "Users with both access keys active.",
+                |c| c.with_two_active_keys,
+            ),
+            ALWAYS,
+        ),
+        (
+            (
+                "credential_report_users_password_unused_over_45_days",
+                "Users with a console password not used for more than 45 days before the report was generated (never used: since it was last changed); CIS AWS Foundations 1.12.",
+                |c| c.password_unused_over_45_days,
+            ),
+            |checks| checks.password_last_used,
         ),
     ];
-    for (name, help, value) in families {
-        let samples = snapshot.reports.iter().flat_map(|(report, state)| {
-            state.data.iter().flat_map(move |data| {
-                data.aggregates
-                    .users
-                    .iter()
-                    .map(move |(user_type, counts)| {
-                        (
-                            [
-                                ("report", report.as_str()),
-                                ("user_type", user_type.label()),
-                            ],
-                            value(counts),
-                        )
-                    })
-            })
+    for ((name, help, value), answers) in families {
+        let samples = reports_answering(snapshot, answers).flat_map(|(report, data)| {
+            data.aggregates
+                .users
+                .iter()
+                .map(move |(user_type, counts)| {
+                    (
+                        [("report", report), ("user_type", user_type.label())],
+                        value(counts),
+                    )
+                })
         });
         gauges(encoder, name, help, None, samples)?;
     }
     Ok(())
 }
 
+/// The served data of each report that answers a check.
+fn reports_answering(
+    snapshot: &Snapshot,
+    answers: Answers,
+) -> impl Iterator<Item = (&str, &ReportData)> {
+    snapshot.reports.iter().filter_map(move |(report, state)| {
+        let data = state.data.as_deref()?;
+        answers(&data.checks).then_some((report.as_str(), data))
+    })
+}
+
+/// One sample per status of `counts`, for each report that answers a check.
+fn by_status<'s>(
+    snapshot: &'s Snapshot,
+    answers: Answers,
+    counts: fn(&Aggregates) -> &[u64; 3],
+) -> impl Iterator<Item = (Labels<'s, 2>, u64)> {
+    reports_answering(snapshot, answers).flat_map(move |(report, data)| {
+        let aggregates = &data.aggregates;
+        aggregates
+            .by_status(counts(aggregates))
+            .map(move |(status, count)| ([("report", report), ("status", status.label())], count))
+    })
+}
+
 fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let families: [Family<KeyCount>; 5] = [
+    let families: [(Family<KeyCount>, Answers); 5] = [
         (
-            "credential_report_access_keys",
-            "Access keys in the report.",
-            |c| c.keys,
+            (
+                "credential_report_access_keys",
+                "Access keys in the report.",
+                |c| c.keys,
+            ),
+            ALWAYS,
         ),
         (
-            "credential_report_access_keys_at_risk",
-            "Access keys the provider flags as possibly leaked (MayBeAtRisk TRUE).",
-            |c| c.at_risk,
+            (
+                "credential_report_access_keys_at_risk",
+                "Access keys the provider flags as possibly leaked (MayBeAtRisk TRUE).",
+                |c| c.at_risk,
+            ),
+            |checks| checks.keys_at_risk,
         ),
         (
-            "credential_report_access_keys_over_90_days",
-            "Access keys created more than 90 days ago, as the report flags them.",
-            |c| c.over_90_days,
+            (
+                "credential_report_access_keys_over_90_days",
+                "Access keys created more than 90 days ago, as the report flags them.",
+                |c| c.over_90_days,
+            ),
+            ALWAYS,
         ),
         (
-            "credential_report_access_keys_over_30_days",
-            "Access keys created more than 30 days ago, as the report flags them.",
-            |c| c.over_30_days,
+            (
+                "credential_report_access_keys_over_30_days",
+                "Access keys created more than 30 days ago, as the report flags them.",
+                |c| c.over_30_days,
+            ),
+            ALWAYS,
         ),
         (
-            "credential_report_access_keys_never_used",
-            "Access keys with no last-used date.",
-            |c| c.never_used,
+            (
+                "credential_report_access_keys_never_used",
+                "Access keys with no last-used date.",
+                |c| c.never_used,
+            ),
+            ALWAYS,
         ),
     ];
-    for (name, help, value) in families {
-        let samples = snapshot.reports.iter().flat_map(|(report, state)| {
-            state.data.iter().flat_map(move |data| {
-                data.aggregates
-                    .keys_by_status()
-                    .map(move |(status, counts)| {
-                        (
-                            [("report", report.as_str()), ("status", status.label())],
-                            value(counts),
-                        )
-                    })
-            })
+    for ((name, help, value), answers) in families {
+        let samples = reports_answering(snapshot, answers).flat_map(|(report, data)| {
+            data.aggregates
+                .keys_by_status()
+                .map(move |(status, counts)| {
+                    (
+                        [("report", report), ("status", status.label())],
+                        value(counts),
+                    )
+                })
         });
         gauges(encoder, name, help, None, samples)?;
     }
@@ -370,7 +454,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
                 .keys_by_status()
                 .filter_map(move |(status, counts)| {
                     let labels = [("report", report.as_str()), ("status", status.label())];
-                    Some((labels, counts.least_recent_use?.as_second()))
+                    Some((labels, counts.least_recent_use.seconds()?))
                 })
         })
     });
@@ -380,6 +464,38 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         "The earliest last use among the report's keys of this status (creation for a never-used key), in seconds since the Unix epoch: time() minus it is the longest any key has gone unused.",
         Some(&Unit::Seconds),
         least_recent_use,
+    )?;
+    gauges(
+        encoder,
+        "credential_report_root_access_keys",
+        "Access keys of the account's root user, by status; CIS AWS Foundations 1.4 and CIS Alibaba Cloud Foundations 1.2 want none.",
+        None,
+        by_status(snapshot, |checks| checks.root_user, |a| &a.root_keys),
+    )?;
+    let root_last_used =
+        reports_answering(snapshot, |checks| checks.root_user).filter_map(|(report, data)| {
+            Some((
+                [("report", report)],
+                data.aggregates.root_last_used.seconds()?,
+            ))
+        });
+    gauges(
+        encoder,
+        "credential_report_root_last_used_timestamp",
+        "When the account's root user last signed in or used an access key, in seconds since the Unix epoch; absent if never.",
+        Some(&Unit::Seconds),
+        root_last_used,
+    )?;
+    gauges(
+        encoder,
+        "credential_report_signing_certificates",
+        "X.509 signing certificates of the report's users, by status.",
+        None,
+        by_status(
+            snapshot,
+            |checks| checks.signing_certificates,
+            |a| &a.signing_certificates,
+        ),
     )?;
     Ok(())
 }
@@ -433,30 +549,27 @@ impl PerUserSeries {
 /// The per-user and per-key series `user` makes: one for each family below where it has
 /// a value.
 fn series_of(user: &User<'_>) -> u64 {
-    let flags = [
-        user.password_enabled,
-        user.console_login,
-        user.login_protection,
-        user.operation_protection,
-        user.mfa,
-        user.abnormal_logins,
-    ];
     let user_series = 1
-        + flags.iter().filter(|flag| flag.as_bool().is_some()).count()
-        + usize::from(user.created.is_some())
-        + usize::from(user.password_last_rotated.is_some());
+        + USER_FLAGS
+            .iter()
+            .filter(|(_, _, flag)| flag(user).as_bool().is_some())
+            .count()
+        + USER_TIMES
+            .iter()
+            .filter(|(_, _, time)| time(user).is_some())
+            .count();
     let key_series: usize = user
         .keys()
         .map(|key| {
-            let flags = [
-                key.at_risk,
-                key.created_over_90_days,
-                key.created_over_30_days,
-            ];
-            1 + usize::from(key.status.is_some())
-                + flags.iter().filter(|flag| flag.as_bool().is_some()).count()
-                + usize::from(key.created.is_some())
-                + usize::from(key.last_used.is_some())
+            1 + usize::from(has_last_use_place(key))
+                + KEY_FLAGS
+                    .iter()
+                    .filter(|(_, _, flag)| flag(key).is_some())
+                    .count()
+                + KEY_TIMES
+                    .iter()
+                    .filter(|(_, _, time)| time(key).is_some())
+                    .count()
         })
         .sum();
     (user_series + key_series) as u64
@@ -470,9 +583,56 @@ fn user_labels<'a>(report: &'a str, user: &User<'a>) -> Labels<'a, 3> {
     ]
 }
 
-fn seconds(timestamp: Option<jiff::Timestamp>) -> Option<i64> {
-    timestamp.map(jiff::Timestamp::as_second)
-}
+const USER_FLAGS: [Family<UserFlag>; 6] = [
+    (
+        "credential_report_user_password_enabled",
+        "1 if the user has a console password (PasswordEnabled), 0 if not; absent where not supported.",
+        |u| u.facts.password_enabled,
+    ),
+    (
+        "credential_report_user_console_login_enabled",
+        "1 if the user may log in to the console (LoginConsoleActive), 0 if not; absent where not supported.",
+        |u| u.facts.console_login,
+    ),
+    (
+        "credential_report_user_login_protection_enabled",
+        "1 if login protection is on (LoginProtectionActive), 0 if not; absent where not supported.",
+        |u| u.facts.login_protection,
+    ),
+    (
+        "credential_report_user_operation_protection_enabled",
+        "1 if operation protection is on (OperationProtectionActive), 0 if not; absent where not supported.",
+        |u| u.facts.operation_protection,
+    ),
+    (
+        "credential_report_user_mfa_enabled",
+        "1 if the user has an MFA device (MFADeviceActive), 0 if not; absent where not supported.",
+        |u| u.facts.mfa,
+    ),
+    (
+        "credential_report_user_abnormal_logins",
+        "1 if suspicious logins were seen in the last 30 days, 0 if not.",
+        |u| u.facts.abnormal_logins,
+    ),
+];
+
+const USER_TIMES: [Family<UserTime>; 3] = [
+    (
+        "credential_report_user_created_timestamp",
+        "When the user was created, in seconds since the Unix epoch.",
+        |u| u.facts.created,
+    ),
+    (
+        "credential_report_user_password_last_rotated_timestamp",
+        "When the user's console password was last changed, in seconds since the Unix epoch.",
+        |u| u.facts.password_last_rotated,
+    ),
+    (
+        "credential_report_user_password_last_used_timestamp",
+        "When the user last signed in to the console with the password, in seconds since the Unix epoch; absent if never or not reported.",
+        |u| u.facts.password_last_used,
+    ),
+];
 
 fn encode_users(
     encoder: &mut DescriptorEncoder,
@@ -486,63 +646,20 @@ fn encode_users(
         None,
         users(snapshot, served).map(|(report, user)| {
             let [r, a, u] = user_labels(report, &user);
-            ([r, a, u, ("user_type", user.user_type.label())], 1)
+            ([r, a, u, ("user_type", user.facts.user_type.label())], 1)
         }),
     )?;
-    let flags: [Family<UserFlag>; 6] = [
-        (
-            "credential_report_user_password_enabled",
-            "1 if the user has a console password (PasswordEnabled), 0 if not; absent where not supported.",
-            |u| u.password_enabled,
-        ),
-        (
-            "credential_report_user_console_login_enabled",
-            "1 if the user may log in to the console (LoginConsoleActive), 0 if not; absent where not supported.",
-            |u| u.console_login,
-        ),
-        (
-            "credential_report_user_login_protection_enabled",
-            "1 if login protection is on (LoginProtectionActive), 0 if not; absent where not supported.",
-            |u| u.login_protection,
-        ),
-        (
-            "credential_report_user_operation_protection_enabled",
-            "1 if operation protection is on (OperationProtectionActive), 0 if not; absent where not supported.",
-            |u| u.operation_protection,
-        ),
-        (
-            "credential_report_user_mfa_enabled",
-            "1 if the user has an MFA device (MFADeviceActive), 0 if not; absent where not supported.",
-            |u| u.mfa,
-        ),
-        (
-            "credential_report_user_abnormal_logins",
-            "1 if suspicious logins were seen in the last 30 days, 0 if not.",
-            |u| u.abnormal_logins,
-        ),
-    ];
-    for (name, help, flag) in flags {
+    for (name, help, flag) in USER_FLAGS {
         let samples = users(snapshot, served).filter_map(|(report, user)| {
             let value = i64::from(flag(&user).as_bool()?);
             Some((user_labels(report, &user), value))
         });
         gauges(encoder, name, help, None, samples)?;
     }
-    let times: [Family<UserTime>; 2] = [
-        (
-            "credential_report_user_created_timestamp",
-            "When the user was created, in seconds since the Unix epoch.",
-            |u| u.created,
-        ),
-        (
-            "credential_report_user_password_last_rotated_timestamp",
-            "When the user's console password was last changed, in seconds since the Unix epoch.",
-            |u| u.password_last_rotated,
-        ),
-    ];
-    for (name, help, time) in times {
-        let samples = users(snapshot, served)
-            .filter_map(|(report, user)| Some((user_labels(report, &user), seconds(time(&user))?)));
+    for (name, help, time) in USER_TIMES {
+        let samples = users(snapshot, served).filter_map(|(report, user)| {
+            Some((user_labels(report, &user), time(&user).seconds()?))
+        });
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }
     Ok(())
@@ -561,25 +678,51 @@ fn keys(
 }
 
 fn key_labels<'a>(report: &'a str, user: &User<'a>, key: &AccessKey) -> Labels<'a, 4> {
+    const SLOTS: [&str; MAX_KEY_SLOTS] = ["1", "2", "3", "4", "5"];
     let [r, a, u] = user_labels(report, user);
-    [r, a, u, ("key", if key.slot == 1 { "1" } else { "2" })]
+    [r, a, u, ("key", SLOTS[usize::from(key.facts.slot) - 1])]
 }
 
-/// A SecretId as shown in labels unless `--metrics.show-secret-ids`: its prefix, which
-/// names the kind of key, and its last four characters, which tell keys apart.
-pub fn mask_secret_id(secret_id: &str) -> String {
-    let chars = secret_id.chars().count();
-    if chars <= 8 {
-        return "…".to_owned();
-    }
-    let at_char = |n: usize| secret_id.char_indices().nth(n).map_or(0, |(at, _)| at);
-    let (head, tail) = (&secret_id[..at_char(4)], &secret_id[at_char(chars - 4)..]);
-    let mut masked = String::with_capacity(head.len() + '…'.len_utf8() + tail.len());
-    masked.push_str(head);
-    masked.push('…');
-    masked.push_str(tail);
-    masked
+/// Whether the report says where and for what the key was last used (AWS).
+fn has_last_use_place(key: &AccessKey) -> bool {
+    !key.last_used_region.is_empty() || !key.last_used_service.is_empty()
 }
+
+const KEY_FLAGS: [Family<KeyFlag>; 4] = [
+    (
+        "credential_report_access_key_active",
+        "1 if the access key is active, 0 if it is disabled.",
+        |k| k.facts.status.is_active(),
+    ),
+    (
+        "credential_report_access_key_at_risk",
+        "1 if the provider flags the access key as possibly leaked (MayBeAtRisk), 0 if not.",
+        |k| k.facts.at_risk.as_bool(),
+    ),
+    (
+        "credential_report_access_key_created_over_90_days",
+        "1 if the report flags the access key as created more than 90 days ago, 0 if not.",
+        |k| k.facts.created_over_90_days.as_bool(),
+    ),
+    (
+        "credential_report_access_key_created_over_30_days",
+        "1 if the report flags the access key as created more than 30 days ago, 0 if not.",
+        |k| k.facts.created_over_30_days.as_bool(),
+    ),
+];
+
+const KEY_TIMES: [Family<KeyTime>; 2] = [
+    (
+        "credential_report_access_key_created_timestamp",
+        "When the access key was created, in seconds since the Unix epoch.",
+        |k| k.facts.created,
+    ),
+    (
+        "credential_report_access_key_last_used_timestamp",
+        "When the access key was last used, in seconds since the Unix epoch; absent if never used.",
+        |k| k.facts.last_used,
+    ),
+];
 
 fn encode_keys(
     encoder: &mut DescriptorEncoder,
@@ -593,58 +736,40 @@ fn encode_keys(
         "A metric with a constant 1 for each access key, labelled by its SecretId (masked unless --metrics.show-secret-ids) and status.",
         None,
         keys(snapshot, served).map(|(report, user, key)| {
-            let secret_id = match show_secret_ids {
-                true => Cow::Borrowed(key.secret_id),
-                false => Cow::Owned(mask_secret_id(key.secret_id)),
+            let secret_id = match show_secret_ids || key.id.is_empty() {
+                true => Cow::Borrowed(key.id),
+                false => Cow::Owned(mask_key_id(key.id)),
             };
-            let status = Cow::Borrowed(key.status.map_or("unknown", |s| s.label()));
+            let status = Cow::Borrowed(key.facts.status.label());
             let extra = [("secret_id", secret_id), ("status", status)];
             ((key_labels(report, &user, &key), extra), 1)
         }),
     )?;
-    let flags: [Family<KeyFlag>; 4] = [
-        (
-            "credential_report_access_key_active",
-            "1 if the access key is active, 0 if it is disabled.",
-            |k| k.status.map(|s| s == crate::model::KeyStatus::Active),
-        ),
-        (
-            "credential_report_access_key_at_risk",
-            "1 if the provider flags the access key as possibly leaked (MayBeAtRisk), 0 if not.",
-            |k| k.at_risk.as_bool(),
-        ),
-        (
-            "credential_report_access_key_created_over_90_days",
-            "1 if the report flags the access key as created more than 90 days ago, 0 if not.",
-            |k| k.created_over_90_days.as_bool(),
-        ),
-        (
-            "credential_report_access_key_created_over_30_days",
-            "1 if the report flags the access key as created more than 30 days ago, 0 if not.",
-            |k| k.created_over_30_days.as_bool(),
-        ),
-    ];
-    for (name, help, flag) in flags {
+    let places = keys(snapshot, served)
+        .filter(|(_, _, key)| has_last_use_place(key))
+        .map(|(report, user, key)| {
+            let extra = [
+                ("region", key.last_used_region),
+                ("service", key.last_used_service),
+            ];
+            ((key_labels(report, &user, &key), extra), 1)
+        });
+    gauges(
+        encoder,
+        "credential_report_access_key_last_used_info",
+        "A metric with a constant 1 for each access key the report says where it was last used, labelled by that region and service (AWS).",
+        None,
+        places,
+    )?;
+    for (name, help, flag) in KEY_FLAGS {
         let samples = keys(snapshot, served).filter_map(|(report, user, key)| {
             Some((key_labels(report, &user, &key), i64::from(flag(&key)?)))
         });
         gauges(encoder, name, help, None, samples)?;
     }
-    let times: [Family<KeyTime>; 2] = [
-        (
-            "credential_report_access_key_created_timestamp",
-            "When the access key was created, in seconds since the Unix epoch.",
-            |k| k.created,
-        ),
-        (
-            "credential_report_access_key_last_used_timestamp",
-            "When the access key was last used, in seconds since the Unix epoch; absent if never used.",
-            |k| k.last_used,
-        ),
-    ];
-    for (name, help, time) in times {
+    for (name, help, time) in KEY_TIMES {
         let samples = keys(snapshot, served).filter_map(|(report, user, key)| {
-            Some((key_labels(report, &user, &key), seconds(time(&key))?))
+            Some((key_labels(report, &user, &key), time(&key).seconds()?))
         });
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }
@@ -668,12 +793,14 @@ mod tests {
         };
         let options = ReadOptions {
             timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+            provider: None,
         };
         let reports: BTreeMap<String, Arc<ReportState>> = (0..spec.files)
             .map(|index| {
                 let bytes = generate::report(&spec, index);
                 let path = generate::file_name(index).into();
-                let (data, _) = ReportData::build(path, &bytes, &options, true).unwrap();
+                let (data, _) =
+                    ReportData::build(path, &bytes, &options, generate::GENERATED, true).unwrap();
                 let state = ReportState {
                     data: Some(Arc::new(data)),
                     up: true,

@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use jiff::civil::DateTime;
 use jiff::SignedDuration;
 
-/// The documented header, in the documented order.
-pub const HEADER: &str = "AccountID,Username,UserType,CreationTime,PasswordEnabled,PasswordLastRotation,LoginConsoleActive,LoginProtectionActive,OperationProtectionActive,MFADeviceActive,Abnormal LoginsNumWithin30Days,AccessKey1SecretId,AccessKey1MayBeAtRisk,AccessKey1CreationTime,AccessKey1Status,AccessKey1lastUsedDate,AccessKey1CreatedOver90Days,AccessKey1CreatedOver30Days,AccessKey2SecretId,AccessKey2MayBeAtRisk,AccessKey2CreationTime,AccessKey2Status,AccessKey2lastUsedDate,AccessKey2CreatedOver90Days,AccessKey2CreatedOver30Days";
+use crate::report::Provider;
 
 /// What to generate: `users` spread as evenly as possible over `files`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +81,7 @@ pub fn report(spec: &Spec, index: usize) -> Vec<u8> {
     if console == Console::Chinese {
         out.push('\u{feff}');
     }
-    out.push_str(HEADER);
+    out.push_str(&Provider::TencentCam.documented_header());
     out.push('\n');
     // Sub-account UINs are 12-digit numbers, handed out in rising order within an account.
     let mut uin = 100_000_000_000 + rng.below(800_000_000_000);
@@ -100,6 +99,9 @@ pub fn report(spec: &Spec, index: usize) -> Vec<u8> {
 
 /// The day the reports were downloaded; `CreatedOver90Days` and friends are relative to it.
 const REPORT_TIME: DateTime = jiff::civil::datetime(2026, 11, 24, 8, 0, 0, 0);
+/// `REPORT_TIME` in Asia/Shanghai (UTC+8), where the generated reports' dates are: the
+/// time to read them as generated at.
+pub const GENERATED: jiff::Timestamp = jiff::Timestamp::constant(1_795_478_400, 0);
 /// The earliest creation time in a report.
 const FIRST_CREATION: DateTime = jiff::civil::datetime(2015, 1, 1, 0, 0, 0, 0);
 const DAY: i64 = 86_400;

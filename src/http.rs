@@ -136,11 +136,7 @@ async fn index(State(state): State<AppState>) -> Html<String> {
         page.push_str("<table border=\"1\" cellpadding=\"4\">\n<tr><th>Report</th><th>State</th><th>File</th><th>Encoding</th><th>Users</th><th>Cell errors</th><th>Last successful reload</th><th>Last error</th></tr>\n");
         for (name, report) in &snapshot.reports {
             let state = if report.up { "up" } else { "down" };
-            let encoding = report
-                .data
-                .as_ref()
-                .and_then(|d| d.encoding)
-                .map_or("–", |e| e.name());
+            let encoding = report.data.as_ref().map_or("–", |d| d.encoding.name());
             let users = report
                 .data
                 .as_ref()

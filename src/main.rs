@@ -98,6 +98,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         LoadOptions {
             read: ReadOptions {
                 timezone: config.report_timezone.clone(),
+                provider: config.report_provider.into(),
             },
             keep_users: config.metrics_per_user,
             max_bytes: config.report_max_bytes,

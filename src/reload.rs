@@ -343,10 +343,16 @@ fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadErro
         });
     }
     let bytes = fs::read(&version.path)?;
+    // A downloaded report carries no generation time; its file's is the best there is
+    // (the fetcher sets it to the provider's).
+    let generated = (version.modified)
+        .and_then(|modified| Timestamp::try_from(modified).ok())
+        .unwrap_or_else(Timestamp::now);
     let (data, summary) = ReportData::build(
         version.path.clone(),
         &bytes,
         &options.read,
+        generated,
         options.keep_users,
     )?;
     for cell_error in &summary.first_cell_errors {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::model::{KeyStatus, User, UserTable, UserType};
-use crate::report::{self, Encoding, ReadOptions, ReadSummary, ReportError};
+use crate::model::{KeyStatus, Time, User, UserTable, UserType};
+use crate::report::{self, Checks, Encoding, Provider, ReadOptions, ReadSummary, ReportError};
 
 /// Per user type: how many users, and how many of them fail each check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub struct UserCounts {
     pub without_operation_protection: u64,
     pub with_abnormal_logins: u64,
     pub with_two_active_keys: u64,
+    /// Users with a console password unused for 45 days or more (CIS AWS 1.12), as of
+    /// the report's generation; never used counts from the password's last change.
+    pub password_unused_over_45_days: u64,
 }
 
 /// Per key status: how many keys, and how many of them fail each check.
@@ -34,7 +37,7 @@ pub struct KeyCounts {
     /// The earliest last use among these keys, a never-used key counting from its
     /// creation: `time()` minus it is the longest any key has gone unused, so an alert on
     /// unused keys works without per-user series and keeps its threshold in PromQL.
-    pub least_recent_use: Option<Timestamp>,
+    pub least_recent_use: Time,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,59 +45,104 @@ pub struct Aggregates {
     /// Only the user types present in the report appear.
     pub users: BTreeMap<UserType, UserCounts>,
     /// Indexed like [`KeyStatus::ALL`].
-    pub keys: [KeyCounts; 2],
+    pub keys: [KeyCounts; 3],
+    /// The root user's keys, by status like `keys`.
+    pub root_keys: [u64; 3],
+    /// The latest sign-in or key use of the root user.
+    pub root_last_used: Time,
+    /// Signing certificates, by status like `keys`.
+    pub signing_certificates: [u64; 3],
 }
 
 impl Aggregates {
-    pub fn add(&mut self, user: &User<'_>) {
-        let counts = self.users.entry(user.user_type).or_default();
-        count(counts, &mut self.keys, user);
-    }
-
+    /// Active and disabled always; unknown (unreadable status cells) only where there
+    /// are such keys, so a clean report adds no series for it.
     pub fn keys_by_status(&self) -> impl Iterator<Item = (KeyStatus, &KeyCounts)> {
-        KeyStatus::ALL.into_iter().zip(&self.keys)
+        (KeyStatus::ALL.into_iter().zip(&self.keys))
+            .filter(|(status, counts)| *status != KeyStatus::Unknown || counts.keys > 0)
     }
-}
 
-/// Counts `user` into its type's `counts` and its keys into `keys`.
-fn count(counts: &mut UserCounts, keys: &mut [KeyCounts; 2], user: &User<'_>) {
-    counts.users += 1;
-    counts.console_login_enabled += u64::from(user.console_login.is_true());
-    counts.without_mfa += u64::from(user.mfa.is_false());
-    counts.console_without_mfa += u64::from(user.has_console_without_mfa());
-    counts.without_login_protection += u64::from(user.login_protection.is_false());
-    counts.without_operation_protection += u64::from(user.operation_protection.is_false());
-    counts.with_abnormal_logins += u64::from(user.abnormal_logins.is_true());
-    counts.with_two_active_keys += u64::from(user.active_keys() >= 2);
-    for key in user.keys() {
-        let Some(status) = key.status else { continue };
-        let counts = &mut keys[status as usize];
-        counts.keys += 1;
-        counts.at_risk += u64::from(key.is_at_risk());
-        counts.over_90_days += u64::from(key.created_over_90_days.is_true());
-        counts.over_30_days += u64::from(key.created_over_30_days.is_true());
-        counts.never_used += u64::from(key.is_never_used());
-        if let Some(used) = key.last_used.or(key.created) {
-            counts.least_recent_use = Some(counts.least_recent_use.map_or(used, |t| t.min(used)));
-        }
+    /// Counts by status as [`Aggregates::keys_by_status`] shows them.
+    pub fn by_status<'s>(
+        &'s self,
+        counts: &'s [u64; 3],
+    ) -> impl Iterator<Item = (KeyStatus, u64)> + 's {
+        (KeyStatus::ALL.into_iter().zip(counts.iter().copied()))
+            .filter(|&(status, count)| status != KeyStatus::Unknown || count > 0)
     }
 }
 
 /// Aggregates while a report is read: counts in an array by user type, which is cheaper
 /// per row than the map [`Aggregates`] keeps.
-#[derive(Default)]
 struct Tally {
     users: [UserCounts; UserType::ALL.len()],
-    keys: [KeyCounts; 2],
+    rest: Aggregates,
+    /// When the report was generated: passwords unused for 45 days before it count.
+    unused_since: Time,
 }
 
+/// How many days a console password may go unused (CIS AWS Foundations 1.12).
+const PASSWORD_UNUSED_DAYS: i64 = 45;
+
 impl Tally {
+    fn new(generated: Timestamp) -> Self {
+        Tally {
+            users: Default::default(),
+            rest: Aggregates::default(),
+            unused_since: Time::from(generated),
+        }
+    }
+
     fn add(&mut self, user: &User<'_>) {
-        count(
-            &mut self.users[user.user_type as usize],
-            &mut self.keys,
-            user,
-        );
+        let facts = &user.facts;
+        let counts = &mut self.users[facts.user_type as usize];
+        counts.users += 1;
+        counts.console_login_enabled += u64::from(facts.console_login.is_true());
+        counts.without_mfa += u64::from(facts.mfa.is_false());
+        counts.console_without_mfa += u64::from(user.has_console_without_mfa());
+        counts.without_login_protection += u64::from(facts.login_protection.is_false());
+        counts.without_operation_protection += u64::from(facts.operation_protection.is_false());
+        counts.with_abnormal_logins += u64::from(facts.abnormal_logins.is_true());
+        counts.with_two_active_keys += u64::from(user.active_keys() >= 2);
+        if facts.password_enabled.is_true() {
+            let since = [
+                facts.password_last_used,
+                facts.password_last_rotated,
+                facts.created,
+            ]
+            .into_iter()
+            .find(|time| time.is_some())
+            .unwrap_or(Time::NONE);
+            let unused = since.older_than(PASSWORD_UNUSED_DAYS, self.unused_since);
+            counts.password_unused_over_45_days += u64::from(unused.is_true());
+        }
+        let is_root = facts.user_type == UserType::Root;
+        if is_root {
+            self.rest.root_last_used = self.rest.root_last_used.max(user.last_used());
+        }
+        for status in facts.signing_certificates.into_iter().flatten() {
+            self.rest.signing_certificates[status as usize] += 1;
+        }
+        for key in user.keys() {
+            let status = key.facts.status as usize;
+            self.rest.root_keys[status] += u64::from(is_root);
+            let counts = &mut self.rest.keys[status];
+            counts.keys += 1;
+            counts.at_risk += u64::from(key.is_at_risk());
+            counts.over_90_days += u64::from(key.facts.created_over_90_days.is_true());
+            counts.over_30_days += u64::from(key.facts.created_over_30_days.is_true());
+            counts.never_used += u64::from(key.is_never_used());
+            let used = match key.facts.last_used {
+                Time::NONE => key.facts.created,
+                used => used,
+            };
+            if used.is_some() {
+                counts.least_recent_use = match counts.least_recent_use {
+                    Time::NONE => used,
+                    least => least.min(used),
+                };
+            }
+        }
     }
 
     fn into_aggregates(self) -> Aggregates {
@@ -104,7 +152,7 @@ impl Tally {
                 .zip(self.users)
                 .filter(|(_, counts)| counts.users > 0)
                 .collect(),
-            keys: self.keys,
+            ..self.rest
         }
     }
 }
@@ -113,39 +161,48 @@ impl Tally {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportData {
     pub path: PathBuf,
+    pub provider: Provider,
+    /// What the report can tell: families for checks it lacks are left out.
+    pub checks: Checks,
+    /// When the report was generated (its file's modification time).
+    pub generated: Timestamp,
     pub aggregates: Aggregates,
     /// Empty when per-user metrics are off: aggregates need no per-user model.
     pub users: UserTable,
     pub rows: u64,
     pub cell_errors: u64,
-    pub encoding: Option<Encoding>,
+    pub encoding: Encoding,
 }
 
 impl ReportData {
-    /// Reads `bytes` into a report's numbers, keeping each user only if `keep_users`.
+    /// Reads `bytes`, generated at `generated`, into a report's numbers, keeping each
+    /// user only if `keep_users`.
     pub fn build(
         path: PathBuf,
         bytes: &[u8],
         options: &ReadOptions,
+        generated: Timestamp,
         keep_users: bool,
     ) -> Result<(ReportData, ReadSummary), ReportError> {
-        let mut tally = Tally::default();
+        let mut tally = Tally::new(generated);
         let mut users = UserTable::new();
         if keep_users {
             // A row per line, near enough: room for them all at once, not by doubling.
-            users.reserve(count_lines(bytes));
+            users.reserve(report::count_lines(bytes));
         }
-        let summary = report::read(bytes, options, |user| {
+        let summary = report::read(bytes, options, generated, |user| {
             tally.add(user);
             if keep_users {
                 users.push(user);
             }
         })?;
         users.shrink_to_fit();
-        let aggregates = tally.into_aggregates();
         let data = ReportData {
             path,
-            aggregates,
+            provider: summary.provider,
+            checks: summary.checks,
+            generated,
+            aggregates: tally.into_aggregates(),
             users,
             rows: summary.rows,
             cell_errors: summary.cell_errors,
@@ -153,16 +210,6 @@ impl ReportData {
         };
         Ok((data, summary))
     }
-}
-
-/// Newlines in `bytes`, counted in runs of up to 255 into a byte, which the compiler turns
-/// into wide vector adds (a plain `filter().count()` widens every byte to 64 bits first).
-fn count_lines(bytes: &[u8]) -> usize {
-    bytes
-        .chunks(255)
-        .map(|run| run.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n')))
-        .map(usize::from)
-        .sum()
 }
 
 /// A report as the exporter knows it: the last good data and how reloading it went.

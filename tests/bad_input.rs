@@ -16,12 +16,24 @@ fn corpus(name: &str) -> Vec<u8> {
 }
 
 /// Each refused corpus file, as a report name, and what its log line must say.
-const REFUSED: [(&str, &str); 10] = [
+const REFUSED: [(&str, &str); 13] = [
     ("empty", "the file is empty"),
     ("header-only", "header but no users"),
     (
         "missing-column",
-        "line 1 (the header): required column \\\"MFADeviceActive\\\" is missing",
+        "line 1 (the header): required column \\\"MFADeviceActive\\\" is missing from this tencent-cam report",
+    ),
+    (
+        "aws-missing-column",
+        "line 1 (the header): required column \\\"mfa_active\\\" is missing from this aws-iam report",
+    ),
+    (
+        "alibaba-ragged-row",
+        "line 3: expected 28 fields like the header, found 27",
+    ),
+    (
+        "unknown-format",
+        "line 1 (the header): not a credential report of a known provider (tencent-cam, aws-iam, alibaba-ram); its first columns are [\\\"id\\\", \\\"name\\\"",
     ),
     (
         "duplicate-column",
@@ -115,21 +127,24 @@ fn bad_values_void_their_cell_and_are_counted() {
         corpus("voided/unknown-user-type.csv"),
     )
     .unwrap();
-    fs::write(
-        dir.path().join("impossible-dates.csv"),
-        corpus("voided/impossible-dates.csv"),
-    )
-    .unwrap();
+    for name in ["impossible-dates", "aws-bad-values", "alibaba-bad-values"] {
+        fs::write(
+            dir.path().join(format!("{name}.csv")),
+            corpus(&format!("voided/{name}.csv")),
+        )
+        .unwrap();
+    }
     let huge_name = "x".repeat(3 << 20);
     let megabyte_field = report_with_users(2).replace("user1", &huge_name);
     fs::write(dir.path().join("megabyte-field.csv"), megabyte_field).unwrap();
     let exporter = Exporter::start(dir.path(), &[]);
-    for name in ["unknown-user-type", "impossible-dates", "megabyte-field"] {
+    for name in ["unknown-user-type", "impossible-dates", "megabyte-field", "alibaba-bad-values"] {
         exporter.wait_for_sample(&format!("credential_report_up{{report=\"{name}\"}} 1"));
         exporter.wait_for_sample(&format!(
             "credential_report_cell_errors{{report=\"{name}\"}} 1"
         ));
     }
+    exporter.wait_for_sample("credential_report_cell_errors{report=\"aws-bad-values\"} 2");
     let metrics = exporter.metrics();
     assert!(metrics
         .contains("credential_report_users{report=\"unknown-user-type\",user_type=\"unknown\"} 1"));
@@ -147,6 +162,11 @@ fn bad_values_void_their_cell_and_are_counted() {
         "line 3, column CreationTime: expected a date like 2019/8/16 9:25:56, N/A or not_supported, found \\\"2019/13/45 25:61:00\\\"",
         "megabyte-field.csv",
         "line 3, column Username: expected an id of at most 1024 bytes",
+        "aws-bad-values.csv",
+        "line 3, column user_creation_time: expected a date like 2024-05-06T07:08:09+00:00, N/A or not_supported, found \\\"2019-02-30T00:00:00+00:00\\\"",
+        "line 3, column mfa_active: expected TRUE, FALSE, N/A or not_supported, found \\\"maybe\\\"",
+        "alibaba-bad-values.csv",
+        "line 3, column access_key_1_last_rotated: expected a date like 2024-05-06T07:08:09+00:00, N/A or not_supported, found \\\"yesterday\\\"",
     ] {
         assert!(logs.contains(expected), "log lacks {expected:?}:\n{}", &logs[..logs.len().min(5000)]);
     }

@@ -11,6 +11,7 @@ use credential_report_exporter::snapshot::ReportData;
 fn options() -> ReadOptions {
     ReadOptions {
         timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+        provider: None,
     }
 }
 
@@ -27,13 +28,19 @@ fn generated_reports_read_without_cell_errors() {
     for index in 0..spec.files {
         let bytes = generate::report(&spec, index);
         let mut users = 0;
-        let summary = report::read(&bytes, &options(), |user| {
+        let summary = report::read(&bytes, &options(), generate::GENERATED, |user| {
             users += 1;
-            *types.entry(user.user_type).or_insert(0) += 1;
+            *types.entry(user.facts.user_type).or_insert(0) += 1;
         })
         .unwrap();
-        let (data, _) =
-            ReportData::build("generated.csv".into(), &bytes, &options(), false).unwrap();
+        let (data, _) = ReportData::build(
+            "generated.csv".into(),
+            &bytes,
+            &options(),
+            generate::GENERATED,
+            false,
+        )
+        .unwrap();
         keys += data
             .aggregates
             .keys

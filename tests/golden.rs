@@ -71,29 +71,61 @@ fn compare_with_golden(name: &str, actual: &str) {
     }
 }
 
+/// The bundled examples, copied with the modification time of reports generated at
+/// 2026-11-24T00:00:00Z: AWS and Alibaba key and password ages count up to it, so the
+/// output is the same on any day.
+fn examples_generated_on_a_fixed_day() -> tempfile::TempDir {
+    let generated = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_478_400);
+    let folder = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let from = entry.unwrap().path();
+        let to = folder.path().join(from.file_name().unwrap());
+        std::fs::copy(&from, &to).unwrap();
+        let file = std::fs::File::options().write(true).open(&to).unwrap();
+        file.set_modified(generated).unwrap();
+    }
+    folder
+}
+
+/// Waits until every example report is served.
+fn start_on_examples() -> (Exporter, tempfile::TempDir) {
+    let folder = examples_generated_on_a_fixed_day();
+    let exporter = Exporter::start(folder.path(), &[]);
+    for report in [
+        "acme-cn",
+        "acme-prod",
+        "alibaba-prod",
+        "aws-prod",
+        "legacy-gbk",
+    ] {
+        exporter.wait_for_sample(&format!("credential_report_up{{report=\"{report}\"}} 1"));
+    }
+    (exporter, folder)
+}
+
 #[test]
 fn examples_match_the_golden_files() {
-    let exporter = Exporter::start(&examples_dir(), &[]);
-    exporter.wait_for_sample("credential_report_up{report=\"legacy-gbk\"} 1");
+    let (exporter, _folder) = start_on_examples();
     compare_with_golden("metrics.txt", &normalize(&exporter.metrics()));
     let (_, _, openmetrics) = exporter.get("/metrics", Some(OPENMETRICS));
     compare_with_golden("metrics.openmetrics.txt", &normalize(&openmetrics));
 }
 
 /// Lint findings promtool reports that are deliberate: these names mirror the vendor's
-/// `CreatedOver90Days`/`CreatedOver30Days` flags. Their values are counts and 0/1 flags,
+/// `CreatedOver90Days`/`CreatedOver30Days` flags, and the passwords unused over 45 days
+/// mirror CIS AWS 1.12's wording. Their values are counts and 0/1 flags,
 /// not durations, so promtool's "use base unit seconds" heuristic does not apply.
-const ACCEPTED_LINT: [&str; 4] = [
+const ACCEPTED_LINT: [&str; 5] = [
     "credential_report_access_key_created_over_30_days use base unit \"seconds\" instead of \"days\"",
     "credential_report_access_key_created_over_90_days use base unit \"seconds\" instead of \"days\"",
     "credential_report_access_keys_over_30_days use base unit \"seconds\" instead of \"days\"",
     "credential_report_access_keys_over_90_days use base unit \"seconds\" instead of \"days\"",
+    "credential_report_users_password_unused_over_45_days use base unit \"seconds\" instead of \"days\"",
 ];
 
 #[test]
 fn promtool_accepts_the_classic_output() {
-    let exporter = Exporter::start(&examples_dir(), &[]);
-    exporter.wait_for_sample("credential_report_up{report=\"legacy-gbk\"} 1");
+    let (exporter, _folder) = start_on_examples();
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

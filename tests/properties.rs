@@ -182,9 +182,9 @@ fn cells(index: usize, row: &Row, dash: bool) -> Vec<String> {
 }
 
 /// The straightforward count the exporter must agree with.
-fn reference(rows: &[Row]) -> (Vec<(UserType, UserCounts)>, [[u64; 5]; 2]) {
+fn reference(rows: &[Row]) -> (Vec<(UserType, UserCounts)>, [[u64; 5]; 3]) {
     let mut by_type: Vec<(UserType, UserCounts)> = Vec::new();
-    let mut keys = [[0u64; 5]; 2];
+    let mut keys = [[0u64; 5]; 3];
     for row in rows {
         let user_type = TYPES[row.user_type].1;
         if !by_type.iter().any(|(t, _)| *t == user_type) {
@@ -240,8 +240,8 @@ proptest! {
             text += &order.iter().map(|&i| cells[i].as_str()).collect::<Vec<_>>().join(",");
             text += newline;
         }
-        let options = ReadOptions { timezone: TimeZone::get("Asia/Shanghai").unwrap() };
-        let (data, summary) = ReportData::build("generated.csv".into(), text.as_bytes(), &options, true).unwrap();
+        let options = ReadOptions { timezone: TimeZone::get("Asia/Shanghai").unwrap(), provider: None };
+        let (data, summary) = ReportData::build("generated.csv".into(), text.as_bytes(), &options, jiff::Timestamp::UNIX_EPOCH, true).unwrap();
         prop_assert_eq!(summary.cell_errors, 0, "{:?}", summary.first_cell_errors);
         prop_assert_eq!(data.rows, rows.len() as u64);
         let (by_type, keys) = reference(&rows);

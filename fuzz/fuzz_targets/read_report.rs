@@ -11,11 +11,12 @@ fn options() -> &'static ReadOptions {
     static OPTIONS: OnceLock<ReadOptions> = OnceLock::new();
     OPTIONS.get_or_init(|| ReadOptions {
         timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+        provider: None,
     })
 }
 
 fuzz_target!(|bytes: &[u8]| {
-    if let Ok((data, summary)) = ReportData::build("fuzz.csv".into(), bytes, options(), true) {
+    if let Ok((data, summary)) = ReportData::build("fuzz.csv".into(), bytes, options(), jiff::Timestamp::UNIX_EPOCH, true) {
         // What was read is consistent with itself.
         assert_eq!(data.rows, data.users.len() as u64);
         assert_eq!(data.rows, data.aggregates.users.values().map(|c| c.users).sum::<u64>());

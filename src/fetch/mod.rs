@@ -189,5 +189,5 @@ pub fn poll_interval(config: &FetchConfig) -> Duration {
 
 /// Shows a key id the way the exporter's labels do: its prefix and last four characters.
 pub fn mask_key_id(key_id: &str) -> String {
-    crate::exposition::mask_secret_id(key_id)
+    crate::model::mask_key_id(key_id)
 }

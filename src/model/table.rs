@@ -1,78 +1,36 @@
 //! A report's users, stored compactly for per-user metrics: one text buffer for all their
-//! ids and names, and a fixed-size record per user with times as seconds.
+//! ids and names, their facts as they are, and their keys back to back.
 
-use jiff::Timestamp;
+use super::{AccessKey, KeyFacts, User, UserFacts, MAX_KEY_SLOTS};
 
-use super::{AccessKey, Flag, KeyStatus, User, UserType};
-
-/// Users as kept between reloads. A million users with their keys take about 150 bytes
-/// each here, less than their CSV rows; owned `String`s and `Vec`s per user took twice that.
+/// Users as kept between reloads, about 150 bytes a user with two keys: less than their
+/// CSV rows. Owned `String`s and `Vec`s per user took twice that.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserTable {
-    /// Every user's account id, username and SecretIds, back to back.
+    /// Every user's account id and username, then each key's id, region and service.
     text: String,
     users: Vec<StoredUser>,
+    /// Every user's keys, in user order.
+    keys: Vec<StoredKey>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 struct StoredUser {
     /// Where this user's strings start in `text`.
     start: usize,
-    /// Where the account id, username and the two SecretIds end, counted from `start`.
-    /// Ids are short (the reader voids any over 1 KiB), so `u32` is plenty.
-    ends: [u32; 4],
-    created: Seconds,
-    password_last_rotated: Seconds,
-    key_slots: [StoredKey; 2],
-    user_type: UserType,
-    password_enabled: Flag,
-    console_login: Flag,
-    login_protection: Flag,
-    operation_protection: Flag,
-    mfa: Flag,
-    abnormal_logins: Flag,
+    /// Where the account id and username end, counted from `start`. Ids are short (the
+    /// reader voids any over 1 KiB), so `u32` is plenty.
+    ends: [u32; 2],
+    /// The user's keys are `keys[first_key..]`, up to the next user's first key.
+    first_key: u32,
+    facts: UserFacts,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 struct StoredKey {
-    created: Seconds,
-    last_used: Seconds,
-    present: bool,
-    status: Option<KeyStatus>,
-    at_risk: Flag,
-    created_over_90_days: Flag,
-    created_over_30_days: Flag,
-}
-
-const NO_KEY: StoredKey = StoredKey {
-    created: Seconds::NONE,
-    last_used: Seconds::NONE,
-    present: false,
-    status: None,
-    at_risk: Flag::NotApplicable,
-    created_over_90_days: Flag::NotApplicable,
-    created_over_30_days: Flag::NotApplicable,
-};
-
-/// An optional whole-second timestamp in eight bytes (`Option<Timestamp>` takes sixteen).
-/// Report dates have no fractions of a second, so nothing is lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Seconds(i64);
-
-impl Seconds {
-    /// Outside jiff's range, so never a real time.
-    const NONE: Seconds = Seconds(i64::MIN);
-
-    fn from(time: Option<Timestamp>) -> Seconds {
-        time.map_or(Seconds::NONE, |t| Seconds(t.as_second()))
-    }
-
-    fn get(self) -> Option<Timestamp> {
-        match self {
-            Seconds::NONE => None,
-            Seconds(seconds) => Timestamp::from_second(seconds).ok(),
-        }
-    }
+    /// Where the key's id, region and service end, counted from its user's `start`.
+    ends: [u32; 3],
+    facts: KeyFacts,
 }
 
 impl UserTable {
@@ -96,37 +54,28 @@ impl UserTable {
     /// Stores a copy of `user`.
     pub fn push(&mut self, user: &User<'_>) {
         let start = self.text.len();
-        let mut ends = [0; 4];
-        let secret_ids = user.key_slots.map(|key| key.map_or("", |k| k.secret_id));
-        let strings = [user.account_id, user.username, secret_ids[0], secret_ids[1]];
-        for (end, string) in ends.iter_mut().zip(strings) {
-            self.text.push_str(string);
-            *end = u32::try_from(self.text.len() - start).expect("a user's ids fit in 4 GiB");
+        let end_of = |text: &mut String, string: &str| {
+            text.push_str(string);
+            u32::try_from(text.len() - start).expect("a user's ids fit in 4 GiB")
+        };
+        let ends = [
+            end_of(&mut self.text, user.account_id),
+            end_of(&mut self.text, user.username),
+        ];
+        let first_key = u32::try_from(self.keys.len()).expect("fewer than 4 billion keys");
+        for key in user.keys() {
+            let ends = [key.id, key.last_used_region, key.last_used_service]
+                .map(|string| end_of(&mut self.text, string));
+            self.keys.push(StoredKey {
+                ends,
+                facts: key.facts,
+            });
         }
         self.users.push(StoredUser {
             start,
             ends,
-            created: Seconds::from(user.created),
-            password_last_rotated: Seconds::from(user.password_last_rotated),
-            key_slots: user.key_slots.map(|key| match key {
-                None => NO_KEY,
-                Some(key) => StoredKey {
-                    created: Seconds::from(key.created),
-                    last_used: Seconds::from(key.last_used),
-                    present: true,
-                    status: key.status,
-                    at_risk: key.at_risk,
-                    created_over_90_days: key.created_over_90_days,
-                    created_over_30_days: key.created_over_30_days,
-                },
-            }),
-            user_type: user.user_type,
-            password_enabled: user.password_enabled,
-            console_login: user.console_login,
-            login_protection: user.login_protection,
-            operation_protection: user.operation_protection,
-            mfa: user.mfa,
-            abnormal_logins: user.abnormal_logins,
+            first_key,
+            facts: user.facts,
         });
     }
 
@@ -134,6 +83,7 @@ impl UserTable {
     /// next version of its report.
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
+        self.keys.shrink_to_fit();
         // A few spare slots (a reservation by line count) are not worth a copy.
         if self.users.capacity() - self.users.len() > self.users.len() / 64 {
             self.users.shrink_to_fit();
@@ -142,39 +92,36 @@ impl UserTable {
 
     /// The users in report order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = User<'_>> + Clone + '_ {
-        self.users.iter().map(|stored| self.user(stored))
+        self.users
+            .iter()
+            .enumerate()
+            .map(|(index, stored)| self.user(index, stored))
     }
 
-    fn user<'a>(&'a self, stored: &StoredUser) -> User<'a> {
+    fn user<'a>(&'a self, index: usize, stored: &StoredUser) -> User<'a> {
         let text = &self.text[stored.start..];
-        let [account_id, username, secret1, secret2] = stored.ends.map(|end| end as usize);
-        let secret_ids = [&text[username..secret1], &text[secret1..secret2]];
-        let mut slot = 0;
-        let key_slots = stored.key_slots.each_ref().map(|key| {
-            slot += 1;
-            key.present.then(|| AccessKey {
-                slot,
-                secret_id: secret_ids[usize::from(slot) - 1],
-                status: key.status,
-                at_risk: key.at_risk,
-                created: key.created.get(),
-                last_used: key.last_used.get(),
-                created_over_90_days: key.created_over_90_days,
-                created_over_30_days: key.created_over_30_days,
-            })
-        });
+        let [account_id, username] = stored.ends.map(|end| end as usize);
+        let keys_end = self
+            .users
+            .get(index + 1)
+            .map_or(self.keys.len(), |next| next.first_key as usize);
+        // Each key goes back to the slot the report gave it: a user with only key 2 has it second.
+        let mut key_slots = [None; MAX_KEY_SLOTS];
+        let mut from = username;
+        for key in &self.keys[stored.first_key as usize..keys_end] {
+            let [id, region, service] = key.ends.map(|end| end as usize);
+            key_slots[usize::from(key.facts.slot) - 1] = Some(AccessKey {
+                id: &text[from..id],
+                last_used_region: &text[id..region],
+                last_used_service: &text[region..service],
+                facts: key.facts,
+            });
+            from = service;
+        }
         User {
             account_id: &text[..account_id],
             username: &text[account_id..username],
-            user_type: stored.user_type,
-            created: stored.created.get(),
-            password_enabled: stored.password_enabled,
-            password_last_rotated: stored.password_last_rotated.get(),
-            console_login: stored.console_login,
-            login_protection: stored.login_protection,
-            operation_protection: stored.operation_protection,
-            mfa: stored.mfa,
-            abnormal_logins: stored.abnormal_logins,
+            facts: stored.facts,
             key_slots,
         }
     }
@@ -183,44 +130,76 @@ impl UserTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Flag, KeyStatus, Time, UserType};
 
-    fn time(text: &str) -> Option<Timestamp> {
-        Some(text.parse().unwrap())
+    fn time(text: &str) -> Time {
+        Time::from(text.parse::<jiff::Timestamp>().unwrap())
     }
 
     #[test]
     fn users_come_back_as_they_went_in() {
         let key = AccessKey {
-            slot: 2,
-            secret_id: "AKIDsecond",
-            status: Some(KeyStatus::Disabled),
-            at_risk: Flag::True,
-            created: time("2024-11-01T00:00:00Z"),
-            last_used: None,
-            created_over_90_days: Flag::False,
-            created_over_30_days: Flag::Unreadable,
+            id: "AKIDsecond",
+            last_used_region: "",
+            last_used_service: "",
+            facts: KeyFacts {
+                slot: 2,
+                status: KeyStatus::Disabled,
+                at_risk: Flag::True,
+                created: time("2024-11-01T00:00:00Z"),
+                last_used: Time::NONE,
+                created_over_90_days: Flag::False,
+                created_over_30_days: Flag::Unreadable,
+            },
         };
-        let with_second_key_only = User {
-            account_id: "1001",
-            username: "张三, \"DBA\"",
+        let facts = UserFacts {
             user_type: UserType::SubUser,
             created: time("1970-01-01T00:00:00Z"),
             password_enabled: Flag::True,
-            password_last_rotated: None,
+            password_last_rotated: Time::NONE,
+            password_last_used: Time::NONE,
             console_login: Flag::False,
             login_protection: Flag::NotSupported,
             operation_protection: Flag::Unreadable,
             mfa: Flag::NotApplicable,
             abnormal_logins: Flag::True,
-            key_slots: [None, Some(key)],
+            signing_certificates: [None, Some(KeyStatus::Active)],
+        };
+        let with_second_key_only = User {
+            account_id: "1001",
+            username: "张三, \"DBA\"",
+            facts,
+            key_slots: [None, Some(key), None, None, None],
+        };
+        let fifth = AccessKey {
+            last_used_region: "us-east-1",
+            last_used_service: "iam",
+            facts: KeyFacts {
+                slot: 5,
+                ..key.facts
+            },
+            ..key
         };
         let receiver = User {
             account_id: "",
             username: "pager",
-            user_type: UserType::MessageReceiver,
-            created: time("2019-08-16T01:25:56Z"),
-            key_slots: [Some(AccessKey { slot: 1, ..key }), None],
-            ..with_second_key_only
+            facts: UserFacts {
+                user_type: UserType::MessageReceiver,
+                ..facts
+            },
+            key_slots: [
+                Some(AccessKey {
+                    facts: KeyFacts {
+                        slot: 1,
+                        ..key.facts
+                    },
+                    ..key
+                }),
+                None,
+                None,
+                None,
+                Some(fifth),
+            ],
         };
         let mut table = UserTable::new();
         table.push(&with_second_key_only);
@@ -228,7 +207,10 @@ mod tests {
         table.shrink_to_fit();
         let users: Vec<User> = table.iter().collect();
         assert_eq!(users, [with_second_key_only, receiver]);
-        assert_eq!(users[0].keys().map(|k| k.slot).collect::<Vec<_>>(), [2]);
+        assert_eq!(
+            users[1].keys().map(|k| k.facts.slot).collect::<Vec<_>>(),
+            [1, 5]
+        );
         assert_eq!(table.len(), 2);
     }
 }

@@ -1,16 +1,88 @@
 //! Reading credential reports: bytes → decoded text → CSV rows → typed [`User`] records.
-//! One module per provider; this one picks the provider and owns the errors they share.
+//! One file per provider ([`tencent_cam`], [`aws_iam`], [`alibaba_ram`]) over one shared
+//! table reader; this module names the providers, tells them apart and owns their errors.
 
+mod alibaba_ram;
+mod aws_iam;
 mod cells;
 mod columns;
 mod decode;
 mod records;
-mod tencent;
+mod row;
+mod table;
+mod tencent_cam;
 
 use jiff::tz::TimeZone;
+use jiff::Timestamp;
 
 use crate::model::User;
+use columns::Header;
 pub use decode::Encoding;
+use records::Records;
+
+/// The clouds whose credential reports the exporter reads. Their names are the
+/// `--report.provider` values and the `provider` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Provider {
+    TencentCam,
+    AwsIam,
+    AlibabaRam,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 3] = [Provider::TencentCam, Provider::AwsIam, Provider::AlibabaRam];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::TencentCam => "tencent-cam",
+            Provider::AwsIam => "aws-iam",
+            Provider::AlibabaRam => "alibaba-ram",
+        }
+    }
+
+    /// Every column the exporter reads from this provider's reports, comma-separated in
+    /// the documented order: the header of a report written from scratch.
+    pub fn documented_header(self) -> String {
+        let columns = match self {
+            Provider::TencentCam => table::columns::<tencent_cam::TencentCam>(),
+            Provider::AwsIam => table::columns::<aws_iam::AwsIam>(),
+            Provider::AlibabaRam => table::columns::<alibaba_ram::AlibabaRam>(),
+        };
+        columns.join(",")
+    }
+
+    /// How well `header` fits this provider's reports: how many of its columns are there.
+    fn fit(self, header: &[String]) -> usize {
+        match self {
+            Provider::TencentCam => table::fit::<tencent_cam::TencentCam>(header),
+            Provider::AwsIam => table::fit::<aws_iam::AwsIam>(header),
+            Provider::AlibabaRam => table::fit::<alibaba_ram::AlibabaRam>(header),
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The checks a report can answer. A provider whose reports lack a check (or a file that
+/// lacks its columns) gets no series for it, rather than zeros that read as "all clear".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checks {
+    /// Keys flagged as possibly leaked (Tencent's MayBeAtRisk).
+    pub keys_at_risk: bool,
+    pub login_protection: bool,
+    pub operation_protection: bool,
+    pub abnormal_logins: bool,
+    /// The report says when passwords were last used (AWS, Alibaba).
+    pub password_last_used: bool,
+    /// The report has a row for the account's root user (AWS, Alibaba).
+    pub root_user: bool,
+    /// X.509 signing certificates (AWS).
+    pub signing_certificates: bool,
+}
 
 /// Faults that refuse a whole version of a file: its structure cannot be trusted, so none
 /// of its numbers are served and the last good version stays.
@@ -22,10 +94,12 @@ pub enum ReportError {
     NoUsers,
     #[error("line {line}: bytes are neither UTF-8 nor GB18030")]
     Undecodable { line: u64 },
-    #[error("line 1 (the header): required column {column:?} is missing")]
-    MissingColumn { column: &'static str },
+    #[error("line 1 (the header): not a credential report of a known provider ({known}); its first columns are {seen:?}", known = known_providers())]
+    UnknownFormat { seen: Vec<String> },
+    #[error("line 1 (the header): required column {column:?} is missing from this {provider} report")]
+    MissingColumn { provider: Provider, column: String },
     #[error("line 1 (the header): column {column:?} appears more than once")]
-    DuplicateColumn { column: &'static str },
+    DuplicateColumn { column: String },
     #[error("line {line}: expected {expected} fields like the header, found {found} (a ragged row or a file cut off mid-write)")]
     RaggedRow {
         line: u64,
@@ -36,55 +110,42 @@ pub enum ReportError {
     UnterminatedQuote { line: u64 },
 }
 
+fn known_providers() -> String {
+    Provider::ALL.map(Provider::name).join(", ")
+}
+
 /// A cell whose value is outside the states its column can hold. It voids that cell
 /// only: the row is kept, the cell is treated as absent and counted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: expected {expected}, found {found:?}")]
 pub struct CellError {
     pub line: u64,
-    pub column: &'static str,
+    /// The column as the file's header names it.
+    pub column: String,
     pub expected: &'static str,
-    /// The cell as found, shortened: a cell may be megabytes long.
+    /// The cell as found, shortened (a cell may be megabytes long), and masked if it is a key id.
     pub found: String,
-}
-
-impl CellError {
-    fn new(line: u64, column: &'static str, expected: &'static str, cell: &[u8]) -> Self {
-        const SHOWN: usize = 64;
-        let text = String::from_utf8_lossy(cell);
-        // Cell errors go to the log, and a log must never hold a whole SecretId.
-        let found = if column.ends_with("SecretId") {
-            crate::exposition::mask_secret_id(&text)
-        } else {
-            match text.char_indices().nth(SHOWN) {
-                Some((cut, _)) => format!("{}…", &text[..cut]),
-                None => text.into_owned(),
-            }
-        };
-        CellError {
-            line,
-            column,
-            expected,
-            found,
-        }
-    }
 }
 
 /// How to read reports; the same for every file.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
-    /// The zone the report's local date-times are in.
+    /// The zone Tencent reports' local date-times are in (AWS and Alibaba write theirs).
     pub timezone: TimeZone,
+    /// Read every file as this provider's; `None` tells each file's provider by its header.
+    pub provider: Option<Provider>,
 }
 
 /// What reading one file produced besides its users.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReadSummary {
+    pub provider: Provider,
+    pub checks: Checks,
     pub rows: u64,
     pub cell_errors: u64,
     /// The first few cell errors, for the log; `cell_errors` counts them all.
     pub first_cell_errors: Vec<CellError>,
-    pub encoding: Option<Encoding>,
+    pub encoding: Encoding,
 }
 
 /// How many cell errors of one file are kept for the log.
@@ -100,10 +161,12 @@ impl ReadSummary {
 }
 
 /// Reads one report, handing each user to `sink` as soon as its row is read, so callers
-/// that only aggregate never hold the whole report in memory.
+/// that only aggregate never hold the whole report in memory. `generated` is when the
+/// report was made (its file's modification time): key ages count up to it.
 pub fn read(
     bytes: &[u8],
     options: &ReadOptions,
+    generated: Timestamp,
     sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
     let (text, encoding) =
@@ -111,9 +174,59 @@ pub fn read(
     if text.bytes().all(|b| b.is_ascii_whitespace()) {
         return Err(ReportError::Empty);
     }
-    let mut summary = tencent::read(&text, options, sink)?;
-    summary.encoding = Some(encoding);
-    Ok(summary)
+    let mut records = Records::new(&text);
+    let header: Vec<String> = match records.next_record() {
+        Some(record) => record.iter().map(str::to_owned).collect(),
+        None => return Err(ReportError::Empty),
+    };
+    let provider = match options.provider {
+        Some(provider) => provider,
+        None => detect(&header)?,
+    };
+    let input = table::Input {
+        text: &text,
+        records,
+        header: &header,
+        encoding,
+        generated,
+        timezone: &options.timezone,
+    };
+    // A match, not a table of function pointers: each provider's row loop is compiled for it.
+    match provider {
+        Provider::TencentCam => table::read::<tencent_cam::TencentCam>(input, sink),
+        Provider::AwsIam => table::read::<aws_iam::AwsIam>(input, sink),
+        Provider::AlibabaRam => table::read::<alibaba_ram::AlibabaRam>(input, sink),
+    }
+}
+
+/// The provider whose columns fit `header` best. At least two of its columns must be
+/// there, so that a stray file is refused as unknown rather than as a report missing most
+/// of its columns.
+pub fn detect(header: &[String]) -> Result<Provider, ReportError> {
+    let fits = Provider::ALL.map(|provider| (provider.fit(header), provider));
+    // The first of equals wins, in the order of `Provider::ALL`.
+    let (fit, provider) = fits
+        .into_iter()
+        .rev()
+        .max_by_key(|&(fit, _)| fit)
+        .expect("there are providers");
+    match fit >= 2 {
+        true => Ok(provider),
+        false => Err(ReportError::UnknownFormat {
+            seen: Header::new(header.iter().map(String::as_str), provider).first_cells(),
+        }),
+    }
+}
+
+/// Lines in `bytes`, near enough the rows of a report: room for its users is made at once.
+/// Counted in runs of up to 255 into a byte, which the compiler turns into wide vector adds
+/// (a plain `filter().count()` widens every byte to 64 bits first).
+pub fn count_lines(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(255)
+        .map(|run| run.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n')))
+        .map(usize::from)
+        .sum()
 }
 
 /// The CSV reader ends an unclosed quoted field silently at the end of the file; in a
@@ -146,13 +259,45 @@ fn quote_left_open(last_record: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn header(cells: &str) -> Vec<String> {
+        cells.split(',').map(str::to_owned).collect()
+    }
+
     #[test]
-    fn secret_id_cells_are_masked_in_cell_errors() {
-        let secret = format!("AKID{}WXYZ", "s3cr3t".repeat(300));
-        let error = CellError::new(7, "AccessKey2SecretId", "an id", secret.as_bytes());
-        assert_eq!(error.found, "AKID…WXYZ");
-        assert!(!error.to_string().contains("s3cr3t"));
-        let other = CellError::new(7, "Username", "a name", b"alice");
-        assert_eq!(other.found, "alice");
+    fn each_provider_is_told_by_its_header() {
+        for provider in Provider::ALL {
+            let documented = header(&provider.documented_header());
+            assert_eq!(detect(&documented), Ok(provider));
+        }
+    }
+
+    #[test]
+    fn an_unknown_header_names_the_known_formats_and_what_it_saw() {
+        let error = detect(&header("id,name,email,team,phone")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 1 (the header): not a credential report of a known provider (tencent-cam, aws-iam, alibaba-ram); its first columns are [\"id\", \"name\", \"email\", \"team\"]"
+        );
+    }
+
+    #[test]
+    fn a_partial_header_is_its_providers_with_a_missing_column() {
+        let error = read(
+            b"AccountID,Username\n1,u\n",
+            &ReadOptions {
+                timezone: TimeZone::UTC,
+                provider: None,
+            },
+            Timestamp::UNIX_EPOCH,
+            |_| {},
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            ReportError::MissingColumn {
+                provider: Provider::TencentCam,
+                column: "UserType".into()
+            }
+        );
     }
 }

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use credential_report_exporter::report::Provider;
+
 pub const BINARY: &str = env!("CARGO_BIN_EXE_credential-report-exporter");
 
 pub struct Exporter {
@@ -217,11 +219,9 @@ pub fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/reports")
 }
 
-pub const HEADER: &str = "AccountID,Username,UserType,CreationTime,PasswordEnabled,PasswordLastRotation,LoginConsoleActive,LoginProtectionActive,OperationProtectionActive,MFADeviceActive,Abnormal LoginsNumWithin30Days,AccessKey1SecretId,AccessKey1MayBeAtRisk,AccessKey1CreationTime,AccessKey1Status,AccessKey1lastUsedDate,AccessKey1CreatedOver90Days,AccessKey1CreatedOver30Days,AccessKey2SecretId,AccessKey2MayBeAtRisk,AccessKey2CreationTime,AccessKey2Status,AccessKey2lastUsedDate,AccessKey2CreatedOver90Days,AccessKey2CreatedOver30Days";
-
 /// A report of `users` sub-users named user0.., each with MFA off and one active key.
 pub fn report_with_users(users: usize) -> String {
-    let mut text = format!("{HEADER}\n");
+    let mut text = Provider::TencentCam.documented_header() + "\n";
     for i in 0..users {
         text.push_str(&format!(
             "{},user{i},Sub-user,2020/1/1 0:00:00,TRUE,2021/1/1 0:00:00,TRUE,TRUE,TRUE,FALSE,FALSE,\
