@@ -138,7 +138,12 @@ fn bad_values_void_their_cell_and_are_counted() {
     let megabyte_field = report_with_users(2).replace("user1", &huge_name);
     fs::write(dir.path().join("megabyte-field.csv"), megabyte_field).unwrap();
     let exporter = Exporter::start(dir.path(), &[]);
-    for name in ["unknown-user-type", "impossible-dates", "megabyte-field", "alibaba-bad-values"] {
+    for name in [
+        "unknown-user-type",
+        "impossible-dates",
+        "megabyte-field",
+        "alibaba-bad-values",
+    ] {
         exporter.wait_for_sample(&format!("credential_report_up{{report=\"{name}\"}} 1"));
         exporter.wait_for_sample(&format!(
             "credential_report_cell_errors{{report=\"{name}\"}} 1"
