@@ -96,7 +96,9 @@ pub enum ReportError {
     Undecodable { line: u64 },
     #[error("line 1 (the header): not a credential report of a known provider ({known}); its first columns are {seen:?}", known = known_providers())]
     UnknownFormat { seen: Vec<String> },
-    #[error("line 1 (the header): required column {column:?} is missing from this {provider} report")]
+    #[error(
+        "line 1 (the header): required column {column:?} is missing from this {provider} report"
+    )]
     MissingColumn { provider: Provider, column: String },
     #[error("line 1 (the header): column {column:?} appears more than once")]
     DuplicateColumn { column: String },
