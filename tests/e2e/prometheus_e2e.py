@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """End to end: the real exporter, a real Prometheus, the real rules and dashboards.
 
-Starts credential-report-exporter on a copy of examples/reports/ (plus a report cut off
-mid-write and one not modified for three days), a second exporter with
---metrics.per-user=false, a third on an empty folder, and a scrape target where nothing
+Starts credential-report-exporter on a copy of examples/reports/ (all three providers,
+plus a report cut off mid-write, one not modified for three days, and the AWS example with
+its root user signed in an hour ago), a second exporter with --metrics.per-user=false (a
+Tencent and an Alibaba report), a third on an empty folder, and a scrape target where nothing
 listens; then Debian's `prometheus`, scraping all four every second with
 deploy/prometheus/credential-report-exporter.rules.yml loaded. It then
 
@@ -95,6 +96,26 @@ EXPECTED_ALERTS = [
     ("CredentialReportSuspiciousLogins", {"report": "aggregate-only", "username": None}),
     # acme-cn's key of 运维-李娜 was last used 2024-08-01: the least recent use of the report.
     ("CredentialReportAccessKeyUnused", {"report": "aggregate-only", "status": "active", "username": None}),
+    # AWS IAM and Alibaba RAM: the root user, console passwords, signing certificates, each
+    # with the provider and the control of that provider's CIS benchmark.
+    ("CredentialReportRootAccessKeyPresent", {"report": "aws-prod", "status": "active", "provider": "aws-iam",
+                                              "cis_control": "CIS AWS Foundations v3.0.0 1.4", "severity": "critical"}),
+    ("CredentialReportRootAccessKeyPresent", {"report": "alibaba-prod", "status": "active", "provider": "alibaba-ram",
+                                              "cis_control": "CIS Alibaba Cloud Foundation v1.0.0 1.2"}),
+    ("CredentialReportRootWithoutMFA", {"report": "aws-prod", "user_type": "root", "cis_control": "CIS AWS Foundations v3.0.0 1.5",
+                                        "severity": "critical"}),
+    ("CredentialReportRootWithoutMFA", {"report": "alibaba-prod", "cis_control": "CIS Alibaba Cloud Foundation v1.0.0 1.3"}),
+    # aws-root-recent is aws-prod with the root user signed in an hour ago (see prepare_reports).
+    ("CredentialReportRootUsedRecently", {"report": "aws-root-recent", "provider": "aws-iam",
+                                          "cis_control": "CIS AWS Foundations v3.0.0 1.7", "severity": "warning"}),
+    # Last signed in 2026-08-01; never since tracking began (no_information), password from 2013.
+    ("CredentialReportConsolePasswordUnused", dict(_u("aws-prod", "bob.ops"), user_type="iam_user",
+                                                   cis_control="CIS AWS Foundations v3.0.0 1.12", severity="warning")),
+    ("CredentialReportConsolePasswordUnused", _u("aws-prod", "legacy-admin")),
+    ("CredentialReportConsolePasswordUnused", dict(_u("alibaba-prod", "bob@acme.onaliyun.com"), user_type="ram_user",
+                                                   cis_control="CIS Alibaba Cloud Foundation v1.0.0 1.5 (asks for 90 days)")),
+    ("CredentialReportConsolePasswordUnused", {"report": "aggregate-alibaba", "provider": "alibaba-ram", "username": None}),
+    ("CredentialReportSigningCertificateActive", {"report": "aws-prod", "status": "active", "provider": "aws-iam", "severity": "info"}),
     # The pipeline.
     ("CredentialReportParseFailed", {"report": "broken", "severity": "warning"}),
     ("CredentialReportStale", {"report": "stale", "severity": "warning"}),
@@ -220,9 +241,20 @@ def prepare_reports(work):
     shutil.copyfile(ROOT / "examples/reports/legacy-gbk.csv", stale)
     three_days_ago = time.time() - 3 * 86400
     os.utime(stale, (three_days_ago, three_days_ago))
+    # The AWS example with its root user signed in an hour ago: the example's own date only
+    # gets older, and CredentialReportRootUsedRecently looks at the last day.
+    aws = (ROOT / "examples/reports/aws-prod.csv").read_text(encoding="utf-8").splitlines()
+    header = aws[0].split(",")
+    root = aws[1].split(",")
+    if root[0] != "<root_account>":
+        fail(f"examples/reports/aws-prod.csv: expected the root user on line 2, found {root[0]!r}")
+    an_hour_ago = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 3600))
+    root[header.index("password_last_used")] = an_hour_ago
+    (reports / "aws-root-recent.csv").write_text("\n".join([aws[0], ",".join(root), *aws[2:]]) + "\n", encoding="utf-8")
     aggregate = work / "aggregate"
     aggregate.mkdir()
     shutil.copyfile(ROOT / "examples/reports/acme-cn.csv", aggregate / "aggregate-only.csv")
+    shutil.copyfile(ROOT / "examples/reports/alibaba-prod.csv", aggregate / "aggregate-alibaba.csv")
     empty = work / "empty"
     empty.mkdir()
     return reports, aggregate, empty
@@ -487,7 +519,9 @@ def main():
 
         # Every target scraped, every report in, and rules evaluated on that data.
         wait_for("four targets scraped", lambda: len(prometheus.query(f'up{{job="{JOB}"}}')) == 4)
-        wait_for("every report ingested", lambda: len(prometheus.query("credential_report_up")) == 6)
+        # The examples, broken, stale and aws-root-recent; and the two of the aggregates exporter.
+        reports_expected = len(list((ROOT / "examples/reports").glob("*.csv"))) + 3 + 2
+        wait_for("every report ingested", lambda: len(prometheus.query("credential_report_up")) == reports_expected)
         wait_for("per-key ages recorded", lambda: prometheus.query("credential_report_access_key:age_seconds"))
         wait_for("alerts evaluated", lambda: any(a["labels"]["alertname"] == "CredentialReportParseFailed"
                                                  for a in prometheus.api("alerts")["alerts"]))
