@@ -71,6 +71,8 @@ CASES = {
                 "CredentialReportUserWithTwoActiveKeys": {"enabled": False},
                 "CredentialReportAccessKeyUnused": {"threshold": "90d", "severity": "info", "for": "1h"},
                 "CredentialReportStale": {"threshold": "12h", "keepFiringFor": "30m"},
+                "CredentialReportRootUsedRecently": {"threshold": "2d"},
+                "CredentialReportConsolePasswordUnused": {"threshold": "90d"},
                 "CredentialReportAccessKeyAtRisk": {"labels": {"page": "security-oncall"},
                                                     "annotations": {"dashboard": "https://grafana.example/d/x"}},
             },
@@ -295,7 +297,9 @@ def expected_groups(values):
     seconds = {"s": "", "m": " * 60", "h": " * 3600", "d": " * 86400", "w": " * 604800"}
     thresholds = {"CredentialReportStale": ("credential_report:stale_threshold_seconds", "24 * 3600"),
                   "CredentialReportAccessKeyOlderThan90Days": ("CredentialReportAccessKeyOlderThan90Days", "90 * 86400"),
-                  "CredentialReportAccessKeyUnused": ("CredentialReportAccessKeyUnused", "45 * 86400")}
+                  "CredentialReportAccessKeyUnused": ("CredentialReportAccessKeyUnused", "45 * 86400"),
+                  "CredentialReportRootUsedRecently": ("CredentialReportRootUsedRecently", "86400"),
+                  "CredentialReportConsolePasswordUnused": ("CredentialReportConsolePasswordUnused", "45 * 86400")}
     out = []
     for group in groups:
         rules = []

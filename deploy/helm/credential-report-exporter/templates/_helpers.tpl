@@ -84,4 +84,8 @@ CredentialReportAccessKeyOlderThan90Days:
   literal: 90 * 86400
 CredentialReportAccessKeyUnused:
   literal: 45 * 86400
+CredentialReportRootUsedRecently:
+  literal: "86400"
+CredentialReportConsolePasswordUnused:
+  literal: 45 * 86400
 {{- end }}
