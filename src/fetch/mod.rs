@@ -16,6 +16,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod sign;
 mod metrics;
 mod run;
 pub mod writer;
