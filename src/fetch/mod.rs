@@ -14,9 +14,12 @@
 //! `fetch`: it waits for the report to be generated itself, and leaves retries and backoff
 //! across attempts to the loop (return the reason; access denied is not retried).
 
+pub mod alibaba_ram;
+pub mod api;
 pub mod aws;
 pub mod config;
 pub mod sign;
+pub mod tencent_cam;
 mod metrics;
 mod run;
 pub mod writer;

@@ -1,0 +1,751 @@
+//! Alibaba Cloud RAM: the account's credential report from the IMS API (2019-08-15),
+//! `GenerateCredentialReport` until complete, then every page of `GetCredentialReport`.
+//!
+//! Requests are signed with ACS3-HMAC-SHA256 ([`super::sign::acs3`]). Credentials: an AccessKey
+//! from `ALIBABA_CLOUD_ACCESS_KEY_ID` / `_SECRET` (and `ALIBABA_CLOUD_SECURITY_TOKEN` for STS
+//! ones), or ACK's RRSA (`ALIBABA_CLOUD_ROLE_ARN`, `ALIBABA_CLOUD_OIDC_PROVIDER_ARN`,
+//! `ALIBABA_CLOUD_OIDC_TOKEN_FILE`), exchanged by STS `AssumeRoleWithOIDC`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::api::{nonce, ApiClient, Endpoint};
+use super::sign::{acs3, scrub, Secret};
+use super::{
+    ApiCalls, FailureReason, FetchError, FetchedReport, Target, CALL_NOT_READY, CALL_SUCCESS,
+};
+
+const IMS_VERSION: &str = "2019-08-15";
+const STS_VERSION: &str = "2015-04-01";
+/// Where STS lives unless `ALIBABA_CLOUD_STS_ENDPOINT` says otherwise (e.g. a VPC endpoint,
+/// `https://sts-vpc.cn-hangzhou.aliyuncs.com`, or a test's fake).
+const DEFAULT_STS: &str = "https://sts.aliyuncs.com";
+/// Renew RRSA credentials this long before they expire.
+const RENEW_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+/// How often one attempt regenerates a report that GetCredentialReport calls expired or absent.
+const MAX_REGENERATIONS: u32 = 3;
+/// Pages of one report at most (3,501 lines a page: about 35 million users).
+const MAX_PAGES: usize = 10_000;
+
+/// An AccessKey (or STS token) to sign with.
+#[derive(Clone)]
+struct Keys {
+    id: String,
+    secret: Secret,
+    token: Option<Secret>,
+}
+
+enum Credentials {
+    Static(Keys),
+    /// ACK RRSA: a projected service-account token, exchanged for STS credentials.
+    Oidc {
+        role_arn: String,
+        provider_arn: String,
+        token_file: PathBuf,
+        session_name: String,
+        cached: Mutex<Option<(Keys, jiff::Timestamp)>>,
+    },
+}
+
+pub struct AlibabaRam {
+    client: ApiClient,
+    ims: Endpoint,
+    sts: Endpoint,
+    credentials: Credentials,
+    poll: Duration,
+}
+
+/// The environment the fetcher reads, so tests can pass their own.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl AlibabaRam {
+    /// `endpoint` is `--alibaba.endpoint`; `poll` the wait between "is the report ready?" calls.
+    pub fn new(endpoint: &str, poll: Duration, env: Env<'_>) -> anyhow::Result<AlibabaRam> {
+        let ims = Endpoint::parse("--alibaba.endpoint", endpoint)?;
+        let sts = Endpoint::parse(
+            "ALIBABA_CLOUD_STS_ENDPOINT",
+            &env("ALIBABA_CLOUD_STS_ENDPOINT").unwrap_or_else(|| DEFAULT_STS.to_owned()),
+        )?;
+        Ok(AlibabaRam {
+            client: ApiClient::new()?,
+            ims,
+            sts,
+            credentials: credentials_from(env)?,
+            poll,
+        })
+    }
+
+    /// One report: the credentials' own account.
+    pub fn targets(&self) -> Vec<Target> {
+        vec![Target {
+            label: "default".to_owned(),
+        }]
+    }
+
+    pub async fn fetch(
+        &self,
+        _target: usize,
+        calls: &ApiCalls,
+    ) -> Result<FetchedReport, FetchError> {
+        let keys = self.keys(calls).await?;
+        let mut regenerations = 0;
+        let (content, generated) = loop {
+            self.generate(&keys, calls).await?;
+            match self.download(&keys, calls).await? {
+                Some(report) => break report,
+                // Expired or gone between the two calls: generate again, a few times.
+                None if regenerations < MAX_REGENERATIONS => regenerations += 1,
+                None => {
+                    return Err(FetchError::new(
+                        FailureReason::InvalidResponse,
+                        "GetCredentialReport: the report stayed absent or expired right after GenerateCredentialReport completed",
+                    ))
+                }
+            }
+        };
+        // The report does not name its account; one cheap call does. Only the default file name
+        // depends on it, so a failure here is not a failed fetch.
+        let account_id = match self.account_id(&keys, calls).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(error = %e, "GetCallerIdentity failed: the report has no account id for its default name");
+                None
+            }
+        };
+        Ok(FetchedReport {
+            account_id,
+            content,
+            generated,
+        })
+    }
+
+    /// `GenerateCredentialReport` until its `State` is `COMPLETE`.
+    async fn generate(&self, keys: &Keys, calls: &ApiCalls) -> Result<(), FetchError> {
+        #[derive(Deserialize)]
+        struct Generated {
+            #[serde(rename = "State")]
+            state: String,
+        }
+        loop {
+            let answer: Generated = self
+                .ims_call(keys, calls, "GenerateCredentialReport", &[])
+                .await?
+                .map_err(|code| {
+                    FetchError::new(
+                        FailureReason::InvalidResponse,
+                        format!("GenerateCredentialReport: unexpected error {code}"),
+                    )
+                })?;
+            if answer.state.eq_ignore_ascii_case("COMPLETE") {
+                return Ok(());
+            }
+            tracing::debug!(state = %scrub(&answer.state, &[]), "credential report not complete yet");
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    /// Every page of `GetCredentialReport`, joined; `None` when the report is absent or expired.
+    async fn download(
+        &self,
+        keys: &Keys,
+        calls: &ApiCalls,
+    ) -> Result<Option<(Vec<u8>, jiff::Timestamp)>, FetchError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(rename = "Content")]
+            content: String,
+            #[serde(rename = "GeneratedTime")]
+            generated: String,
+            #[serde(rename = "IsTruncated", default, deserialize_with = "bool_or_string")]
+            truncated: bool,
+            #[serde(rename = "NextToken", default)]
+            next_token: Option<String>,
+        }
+        let mut content: Vec<u8> = Vec::new();
+        let mut header: Option<Vec<u8>> = None;
+        let mut generated = None;
+        let mut next: Option<String> = None;
+        for page_no in 0..MAX_PAGES {
+            let mut query = Vec::new();
+            if let Some(token) = &next {
+                query.push(("NextToken".to_owned(), token.clone()));
+            }
+            let page: Page = match self
+                .ims_call(keys, calls, "GetCredentialReport", &query)
+                .await?
+            {
+                Ok(page) => page,
+                Err(_not_ready) => return Ok(None),
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(page.content.trim())
+                .map_err(|e| {
+                    invalid("GetCredentialReport", format!("Content is not base64: {e}"))
+                })?;
+            let time = jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%#z", &page.generated)
+                .or_else(|_| page.generated.parse::<jiff::Timestamp>())
+                .map_err(|_| {
+                    invalid(
+                        "GetCredentialReport",
+                        format!(
+                            "GeneratedTime {:?} is not an ISO 8601 time",
+                            scrub(&page.generated, &[])
+                        ),
+                    )
+                })?;
+            match generated {
+                None => generated = Some(time),
+                // A report regenerated while we paged: its pages do not belong together.
+                Some(first) if first != time => {
+                    return Err(invalid(
+                        "GetCredentialReport",
+                        "the report changed while its pages were read (GeneratedTime differs); try again",
+                    ))
+                }
+                Some(_) => {}
+            }
+            append_page(&mut content, &mut header, &bytes);
+            if !page.truncated {
+                if page_no == 0 && !looks_like_report(&content) {
+                    return Err(invalid(
+                        "GetCredentialReport",
+                        "Content is not a credential report (no CSV header starting with `user`)",
+                    ));
+                }
+                return Ok(Some((content, generated.expect("set on the first page"))));
+            }
+            match page.next_token {
+                Some(t) if !t.is_empty() && Some(&t) != next.as_ref() => next = Some(t),
+                _ => {
+                    return Err(invalid(
+                        "GetCredentialReport",
+                        "IsTruncated is true but NextToken is missing or repeats",
+                    ))
+                }
+            }
+        }
+        Err(invalid(
+            "GetCredentialReport",
+            format!("more than {MAX_PAGES} pages"),
+        ))
+    }
+
+    async fn account_id(&self, keys: &Keys, calls: &ApiCalls) -> Result<String, FetchError> {
+        #[derive(Deserialize)]
+        struct Identity {
+            #[serde(rename = "AccountId")]
+            account_id: String,
+        }
+        let id: Identity = self
+            .call(
+                &self.sts,
+                STS_VERSION,
+                keys,
+                calls,
+                "GetCallerIdentity",
+                &[],
+            )
+            .await?
+            .map_err(|code| invalid("GetCallerIdentity", format!("error {code}")))?;
+        if id.account_id.is_empty() || !id.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("GetCallerIdentity", "AccountId is not a number"));
+        }
+        Ok(id.account_id)
+    }
+
+    async fn ims_call<T: for<'de> Deserialize<'de>>(
+        &self,
+        keys: &Keys,
+        calls: &ApiCalls,
+        action: &'static str,
+        query: &[(String, String)],
+    ) -> Result<Result<T, String>, FetchError> {
+        self.call(&self.ims, IMS_VERSION, keys, calls, action, query)
+            .await
+    }
+
+    /// One signed RPC call. `Ok(Err(code))`: the service said the report is absent, expired or
+    /// not ready (counted as `not_ready`); every other error is a [`FetchError`].
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        endpoint: &Endpoint,
+        version: &str,
+        keys: &Keys,
+        calls: &ApiCalls,
+        action: &'static str,
+        query: &[(String, String)],
+    ) -> Result<Result<T, String>, FetchError> {
+        let date = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let nonce = nonce();
+        let headers = acs3::sign_rpc(
+            &acs3::RpcCall {
+                method: "POST",
+                host: endpoint.host(),
+                action,
+                version,
+                query,
+                body: b"",
+                date: &date,
+                nonce: &nonce,
+            },
+            &keys.id,
+            &keys.secret,
+            keys.token.as_ref(),
+        );
+        let path = if query.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/?{}", acs3::canonical_query(query))
+        };
+        let known = keys.known();
+        let answer = match self
+            .client
+            .post(endpoint, &path, &headers, None, Vec::new())
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                calls.record(action, e.reason.as_str());
+                return Err(FetchError::new(
+                    e.reason,
+                    format!("{action}: {}", scrub(&e.message, &known)),
+                ));
+            }
+        };
+        if (200..300).contains(&answer.status) {
+            return match serde_json::from_slice::<T>(&answer.body) {
+                Ok(v) => {
+                    calls.record(action, CALL_SUCCESS);
+                    Ok(Ok(v))
+                }
+                Err(e) => {
+                    calls.record(action, FailureReason::InvalidResponse.as_str());
+                    Err(invalid(
+                        action,
+                        format!("the answer is not the documented JSON: {}", json_error(&e)),
+                    ))
+                }
+            };
+        }
+        let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+        let code = scrub(&err.code, &known);
+        if is_report_absent(&err.code) {
+            calls.record(action, CALL_NOT_READY);
+            return Ok(Err(code));
+        }
+        let reason = classify(answer.status, &err.code);
+        calls.record(action, reason.as_str());
+        Err(FetchError::new(
+            reason,
+            format!(
+                "{action}: HTTP {} {}{}{}",
+                answer.status,
+                if code.is_empty() {
+                    "(no error code)"
+                } else {
+                    &code
+                },
+                if err.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", scrub(&err.message, &known))
+                },
+                if err.request_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (RequestId {})", scrub(&err.request_id, &known))
+                },
+            ),
+        ))
+    }
+
+    /// The keys to sign with; for RRSA, fresh STS credentials when the cached ones near expiry.
+    async fn keys(&self, calls: &ApiCalls) -> Result<Keys, FetchError> {
+        let Credentials::Oidc {
+            role_arn,
+            provider_arn,
+            token_file,
+            session_name,
+            cached,
+        } = &self.credentials
+        else {
+            let Credentials::Static(keys) = &self.credentials else {
+                unreachable!()
+            };
+            return Ok(keys.clone());
+        };
+        let mut cached = cached.lock().await;
+        if let Some((keys, expires)) = &*cached {
+            if jiff::Timestamp::now() + RENEW_BEFORE < *expires {
+                return Ok(keys.clone());
+            }
+        }
+        // Re-read every time: the kubelet rotates the projected token.
+        let token = std::fs::read_to_string(token_file).map_err(|e| {
+            FetchError::new(
+                FailureReason::AccessDenied,
+                format!(
+                    "ALIBABA_CLOUD_OIDC_TOKEN_FILE {}: {e}",
+                    token_file.display()
+                ),
+            )
+        })?;
+        let (keys, expires) = self
+            .assume_role_with_oidc(role_arn, provider_arn, token.trim(), session_name, calls)
+            .await?;
+        *cached = Some((keys.clone(), expires));
+        Ok(keys)
+    }
+
+    /// STS `AssumeRoleWithOIDC`: anonymous (the OIDC token is the credential), form-encoded.
+    async fn assume_role_with_oidc(
+        &self,
+        role_arn: &str,
+        provider_arn: &str,
+        oidc_token: &str,
+        session_name: &str,
+        calls: &ApiCalls,
+    ) -> Result<(Keys, jiff::Timestamp), FetchError> {
+        const ACTION: &str = "AssumeRoleWithOIDC";
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(rename = "Credentials")]
+            credentials: StsCredentials,
+        }
+        #[derive(Deserialize)]
+        struct StsCredentials {
+            #[serde(rename = "AccessKeyId")]
+            id: String,
+            #[serde(rename = "AccessKeySecret")]
+            secret: String,
+            #[serde(rename = "SecurityToken")]
+            token: String,
+            #[serde(rename = "Expiration")]
+            expiration: String,
+        }
+        let form = [
+            ("RoleArn", role_arn),
+            ("OIDCProviderArn", provider_arn),
+            ("OIDCToken", oidc_token),
+            ("RoleSessionName", session_name),
+            ("DurationSeconds", "3600"),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", super::sign::percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+        let timestamp = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let path = format!(
+            "/?Action={ACTION}&Format=JSON&Version={STS_VERSION}&Timestamp={}",
+            super::sign::percent_encode(&timestamp)
+        );
+        let headers = vec![("host".to_owned(), self.sts.host().to_owned())];
+        let known = [oidc_token];
+        let answer = self
+            .client
+            .post(
+                &self.sts,
+                &path,
+                &headers,
+                Some("application/x-www-form-urlencoded"),
+                form.into_bytes(),
+            )
+            .await
+            .map_err(|e| {
+                calls.record(ACTION, e.reason.as_str());
+                FetchError::new(e.reason, format!("{ACTION}: {}", scrub(&e.message, &known)))
+            })?;
+        if !(200..300).contains(&answer.status) {
+            let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+            let reason = classify(answer.status, &err.code);
+            calls.record(ACTION, reason.as_str());
+            return Err(FetchError::new(
+                reason,
+                format!(
+                    "{ACTION} (RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN): HTTP {} {}: {}",
+                    answer.status,
+                    scrub(&err.code, &known),
+                    scrub(&err.message, &known)
+                ),
+            ));
+        }
+        let a: Answer = serde_json::from_slice(&answer.body).map_err(|e| {
+            calls.record(ACTION, FailureReason::InvalidResponse.as_str());
+            invalid(
+                ACTION,
+                format!("the answer is not the documented JSON: {}", json_error(&e)),
+            )
+        })?;
+        let expires = a
+            .credentials
+            .expiration
+            .parse::<jiff::Timestamp>()
+            .map_err(|_| {
+                calls.record(ACTION, FailureReason::InvalidResponse.as_str());
+                invalid(ACTION, "Credentials.Expiration is not an ISO 8601 time")
+            })?;
+        calls.record(ACTION, CALL_SUCCESS);
+        Ok((
+            Keys {
+                id: a.credentials.id,
+                secret: Secret::new(a.credentials.secret),
+                token: Some(Secret::new(a.credentials.token)),
+            },
+            expires,
+        ))
+    }
+}
+
+impl Keys {
+    /// The values a message must never show.
+    fn known(&self) -> Vec<&str> {
+        let mut v = vec![self.id.as_str(), self.secret.expose()];
+        if let Some(t) = &self.token {
+            v.push(t.expose());
+        }
+        v
+    }
+}
+
+fn credentials_from(env: Env<'_>) -> anyhow::Result<Credentials> {
+    let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(id) = get("ALIBABA_CLOUD_ACCESS_KEY_ID") {
+        let secret = get("ALIBABA_CLOUD_ACCESS_KEY_SECRET").ok_or_else(|| {
+            anyhow::anyhow!(
+                "ALIBABA_CLOUD_ACCESS_KEY_ID is set but ALIBABA_CLOUD_ACCESS_KEY_SECRET is not"
+            )
+        })?;
+        return Ok(Credentials::Static(Keys {
+            id: id.trim().to_owned(),
+            secret: Secret::new(secret.trim()),
+            token: get("ALIBABA_CLOUD_SECURITY_TOKEN").map(|t| Secret::new(t.trim())),
+        }));
+    }
+    let rrsa = [
+        "ALIBABA_CLOUD_ROLE_ARN",
+        "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+        "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+    ]
+    .map(get);
+    match rrsa {
+        [Some(role_arn), Some(provider_arn), Some(token_file)] => Ok(Credentials::Oidc {
+            role_arn,
+            provider_arn,
+            token_file: PathBuf::from(token_file),
+            session_name: get("ALIBABA_CLOUD_ROLE_SESSION_NAME")
+                .unwrap_or_else(|| "credential-report-exporter".to_owned()),
+            cached: Mutex::new(None),
+        }),
+        [None, None, None] => anyhow::bail!(
+            "no Alibaba Cloud credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET \
+             (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials), or use ACK RRSA \
+             (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE)"
+        ),
+        _ => anyhow::bail!(
+            "RRSA needs all of ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE; some are missing"
+        ),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorBody {
+    #[serde(rename = "Code")]
+    code: String,
+    #[serde(rename = "Message")]
+    message: String,
+    #[serde(rename = "RequestId")]
+    request_id: String,
+}
+
+/// Codes that mean "no usable report now; generate one" rather than a failure.
+fn is_report_absent(code: &str) -> bool {
+    let c = code.to_ascii_lowercase();
+    c.contains("credentialreport")
+        && (c.contains("notexist")
+            || c.contains("expired")
+            || c.contains("notready")
+            || c.contains("inprogress"))
+}
+
+/// The failure reason of an error answer, from its code first, then its HTTP status.
+fn classify(status: u16, code: &str) -> FailureReason {
+    let c = code.to_ascii_lowercase();
+    if c.contains("throttl") || c.contains("flowcontrol") || status == 429 {
+        FailureReason::Throttled
+    } else if c.starts_with("forbidden")
+        || c.starts_with("nopermission")
+        || c.starts_with("invalidaccesskeyid")
+        || c.starts_with("invalidsecuritytoken")
+        || c.starts_with("signaturedoesnotmatch")
+        || c.starts_with("incompletesignature")
+        || c.starts_with("entitynotexist.role")
+        || c.starts_with("authenticationfail")
+        || c.contains("accessdenied")
+        || status == 401
+        || status == 403
+    {
+        FailureReason::AccessDenied
+    } else if status >= 500 || c.starts_with("internalerror") || c.starts_with("serviceunavailable")
+    {
+        FailureReason::Server
+    } else {
+        FailureReason::InvalidResponse
+    }
+}
+
+/// Joins a page to the report: later pages may repeat the CSV header line; it is kept once.
+fn append_page(content: &mut Vec<u8>, header: &mut Option<Vec<u8>>, page: &[u8]) {
+    let first_line = |b: &[u8]| -> Vec<u8> {
+        let end = b
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(b.len(), |i| i + 1);
+        b[..end].to_vec()
+    };
+    let mut page = page;
+    match header {
+        None => *header = Some(first_line(page)),
+        Some(h) => {
+            let strip = |l: &[u8]| -> Vec<u8> {
+                l.iter()
+                    .copied()
+                    .filter(|c| *c != b'\r' && *c != b'\n')
+                    .collect()
+            };
+            if strip(&first_line(page)) == strip(h) {
+                page = &page[first_line(page).len()..];
+            }
+        }
+    }
+    if !content.is_empty() && !content.ends_with(b"\n") && !page.is_empty() {
+        content.push(b'\n');
+    }
+    content.extend_from_slice(page);
+}
+
+fn looks_like_report(content: &[u8]) -> bool {
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    content.starts_with(b"user,") || content.starts_with(b"\"user\",")
+}
+
+/// Alibaba writes booleans as JSON booleans or as "true"/"false" strings, depending on the API.
+fn bool_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        B(bool),
+        S(String),
+    }
+    match B::deserialize(d)? {
+        B::B(b) => Ok(b),
+        B::S(s) => Ok(s.eq_ignore_ascii_case("true")),
+    }
+}
+
+fn invalid(action: &str, message: impl std::fmt::Display) -> FetchError {
+    FetchError::new(
+        FailureReason::InvalidResponse,
+        format!("{action}: {message}"),
+    )
+}
+
+/// A JSON error without the value that caused it (it could be a key id or a token).
+pub(crate) fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "malformed JSON",
+        Category::Eof => "JSON cut off",
+        Category::Io => "unreadable",
+        Category::Data => "a field is missing or has the wrong type",
+    };
+    // serde_json's own text names the field for a missing one, and quotes the value for a wrong
+    // type; keep the former, drop the latter.
+    let text = e.to_string();
+    let detail = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(|f| format!(" (missing field {f})"))
+        .unwrap_or_default();
+    format!("{what}{detail} at line {} column {}", e.line(), e.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_repeating_the_header_keep_it_once() {
+        let mut content = Vec::new();
+        let mut header = None;
+        append_page(&mut content, &mut header, b"user,arn\n<root>,a\n");
+        append_page(&mut content, &mut header, b"user,arn\nbob,b\n");
+        append_page(&mut content, &mut header, b"carol,c");
+        append_page(&mut content, &mut header, b"dave,d\n");
+        assert_eq!(content, b"user,arn\n<root>,a\nbob,b\ncarol,c\ndave,d\n");
+    }
+
+    #[test]
+    fn error_codes_map_to_reasons() {
+        assert_eq!(classify(400, "Throttling.User"), FailureReason::Throttled);
+        assert_eq!(classify(403, "Forbidden.RAM"), FailureReason::AccessDenied);
+        assert_eq!(
+            classify(400, "InvalidAccessKeyId.NotFound"),
+            FailureReason::AccessDenied
+        );
+        assert_eq!(
+            classify(400, "SignatureDoesNotMatch"),
+            FailureReason::AccessDenied
+        );
+        assert_eq!(classify(503, "ServiceUnavailable"), FailureReason::Server);
+        assert_eq!(classify(500, ""), FailureReason::Server);
+        assert!(is_report_absent("EntityNotExist.CredentialReport"));
+        assert!(is_report_absent("CredentialReport.Expired"));
+        assert!(!is_report_absent("Forbidden.RAM"));
+    }
+
+    #[test]
+    fn json_errors_never_quote_values() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            n: u32,
+        }
+        let e = serde_json::from_str::<T>(r#"{"n":"LTAI5tSecretLookingValue1234"}"#).unwrap_err();
+        let msg = json_error(&e);
+        assert!(!msg.contains("LTAI"), "{msg}");
+        let e = serde_json::from_str::<T>("{}").unwrap_err();
+        assert!(
+            json_error(&e).contains("missing field n"),
+            "{}",
+            json_error(&e)
+        );
+    }
+
+    #[test]
+    fn credentials_need_a_complete_source() {
+        let none = |_: &str| None;
+        let err = credentials_from(&none).err().unwrap().to_string();
+        assert!(err.contains("ALIBABA_CLOUD_ACCESS_KEY_ID"), "{err}");
+        let half =
+            |k: &str| (k == "ALIBABA_CLOUD_ROLE_ARN").then(|| "acs:ram::1:role/r".to_owned());
+        assert!(credentials_from(&half).is_err());
+        let keys = |k: &str| match k {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some("LTAIexample".to_owned()),
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some("secret".to_owned()),
+            _ => None,
+        };
+        assert!(matches!(
+            credentials_from(&keys).unwrap(),
+            Credentials::Static(_)
+        ));
+    }
+}

@@ -1,0 +1,197 @@
+//! The HTTP client of the providers we call without an SDK (Alibaba, Tencent): HTTPS with
+//! rustls (ring) and the system's CA certificates; plain HTTP only to loopback, for tests.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+
+use super::{FailureReason, FetchError};
+
+/// A single API answer larger than this is refused (the largest credential report page is a few
+/// MB of base64; this bounds memory if something else answers).
+const MAX_ANSWER_BYTES: usize = 256 << 20;
+/// One call, connect to last byte. Generous: a page of a large report is slow on a slow link.
+const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where an API lives: its base URL and the `Host` header the signature covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    base: String,
+    host: String,
+}
+
+impl Endpoint {
+    /// `https://host[:port]`, or `http://127.0.0.1:PORT` (loopback only: credentials and reports
+    /// never cross a network in clear text). No path, query or user info.
+    pub fn parse(flag: &str, url: &str) -> anyhow::Result<Endpoint> {
+        let url = url.trim().trim_end_matches('/');
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| anyhow::anyhow!("{flag}: {url:?} is not a URL like https://host"))?;
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+            anyhow::bail!(
+                "{flag}: {url:?} must be scheme://host[:port], with no path, query or user"
+            );
+        }
+        let hostname = match rest.rsplit_once(':') {
+            Some((h, port)) if !h.ends_with(']') || rest.starts_with('[') => {
+                port.parse::<u16>().map_err(|_| {
+                    anyhow::anyhow!("{flag}: {url:?} has a port that is not a number")
+                })?;
+                h
+            }
+            _ => rest,
+        };
+        match scheme {
+            "https" => {}
+            "http" if matches!(hostname, "127.0.0.1" | "[::1]" | "localhost") => {}
+            "http" => anyhow::bail!(
+                "{flag}: {url:?}: plain http is accepted only to 127.0.0.1, [::1] or localhost (tests); use https"
+            ),
+            other => anyhow::bail!("{flag}: {url:?}: scheme {other:?} is neither https nor http"),
+        }
+        Ok(Endpoint {
+            base: format!("{scheme}://{rest}"),
+            host: rest.to_owned(),
+        })
+    }
+
+    /// `host[:port]` as the `Host` header carries it.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// One answer: the status and the whole body.
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl ApiClient {
+    pub fn new() -> anyhow::Result<ApiClient> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .map_err(|e| anyhow::anyhow!("loading the system's CA certificates: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(ApiClient {
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(https),
+        })
+    }
+
+    /// POSTs `body` to `endpoint` + `path_and_query` with exactly `headers` (which hold `Host`).
+    /// Errors are [`FailureReason::Network`]: no answer at all.
+    pub async fn post(
+        &self,
+        endpoint: &Endpoint,
+        path_and_query: &str,
+        headers: &[(String, String)],
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Answer, FetchError> {
+        let mut req = hyper::Request::post(format!("{}{path_and_query}", endpoint.base));
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        if let Some(ct) = content_type {
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                req = req.header("content-type", ct);
+            }
+        }
+        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| {
+            FetchError::new(FailureReason::Network, format!("building the request: {e}"))
+        })?;
+        let call = async {
+            let res = self.client.request(req).await.map_err(|e| {
+                FetchError::new(
+                    FailureReason::Network,
+                    format!("{}: {}", endpoint.host, error_chain(&e)),
+                )
+            })?;
+            let status = res.status().as_u16();
+            let body = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|e| {
+                    FetchError::new(
+                        FailureReason::Network,
+                        format!("{}: reading the answer: {e}", endpoint.host),
+                    )
+                })?
+                .to_bytes();
+            Ok(Answer { status, body })
+        };
+        tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::new(
+                    FailureReason::Network,
+                    format!("{}: no answer within {CALL_TIMEOUT:?}", endpoint.host),
+                ))
+            })
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        cur = inner.source();
+    }
+    s
+}
+
+/// A fresh value for replay guards (Alibaba's signature nonce): 128 random bits, hex.
+pub fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("the system's random source");
+    super::sign::hex(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_anywhere_http_only_to_loopback() {
+        let e = Endpoint::parse("--x", "https://ims.aliyuncs.com/").unwrap();
+        assert_eq!(e.host(), "ims.aliyuncs.com");
+        assert_eq!(
+            Endpoint::parse("--x", "http://127.0.0.1:4000")
+                .unwrap()
+                .host(),
+            "127.0.0.1:4000"
+        );
+        let err = Endpoint::parse("--alibaba.endpoint", "http://ims.aliyuncs.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--alibaba.endpoint") && err.contains("loopback")
+                || err.contains("127.0.0.1"),
+            "{err}"
+        );
+        assert!(Endpoint::parse("--x", "https://h/path").is_err());
+        assert!(Endpoint::parse("--x", "ftp://h").is_err());
+        assert!(Endpoint::parse("--x", "https://h:port").is_err());
+    }
+}
