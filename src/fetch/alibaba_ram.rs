@@ -143,7 +143,7 @@ impl AlibabaRam {
             if answer.state.eq_ignore_ascii_case("COMPLETE") {
                 return Ok(());
             }
-            tracing::debug!(state = %scrub(&answer.state, &[]), "credential report not complete yet");
+            tracing::debug!(state = %scrub(&answer.state, &[], &[]), "credential report not complete yet");
             tokio::time::sleep(self.poll).await;
         }
     }
@@ -193,7 +193,7 @@ impl AlibabaRam {
                         "GetCredentialReport",
                         format!(
                             "GeneratedTime {:?} is not an ISO 8601 time",
-                            scrub(&page.generated, &[])
+                            scrub(&page.generated, &[], &[])
                         ),
                     )
                 })?;
@@ -314,7 +314,7 @@ impl AlibabaRam {
                 calls.record(action, e.reason.as_str());
                 return Err(FetchError::new(
                     e.reason,
-                    format!("{action}: {}", scrub(&e.message, &known)),
+                    format!("{action}: {}", scrub(&e.message, &known.0, &known.1)),
                 ));
             }
         };
@@ -334,7 +334,7 @@ impl AlibabaRam {
             };
         }
         let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let code = scrub(&err.code, &known);
+        let code = scrub(&err.code, &known.0, &known.1);
         if is_report_absent(&err.code) {
             calls.record(action, CALL_NOT_READY);
             return Ok(Err(code));
@@ -354,12 +354,15 @@ impl AlibabaRam {
                 if err.message.is_empty() {
                     String::new()
                 } else {
-                    format!(": {}", scrub(&err.message, &known))
+                    format!(": {}", scrub(&err.message, &known.0, &known.1))
                 },
                 if err.request_id.is_empty() {
                     String::new()
                 } else {
-                    format!(" (RequestId {})", scrub(&err.request_id, &known))
+                    format!(
+                        " (RequestId {})",
+                        scrub(&err.request_id, &known.0, &known.1)
+                    )
                 },
             ),
         ))
@@ -448,7 +451,7 @@ impl AlibabaRam {
             super::sign::percent_encode(&timestamp)
         );
         let headers = vec![("host".to_owned(), self.sts.host().to_owned())];
-        let known = [oidc_token];
+        let known: (Vec<&str>, Vec<&str>) = (vec![oidc_token], vec![]);
         let answer = self
             .client
             .post(
@@ -461,7 +464,10 @@ impl AlibabaRam {
             .await
             .map_err(|e| {
                 calls.record(ACTION, e.reason.as_str());
-                FetchError::new(e.reason, format!("{ACTION}: {}", scrub(&e.message, &known)))
+                FetchError::new(
+                    e.reason,
+                    format!("{ACTION}: {}", scrub(&e.message, &known.0, &known.1)),
+                )
             })?;
         if !(200..300).contains(&answer.status) {
             let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
@@ -472,8 +478,8 @@ impl AlibabaRam {
                 format!(
                     "{ACTION} (RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN): HTTP {} {}: {}",
                     answer.status,
-                    scrub(&err.code, &known),
-                    scrub(&err.message, &known)
+                    scrub(&err.code, &known.0, &known.1),
+                    scrub(&err.message, &known.0, &known.1)
                 ),
             ));
         }
@@ -505,13 +511,13 @@ impl AlibabaRam {
 }
 
 impl Keys {
-    /// The values a message must never show.
-    fn known(&self) -> Vec<&str> {
-        let mut v = vec![self.id.as_str(), self.secret.expose()];
+    /// The values a message must never show: (secrets, key ids to mask).
+    fn known(&self) -> (Vec<&str>, Vec<&str>) {
+        let mut secrets = vec![self.secret.expose()];
         if let Some(t) = &self.token {
-            v.push(t.expose());
+            secrets.push(t.expose());
         }
-        v
+        (secrets, vec![self.id.as_str()])
     }
 }
 

@@ -18,10 +18,10 @@ pub mod alibaba_ram;
 pub mod api;
 pub mod aws;
 pub mod config;
-pub mod sign;
-pub mod tencent_cam;
 mod metrics;
 mod run;
+pub mod sign;
+pub mod tencent_cam;
 pub mod writer;
 
 use std::time::Duration;
@@ -152,6 +152,8 @@ pub struct Target {
 /// The providers, dispatched statically.
 pub enum Source {
     Aws(aws::AwsIam),
+    Alibaba(alibaba_ram::AlibabaRam),
+    Tencent(tencent_cam::TencentCam),
 }
 
 impl Source {
@@ -159,10 +161,15 @@ impl Source {
     pub async fn new(config: &FetchConfig) -> anyhow::Result<Source> {
         match config.provider {
             Provider::AwsIam => Ok(Source::Aws(aws::AwsIam::new(config).await?)),
-            other => anyhow::bail!(
-                "--provider={} is not available in this build yet",
-                other.as_str()
-            ),
+            Provider::AlibabaRam => Ok(Source::Alibaba(alibaba_ram::AlibabaRam::new(
+                &config.alibaba_endpoint,
+                poll_interval(config),
+                &|name| std::env::var(name).ok(),
+            )?)),
+            Provider::TencentCam => Ok(Source::Tencent(tencent_cam::TencentCam::new(
+                &config.tencent_endpoint,
+                &|name| std::env::var(name).ok(),
+            )?)),
         }
     }
 
@@ -170,6 +177,8 @@ impl Source {
     pub fn targets(&self) -> Vec<Target> {
         match self {
             Source::Aws(aws) => aws.targets(),
+            Source::Alibaba(alibaba) => alibaba.targets(),
+            Source::Tencent(tencent) => tencent.targets(),
         }
     }
 
@@ -181,6 +190,8 @@ impl Source {
     ) -> Result<FetchedReport, FetchError> {
         match self {
             Source::Aws(aws) => aws.fetch(target, calls).await,
+            Source::Alibaba(alibaba) => alibaba.fetch(target, calls).await,
+            Source::Tencent(tencent) => tencent.fetch(target, calls).await,
         }
     }
 }

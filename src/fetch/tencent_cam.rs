@@ -531,7 +531,7 @@ impl TencentCam {
         match self.call(calls, action, &params).await? {
             Ok(v) => Ok(Some(v)),
             Err(e) if classify(&e.code) == FailureReason::InvalidResponse => {
-                tracing::info!(action, code = %scrub(&e.code, &self.known()), "not available for this account; left out");
+                tracing::info!(action, code = %scrub(&e.code, &self.known().0, &self.known().1), "not available for this account; left out");
                 Ok(None)
             }
             Err(e) => Err(self.api_failure(action, e)),
@@ -544,8 +544,8 @@ impl TencentCam {
             classify(&e.code),
             format!(
                 "{action}: {}: {}",
-                scrub(&e.code, &known),
-                scrub(&e.message, &known)
+                scrub(&e.code, &known.0, &known.1),
+                scrub(&e.message, &known.0, &known.1)
             ),
         )
     }
@@ -589,7 +589,7 @@ impl TencentCam {
                     calls.record(action, e.reason.as_str());
                     return Err(FetchError::new(
                         e.reason,
-                        format!("{action}: {}", scrub(&e.message, &known)),
+                        format!("{action}: {}", scrub(&e.message, &known.0, &known.1)),
                     ));
                 }
             };
@@ -668,12 +668,13 @@ impl TencentCam {
         }
     }
 
-    fn known(&self) -> Vec<&str> {
-        let mut v = vec![self.secret_id.as_str(), self.secret_key.expose()];
+    /// The values a message must never show: (secrets, key ids to mask).
+    fn known(&self) -> (Vec<&str>, Vec<&str>) {
+        let mut secrets = vec![self.secret_key.expose()];
         if let Some(t) = &self.token {
-            v.push(t.expose());
+            secrets.push(t.expose());
         }
-        v
+        (secrets, vec![self.secret_id.as_str()])
     }
 }
 

@@ -41,18 +41,25 @@ pub fn mask_key_id(id: &str) -> String {
 }
 
 /// Text from a cloud (an error message, a parser's complaint about an answer) made safe to log:
-/// every run of 16 or more letters and digits (key ids, secrets, pieces of session tokens) is
-/// masked, and the given credentials are removed wherever they appear. Request ids (UUIDs, runs of
-/// at most 12) and ordinary words survive.
-pub fn scrub(text: &str, known: &[&str]) -> String {
+/// the given secrets are removed and the given key ids masked wherever they appear, and every
+/// other run of 16 or more letters and digits (key ids, pieces of tokens) is masked too. Request
+/// ids (UUIDs, runs of at most 12), error codes and words (no digits) survive.
+pub fn scrub(text: &str, secrets: &[&str], key_ids: &[&str]) -> String {
     let mut text = text.to_owned();
-    for value in known.iter().filter(|v| v.len() >= 4) {
+    for value in secrets.iter().filter(|v| v.len() >= 4) {
         text = text.replace(value, "…");
+    }
+    for id in key_ids.iter().filter(|v| v.len() >= 4) {
+        text = text.replace(id, &mask_key_id(id));
     }
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
-        if run.chars().count() >= 16 {
+        // Key ids and secrets mix letters and digits; error codes and words have no digits.
+        if run.len() >= 16
+            && run.bytes().any(|b| b.is_ascii_digit())
+            && run.bytes().any(|b| b.is_ascii_alphabetic())
+        {
             out.push_str(&mask_key_id(run));
         } else {
             out.push_str(run);
@@ -119,7 +126,11 @@ mod tests {
     fn scrub_masks_key_ids_and_known_secrets_but_keeps_request_ids() {
         let text = "The AccessKeyId LTAI5tQ1examplexample9Zz1 is invalid (secret hunter2hunter2, \
                     RequestId 7A01826E-7601-44B0-B4DF-2B0C509836DE)";
-        let out = scrub(text, &["hunter2hunter2"]);
+        let out = scrub(text, &["hunter2hunter2"], &[]);
+        assert_eq!(
+            scrub("key AKIDshort1 bad", &[], &["AKIDshort1"]),
+            "key AKID…ort1 bad"
+        );
         assert!(!out.contains("LTAI5tQ1examplexample9Zz1"), "{out}");
         assert!(out.contains("LTAI…9Zz1"), "{out}");
         assert!(!out.contains("hunter2"), "{out}");

@@ -1,0 +1,435 @@
+//! Fakes of the Alibaba Cloud and Tencent Cloud APIs on 127.0.0.1 for the fetcher's tests, and
+//! their own signature verifiers: written here from the clouds' documents, never calling the
+//! fetcher's signer, so a bug there cannot hide in both.
+#![allow(dead_code)] // each test file uses a different part of this
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+use ring::{digest, hmac};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_credential-report-exporter");
+
+/// One request as the fake received it. Header names are lower case.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// A query parameter, percent-decoded.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k) == name).then(|| decode(v))
+        })
+    }
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 answering every request with `handler` (status, JSON body).
+/// It keeps every request, for the test to look at afterwards.
+pub struct Fake {
+    pub port: u16,
+    pub requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Fake {
+    pub fn start(handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static) -> Fake {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler = Arc::new(handler);
+        let log = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let handler = Arc::clone(&handler);
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut stream = stream;
+                    // Keep-alive: serve requests on this connection until the client closes it.
+                    while let Some(request) = read_request(&mut reader) {
+                        let (status, body) = handler(&request);
+                        log.lock().unwrap().push(request);
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        if stream.write_all(head.as_bytes()).is_err()
+                            || stream.write_all(body.as_bytes()).is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Fake { port, requests }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn actions(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.header("x-acs-action")
+                    .or(r.header("x-tc-action"))
+                    .map(str::to_owned)
+                    .or_else(|| r.param("Action"))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?.to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap_or(0));
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    Some(Request {
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body,
+    })
+}
+
+pub fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex(digest::digest(&digest::SHA256, data).as_ref())
+}
+
+fn hmac256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
+        .as_ref()
+        .to_vec()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Checks an ACS3-HMAC-SHA256 request as Alibaba's gateway would: the key id, the signed
+/// headers, the body hash, the date (15 minutes), the nonce (never twice), the signature.
+pub struct Acs3Verifier {
+    pub key_id: String,
+    pub secret: String,
+    pub token: Option<String>,
+    nonces: Mutex<HashSet<String>>,
+}
+
+impl Acs3Verifier {
+    pub fn new(key_id: &str, secret: &str, token: Option<&str>) -> Acs3Verifier {
+        Acs3Verifier {
+            key_id: key_id.into(),
+            secret: secret.into(),
+            token: token.map(Into::into),
+            nonces: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn verify(&self, r: &Request) -> Result<(), String> {
+        let auth = r.header("authorization").ok_or("no Authorization")?;
+        let rest = auth
+            .strip_prefix("ACS3-HMAC-SHA256 ")
+            .ok_or("not ACS3-HMAC-SHA256")?;
+        let mut credential = "";
+        let mut signed = "";
+        let mut signature = "";
+        for part in rest.split(',') {
+            let (k, v) = part
+                .trim()
+                .split_once('=')
+                .ok_or("malformed Authorization")?;
+            match k {
+                "Credential" => credential = v,
+                "SignedHeaders" => signed = v,
+                "Signature" => signature = v,
+                _ => return Err(format!("unknown Authorization part {k}")),
+            }
+        }
+        if credential != self.key_id {
+            return Err(format!("InvalidAccessKeyId.NotFound {credential}"));
+        }
+        let signed: Vec<&str> = signed.split(';').collect();
+        let mut must = vec![
+            "host",
+            "x-acs-action",
+            "x-acs-version",
+            "x-acs-date",
+            "x-acs-signature-nonce",
+            "x-acs-content-sha256",
+        ];
+        if self.token.is_some() {
+            must.push("x-acs-security-token");
+        }
+        for h in must {
+            if !signed.contains(&h) {
+                return Err(format!("{h} is not signed"));
+            }
+        }
+        if r.header("x-acs-security-token") != self.token.as_deref() {
+            return Err("InvalidSecurityToken".into());
+        }
+        let body_hash = sha256_hex(&r.body);
+        if r.header("x-acs-content-sha256") != Some(body_hash.as_str()) {
+            return Err("x-acs-content-sha256 is not the body's hash".into());
+        }
+        let date = r.header("x-acs-date").ok_or("no x-acs-date")?;
+        let t: jiff::Timestamp = date.parse().map_err(|_| "x-acs-date unreadable")?;
+        if (t.as_second() - now()).abs() > 900 {
+            return Err("x-acs-date out of 15 minutes".into());
+        }
+        let nonce = r.header("x-acs-signature-nonce").ok_or("no nonce")?;
+        if !self.nonces.lock().unwrap().insert(nonce.to_owned()) {
+            return Err("SignatureNonceUsed".into());
+        }
+        let mut query: Vec<(String, String)> = r
+            .query
+            .split('&')
+            .filter(|s| !s.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (encode(&decode(k)), encode(&decode(v)))
+            })
+            .collect();
+        query.sort();
+        let query = query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut canonical_headers = String::new();
+        for h in &signed {
+            let v = r.header(h).ok_or(format!("signed header {h} missing"))?;
+            canonical_headers.push_str(&format!("{h}:{}\n", v.trim()));
+        }
+        let canonical = format!(
+            "{}\n{}\n{query}\n{canonical_headers}\n{}\n{body_hash}",
+            r.method,
+            r.path,
+            signed.join(";")
+        );
+        let to_sign = format!("ACS3-HMAC-SHA256\n{}", sha256_hex(canonical.as_bytes()));
+        let expected = hex(&hmac256(self.secret.as_bytes(), to_sign.as_bytes()));
+        if expected != signature {
+            return Err("SignatureDoesNotMatch".into());
+        }
+        Ok(())
+    }
+}
+
+/// Checks a TC3-HMAC-SHA256 request as Tencent's gateway would: key id, credential scope and
+/// its date, timestamp (5 minutes), token, version, signed headers and signature.
+pub struct Tc3Verifier {
+    pub secret_id: String,
+    pub secret_key: String,
+    pub token: Option<String>,
+}
+
+impl Tc3Verifier {
+    pub fn verify(&self, r: &Request) -> Result<(), String> {
+        if r.method != "POST" || r.path != "/" || !r.query.is_empty() {
+            return Err("not a POST to /".into());
+        }
+        let auth = r.header("authorization").ok_or("no Authorization")?;
+        let rest = auth
+            .strip_prefix("TC3-HMAC-SHA256 ")
+            .ok_or("not TC3-HMAC-SHA256")?;
+        let mut credential = "";
+        let mut signed = "";
+        let mut signature = "";
+        for part in rest.split(", ") {
+            let (k, v) = part.split_once('=').ok_or("malformed Authorization")?;
+            match k {
+                "Credential" => credential = v,
+                "SignedHeaders" => signed = v,
+                "Signature" => signature = v,
+                _ => return Err(format!("unknown Authorization part {k}")),
+            }
+        }
+        let scope: Vec<&str> = credential.split('/').collect();
+        let [id, date, service, "tc3_request"] = scope.as_slice() else {
+            return Err("malformed credential scope".into());
+        };
+        if *id != self.secret_id {
+            return Err("AuthFailure.SecretIdNotFound".into());
+        }
+        if *service != "cam" {
+            return Err(format!("scope service {service}"));
+        }
+        let ts: i64 = r
+            .header("x-tc-timestamp")
+            .ok_or("no X-TC-Timestamp")?
+            .parse()
+            .map_err(|_| "X-TC-Timestamp unreadable")?;
+        if (ts - now()).abs() > 300 {
+            return Err("AuthFailure.SignatureExpire".into());
+        }
+        let utc_date = jiff::Timestamp::from_second(ts)
+            .unwrap()
+            .strftime("%Y-%m-%d")
+            .to_string();
+        if *date != utc_date {
+            return Err("scope date is not the timestamp's UTC date".into());
+        }
+        if r.header("x-tc-version") != Some("2019-01-16") {
+            return Err("X-TC-Version is not 2019-01-16".into());
+        }
+        if r.header("x-tc-token") != self.token.as_deref() {
+            return Err("AuthFailure.TokenFailure".into());
+        }
+        let signed: Vec<&str> = signed.split(';').collect();
+        if !signed.contains(&"content-type") || !signed.contains(&"host") {
+            return Err("content-type and host must be signed".into());
+        }
+        let mut canonical_headers = String::new();
+        for h in &signed {
+            let v = r.header(h).ok_or(format!("signed header {h} missing"))?;
+            canonical_headers.push_str(&format!("{h}:{}\n", v.trim().to_ascii_lowercase()));
+        }
+        let canonical = format!(
+            "POST\n/\n\n{canonical_headers}\n{}\n{}",
+            signed.join(";"),
+            sha256_hex(&r.body)
+        );
+        let to_sign = format!(
+            "TC3-HMAC-SHA256\n{ts}\n{date}/cam/tc3_request\n{}",
+            sha256_hex(canonical.as_bytes())
+        );
+        let k = hmac256(
+            format!("TC3{}", self.secret_key).as_bytes(),
+            date.as_bytes(),
+        );
+        let k = hmac256(&k, b"cam");
+        let k = hmac256(&k, b"tc3_request");
+        if hex(&hmac256(&k, to_sign.as_bytes())) != signature {
+            return Err("AuthFailure.SignatureFailure".into());
+        }
+        Ok(())
+    }
+}
+
+/// `credential-report-exporter fetch --once …` with exactly `env` (plus PATH), to completion.
+pub fn fetch_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BINARY);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("fetch")
+        .arg("--once")
+        .arg("--report.dir")
+        .arg(dir)
+        .args([
+            "--fetch.retry-backoff",
+            "10ms",
+            "--fetch.poll-interval",
+            "10ms",
+            "--fetch.timeout",
+            "60s",
+            "--log.level",
+            "debug",
+        ])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run the fetcher")
+}
+
+/// Everything the fetcher printed.
+pub fn printed(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Fails if `text` holds any of the secrets, whole.
+pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !text.contains(s),
+            "a secret or whole key id ({}…) reached the output:\n{text}",
+            &s[..4]
+        );
+    }
+}

@@ -1,0 +1,407 @@
+//! `fetch --provider tencent-cam` against a fake CAM API on 127.0.0.1 that checks every
+//! request's TC3 signature with its own verifier, pages its lists (shorter pages than asked
+//! for), limits GetSecurityLastUsed to ten SecretIds, throttles, and answers access denied and
+//! malformed JSON where a test asks it to.
+
+mod cloud_fakes;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use cloud_fakes::{assert_no_secrets, fetch_once, printed, Fake, Request, Tc3Verifier};
+use serde_json::{json, Value};
+
+const SECRET_ID: &str = "AKIDFakeSecretIdForTests0123456789ab";
+const SECRET_KEY: &str = "FakeSecretKeyForTests0123456789a";
+const TOKEN: &str = "FakeSessionTokenForTests0123456789abcdef";
+const OWNER: &str = "100000000001";
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Normal,
+    AccessDenied,
+    Malformed,
+}
+
+struct Cam {
+    verifier: Tc3Verifier,
+    mode: Mode,
+    bad: Mutex<Vec<String>>,
+    /// UINs whose first ListAccessKeys was throttled already.
+    throttled: Mutex<HashSet<u64>>,
+}
+
+fn ok(v: Value) -> (u16, String) {
+    let mut v = v;
+    v["RequestId"] = "5b4d1725-5a30-4bd8-b36d-cfa0d1d4706b".into();
+    (200, json!({ "Response": v }).to_string())
+}
+
+fn err(code: &str, message: &str) -> (u16, String) {
+    ok(json!({"Error": {"Code": code, "Message": message}}))
+}
+
+/// Sub-users: alice (console), bot (no console), carol (WeCom, also listed by ListUsers),
+/// svc0..svc7 (two keys each, so last use takes more than one call of ten).
+fn sub_users() -> Vec<Value> {
+    let mut v = vec![
+        json!({"Uin": 100000000011u64, "Name": "alice", "Uid": 11, "ConsoleLogin": 1, "CreateTime": "2019-08-16 09:25:56"}),
+        json!({"Uin": 100000000012u64, "Name": "bot, the \"builder\"", "Uid": 12, "ConsoleLogin": 0, "CreateTime": "2021-01-02 03:04:05"}),
+        json!({"Uin": 100000000013u64, "Name": "carol", "Uid": 13, "ConsoleLogin": 1, "CreateTime": "2022-02-03 04:05:06"}),
+    ];
+    for i in 0..8u64 {
+        v.push(json!({"Uin": 100000000100u64 + i, "Name": format!("svc{i}"), "Uid": 100 + i, "ConsoleLogin": 0, "CreateTime": "2023-01-01 00:00:00"}));
+    }
+    v
+}
+
+fn collaborators() -> Vec<Value> {
+    (0..3u64)
+        .map(|i| json!({"Uin": 200000000000u64 + i, "Name": format!("partner{i}"), "Uid": 200 + i, "ConsoleLogin": 1, "CreateTime": "2020-05-05 05:05:05"}))
+        .collect()
+}
+
+fn days_ago(d: i64) -> String {
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    let t = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * d);
+    tz.to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn keys_of(uin: u64) -> Vec<Value> {
+    match uin {
+        100000000011 => vec![
+            json!({"AccessKeyId": "AKIDalice000000000000000000000000001", "Status": "Active", "CreateTime": "2020-03-14 11:22:33"}),
+            json!({"AccessKeyId": "AKIDalice000000000000000000000000002", "Status": "Inactive", "CreateTime": days_ago(10)}),
+        ],
+        100000000012 => vec![json!({"AccessKeyId": "AKIDbot00000000000000000000000000001", "Status": "Active", "CreateTime": days_ago(40)})],
+        u @ 100000000100..=100000000107 => (1..=2)
+            .map(|k| json!({"AccessKeyId": format!("AKIDsvc{}00000000000000000000000000{k}", u - 100000000100), "Status": "Active", "CreateTime": days_ago(100)}))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Pages of at most 2, whatever Limit asks: the fetcher must follow Offset and the total.
+fn paged(r: &Value, all: Vec<Value>, total_field: &str, list_field: &str) -> (u16, String) {
+    let offset = r["Offset"].as_u64().unwrap_or(0) as usize;
+    let limit = r["Limit"].as_u64().unwrap_or(20).min(2) as usize;
+    let page: Vec<Value> = all.iter().skip(offset).take(limit).cloned().collect();
+    ok(json!({ total_field: all.len(), list_field: page }))
+}
+
+impl Cam {
+    fn handle(&self, r: &Request) -> (u16, String) {
+        if let Err(e) = self.verifier.verify(r) {
+            self.bad.lock().unwrap().push(e.clone());
+            return err(&e, "signature check failed");
+        }
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let action = r.header("x-tc-action").unwrap_or("").to_owned();
+        if self.mode == Mode::AccessDenied && action == "ListUsers" {
+            return err(
+                "UnauthorizedOperation",
+                &format!(
+                    "you are not authorized to perform cam:ListUsers with SecretId {SECRET_ID}"
+                ),
+            );
+        }
+        match action.as_str() {
+            "GetUserAppId" => ok(json!({"Uin": OWNER, "OwnerUin": OWNER, "AppId": 1250000000})),
+            "ListUsers" if self.mode == Mode::Malformed => ok(json!({"Data": "not a list"})),
+            "ListUsers" => ok(json!({ "Data": sub_users() })),
+            "ListCollaborators" => paged(&body, collaborators(), "TotalNum", "Data"),
+            "ListWeChatWorkSubAccounts" => paged(
+                &body,
+                vec![
+                    json!({"Uin": 100000000013u64, "Name": "carol", "Uid": 13, "ConsoleLogin": 1, "CreateTime": "2022-02-03 04:05:06"}),
+                ],
+                "TotalCount",
+                "Data",
+            ),
+            "ListReceiver" => paged(
+                &body,
+                vec![
+                    json!({"Uid": 555, "Name": "oncall"}),
+                    // alice also receives messages: she stays one row, a sub-user.
+                    json!({"Uid": 11, "Uin": 100000000011u64, "Name": "alice"}),
+                ],
+                "TotalCount",
+                "Receivers",
+            ),
+            "DescribeSubAccounts" => {
+                let uins: Vec<u64> =
+                    serde_json::from_value(body["FilterSubAccountUin"].clone()).unwrap();
+                if uins.len() > 50 {
+                    return err("InvalidParameter", "more than 50 UINs");
+                }
+                let subs: Vec<Value> = uins
+                    .iter()
+                    .map(|u| {
+                        let t = match u {
+                            100000000013 => 3,
+                            200000000000.. => 4,
+                            _ => 2,
+                        };
+                        json!({"Uin": u, "UserType": t, "Name": "x", "Uid": 1, "CreateTime": "2020-05-05 05:05:05"})
+                    })
+                    .collect();
+                ok(json!({ "SubAccounts": subs }))
+            }
+            "ListAccessKeys" => {
+                let uin = body["TargetUin"].as_u64().unwrap();
+                if uin >= 200000000000 {
+                    return err(
+                        "InvalidParameter",
+                        "a collaborator's keys are not listed here",
+                    );
+                }
+                if self.throttled.lock().unwrap().insert(uin) {
+                    return err("RequestLimitExceeded", "Your current request times equals to `20` in a second, which exceeds the frequency limit");
+                }
+                ok(json!({ "AccessKeys": keys_of(uin) }))
+            }
+            "DescribeSafeAuthFlagColl" => {
+                let zero = json!({"Phone": 0, "Token": 0, "Stoken": 0, "Wechat": 0, "Custom": 0, "Mail": 0, "U2FToken": 0});
+                match body["SubUin"].as_u64().unwrap() {
+                    100000000011 => ok(
+                        json!({"LoginFlag": {"Stoken": 1, "Phone": 0}, "ActionFlag": {"Phone": 1}, "PromptTrust": 0}),
+                    ),
+                    100000000013 => ok(
+                        json!({"LoginFlag": {"Wechat": 1}, "ActionFlag": zero, "PromptTrust": 0}),
+                    ),
+                    200000000001 => err(
+                        "ResourceNotFound.UserNotExist",
+                        "not a sub-user of this account",
+                    ),
+                    _ => ok(json!({"LoginFlag": zero, "ActionFlag": zero, "PromptTrust": 0})),
+                }
+            }
+            "GetSecurityLastUsed" => {
+                let ids: Vec<String> =
+                    serde_json::from_value(body["SecretIdList"].clone()).unwrap();
+                if ids.len() > 10 {
+                    return err("InvalidParameter.SecretIdListLimit", "at most 10");
+                }
+                let rows: Vec<Value> = ids
+                    .iter()
+                    .map(|id| {
+                        let date = if id.ends_with("alice000000000000000000000000001") {
+                            "2026-11-20"
+                        } else {
+                            ""
+                        };
+                        json!({"SecretId": id, "LastUsedDate": date, "LastSecretUsedDate": 0})
+                    })
+                    .collect();
+                ok(json!({ "SecretIdLastUsedRows": rows }))
+            }
+            other => err("InvalidAction", &format!("{other} unknown")),
+        }
+    }
+}
+
+fn start(mode: Mode) -> (Fake, Arc<Cam>) {
+    let cam = Arc::new(Cam {
+        verifier: Tc3Verifier {
+            secret_id: SECRET_ID.into(),
+            secret_key: SECRET_KEY.into(),
+            token: Some(TOKEN.into()),
+        },
+        mode,
+        bad: Mutex::new(Vec::new()),
+        throttled: Mutex::new(HashSet::new()),
+    });
+    let handler = Arc::clone(&cam);
+    (Fake::start(move |r| handler.handle(r)), cam)
+}
+
+fn run(fake: &Fake, dir: &std::path::Path, secret_key: &str) -> std::process::Output {
+    fetch_once(
+        dir,
+        &[
+            "--provider",
+            "tencent-cam",
+            "--tencent.endpoint",
+            &fake.url(),
+        ],
+        &[
+            ("TENCENTCLOUD_SECRET_ID", SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", secret_key),
+            ("TENCENTCLOUD_SESSION_TOKEN", TOKEN),
+        ],
+    )
+}
+
+/// The written CSV as rows keyed by Username, each a map column → cell.
+fn rows(csv: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let row: BTreeMap<String, String> = header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_owned))
+                .collect();
+            (row["Username"].clone(), row)
+        })
+        .collect()
+}
+
+#[test]
+fn the_report_is_rebuilt_from_every_list_and_written() {
+    let (fake, cam) = start(Mode::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&fake, dir.path(), SECRET_KEY);
+    let text = printed(&out);
+    assert!(out.status.success(), "fetch failed:\n{text}");
+    assert!(
+        cam.bad.lock().unwrap().is_empty(),
+        "{:?}",
+        cam.bad.lock().unwrap()
+    );
+
+    let csv = std::fs::read_to_string(dir.path().join(format!("{OWNER}.csv"))).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.starts_with("AccountID,Username,UserType,CreationTime,PasswordEnabled"),
+        "{header}"
+    );
+    assert!(
+        !header.contains("MayBeAtRisk") && !header.contains("Abnormal"),
+        "no API gives these: {header}"
+    );
+    let rows = rows(&csv);
+    // 8 svc + alice + bot + carol + 3 partners + oncall; alice once although she also receives messages.
+    assert_eq!(rows.len(), 15, "{csv}");
+
+    let alice = &rows["alice"];
+    assert_eq!(alice["AccountID"], "100000000011");
+    assert_eq!(alice["UserType"], "Sub-user");
+    assert_eq!(alice["CreationTime"], "2019/8/16 9:25:56");
+    assert_eq!(alice["PasswordEnabled"], "TRUE");
+    assert_eq!(alice["LoginConsoleActive"], "TRUE");
+    assert_eq!(alice["LoginProtectionActive"], "TRUE");
+    assert_eq!(alice["OperationProtectionActive"], "TRUE");
+    assert_eq!(
+        alice["MFADeviceActive"], "TRUE",
+        "a soft token is an MFA device"
+    );
+    assert_eq!(
+        alice["AccessKey1SecretId"],
+        "AKIDalice000000000000000000000000001"
+    );
+    assert_eq!(alice["AccessKey1Status"], "Active");
+    assert_eq!(alice["AccessKey1CreationTime"], "2020/3/14 11:22:33");
+    assert_eq!(alice["AccessKey1lastUsedDate"], "2026/11/20");
+    assert_eq!(alice["AccessKey1CreatedOver90Days"], "TRUE");
+    assert_eq!(alice["AccessKey2Status"], "Disable");
+    assert_eq!(alice["AccessKey2lastUsedDate"], "N/A");
+    assert_eq!(alice["AccessKey2CreatedOver30Days"], "FALSE");
+
+    let bot = &rows["bot, the \"builder\""];
+    assert_eq!(bot["PasswordEnabled"], "FALSE");
+    assert_eq!(bot["PasswordLastRotation"], "FALSE");
+    assert_eq!(bot["MFADeviceActive"], "FALSE");
+    assert_eq!(bot["AccessKey1CreatedOver30Days"], "TRUE");
+    assert_eq!(bot["AccessKey1CreatedOver90Days"], "FALSE");
+    assert_eq!(bot["AccessKey2SecretId"], "N/A");
+
+    let carol = &rows["carol"];
+    assert_eq!(carol["UserType"], "WeWork-Sub-user");
+    assert_eq!(carol["PasswordEnabled"], "not_supported");
+    assert_eq!(carol["LoginProtectionActive"], "TRUE");
+    assert_eq!(carol["AccessKey1SecretId"], "N/A");
+
+    assert_eq!(rows["partner0"]["UserType"], "Collaborator");
+    assert_eq!(rows["partner0"]["LoginConsoleActive"], "not_supported");
+    assert_eq!(
+        rows["partner1"]["LoginProtectionActive"], "N/A",
+        "DescribeSafeAuthFlagColl had nothing for it"
+    );
+    assert_eq!(rows["oncall"]["UserType"], "Message-receiver");
+    assert_eq!(rows["oncall"]["AccountID"], "555");
+    assert_eq!(rows["oncall"]["MFADeviceActive"], "not_supported");
+    assert_eq!(
+        rows["svc7"]["AccessKey2SecretId"],
+        "AKIDsvc7000000000000000000000000002"
+    );
+
+    // Every list paged to its end; last use asked ten SecretIds at a time; throttled calls retried.
+    let actions = fake.actions();
+    let count = |a: &str| actions.iter().filter(|x| *x == a).count();
+    assert_eq!(count("ListCollaborators"), 2, "{actions:?}");
+    assert_eq!(count("GetSecurityLastUsed"), 2, "19 keys: 10 + 9");
+    assert_eq!(
+        count("ListAccessKeys"),
+        2 * 11,
+        "each of 11 users throttled once, then answered"
+    );
+    assert_eq!(count("DescribeSubAccounts"), 1);
+    assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN]);
+}
+
+#[test]
+fn access_denied_names_the_reason_and_keeps_the_last_report() {
+    let (fake, _cam) = start(Mode::AccessDenied);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{OWNER}.csv"));
+    std::fs::write(&path, "the last good report").unwrap();
+    let out = run(&fake, dir.path(), SECRET_KEY);
+    let text = printed(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("access_denied") && text.contains("UnauthorizedOperation"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "the last good report"
+    );
+    assert_eq!(
+        fake.actions().iter().filter(|a| *a == "ListUsers").count(),
+        1,
+        "not retried"
+    );
+    assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN]);
+    assert!(
+        text.contains("AKID…89ab"),
+        "the cloud's message names the SecretId masked: {text}"
+    );
+}
+
+#[test]
+fn a_malformed_answer_is_an_invalid_response() {
+    let (fake, _cam) = start(Mode::Malformed);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&fake, dir.path(), SECRET_KEY);
+    let text = printed(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("invalid_response") && text.contains("ListUsers"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN]);
+}
+
+#[test]
+fn the_fakes_verifier_refuses_a_request_signed_with_another_key() {
+    let (fake, cam) = start(Mode::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&fake, dir.path(), "AnotherSecretKeyThanTheFakeKnows");
+    let text = printed(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("AuthFailure.SignatureFailure") && text.contains("access_denied"),
+        "{text}"
+    );
+    assert!(!cam.bad.lock().unwrap().is_empty());
+}
