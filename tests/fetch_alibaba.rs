@@ -3,6 +3,7 @@
 //! expired report, access denied and malformed answers.
 
 mod cloud_fakes;
+mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -388,4 +389,38 @@ fn the_fakes_verifier_refuses_a_request_signed_with_another_secret() {
     );
     assert!(!ims.bad_signatures.lock().unwrap().is_empty());
     assert_no_secrets(&text, &[KEY_ID, "AnotherSecretThanTheFakeKnows0", TOKEN]);
+}
+
+#[test]
+fn the_exporter_reads_the_fetched_report() {
+    let (fake, _ims) = start(Mode::Normal, None, KEY_ID);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&fake, dir.path(), &env(&fake));
+    assert!(out.status.success(), "{}", printed(&out));
+    let exporter = common::Exporter::start(dir.path(), &[]);
+    let metrics = exporter.metrics();
+    let r = format!("report=\"{ACCOUNT}\"");
+    for line in [
+        format!("credential_report_up{{{r}}} 1"),
+        format!("credential_report_info{{{r},provider=\"alibaba-ram\"}} 1"),
+        format!("credential_report_users{{{r},user_type=\"root\"}} 1"),
+        format!("credential_report_users{{{r},user_type=\"ram_user\"}} 6"),
+        format!("credential_report_users_without_mfa{{{r},user_type=\"ram_user\"}} 3"),
+        format!("credential_report_users_without_mfa{{{r},user_type=\"root\"}} 1"),
+        format!("credential_report_access_keys{{{r},status=\"active\"}} 7"),
+        format!(
+            "credential_report_generated_timestamp_seconds{{{r}}} {}.0",
+            GENERATED.parse::<jiff::Timestamp>().unwrap().as_second()
+        ),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line}:\n{metrics}"
+        );
+    }
+    assert_eq!(metrics.matches("credential_report_cell_errors{").count(), 1);
+    assert!(
+        metrics.contains(&format!("credential_report_cell_errors{{{r}}} 0")),
+        "{metrics}"
+    );
 }

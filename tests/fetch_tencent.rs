@@ -4,6 +4,7 @@
 //! malformed JSON where a test asks it to.
 
 mod cloud_fakes;
+mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -404,4 +405,42 @@ fn the_fakes_verifier_refuses_a_request_signed_with_another_key() {
         "{text}"
     );
     assert!(!cam.bad.lock().unwrap().is_empty());
+}
+
+#[test]
+fn the_exporter_reads_the_rebuilt_report_without_the_checks_no_api_gives() {
+    let (fake, _cam) = start(Mode::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&fake, dir.path(), SECRET_KEY);
+    assert!(out.status.success(), "{}", printed(&out));
+    let exporter = common::Exporter::start(dir.path(), &[]);
+    let metrics = exporter.metrics();
+    let r = format!("report=\"{OWNER}\"");
+    for line in [
+        format!("credential_report_up{{{r}}} 1"),
+        format!("credential_report_info{{{r},provider=\"tencent-cam\"}} 1"),
+        format!("credential_report_users{{{r},user_type=\"sub_user\"}} 10"),
+        format!("credential_report_users{{{r},user_type=\"wecom_sub_user\"}} 1"),
+        format!("credential_report_users{{{r},user_type=\"collaborator\"}} 3"),
+        format!("credential_report_users{{{r},user_type=\"message_receiver\"}} 1"),
+        format!("credential_report_users_without_mfa{{{r},user_type=\"sub_user\"}} 9"),
+        format!("credential_report_access_keys{{{r},status=\"active\"}} 18"),
+        format!("credential_report_access_keys{{{r},status=\"disabled\"}} 1"),
+        format!("credential_report_access_keys_over_90_days{{{r},status=\"active\"}} 17"),
+        format!("credential_report_cell_errors{{{r}}} 0"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line}:\n{metrics}"
+        );
+    }
+    // No API gives these checks: absent, not zero.
+    assert!(
+        !metrics.contains("credential_report_access_keys_at_risk{"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("credential_report_users_with_abnormal_logins{"),
+        "{metrics}"
+    );
 }
