@@ -1,7 +1,7 @@
 //! Tencent Cloud CAM: no API hands out the console's credential report, so it is rebuilt from
 //! CAM API 3.0 (2019-01-16) calls, signed with TC3-HMAC-SHA256 ([`super::sign::tc3`]).
 //!
-//! The column-to-API mapping is in docs/providers/tencent-cam-fetch.md. `MayBeAtRisk` and
+//! The column-to-API mapping is in docs/providers/tencent-cam.md. `MayBeAtRisk` and
 //! `Abnormal LoginsNumWithin30Days` have no API and are left out of the file.
 
 use std::collections::BTreeMap;
