@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::api::{nonce, ApiClient, Endpoint};
+use super::api::{json_error, nonce, ApiClient, Endpoint, Env};
 use super::sign::{acs3, scrub, Secret};
 use super::{
     ApiCalls, FailureReason, FetchError, FetchedReport, Target, CALL_NOT_READY, CALL_SUCCESS,
@@ -58,9 +58,6 @@ pub struct AlibabaRam {
     credentials: Credentials,
     poll: Duration,
 }
-
-/// The environment the fetcher reads, so tests can pass their own.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl AlibabaRam {
     /// `endpoint` is `--alibaba.endpoint`; `poll` the wait between "is the report ready?" calls.
@@ -186,17 +183,15 @@ impl AlibabaRam {
                 .map_err(|e| {
                     invalid("GetCredentialReport", format!("Content is not base64: {e}"))
                 })?;
-            let time = jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%#z", &page.generated)
-                .or_else(|_| page.generated.parse::<jiff::Timestamp>())
-                .map_err(|_| {
-                    invalid(
-                        "GetCredentialReport",
-                        format!(
-                            "GeneratedTime {:?} is not an ISO 8601 time",
-                            scrub(&page.generated, &[], &[])
-                        ),
-                    )
-                })?;
+            let time = page.generated.parse::<jiff::Timestamp>().map_err(|_| {
+                invalid(
+                    "GetCredentialReport",
+                    format!(
+                        "GeneratedTime {:?} is not an ISO 8601 time",
+                        scrub(&page.generated, &[], &[])
+                    ),
+                )
+            })?;
             match generated {
                 None => generated = Some(time),
                 // A report regenerated while we paged: its pages do not belong together.
@@ -662,26 +657,6 @@ fn invalid(action: &str, message: impl std::fmt::Display) -> FetchError {
         FailureReason::InvalidResponse,
         format!("{action}: {message}"),
     )
-}
-
-/// A JSON error without the value that caused it (it could be a key id or a token).
-pub(crate) fn json_error(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Syntax => "malformed JSON",
-        Category::Eof => "JSON cut off",
-        Category::Io => "unreadable",
-        Category::Data => "a field is missing or has the wrong type",
-    };
-    // serde_json's own text names the field for a missing one, and quotes the value for a wrong
-    // type; keep the former, drop the latter.
-    let text = e.to_string();
-    let detail = text
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next())
-        .map(|f| format!(" (missing field {f})"))
-        .unwrap_or_default();
-    format!("{what}{detail} at line {} column {}", e.line(), e.column())
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@ const MAX_ANSWER_BYTES: usize = 256 << 20;
 /// One call, connect to last byte. Generous: a page of a large report is slow on a slow link.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The environment a source reads its credentials from (tests pass their own).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Where an API lives: its base URL and the `Host` header the signature covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
@@ -166,6 +169,26 @@ pub fn nonce() -> String {
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .expect("the system's random source");
     super::sign::hex(&bytes)
+}
+
+/// A JSON error without the value that caused it (it could be a key id or a token).
+pub fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "malformed JSON",
+        Category::Eof => "JSON cut off",
+        Category::Io => "unreadable",
+        Category::Data => "a field is missing or has the wrong type",
+    };
+    // serde_json's own text names the field for a missing one, and quotes the value for a wrong
+    // type; keep the former, drop the latter.
+    let text = e.to_string();
+    let detail = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(|f| format!(" (missing field {f})"))
+        .unwrap_or_default();
+    format!("{what}{detail} at line {} column {}", e.line(), e.column())
 }
 
 #[cfg(test)]

@@ -12,8 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::alibaba_ram::{json_error, Env};
-use super::api::{ApiClient, Endpoint};
+use super::api::{json_error, ApiClient, Endpoint, Env};
 use super::sign::{scrub, tc3, Secret};
 use super::{ApiCalls, FailureReason, FetchError, FetchedReport, Target, CALL_SUCCESS};
 
@@ -387,9 +386,16 @@ impl TencentCam {
             #[serde(default)]
             create_time: Option<String>,
         }
-        let keys: Keys = self
-            .required(calls, "ListAccessKeys", json!({ "TargetUin": uin }))
-            .await?;
+        // Optional: a user deleted since the lists were read has no keys (ResourceNotFound).
+        let Some(keys) = self
+            .optional::<Keys>(calls, "ListAccessKeys", json!({ "TargetUin": uin }))
+            .await?
+        else {
+            return Ok(Details {
+                protection,
+                keys: None,
+            });
+        };
         let mut keys: Vec<Key> = keys
             .access_keys
             .into_iter()
