@@ -424,3 +424,29 @@ fn the_exporter_reads_the_fetched_report() {
         "{metrics}"
     );
 }
+
+#[test]
+fn the_fetchers_metrics_count_the_throttled_attempt_and_the_expired_report() {
+    let (fake, _ims) = start(Mode::Normal, None, KEY_ID);
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    let env = env(&fake);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let fetcher = cloud_fakes::Fetcher::spawn(
+        dir.path(),
+        &["--provider", "alibaba-ram", "--alibaba.endpoint", &url],
+        &env,
+    );
+    let metrics = fetcher
+        .metrics_when(|m| m.contains("credential_report_fetch_last_success_timestamp_seconds{"));
+    for line in [
+        "credential_report_fetch_failures_total{account=\"default\",reason=\"throttled\"} 1",
+        "credential_report_fetch_failures_total{account=\"default\",reason=\"access_denied\"} 0",
+        "credential_report_fetch_api_calls_total{action=\"GetCredentialReport\",result=\"throttled\"} 1",
+        "credential_report_fetch_api_calls_total{action=\"GetCredentialReport\",result=\"not_ready\"} 1",
+        "credential_report_fetch_api_calls_total{action=\"GetCallerIdentity\",result=\"success\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line}:\n{metrics}");
+    }
+    assert_no_secrets(&metrics, &[KEY_ID, SECRET, TOKEN]);
+}

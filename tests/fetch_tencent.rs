@@ -444,3 +444,34 @@ fn the_exporter_reads_the_rebuilt_report_without_the_checks_no_api_gives() {
         "{metrics}"
     );
 }
+
+#[test]
+fn the_fetchers_metrics_count_calls_by_action_and_result_and_hold_no_secret() {
+    let (fake, _cam) = start(Mode::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    let url = fake.url();
+    let fetcher = cloud_fakes::Fetcher::spawn(
+        dir.path(),
+        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
+        &[
+            ("TENCENTCLOUD_SECRET_ID", SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", SECRET_KEY),
+            ("TENCENTCLOUD_SESSION_TOKEN", TOKEN),
+        ],
+    );
+    let metrics = fetcher
+        .metrics_when(|m| m.contains("credential_report_fetch_last_success_timestamp_seconds{"));
+    for line in [
+        "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"throttled\"} 11",
+        "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"success\"} 11",
+        "credential_report_fetch_api_calls_total{action=\"GetSecurityLastUsed\",result=\"success\"} 2",
+        "credential_report_fetch_api_calls_total{action=\"DescribeSafeAuthFlagColl\",result=\"invalid_response\"} 1",
+        "credential_report_fetch_failures_total{account=\"default\",reason=\"throttled\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line}:\n{metrics}");
+    }
+    assert_no_secrets(
+        &metrics,
+        &[SECRET_ID, SECRET_KEY, TOKEN, "AKIDalice", "AKIDsvc"],
+    );
+}

@@ -433,3 +433,66 @@ pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
         );
     }
 }
+
+/// A fetcher running in its loop, serving its /metrics; killed when dropped.
+pub struct Fetcher {
+    child: std::process::Child,
+    pub address: String,
+}
+
+impl Fetcher {
+    pub fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Fetcher {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(BINARY);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("fetch")
+            .arg("--report.dir")
+            .arg(dir)
+            .args(["--web.listen-address", &address])
+            .args([
+                "--fetch.retry-backoff",
+                "10ms",
+                "--fetch.poll-interval",
+                "10ms",
+            ])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Fetcher {
+            child: cmd.spawn().expect("start the fetcher"),
+            address,
+        }
+    }
+
+    /// The fetcher's /metrics once `ready` holds for it (waits up to 30 s).
+    pub fn metrics_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut last = String::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(mut r) = ureq::get(format!("http://{}/metrics", self.address)).call() {
+                last = r.body_mut().read_to_string().unwrap_or_default();
+                if ready(&last) {
+                    return last;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the fetcher's /metrics never got ready; last:\n{last}");
+    }
+}
+
+impl Drop for Fetcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
