@@ -60,6 +60,7 @@ fn snapshot(files: Range<usize>, keep_users: bool) -> Snapshot {
     Snapshot {
         reports,
         scanned: true,
+        ..Snapshot::default()
     }
 }
 

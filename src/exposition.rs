@@ -207,6 +207,15 @@ const ALWAYS: Answers = |_| true;
 type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
 
 fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
+    if snapshot.scanned {
+        gauges(
+            encoder,
+            "credential_report_folder_up",
+            "1 if the report folder could be listed at the last scan; 0 while it is missing, not a folder, or unreadable.",
+            None,
+            [(Labels::<0>::default(), i64::from(snapshot.folder.is_readable()))],
+        )?;
+    }
     gauges(
         encoder,
         "credential_report_up",
@@ -812,6 +821,7 @@ mod tests {
         Arc::new(ArcSwap::from_pointee(Snapshot {
             reports,
             scanned: true,
+            ..Snapshot::default()
         }))
     }
 

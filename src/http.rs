@@ -1,7 +1,7 @@
 //! Routes: the metrics (OpenMetrics or classic text, by content negotiation), the health
 //! and readiness probes, and a small status page listing each report.
 
-use std::fmt::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -15,12 +15,15 @@ use axum::Router;
 use crate::body::Bodies;
 use crate::exposition::Format;
 use crate::snapshot::Snapshot;
+use crate::status_page;
 
 #[derive(Clone)]
 pub struct AppState {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub bodies: Arc<Bodies>,
     pub telemetry_path: String,
+    /// `--report.dir`, shown on the status page.
+    pub report_dir: PathBuf,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -124,59 +127,12 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
 
 async fn index(State(state): State<AppState>) -> Html<String> {
     let snapshot = state.snapshot.load_full();
-    let mut page = String::new();
-    let path = escape_html(&state.telemetry_path);
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Credential Report Exporter</title></head>\n<body>\n<h1>Credential Report Exporter</h1>\n<p><a href=\"{path}\">Metrics</a> · <a href=\"/-/healthy\">Health</a> · <a href=\"/-/ready\">Readiness</a></p>\n"
-    );
-    if snapshot.reports.is_empty() {
-        page.push_str("<p>No reports found in the report folder.</p>\n");
-    } else {
-        page.push_str("<table border=\"1\" cellpadding=\"4\">\n<tr><th>Report</th><th>State</th><th>File</th><th>Encoding</th><th>Users</th><th>Cell errors</th><th>Last successful reload</th><th>Last error</th></tr>\n");
-        for (name, report) in &snapshot.reports {
-            let state = if report.up { "up" } else { "down" };
-            let encoding = report.data.as_ref().map_or("–", |d| d.encoding.name());
-            let users = report
-                .data
-                .as_ref()
-                .map_or("–".to_owned(), |d| d.rows.to_string());
-            let cell_errors = report
-                .data
-                .as_ref()
-                .map_or("–".to_owned(), |d| d.cell_errors.to_string());
-            let last_success = report.last_success.map_or("never".to_owned(), |t| {
-                t.round(jiff::Unit::Second)
-                    .map_or(t.to_string(), |t| t.to_string())
-            });
-            let last_error = report.last_error.as_deref().unwrap_or("");
-            let _ = writeln!(
-                page,
-                "<tr><td>{}</td><td>{state}</td><td>{}</td><td>{encoding}</td><td>{users}</td><td>{cell_errors}</td><td>{last_success}</td><td>{}</td></tr>",
-                escape_html(name),
-                escape_html(&report.path.display().to_string()),
-                escape_html(last_error),
-            );
-        }
-        page.push_str("</table>\n");
-    }
-    page.push_str("</body></html>\n");
-    Html(page)
-}
-
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    Html(status_page::render(
+        &snapshot,
+        &state.report_dir,
+        &state.telemetry_path,
+        jiff::Timestamp::now(),
+    ))
 }
 
 #[cfg(test)]
@@ -216,14 +172,6 @@ mod tests {
         assert!(
             !accepts_gzip("gzip;q=0, *"),
             "an explicit refusal wins over *"
-        );
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape_html("<b>\"x\" & 'y'</b>"),
-            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
         );
     }
 }

@@ -19,5 +19,6 @@ pub mod process;
 pub mod reload;
 pub mod report;
 pub mod snapshot;
+pub mod status_page;
 pub mod watch;
 pub mod web;

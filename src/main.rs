@@ -131,6 +131,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         snapshot,
         bodies,
         telemetry_path: config.web_telemetry_path.clone(),
+        report_dir: config.report_dir.clone(),
     });
     let app = web::protect(routes, &web_config, config.web_max_requests);
     info!(

@@ -18,7 +18,7 @@ use regex::Regex;
 use tracing::{debug, error, info, warn};
 
 use crate::report::{ReadOptions, ReportError};
-use crate::snapshot::{ReportData, ReportState, Snapshot};
+use crate::snapshot::{FolderState, ReportData, ReportState, Snapshot};
 
 /// Which files in the folder are reports, and what each is called.
 #[derive(Debug, Clone)]
@@ -164,6 +164,8 @@ pub struct Reloader {
     snapshot: Arc<ArcSwap<Snapshot>>,
     /// The version of each report's file last read, successfully or not.
     versions: HashMap<String, Version>,
+    /// What the last listing found.
+    folder: FolderState,
 }
 
 impl Reloader {
@@ -179,6 +181,7 @@ impl Reloader {
             options,
             snapshot,
             versions: HashMap::new(),
+            folder: FolderState::Readable,
         }
     }
 
@@ -186,16 +189,27 @@ impl Reloader {
     pub fn rescan(&mut self) {
         let current = self.snapshot.load_full();
         let winners = match self.list_reports() {
-            Ok(winners) => winners,
+            Ok(winners) => {
+                self.folder = FolderState::Readable;
+                winners
+            }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                if !current.reports.is_empty() || !current.scanned {
+                if !current.reports.is_empty() || !current.scanned || current.folder.is_readable() {
                     warn!(dir = %self.dir.display(), "report folder does not exist (yet); waiting for it");
                 }
+                self.folder = FolderState::Missing;
                 BTreeMap::new()
             }
             Err(error) => {
                 // Keep serving what we have: a transient fault must not empty /metrics.
-                error!(dir = %self.dir.display(), %error, "cannot list the report folder; keeping the reports already read");
+                let folder = match error.kind() {
+                    io::ErrorKind::NotADirectory => FolderState::NotAFolder,
+                    _ => FolderState::Unreadable(error.to_string()),
+                };
+                if folder != current.folder || !current.scanned {
+                    error!(dir = %self.dir.display(), %error, "cannot list the report folder; keeping the reports already read");
+                }
+                self.folder = folder;
                 self.publish(current.reports.clone());
                 return;
             }
@@ -243,6 +257,7 @@ impl Reloader {
     fn publish(&self, reports: BTreeMap<String, Arc<ReportState>>) {
         let current = self.snapshot.load();
         let unchanged = current.scanned
+            && current.folder == self.folder
             && current.reports.len() == reports.len()
             && current
                 .reports
@@ -257,6 +272,7 @@ impl Reloader {
         self.snapshot.store(Arc::new(Snapshot {
             reports,
             scanned: true,
+            folder: self.folder.clone(),
         }));
     }
 

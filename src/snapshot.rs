@@ -236,4 +236,36 @@ pub struct Snapshot {
     pub reports: BTreeMap<String, Arc<ReportState>>,
     /// The report folder has been scanned at least once.
     pub scanned: bool,
+    /// What the last scan found at the folder's path.
+    pub folder: FolderState,
+}
+
+/// Whether the last scan could list the report folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FolderState {
+    #[default]
+    Readable,
+    /// Nothing at the path (yet): no reports are served.
+    Missing,
+    /// A file, not a folder, at the path: the reports read before are still served.
+    NotAFolder,
+    /// A folder that cannot be listed (permissions, I/O), and why: the reports read before
+    /// are still served.
+    Unreadable(String),
+}
+
+impl FolderState {
+    pub fn is_readable(&self) -> bool {
+        *self == FolderState::Readable
+    }
+
+    /// For people: the status page.
+    pub fn describe(&self) -> String {
+        match self {
+            FolderState::Readable => "readable".to_owned(),
+            FolderState::Missing => "missing: no such folder (yet)".to_owned(),
+            FolderState::NotAFolder => "not a folder: the path is a file".to_owned(),
+            FolderState::Unreadable(why) => format!("unreadable: {why}"),
+        }
+    }
 }

@@ -237,3 +237,47 @@ fn sigterm_exits_cleanly() {
     let status = exporter.terminate();
     assert!(status.success(), "{status:?}");
 }
+
+/// `credential_report_folder_up` and the status page say when `--report.dir` is missing,
+/// a file, or unreadable, and recover when it is fixed.
+#[test]
+fn folder_that_is_missing_a_file_or_unreadable_is_reported() {
+    let parent = tempfile::tempdir().unwrap();
+    common::open_to_everyone(parent.path());
+    let dir = parent.path().join("reports");
+    let folder_page = |exporter: &Exporter| exporter.get("/", None).2;
+
+    let exporter = Exporter::start(&dir, &[]);
+    exporter.wait_for_sample("credential_report_folder_up 0");
+    assert!(
+        folder_page(&exporter).contains("missing"),
+        "{}",
+        folder_page(&exporter)
+    );
+    fs::create_dir(&dir).unwrap();
+    exporter.wait_for_sample("credential_report_folder_up 1");
+    drop(exporter);
+
+    fs::remove_dir(&dir).unwrap();
+    fs::write(&dir, "not a folder").unwrap();
+    let exporter = Exporter::start(&dir, &[]);
+    exporter.wait_for_sample("credential_report_folder_up 0");
+    assert!(folder_page(&exporter).contains("not a folder"));
+    fs::remove_file(&dir).unwrap();
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("r.csv"), report_with_users(2)).unwrap();
+    exporter.wait_for_sample(&users_line("r", 2));
+    exporter.wait_for_sample("credential_report_folder_up 1");
+    drop(exporter);
+
+    // Unreadable to the exporter's user (nobody when the tests run as root).
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o000)).unwrap();
+    let exporter = Exporter::start_unprivileged(&dir, &[]);
+    exporter.wait_for_sample("credential_report_folder_up 0");
+    let page = folder_page(&exporter);
+    assert!(page.contains("unreadable: Permission denied"), "{page}");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    exporter.wait_for_sample("credential_report_folder_up 1");
+    exporter.wait_for_sample(&users_line("r", 2));
+}

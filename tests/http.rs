@@ -37,14 +37,59 @@ fn probes_and_status_page() {
     let (status, content_type, page) = exporter.get("/", None);
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/html"));
+    assert!(!page.contains("<script"), "no scripts");
+    assert!(page.contains("<style>"), "a little CSS");
+    assert!(page.contains(&format!("Version {}", env!("CARGO_PKG_VERSION"))));
+    assert!(page.contains("(revision <code>"), "{page}");
+    let folder = examples_dir().display().to_string();
+    assert!(
+        page.contains(&format!(
+            "<code>{folder}</code>: <span class=\"good\">readable</span>"
+        )),
+        "{page}"
+    );
     for report in ["acme-prod", "acme-cn", "legacy-gbk"] {
         assert!(
-            page.contains(&format!("<td>{report}</td><td>up</td>")),
+            page.contains(&format!("<tr><td>{report}</td><td class=\"good\">up</td>")),
             "{page}"
         );
     }
+    // acme-prod's headline findings: console users without MFA, active keys at risk,
+    // over 90 days, never used (as credential_report_users_console_without_mfa and
+    // credential_report_access_keys_*{status="active"} count them).
+    let row = page
+        .lines()
+        .find(|line| line.starts_with("<tr><td>acme-prod</td>"))
+        .unwrap();
+    let bad = |n: u64| format!("<td class=\"n bad\">{n}</td>");
+    assert!(
+        row.contains(&[bad(2), bad(1), bad(4), bad(1)].concat()),
+        "{row}"
+    );
+    // legacy-gbk has no key at risk: shown as good, not as a finding.
+    let row = page
+        .lines()
+        .find(|line| line.starts_with("<tr><td>legacy-gbk</td>"))
+        .unwrap();
+    assert!(row.contains("<td class=\"n good\">0</td>"), "{row}");
+    let totals = page
+        .lines()
+        .find(|line| line.contains("All reports"))
+        .unwrap();
+    assert!(
+        totals.contains(&[bad(5), bad(2), bad(9), bad(2)].concat()),
+        "{totals}"
+    );
+    // File age: the examples were written at least a moment ago, in s, m, h or d.
+    assert!(
+        row.split("</td><td>")
+            .nth(3)
+            .is_some_and(|age| age.ends_with(['s', 'm', 'h'])),
+        "{row}"
+    );
     assert!(page.contains("GB18030"));
     assert!(page.contains("href=\"/metrics\""));
+    assert!(page.contains("href=\"https://github.com/credential-report-exporter/credential-report-exporter/tree/main/docs\""));
     assert_eq!(exporter.get("/nothing-here", None).0, 404);
 }
 
@@ -72,4 +117,7 @@ fn usernames_are_escaped_in_both_formats_and_the_page() {
     );
     let (_, _, openmetrics) = exporter.get("/metrics", Some(PROMETHEUS_ACCEPT));
     assert!(openmetrics.contains(expected), "{openmetrics}");
+    let (_, _, page) = exporter.get("/", None);
+    assert!(!page.contains("<b>x"), "{page}");
+    assert!(page.contains("<td>odd</td>"));
 }
