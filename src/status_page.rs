@@ -25,7 +25,8 @@ th{background:#f4f4f4}td.n{text-align:right}\
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Findings {
     console_without_mfa: u64,
-    active_keys_at_risk: u64,
+    /// `None` where the provider does not flag keys at risk (AWS, Alibaba).
+    active_keys_at_risk: Option<u64>,
     active_keys_over_90_days: u64,
     active_keys_never_used: u64,
 }
@@ -41,7 +42,10 @@ impl Findings {
                 .values()
                 .map(|c| c.console_without_mfa)
                 .sum(),
-            active_keys_at_risk: active.map_or(0, |k| k.at_risk),
+            active_keys_at_risk: data
+                .checks
+                .keys_at_risk
+                .then(|| active.map_or(0, |k| k.at_risk)),
             active_keys_over_90_days: active.map_or(0, |k| k.over_90_days),
             active_keys_never_used: active.map_or(0, |k| k.never_used),
         })
@@ -50,7 +54,10 @@ impl Findings {
     fn add(self, other: Findings) -> Findings {
         Findings {
             console_without_mfa: self.console_without_mfa + other.console_without_mfa,
-            active_keys_at_risk: self.active_keys_at_risk + other.active_keys_at_risk,
+            active_keys_at_risk: match (self.active_keys_at_risk, other.active_keys_at_risk) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            },
             active_keys_over_90_days: self.active_keys_over_90_days
                 + other.active_keys_over_90_days,
             active_keys_never_used: self.active_keys_never_used + other.active_keys_never_used,
@@ -59,13 +66,13 @@ impl Findings {
 
     fn cells(self) -> String {
         [
-            self.console_without_mfa,
+            Some(self.console_without_mfa),
             self.active_keys_at_risk,
-            self.active_keys_over_90_days,
-            self.active_keys_never_used,
+            Some(self.active_keys_over_90_days),
+            Some(self.active_keys_never_used),
         ]
         .iter()
-        .map(|&n| count(n))
+        .map(|&n| n.map_or("<td class=\"n muted\">n/a</td>".to_owned(), count))
         .collect()
     }
 }
@@ -121,7 +128,7 @@ pub fn render(snapshot: &Snapshot, dir: &Path, telemetry_path: &str, now: Timest
         return page;
     }
     page.push_str(
-        "<table>\n<tr><th>Report</th><th>State</th><th>File</th><th>File age</th>\
+        "<table>\n<tr><th>Report</th><th>Provider</th><th>State</th><th>File</th><th>File age</th>\
          <th>Users</th><th>Console users without MFA</th><th>Active keys at risk</th>\
          <th>Active keys over 90 days</th><th>Active keys never used</th>\
          <th>Longest an active key went unused</th><th>Encoding</th><th>Cell errors</th>\
@@ -140,21 +147,24 @@ pub fn render(snapshot: &Snapshot, dir: &Path, telemetry_path: &str, now: Timest
         users += data.map_or(0, |d| d.rows);
         let unused_for = data
             .and_then(|d| {
-                active_keys(&d.aggregates.keys_by_status().collect::<Vec<_>>())?.least_recent_use
+                active_keys(&d.aggregates.keys_by_status().collect::<Vec<_>>())?
+                    .least_recent_use
+                    .get()
             })
             .map_or("–".to_owned(), |t| age(now.duration_since(t)));
         let _ = writeln!(
             page,
-            "<tr><td>{}</td>{state}<td>{}</td><td>{}</td><td class=\"n\">{}</td>{}\
+            "<tr><td>{}</td><td>{}</td>{state}<td>{}</td><td>{}</td><td class=\"n\">{}</td>{}\
              <td>{unused_for}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
             escape_html(name),
+            data.map_or("–", |d| d.provider.name()),
             escape_html(&report.path.display().to_string()),
             report
                 .file_modified
                 .map_or("–".to_owned(), |t| age(now.duration_since(t))),
             data.map_or("–".to_owned(), |d| d.rows.to_string()),
             findings.map_or("<td>–</td>".repeat(4), Findings::cells),
-            data.and_then(|d| d.encoding).map_or("–", |e| e.name()),
+            data.map_or("–", |d| d.encoding.name()),
             data.map_or("–".to_owned(), |d| d.cell_errors.to_string()),
             report.last_success.map_or("never".to_owned(), |t| {
                 t.round(jiff::Unit::Second)
@@ -166,7 +176,7 @@ pub fn render(snapshot: &Snapshot, dir: &Path, telemetry_path: &str, now: Timest
     if snapshot.reports.len() > 1 {
         let _ = writeln!(
             page,
-            "<tr><th colspan=\"4\">All reports</th><td class=\"n\">{users}</td>{}\
+            "<tr><th colspan=\"5\">All reports</th><td class=\"n\">{users}</td>{}\
              <td colspan=\"5\"></td></tr>",
             total.cells()
         );

@@ -202,7 +202,11 @@ fn a_body_still_streaming_holds_its_request_permit() {
     // Larger than the loopback socket buffers: unread, the stream stalls half sent.
     std::fs::write(dir.path().join("big.csv"), report_with_users(30_000)).unwrap();
     let exporter = Exporter::start(dir.path(), &["--web.max-requests", "1"]);
-    exporter.wait_for_sample(&users_line("big", 30_000));
+    // Read uncompressed: that is the stream under test, and nothing is compressed.
+    let served = get(&exporter, "text/plain", false).body;
+    assert!(String::from_utf8(served)
+        .unwrap()
+        .contains(&users_line("big", 30_000)));
     let mut stalled = TcpStream::connect(&exporter.address).unwrap();
     write!(stalled, "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
     let mut first = [0u8; 12];
@@ -219,5 +223,15 @@ fn a_body_still_streaming_holds_its_request_permit() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     drop(stalled);
     // The permit comes back once the stalled client is gone.
-    exporter.wait_until("the permit back", || exporter.status("/metrics") == 200);
+    exporter.wait_until("the permit back", || {
+        let mut stream = TcpStream::connect(&exporter.address).unwrap();
+        write!(
+            stream,
+            "HEAD /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.starts_with("HTTP/1.1 200")
+    });
 }

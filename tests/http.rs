@@ -48,15 +48,23 @@ fn probes_and_status_page() {
         )),
         "{page}"
     );
-    for report in ["acme-prod", "acme-cn", "legacy-gbk"] {
+    for (report, provider) in [
+        ("acme-prod", "tencent-cam"),
+        ("acme-cn", "tencent-cam"),
+        ("legacy-gbk", "tencent-cam"),
+        ("aws-prod", "aws-iam"),
+        ("alibaba-prod", "alibaba-ram"),
+    ] {
         assert!(
-            page.contains(&format!("<tr><td>{report}</td><td class=\"good\">up</td>")),
+            page.contains(&format!(
+                "<tr><td>{report}</td><td>{provider}</td><td class=\"good\">up</td>"
+            )),
             "{page}"
         );
     }
     // acme-prod's headline findings: console users without MFA, active keys at risk,
     // over 90 days, never used (as credential_report_users_console_without_mfa and
-    // credential_report_access_keys_*{status="active"} count them).
+    // credential_report_access_keys_*{status="active"} count them); totals over the five.
     let row = page
         .lines()
         .find(|line| line.starts_with("<tr><td>acme-prod</td>"))
@@ -72,18 +80,25 @@ fn probes_and_status_page() {
         .find(|line| line.starts_with("<tr><td>legacy-gbk</td>"))
         .unwrap();
     assert!(row.contains("<td class=\"n good\">0</td>"), "{row}");
+    // AWS does not flag keys at risk: not applicable rather than a reassuring 0.
+    let aws = page
+        .lines()
+        .find(|line| line.starts_with("<tr><td>aws-prod</td>"))
+        .unwrap();
+    assert!(aws.contains("<td class=\"n muted\">n/a</td>"), "{aws}");
     let totals = page
         .lines()
         .find(|line| line.contains("All reports"))
         .unwrap();
     assert!(
-        totals.contains(&[bad(5), bad(2), bad(9), bad(2)].concat()),
+        totals.contains(&[bad(10), bad(2), bad(17), bad(5)].concat()),
         "{totals}"
     );
     // File age: the examples were written at least a moment ago, in s, m, h or d.
     assert!(
         row.split("</td><td>")
             .nth(3)
+            .and_then(|cell| cell.split("</td>").next())
             .is_some_and(|age| age.ends_with(['s', 'm', 'h'])),
         "{row}"
     );
