@@ -92,6 +92,9 @@ fn paged(r: &Value, all: Vec<Value>, total_field: &str, list_field: &str) -> (u1
 
 impl Cam {
     fn handle(&self, r: &Request) -> (u16, String) {
+        if r.header("x-tc-action") == Some("AssumeRoleWithWebIdentity") {
+            return self.assume_role(r);
+        }
         if let Err(e) = self.verifier.verify(r) {
             self.bad.lock().unwrap().push(e.clone());
             return err(&e, "signature check failed");
@@ -198,6 +201,27 @@ impl Cam {
             }
             other => err("InvalidAction", &format!("{other} unknown")),
         }
+    }
+}
+
+impl Cam {
+    /// STS for TKE workload identity: anonymous, the web identity token is the credential.
+    fn assume_role(&self, r: &Request) -> (u16, String) {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        if r.header("authorization") != Some("SKIP")
+            || r.header("x-tc-version") != Some("2018-08-13")
+            || r.header("x-tc-region") != Some("ap-guangzhou")
+            || body["WebIdentityToken"] != "eyJhbGciOiJSUzI1NiJ9.tke.token"
+            || body["ProviderId"] != "tke-oidc-provider"
+            || body["RoleArn"] != "qcs::cam::uin/100000000001:roleName/fetcher"
+        {
+            return err("InvalidParameter.WebIdentityTokenError", "bad exchange");
+        }
+        ok(json!({
+            "Credentials": {"TmpSecretId": SECRET_ID, "TmpSecretKey": SECRET_KEY, "Token": TOKEN},
+            "ExpiredTime": jiff::Timestamp::now().as_second() + 7200,
+            "Expiration": "2099-01-01T00:00:00Z"
+        }))
     }
 }
 
@@ -474,4 +498,48 @@ fn the_fetchers_metrics_count_calls_by_action_and_result_and_hold_no_secret() {
         &metrics,
         &[SECRET_ID, SECRET_KEY, TOKEN, "AKIDalice", "AKIDsvc"],
     );
+}
+
+#[test]
+fn tke_workload_identity_exchanges_the_token_for_temporary_keys() {
+    let (fake, cam) = start(Mode::Normal);
+    let dir = tempfile::tempdir().unwrap();
+    let token_dir = tempfile::tempdir().unwrap();
+    let token_file = token_dir.path().join("token");
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.tke.token\n").unwrap();
+    let url = fake.url();
+    let token_path = token_file.display().to_string();
+    let out = fetch_once(
+        dir.path(),
+        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
+        &[
+            ("TKE_REGION", "ap-guangzhou"),
+            ("TKE_PROVIDER_ID", "tke-oidc-provider"),
+            (
+                "TKE_ROLE_ARN",
+                "qcs::cam::uin/100000000001:roleName/fetcher",
+            ),
+            ("TKE_WEB_IDENTITY_TOKEN_FILE", &token_path),
+            ("TENCENTCLOUD_STS_ENDPOINT", &url),
+        ],
+    );
+    let text = printed(&out);
+    assert!(out.status.success(), "fetch failed:\n{text}");
+    assert!(
+        cam.bad.lock().unwrap().is_empty(),
+        "{:?}",
+        cam.bad.lock().unwrap()
+    );
+    let actions = fake.actions();
+    assert_eq!(actions[0], "AssumeRoleWithWebIdentity");
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "AssumeRoleWithWebIdentity")
+            .count(),
+        1,
+        "cached for the run"
+    );
+    assert!(dir.path().join(format!("{OWNER}.csv")).exists());
+    assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN, "tke.token"]);
 }

@@ -62,11 +62,49 @@ pub const HEADER: [&str; 22] = [
 pub struct TencentCam {
     client: ApiClient,
     endpoint: Endpoint,
-    secret_id: String,
-    secret_key: Secret,
-    token: Option<Secret>,
+    credentials: Credentials,
     throttle_base: Duration,
 }
+
+/// A SecretId and SecretKey (and a token for temporary ones) to sign with.
+#[derive(Clone)]
+struct Keys {
+    id: String,
+    key: Secret,
+    token: Option<Secret>,
+}
+
+impl Keys {
+    /// The values a message must never show: (secrets, key ids to mask).
+    /// The values a message must never show: (secrets, key ids to mask).
+    fn known(&self) -> (Vec<&str>, Vec<&str>) {
+        let mut secrets = vec![self.key.expose()];
+        if let Some(t) = &self.token {
+            secrets.push(t.expose());
+        }
+        (secrets, vec![self.id.as_str()])
+    }
+}
+
+enum Credentials {
+    Static(Keys),
+    /// TKE workload identity: a projected service-account token, exchanged with STS
+    /// `AssumeRoleWithWebIdentity` for temporary keys (what Tencent's SDKs do with `TKE_*`).
+    Tke {
+        region: String,
+        provider_id: String,
+        role_arn: String,
+        token_file: std::path::PathBuf,
+        sts: Endpoint,
+        /// The keys and when to renew them (Unix seconds).
+        cached: tokio::sync::Mutex<Option<(Keys, i64)>>,
+    },
+}
+
+/// Where STS lives unless `TENCENTCLOUD_STS_ENDPOINT` says otherwise.
+const DEFAULT_STS: &str = "https://sts.tencentcloudapi.com";
+/// Lifetime asked of TKE temporary keys; renewed when a tenth of it is left.
+const TKE_DURATION: i64 = 7200;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -155,21 +193,46 @@ impl TencentCam {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let (Some(secret_id), Some(secret_key)) = (
-            get("TENCENTCLOUD_SECRET_ID"),
-            get("TENCENTCLOUD_SECRET_KEY"),
-        ) else {
-            anyhow::bail!(
+        let tke = [
+            "TKE_REGION",
+            "TKE_PROVIDER_ID",
+            "TKE_ROLE_ARN",
+            "TKE_WEB_IDENTITY_TOKEN_FILE",
+        ]
+        .map(get);
+        let credentials = match (get("TENCENTCLOUD_SECRET_ID"), get("TENCENTCLOUD_SECRET_KEY"), tke) {
+            (Some(id), Some(key), _) => Credentials::Static(Keys {
+                id,
+                key: Secret::new(key),
+                token: get("TENCENTCLOUD_SESSION_TOKEN").map(Secret::new),
+            }),
+            (Some(_), None, _) | (None, Some(_), _) => anyhow::bail!(
+                "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY go together; one of them is not set"
+            ),
+            (None, None, [Some(region), Some(provider_id), Some(role_arn), Some(token_file)]) => Credentials::Tke {
+                region,
+                provider_id,
+                role_arn,
+                token_file: token_file.into(),
+                sts: Endpoint::parse(
+                    "TENCENTCLOUD_STS_ENDPOINT",
+                    &get("TENCENTCLOUD_STS_ENDPOINT").unwrap_or_else(|| DEFAULT_STS.to_owned()),
+                )?,
+                cached: tokio::sync::Mutex::new(None),
+            },
+            (None, None, [None, None, None, None]) => anyhow::bail!(
                 "no Tencent Cloud credentials: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY \
-                 (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials)"
-            );
+                 (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials), or use TKE workload identity \
+                 (TKE_REGION, TKE_PROVIDER_ID, TKE_ROLE_ARN, TKE_WEB_IDENTITY_TOKEN_FILE)"
+            ),
+            (None, None, _) => anyhow::bail!(
+                "TKE workload identity needs all of TKE_REGION, TKE_PROVIDER_ID, TKE_ROLE_ARN and TKE_WEB_IDENTITY_TOKEN_FILE; some are missing"
+            ),
         };
         Ok(TencentCam {
             client: ApiClient::new()?,
             endpoint: Endpoint::parse("--tencent.endpoint", endpoint)?,
-            secret_id,
-            secret_key: Secret::new(secret_key),
-            token: get("TENCENTCLOUD_SESSION_TOKEN").map(Secret::new),
+            credentials,
             throttle_base: Duration::from_millis(250),
         })
     }
@@ -537,7 +600,7 @@ impl TencentCam {
         match self.call(calls, action, &params).await? {
             Ok(v) => Ok(Some(v)),
             Err(e) if classify(&e.code) == FailureReason::InvalidResponse => {
-                tracing::info!(action, code = %scrub(&e.code, &self.known().0, &self.known().1), "not available for this account; left out");
+                tracing::info!(action, code = %e.code, "not available for this account; left out");
                 Ok(None)
             }
             Err(e) => Err(self.api_failure(action, e)),
@@ -545,19 +608,15 @@ impl TencentCam {
     }
 
     fn api_failure(&self, action: &str, e: ApiError) -> FetchError {
-        let known = self.known();
         FetchError::new(
             classify(&e.code),
-            format!(
-                "{action}: {}: {}",
-                scrub(&e.code, &known.0, &known.1),
-                scrub(&e.message, &known.0, &known.1)
-            ),
+            format!("{action}: {}: {}", e.code, e.message),
         )
     }
 
     /// One signed call, retried with backoff while the answer is `RequestLimitExceeded`.
-    /// `Ok(Err(_))`: the API answered an error (recorded under its reason).
+    /// `Ok(Err(_))`: the API answered an error (recorded under its reason), its code and
+    /// message already scrubbed of credentials.
     async fn call<T: DeserializeOwned>(
         &self,
         calls: &ApiCalls,
@@ -565,9 +624,10 @@ impl TencentCam {
         params: &Value,
     ) -> Result<Result<T, ApiError>, FetchError> {
         let body = params.to_string().into_bytes();
-        let known = self.known();
         let mut attempt = 0;
         loop {
+            let keys = self.keys(calls).await?;
+            let known = keys.known();
             let timestamp = jiff::Timestamp::now().as_second();
             let req = tc3::Request {
                 host: self.endpoint.host(),
@@ -581,9 +641,9 @@ impl TencentCam {
                 action,
                 VERSION,
                 None,
-                &self.secret_id,
-                &self.secret_key,
-                self.token.as_ref(),
+                &keys.id,
+                &keys.key,
+                keys.token.as_ref(),
             );
             let answer = match self
                 .client
@@ -628,17 +688,10 @@ impl TencentCam {
                 ));
             };
             if let Some(error) = response.get("Error") {
+                let text = |field: &str| error.get(field).and_then(Value::as_str).unwrap_or("");
                 let e = ApiError {
-                    code: error
-                        .get("Code")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
-                    message: error
-                        .get("Message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_owned(),
+                    code: scrub(text("Code"), &known.0, &known.1),
+                    message: scrub(text("Message"), &known.0, &known.1),
                 };
                 let reason = classify(&e.code);
                 calls.record(action, reason.as_str());
@@ -674,13 +727,140 @@ impl TencentCam {
         }
     }
 
-    /// The values a message must never show: (secrets, key ids to mask).
-    fn known(&self) -> (Vec<&str>, Vec<&str>) {
-        let mut secrets = vec![self.secret_key.expose()];
-        if let Some(t) = &self.token {
-            secrets.push(t.expose());
+    /// The keys to sign with; for TKE, fresh temporary keys when the cached ones near expiry.
+    async fn keys(&self, calls: &ApiCalls) -> Result<Keys, FetchError> {
+        let (region, provider_id, role_arn, token_file, sts, cached) = match &self.credentials {
+            Credentials::Static(keys) => return Ok(keys.clone()),
+            Credentials::Tke {
+                region,
+                provider_id,
+                role_arn,
+                token_file,
+                sts,
+                cached,
+            } => (region, provider_id, role_arn, token_file, sts, cached),
+        };
+        let mut cached = cached.lock().await;
+        let now = jiff::Timestamp::now().as_second();
+        if let Some((keys, renew_at)) = &*cached {
+            if now < *renew_at {
+                return Ok(keys.clone());
+            }
         }
-        (secrets, vec![self.secret_id.as_str()])
+        // Re-read every time: the kubelet rotates the projected token.
+        let token = std::fs::read_to_string(token_file).map_err(|e| {
+            FetchError::new(
+                FailureReason::AccessDenied,
+                format!("TKE_WEB_IDENTITY_TOKEN_FILE {}: {e}", token_file.display()),
+            )
+        })?;
+        const ACTION: &str = "AssumeRoleWithWebIdentity";
+        let body = json!({
+            "ProviderId": provider_id,
+            "WebIdentityToken": token.trim(),
+            "RoleArn": role_arn,
+            "RoleSessionName": format!("credential-report-exporter-{now}"),
+            "DurationSeconds": TKE_DURATION,
+        })
+        .to_string();
+        // Anonymous: the web identity token is the credential ("Authorization: SKIP", as the SDKs send).
+        let headers = vec![
+            ("Host".to_owned(), sts.host().to_owned()),
+            ("Content-Type".to_owned(), tc3::JSON.to_owned()),
+            ("X-TC-Action".to_owned(), ACTION.to_owned()),
+            ("X-TC-Version".to_owned(), "2018-08-13".to_owned()),
+            ("X-TC-Timestamp".to_owned(), now.to_string()),
+            ("X-TC-Region".to_owned(), region.clone()),
+            ("Authorization".to_owned(), "SKIP".to_owned()),
+        ];
+        let known: (Vec<&str>, Vec<&str>) = (vec![token.trim()], vec![]);
+        let answer = self
+            .client
+            .post(sts, "/", &headers, None, body.into_bytes())
+            .await
+            .map_err(|e| {
+                calls.record(ACTION, e.reason.as_str());
+                FetchError::new(
+                    e.reason,
+                    format!("{ACTION}: {}", scrub(&e.message, &known.0, &known.1)),
+                )
+            })?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            credentials: Option<StsKeys>,
+            expired_time: Option<i64>,
+            error: Option<Value>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct StsKeys {
+            token: String,
+            tmp_secret_id: String,
+            tmp_secret_key: String,
+        }
+        let parsed = serde_json::from_slice::<Value>(&answer.body)
+            .ok()
+            .and_then(|mut v| v.get_mut("Response").map(Value::take))
+            .ok_or_else(|| {
+                invalid(
+                    ACTION,
+                    format!("HTTP {}: the answer has no Response object", answer.status),
+                )
+            })
+            .and_then(|r| {
+                serde_json::from_value::<Answer>(r).map_err(|e| {
+                    invalid(
+                        ACTION,
+                        format!("the answer is not the documented JSON: {}", json_error(&e)),
+                    )
+                })
+            });
+        let a = match parsed {
+            Ok(a) => a,
+            Err(e) => {
+                calls.record(ACTION, e.reason.as_str());
+                return Err(e);
+            }
+        };
+        if let Some(error) = a.error {
+            let text = |f: &str| {
+                scrub(
+                    error.get(f).and_then(Value::as_str).unwrap_or(""),
+                    &known.0,
+                    &known.1,
+                )
+            };
+            let code = text("Code");
+            // STS answers a bad web identity token with InvalidParameter…: access denied, not retried.
+            let reason = match classify(&code) {
+                FailureReason::InvalidResponse => FailureReason::AccessDenied,
+                other => other,
+            };
+            calls.record(ACTION, reason.as_str());
+            return Err(FetchError::new(
+                reason,
+                format!(
+                    "{ACTION} (TKE workload identity: TKE_ROLE_ARN, TKE_PROVIDER_ID): {code}: {}",
+                    text("Message")
+                ),
+            ));
+        }
+        let (Some(k), Some(expires)) = (a.credentials, a.expired_time) else {
+            calls.record(ACTION, FailureReason::InvalidResponse.as_str());
+            return Err(invalid(
+                ACTION,
+                "no Credentials or ExpiredTime in the answer",
+            ));
+        };
+        calls.record(ACTION, CALL_SUCCESS);
+        let keys = Keys {
+            id: k.tmp_secret_id,
+            key: Secret::new(k.tmp_secret_key),
+            token: Some(Secret::new(k.token)),
+        };
+        *cached = Some((keys.clone(), expires - TKE_DURATION / 10));
+        Ok(keys)
     }
 }
 
