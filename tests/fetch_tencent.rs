@@ -22,6 +22,8 @@ enum Mode {
     Normal,
     AccessDenied,
     Malformed,
+    /// ListUsers answers HTTP 503.
+    Server,
 }
 
 struct Cam {
@@ -108,6 +110,9 @@ impl Cam {
                     "you are not authorized to perform cam:ListUsers with SecretId {SECRET_ID}"
                 ),
             );
+        }
+        if self.mode == Mode::Server && action == "ListUsers" {
+            return (503, "<html>Service Unavailable</html>".to_owned());
         }
         match action.as_str() {
             "GetUserAppId" => ok(json!({"Uin": OWNER, "OwnerUin": OWNER, "AppId": 1250000000})),
@@ -542,4 +547,23 @@ fn tke_workload_identity_exchanges_the_token_for_temporary_keys() {
     );
     assert!(dir.path().join(format!("{OWNER}.csv")).exists());
     assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN, "tke.token"]);
+}
+
+#[test]
+fn a_server_error_is_retried_and_then_reported_as_server() {
+    let (fake, _cam) = start(Mode::Server);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&fake, dir.path(), SECRET_KEY);
+    let text = printed(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("(server)") && text.contains("HTTP 503"),
+        "{text}"
+    );
+    // --fetch.attempts defaults to 5: a server error is worth retrying.
+    assert_eq!(
+        fake.actions().iter().filter(|a| *a == "ListUsers").count(),
+        5
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

@@ -39,15 +39,23 @@ impl Endpoint {
                 "{flag}: {url:?} must be scheme://host[:port], with no path, query or user"
             );
         }
-        let hostname = match rest.rsplit_once(':') {
-            Some((h, port)) if !h.ends_with(']') || rest.starts_with('[') => {
-                port.parse::<u16>().map_err(|_| {
-                    anyhow::anyhow!("{flag}: {url:?} has a port that is not a number")
+        // `host`, `host:port`, `[v6]` or `[v6]:port`.
+        let (hostname, port) = match rest.strip_prefix('[') {
+            Some(v6) => {
+                let (addr, after) = v6.split_once(']').ok_or_else(|| {
+                    anyhow::anyhow!("{flag}: {url:?} has an unclosed [IPv6 address]")
                 })?;
-                h
+                (&rest[..addr.len() + 2], after.strip_prefix(':'))
             }
-            _ => rest,
+            None => match rest.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            },
         };
+        if let Some(port) = port {
+            port.parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("{flag}: {url:?} has a port that is not a number"))?;
+        }
         match scheme {
             "https" => {}
             "http" if matches!(hostname, "127.0.0.1" | "[::1]" | "localhost") => {}
@@ -209,9 +217,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--alibaba.endpoint") && err.contains("loopback")
-                || err.contains("127.0.0.1"),
+            err.contains("--alibaba.endpoint") && err.contains("127.0.0.1"),
             "{err}"
+        );
+        assert_eq!(
+            Endpoint::parse("--x", "http://[::1]:9").unwrap().host(),
+            "[::1]:9"
+        );
+        assert_eq!(
+            Endpoint::parse("--x", "https://[2001:db8::1]")
+                .unwrap()
+                .host(),
+            "[2001:db8::1]"
+        );
+        assert!(
+            Endpoint::parse("--x", "http://[::2]:9").is_err(),
+            "not loopback"
         );
         assert!(Endpoint::parse("--x", "https://h/path").is_err());
         assert!(Endpoint::parse("--x", "ftp://h").is_err());
