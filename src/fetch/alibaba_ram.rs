@@ -57,6 +57,8 @@ pub struct AlibabaRam {
     sts: Endpoint,
     credentials: Credentials,
     poll: Duration,
+    /// The account id, once known: it never changes, so one answer serves every later fetch.
+    account: std::sync::OnceLock<String>,
 }
 
 impl AlibabaRam {
@@ -73,6 +75,7 @@ impl AlibabaRam {
             sts,
             credentials: credentials_from(env)?,
             poll,
+            account: std::sync::OnceLock::new(),
         })
     }
 
@@ -106,8 +109,12 @@ impl AlibabaRam {
         };
         // The report does not name its account; one cheap call does. Only the default file name
         // depends on it, so a failure here is not a failed fetch.
-        let account_id = match self.account_id(&keys, calls).await {
-            Ok(id) => Some(id),
+        let account_id = match self.account.get() {
+            Some(id) => Ok(id.clone()),
+            None => self.account_id(&keys, calls).await,
+        };
+        let account_id = match account_id {
+            Ok(id) => Some(self.account.get_or_init(|| id).clone()),
             Err(e) => {
                 tracing::warn!(error = %e, "GetCallerIdentity failed: the report has no account id for its default name");
                 None
@@ -166,7 +173,7 @@ impl AlibabaRam {
         let mut header: Option<Vec<u8>> = None;
         let mut generated = None;
         let mut next: Option<String> = None;
-        for page_no in 0..MAX_PAGES {
+        for _ in 0..MAX_PAGES {
             let mut query = Vec::new();
             if let Some(token) = &next {
                 query.push(("NextToken".to_owned(), token.clone()));
@@ -205,7 +212,7 @@ impl AlibabaRam {
             }
             append_page(&mut content, &mut header, &bytes);
             if !page.truncated {
-                if page_no == 0 && !looks_like_report(&content) {
+                if !looks_like_report(&content) {
                     return Err(invalid(
                         "GetCredentialReport",
                         "Content is not a credential report (no CSV header starting with `user`)",
