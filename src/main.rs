@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         return run_fetch(FetchConfig::parse_from(args));
     }
     let config = Config::parse_from(args);
-    init_logging(config.log_level, config.log_format);
+    init_logging(config.log_level, config.log_format, false);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
 }
 
 fn run_fetch(config: FetchConfig) -> ExitCode {
-    init_logging(config.log_level, config.log_format);
+    init_logging(config.log_level, config.log_format, true);
     let result = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -176,9 +176,18 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging(level: LogLevel, format: LogFormat) {
+/// `quiet_dependencies`: other crates log at most at info. The AWS SDK's debug lines print
+/// whole access key ids (its credentials' Debug form redacts only the secret), and a
+/// debug log must not leak what /metrics never shows.
+fn init_logging(level: LogLevel, format: LogFormat, quiet_dependencies: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
-    let filter = level.as_filter();
+    let filter = match quiet_dependencies {
+        true => Targets::new()
+            .with_default(level.as_filter().min(LevelFilter::INFO))
+            .with_target("credential_report_exporter", level.as_filter()),
+        false => Targets::new().with_default(level.as_filter()),
+    };
     let registry = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Logfmt => registry

@@ -1,10 +1,39 @@
 //! AWS IAM credential reports: GenerateCredentialReport until COMPLETE, then
-//! GetCredentialReport, for the credentials' own account or for each assumed role.
+//! GetCredentialReport, for the credentials' own account or, with `--aws.role-arn`, for each
+//! role's account after STS AssumeRole.
+//!
+//! Credentials and endpoints come from the SDK's standard chain (environment, profiles, web
+//! identity for EKS IRSA and Pod Identity, instance metadata; `AWS_ENDPOINT_URL_IAM`,
+//! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`). The SDK's own retries are off: each call is
+//! one API call in the metrics, and the loop in `run` retries whole attempts with backoff.
 
-use super::{ApiCalls, FailureReason, FetchConfig, FetchError, FetchedReport, Target};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::ReportStateType;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+use super::{
+    ApiCalls, FailureReason, FetchConfig, FetchError, FetchedReport, Target, CALL_NOT_READY,
+    CALL_SUCCESS,
+};
+
+/// How often one attempt goes back to GenerateCredentialReport after being told the report
+/// expired or is not present; more means the service is confused, and the attempt fails.
+const MAX_REGENERATIONS: u32 = 3;
+
+/// The role session's name in CloudTrail; roles' trust policies can require it.
+const SESSION_NAME: &str = "credential-report-exporter";
 
 pub struct AwsIam {
+    config: SdkConfig,
     role_arns: Vec<String>,
+    external_id: Option<String>,
+    poll_interval: Duration,
 }
 
 impl AwsIam {
@@ -12,8 +41,28 @@ impl AwsIam {
         for arn in &config.aws_role_arns {
             account_of_role(arn)?;
         }
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .load()
+            .await;
+        // IAM is global: it signs for us-east-1 in the aws partition. A region from the
+        // environment, profile or instance still wins, for the China and GovCloud partitions.
+        let sdk = match sdk.region() {
+            Some(_) => sdk,
+            None => sdk.to_builder().region(Region::new("us-east-1")).build(),
+        };
         Ok(AwsIam {
+            config: sdk,
             role_arns: config.aws_role_arns.clone(),
+            external_id: config.aws_external_id.clone(),
+            poll_interval: super::poll_interval(config),
         })
     }
 
@@ -34,14 +83,312 @@ impl AwsIam {
 
     pub async fn fetch(
         &self,
-        _target: usize,
-        _calls: &ApiCalls,
+        target: usize,
+        calls: &ApiCalls,
     ) -> Result<FetchedReport, FetchError> {
-        Err(FetchError::new(
-            FailureReason::Server,
-            "the AWS IAM source is not built yet",
-        ))
+        let role_arn = self.role_arns.get(target);
+        let iam = match role_arn {
+            None => aws_sdk_iam::Client::new(&self.config),
+            Some(arn) => self.assume(arn, calls).await?,
+        };
+        let (content, generated) = self.report(&iam, calls).await?;
+        check_report(&content)?;
+        let account_id = account_of_report(&content)
+            .or_else(|| role_arn.and_then(|arn| account_of_role(arn).ok()))
+            .map(str::to_owned);
+        Ok(FetchedReport {
+            account_id,
+            content,
+            generated,
+        })
     }
+
+    /// An IAM client with a role's temporary credentials. Assumed anew for each attempt: an
+    /// attempt is shorter than the 15 minutes they last, and nothing needs refreshing.
+    async fn assume(&self, arn: &str, calls: &ApiCalls) -> Result<aws_sdk_iam::Client, FetchError> {
+        const ACTION: &str = "AssumeRole";
+        let sts = aws_sdk_sts::Client::new(&self.config);
+        let answer = sts
+            .assume_role()
+            .role_arn(arn)
+            .role_session_name(SESSION_NAME)
+            .set_external_id(self.external_id.clone())
+            .duration_seconds(900)
+            .send()
+            .await
+            .map_err(|error| failed(calls, ACTION, &error, &format!("assuming {arn}")))?;
+        let Some(credentials) = answer.credentials() else {
+            calls.record(ACTION, FailureReason::InvalidResponse.as_str());
+            return Err(FetchError::new(
+                FailureReason::InvalidResponse,
+                format!("AssumeRole of {arn} answered without credentials"),
+            ));
+        };
+        calls.record(ACTION, CALL_SUCCESS);
+        let credentials = aws_sdk_iam::config::Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_owned()),
+            None,
+            "sts-assume-role",
+        );
+        let config = aws_sdk_iam::config::Builder::from(&self.config)
+            .credentials_provider(credentials)
+            .build();
+        Ok(aws_sdk_iam::Client::from_conf(config))
+    }
+
+    /// Generates until COMPLETE, then gets; back to generating when the report expired or
+    /// vanished in between.
+    async fn report(
+        &self,
+        iam: &aws_sdk_iam::Client,
+        calls: &ApiCalls,
+    ) -> Result<(Vec<u8>, jiff::Timestamp), FetchError> {
+        let mut regenerations = 0;
+        'generate: loop {
+            self.generate(iam, calls).await?;
+            loop {
+                const ACTION: &str = "GetCredentialReport";
+                match iam.get_credential_report().send().await {
+                    Ok(answer) => {
+                        let (Some(content), Some(generated)) =
+                            (answer.content(), answer.generated_time())
+                        else {
+                            calls.record(ACTION, FailureReason::InvalidResponse.as_str());
+                            return Err(FetchError::new(
+                                FailureReason::InvalidResponse,
+                                "GetCredentialReport answered without Content or GeneratedTime",
+                            ));
+                        };
+                        let generated = jiff::Timestamp::new(
+                            generated.secs(),
+                            generated.subsec_nanos() as i32,
+                        )
+                        .map_err(|_| {
+                            calls.record(ACTION, FailureReason::InvalidResponse.as_str());
+                            FetchError::new(
+                                FailureReason::InvalidResponse,
+                                format!("GetCredentialReport: GeneratedTime {generated} is out of range"),
+                            )
+                        })?;
+                        calls.record(ACTION, CALL_SUCCESS);
+                        return Ok((content.as_ref().to_vec(), generated));
+                    }
+                    Err(error) => match error.code() {
+                        Some("ReportInProgress") => {
+                            calls.record(ACTION, CALL_NOT_READY);
+                            tokio::time::sleep(self.poll_interval).await;
+                        }
+                        Some(code @ ("ReportExpired" | "ReportNotPresent")) => {
+                            calls.record(ACTION, CALL_NOT_READY);
+                            regenerations += 1;
+                            if regenerations > MAX_REGENERATIONS {
+                                return Err(FetchError::new(
+                                    FailureReason::InvalidResponse,
+                                    format!("GetCredentialReport kept answering {code} after {MAX_REGENERATIONS} new reports were generated"),
+                                ));
+                            }
+                            tracing::info!(code, "generating the credential report again");
+                            continue 'generate;
+                        }
+                        _ => return Err(failed(calls, ACTION, &error, "")),
+                    },
+                }
+            }
+        }
+    }
+
+    /// GenerateCredentialReport until it says COMPLETE: it starts a report when there is
+    /// none from the last four hours, and answers COMPLETE at once when there is.
+    async fn generate(
+        &self,
+        iam: &aws_sdk_iam::Client,
+        calls: &ApiCalls,
+    ) -> Result<(), FetchError> {
+        const ACTION: &str = "GenerateCredentialReport";
+        loop {
+            let answer = iam
+                .generate_credential_report()
+                .send()
+                .await
+                .map_err(|error| failed(calls, ACTION, &error, ""))?;
+            match answer.state() {
+                Some(ReportStateType::Complete) => {
+                    calls.record(ACTION, CALL_SUCCESS);
+                    return Ok(());
+                }
+                Some(ReportStateType::Started | ReportStateType::Inprogress) => {
+                    calls.record(ACTION, CALL_NOT_READY);
+                    tokio::time::sleep(self.poll_interval).await;
+                }
+                other => {
+                    calls.record(ACTION, FailureReason::InvalidResponse.as_str());
+                    return Err(FetchError::new(
+                        FailureReason::InvalidResponse,
+                        format!("GenerateCredentialReport answered the unknown state {other:?}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Counts a failed call and says why it failed, with the service's error code and message
+/// (key ids in them masked) but never the request, which holds the credentials' key id.
+fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    calls: &ApiCalls,
+    action: &'static str,
+    error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+    context: &str,
+) -> FetchError {
+    let reason = classify(error);
+    calls.record(action, reason.as_str());
+    let detail = match error {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            format!(
+                "{} (HTTP {}): {}",
+                e.code().unwrap_or("no error code"),
+                service.raw().status().as_u16(),
+                e.message().unwrap_or("no message")
+            )
+        }
+        other => aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
+    };
+    let context = match context {
+        "" => String::new(),
+        context => format!(" {context}"),
+    };
+    FetchError::new(
+        reason,
+        mask_key_ids(&format!("{action}{context}: {detail}")),
+    )
+}
+
+/// The reason for a failed call, from the service's error code where there is one, else
+/// from the HTTP status, else from how the call failed.
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> FailureReason {
+    match error {
+        SdkError::ServiceError(service) => match classify_code(service.err().code()) {
+            FailureReason::InvalidResponse => match service.raw().status().as_u16() {
+                401 | 403 => FailureReason::AccessDenied,
+                429 => FailureReason::Throttled,
+                500.. => FailureReason::Server,
+                _ => FailureReason::InvalidResponse,
+            },
+            reason => reason,
+        },
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_timeout() => {
+            FailureReason::Network
+        }
+        SdkError::TimeoutError(_) => FailureReason::Network,
+        SdkError::ResponseError(_) => FailureReason::InvalidResponse,
+        // Mostly the credential chain finding no credentials, or refused ones (an expired web
+        // identity token): the credentials are the problem, not the network.
+        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_) => {
+            let text = aws_smithy_types::error::display::DisplayErrorContext(error).to_string();
+            match text.contains("credential") {
+                true => FailureReason::AccessDenied,
+                false => FailureReason::Network,
+            }
+        }
+        _ => FailureReason::Server,
+    }
+}
+
+fn classify_code(code: Option<&str>) -> FailureReason {
+    match code.unwrap_or("") {
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "LimitExceeded"
+        | "LimitExceededException" => FailureReason::Throttled,
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken"
+        | "UnrecognizedClientException"
+        | "RegionDisabledException"
+        | "OptInRequired" => FailureReason::AccessDenied,
+        "ServiceFailure"
+        | "ServiceFailureException"
+        | "InternalFailure"
+        | "InternalError"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException" => FailureReason::Server,
+        _ => FailureReason::InvalidResponse,
+    }
+}
+
+/// Masks anything shaped like an AWS access key id (AKIA…, ASIA…): errors may quote them.
+pub fn mask_key_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        let is_key = rest.len() >= 16
+            && ["AKIA", "ASIA", "AIDA", "AROA", "ABIA", "ACCA"]
+                .iter()
+                .any(|p| rest.starts_with(p))
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
+        if is_key {
+            let len = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                .count();
+            if len >= 16 {
+                out.push_str(&super::mask_key_id(&rest[..len]));
+                i += len;
+                continue;
+            }
+        }
+        let c = rest.chars().next().expect("i is on a character boundary");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+/// An IAM credential report starts with its fixed header; anything else is not one.
+fn check_report(content: &[u8]) -> Result<(), FetchError> {
+    match content.starts_with(b"user,arn,") {
+        true => Ok(()),
+        false => {
+            let start = String::from_utf8_lossy(&content[..content.len().min(40)]).into_owned();
+            Err(FetchError::new(
+                FailureReason::InvalidResponse,
+                format!(
+                    "GetCredentialReport: the content is not an IAM credential report (it starts {start:?}, not \"user,arn,\")"
+                ),
+            ))
+        }
+    }
+}
+
+/// The account id from the root row's ARN (`<root_account>,arn:aws:iam::ACCOUNT:root,…`).
+fn account_of_report(content: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(content).ok()?;
+    text.lines().find_map(|line| {
+        let arn = line.strip_prefix("<root_account>,")?.split(',').next()?;
+        let parts: Vec<&str> = arn.split(':').collect();
+        match parts.as_slice() {
+            ["arn", _, "iam", "", account, "root"] if is_account_id(account) => Some(*account),
+            _ => None,
+        }
+    })
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The account id in a role ARN (`arn:PARTITION:iam::ACCOUNT:role/NAME`).
@@ -49,9 +396,7 @@ fn account_of_role(arn: &str) -> anyhow::Result<&str> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     match parts.as_slice() {
         ["arn", _, "iam", "", account, resource]
-            if account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && resource.starts_with("role/") =>
+            if is_account_id(account) && resource.starts_with("role/") =>
         {
             Ok(account)
         }
@@ -59,6 +404,24 @@ fn account_of_role(arn: &str) -> anyhow::Result<&str> {
             "--aws.role-arn={arn:?} is not a role ARN like arn:aws:iam::123456789012:role/NAME"
         ),
     }
+}
+
+/// rustls with ring (no aws-lc, so no C toolchain beyond ring's), the system's CA
+/// certificates, and the standard HTTPS_PROXY / NO_PROXY variables.
+fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    // The documented builder has no proxy setting; this is the same connector as its
+    // build_https(), with one.
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder =
+            aws_smithy_http_client::Connector::builder().proxy_config(ProxyConfig::from_env());
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build()
+    })
 }
 
 #[cfg(test)]
@@ -78,5 +441,48 @@ mod tests {
         assert!(account_of_role("arn:aws:iam::12345:role/x").is_err());
         assert!(account_of_role("arn:aws:iam::123456789012:user/x").is_err());
         assert!(account_of_role("audit").is_err());
+    }
+
+    #[test]
+    fn the_root_row_names_the_account() {
+        let report = b"user,arn,user_creation_time\nalice,arn:aws:iam::999999999999:user/alice,2020-01-01T00:00:00+00:00\n<root_account>,arn:aws:iam::123456789012:root,2019-01-01T00:00:00+00:00\n";
+        assert_eq!(account_of_report(report), Some("123456789012"));
+        assert_eq!(
+            account_of_report(b"user,arn\nalice,arn:aws:iam::1:user/a\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn only_credential_reports_pass() {
+        assert!(check_report(b"user,arn,user_creation_time\n").is_ok());
+        let error = check_report(b"<html>gateway error</html>").unwrap_err();
+        assert_eq!(error.reason, FailureReason::InvalidResponse);
+        assert!(error.message.contains("<html>"), "{}", error.message);
+    }
+
+    #[test]
+    fn key_ids_are_masked_in_messages() {
+        let text = "key AKIAIOSFODNN7EXAMPLE, session ASIAXYZXYZXYZXYZXYZ1 and AKIA-not-a-key";
+        let masked = mask_key_ids(text);
+        assert!(!masked.contains("AKIAIOSFODNN7EXAMPLE"), "{masked}");
+        assert!(!masked.contains("ASIAXYZXYZXYZXYZXYZ1"), "{masked}");
+        assert!(masked.contains("AKIA…MPLE"), "{masked}");
+        assert!(masked.contains("AKIA-not-a-key"), "{masked}");
+    }
+
+    #[test]
+    fn error_codes_map_to_reasons() {
+        assert_eq!(
+            classify_code(Some("LimitExceeded")),
+            FailureReason::Throttled
+        );
+        assert_eq!(classify_code(Some("Throttling")), FailureReason::Throttled);
+        assert_eq!(
+            classify_code(Some("AccessDenied")),
+            FailureReason::AccessDenied
+        );
+        assert_eq!(classify_code(Some("ServiceFailure")), FailureReason::Server);
+        assert_eq!(classify_code(None), FailureReason::InvalidResponse);
     }
 }

@@ -52,7 +52,7 @@ impl FetchMetrics {
             .set(1);
         registry.register(
             "credential_report_fetcher_build_info",
-            "A metric with a constant 1, labelled by the fetcher's version and provider.",
+            "A metric with a constant 1, labelled by the fetcher's version and provider",
             build,
         );
         let metrics = FetchMetrics {
@@ -76,32 +76,32 @@ impl FetchMetrics {
         let registry = &mut metrics.registry;
         registry.register(
             "credential_report_fetch_last_attempt_timestamp_seconds",
-            "When the last fetch of the account's report ended, successful or not (Unix seconds).",
+            "When the last fetch of the account's report ended, successful or not (Unix seconds)",
             metrics.last_attempt.clone(),
         );
         registry.register(
             "credential_report_fetch_last_success_timestamp_seconds",
-            "When the account's report was last fetched and written (Unix seconds).",
+            "When the account's report was last fetched and written (Unix seconds)",
             metrics.last_success.clone(),
         );
         registry.register(
             "credential_report_fetch_report_generated_timestamp_seconds",
-            "When the provider generated the last report written for the account (Unix seconds); the file's modification time.",
+            "When the provider generated the last report written for the account (Unix seconds); the file's modification time",
             metrics.generated.clone(),
         );
         registry.register(
             "credential_report_fetch_duration_seconds",
-            "How long the last fetch of the account's report took, retries and waits included.",
+            "How long the last fetch of the account's report took, retries and waits included",
             metrics.duration.clone(),
         );
         registry.register(
             "credential_report_fetch_failures",
-            "Failed fetch attempts by account and reason: throttled, access_denied, network, server, invalid_response.",
+            "Failed fetch attempts by account and reason: throttled, access_denied, network, server, invalid_response",
             metrics.failures.clone(),
         );
         registry.register(
             "credential_report_fetch_api_calls",
-            "Calls to the provider's API by action and result: success, not_ready, or a failure reason.",
+            "Calls to the provider's API by action and result: success, not_ready, or a failure reason",
             calls.family(),
         );
         metrics

@@ -1,0 +1,338 @@
+//! A fake AWS IAM and STS query API on 127.0.0.1. It verifies every request's SigV4
+//! signature with the independent verifier in `sigv4.rs` against the credentials it knows,
+//! answers GenerateCredentialReport, GetCredentialReport and AssumeRole as AWS does, and
+//! plays scripted answers (errors, states, malformed bodies) before its defaults.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+
+use super::sigv4::{self, Request};
+
+/// Credentials the fake accepts, and the account they belong to.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub secret: String,
+    pub session_token: Option<String>,
+    pub account: String,
+}
+
+/// A scripted answer.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    /// GenerateCredentialReport's State (STARTED, INPROGRESS, COMPLETE).
+    State(&'static str),
+    /// An AWS error document with this HTTP status and code.
+    Error(u16, &'static str),
+    /// Any body, for malformed answers.
+    Raw(u16, String),
+}
+
+/// One request the fake saw.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub action: String,
+    pub access_key_id: String,
+    /// Err: why the signature or token was refused.
+    pub verified: Result<(), String>,
+}
+
+#[derive(Default)]
+struct State {
+    credentials: HashMap<String, Credential>,
+    /// Role ARN → the account its credentials get; roles not here are denied.
+    roles: HashMap<String, String>,
+    /// (account, action) → answers to give before the default one.
+    scripts: HashMap<(String, String), VecDeque<Answer>>,
+    /// account → (report bytes, GeneratedTime).
+    reports: HashMap<String, (Vec<u8>, String)>,
+    calls: Vec<Call>,
+    issued: u32,
+}
+
+#[derive(Clone)]
+pub struct FakeAws {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeAws {
+    pub fn start() -> FakeAws {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let fake = FakeAws {
+            url,
+            state: Arc::default(),
+        };
+        let server = fake.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let server = server.clone();
+                std::thread::spawn(move || server.serve(stream));
+            }
+        });
+        fake
+    }
+
+    pub fn add_credential(&self, access_key_id: &str, credential: Credential) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .credentials
+            .insert(access_key_id.to_owned(), credential);
+    }
+
+    pub fn add_role(&self, arn: &str, account: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.roles.insert(arn.to_owned(), account.to_owned());
+    }
+
+    pub fn set_report(&self, account: &str, content: &[u8], generated: &str) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .reports
+            .insert(account.to_owned(), (content.to_vec(), generated.to_owned()));
+    }
+
+    pub fn script(&self, account: &str, action: &str, answers: &[Answer]) {
+        let mut state = self.state.lock().unwrap();
+        state
+            .scripts
+            .entry((account.to_owned(), action.to_owned()))
+            .or_default()
+            .extend(answers.iter().cloned());
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Every secret and session token the fake knows or issued.
+    pub fn secrets(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state
+            .credentials
+            .values()
+            .flat_map(|c| [Some(c.secret.clone()), c.session_token.clone()])
+            .flatten()
+            .collect()
+    }
+
+    /// Every access key id the fake knows or issued.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .credentials
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn serve(&self, stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        while let Some(request) = read_request(&mut reader) {
+            let (status, body) = self.answer(&request);
+            let response = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\nx-amzn-requestid: 00000000-fake\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if writer.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn answer(&self, request: &Request) -> (u16, String) {
+        let form: HashMap<String, String> = String::from_utf8_lossy(&request.body)
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (sigv4::percent_decode(k), sigv4::percent_decode(v)))
+            .collect();
+        let action = form.get("Action").cloned().unwrap_or_default();
+        let mut state = self.state.lock().unwrap();
+        let credentials = state.credentials.clone();
+        let now = jiff::Timestamp::now().as_second();
+        let verified = sigv4::verify(
+            request,
+            |id| credentials.get(id).map(|c| c.secret.clone()),
+            Some(now),
+        );
+        let (access_key_id, verdict) = match verified {
+            Err(error) => (String::new(), Err(error)),
+            Ok(signed) => {
+                let credential = &credentials[&signed.access_key_id];
+                let expected_service = if action == "AssumeRole" { "sts" } else { "iam" };
+                let verdict = if signed.service != expected_service {
+                    Err(format!("{action} signed for service {}", signed.service))
+                } else if signed.region != "us-east-1" {
+                    Err(format!("signed for region {}", signed.region))
+                } else if request.header("x-amz-security-token")
+                    != credential.session_token.as_deref()
+                {
+                    Err("session token missing or wrong".to_owned())
+                } else {
+                    Ok(())
+                };
+                (signed.access_key_id, verdict)
+            }
+        };
+        state.calls.push(Call {
+            action: action.clone(),
+            access_key_id: access_key_id.clone(),
+            verified: verdict.clone(),
+        });
+        if let Err(why) = verdict {
+            eprintln!("fake AWS refused {action}: {why}");
+            return error(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            );
+        }
+        let account = credentials[&access_key_id].account.clone();
+        let scripted = state
+            .scripts
+            .get_mut(&(account.clone(), action.clone()))
+            .and_then(VecDeque::pop_front);
+        match (scripted, action.as_str()) {
+            (Some(Answer::Error(status, code)), _) => error(
+                status,
+                code,
+                // AWS quotes the caller in denials; the fetcher must mask the key id.
+                &format!("{code} for the request signed with {access_key_id}"),
+            ),
+            (Some(Answer::Raw(status, body)), _) => (status, body),
+            (Some(Answer::State(s)), "GenerateCredentialReport") => generate(s),
+            (None, "GenerateCredentialReport") => generate("COMPLETE"),
+            (None, "GetCredentialReport") => match state.reports.get(&account) {
+                Some((content, generated)) => get_report(content, generated),
+                None => error(410, "ReportNotPresent", "no report"),
+            },
+            (None, "AssumeRole") => {
+                let arn = form.get("RoleArn").cloned().unwrap_or_default();
+                match state.roles.get(&arn).cloned() {
+                    None => error(
+                        403,
+                        "AccessDenied",
+                        &format!(
+                            "{access_key_id} is not authorized to perform sts:AssumeRole on {arn}"
+                        ),
+                    ),
+                    Some(role_account) => {
+                        state.issued += 1;
+                        let id = format!("ASIAFAKEISSUED{:06}", state.issued);
+                        let credential = Credential {
+                            secret: format!("issued-secret-{}-xYz/+AbC", state.issued),
+                            session_token: Some(format!(
+                                "issued-token-{}-FwoGZXIvYXdzEJr//////////wEaDE",
+                                state.issued
+                            )),
+                            account: role_account,
+                        };
+                        state.credentials.insert(id.clone(), credential.clone());
+                        assume_role(&id, &credential, &arn)
+                    }
+                }
+            }
+            (_, other) => error(400, "InvalidAction", &format!("unknown action {other}")),
+        }
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?.to_owned();
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.to_owned()),
+        None => (target, String::new()),
+    };
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':')?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    })
+}
+
+fn error(status: u16, code: &str, message: &str) -> (u16, String) {
+    (
+        status,
+        format!(
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>00000000-fake</RequestId></ErrorResponse>"
+        ),
+    )
+}
+
+fn generate(state: &str) -> (u16, String) {
+    (
+        200,
+        format!(
+            "<GenerateCredentialReportResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GenerateCredentialReportResult><State>{state}</State><Description>fake</Description></GenerateCredentialReportResult><ResponseMetadata><RequestId>00000000-fake</RequestId></ResponseMetadata></GenerateCredentialReportResponse>"
+        ),
+    )
+}
+
+fn get_report(content: &[u8], generated: &str) -> (u16, String) {
+    let content = base64::engine::general_purpose::STANDARD.encode(content);
+    (
+        200,
+        format!(
+            "<GetCredentialReportResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetCredentialReportResult><Content>{content}</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>{generated}</GeneratedTime></GetCredentialReportResult><ResponseMetadata><RequestId>00000000-fake</RequestId></ResponseMetadata></GetCredentialReportResponse>"
+        ),
+    )
+}
+
+fn assume_role(id: &str, credential: &Credential, arn: &str) -> (u16, String) {
+    let expiration = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(900))
+        .round(jiff::Unit::Second)
+        .unwrap();
+    (
+        200,
+        format!(
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROAFAKEROLEID:credential-report-exporter</AssumedRoleId><Arn>{arn}/credential-report-exporter</Arn></AssumedRoleUser><Credentials><AccessKeyId>{id}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>00000000-fake</RequestId></ResponseMetadata></AssumeRoleResponse>",
+            credential.secret,
+            credential.session_token.as_deref().unwrap_or(""),
+        ),
+    )
+}
+
+/// An IAM credential report in AWS's format for `account`: root (MFA on, no keys), alice
+/// (console, no MFA, one active key used), bob (no console, two active keys, an active
+/// signing certificate).
+pub fn report(account: &str) -> Vec<u8> {
+    format!(
+        "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+<root_account>,arn:aws:iam::{account}:root,2019-03-01T10:00:00+00:00,not_supported,2026-11-20T08:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n\
+alice,arn:aws:iam::{account}:user/alice,2020-01-01T00:00:00+00:00,true,2026-11-01T00:00:00+00:00,2025-06-01T00:00:00+00:00,N/A,false,true,2024-01-01T00:00:00+00:00,2026-11-24T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n\
+bob,arn:aws:iam::{account}:user/bob,2021-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2021-01-02T00:00:00+00:00,N/A,N/A,N/A,true,2026-10-01T00:00:00+00:00,2026-11-20T00:00:00+00:00,eu-west-1,ec2,true,2022-01-01T00:00:00+00:00,false,N/A"
+    )
+    .into_bytes()
+}
