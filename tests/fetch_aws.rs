@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::BINARY;
+use common::{Exporter, BINARY};
 use support_aws::fake::{report, Answer, Credential, FakeAws};
 
 const ACCOUNT: &str = "123456789012";
@@ -402,4 +402,34 @@ fn the_loop_serves_metrics_that_say_why_and_never_a_secret() {
     assert_no_secrets(&fake, &logs);
     assert_no_secrets(&fake, &metrics);
     assert_all_signed(&fake);
+}
+#[test]
+fn the_exporter_reads_the_fetched_report() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (output, logs) = run(fetcher(&fake, dir.path(), &["--once"]));
+    assert!(output.status.success(), "{logs}");
+    let exporter = Exporter::start(&dir.path().join("reports"), &[]);
+    let r = ACCOUNT;
+    for line in [
+        format!("credential_report_info{{report=\"{r}\",provider=\"aws-iam\"}} 1"),
+        format!("credential_report_users{{report=\"{r}\",user_type=\"root\"}} 1"),
+        format!("credential_report_users{{report=\"{r}\",user_type=\"iam_user\"}} 2"),
+        format!("credential_report_users_without_mfa{{report=\"{r}\",user_type=\"iam_user\"}} 2"),
+        format!("credential_report_users_without_mfa{{report=\"{r}\",user_type=\"root\"}} 0"),
+        format!("credential_report_access_keys{{report=\"{r}\",status=\"active\"}} 3"),
+        format!("credential_report_root_access_keys{{report=\"{r}\",status=\"active\"}} 0"),
+        format!("credential_report_signing_certificates{{report=\"{r}\",status=\"active\"}} 1"),
+    ] {
+        exporter.wait_for_sample(&line);
+    }
+    // The file's mtime, which the fetcher set to the report's GeneratedTime.
+    let generated = format!("credential_report_generated_timestamp_seconds{{report=\"{r}\"}} ");
+    let metrics = exporter.metrics();
+    let value = metrics.lines().find_map(|l| l.strip_prefix(&generated));
+    assert_eq!(
+        value.map(|v| v.parse::<f64>().unwrap()),
+        Some(1795610096.0),
+        "{metrics}"
+    );
 }
