@@ -3,3 +3,4 @@
 
 pub mod fake;
 pub mod sigv4;
+pub mod suite;
