@@ -8,17 +8,32 @@ quick=${1:-}
 target=${CARGO_TARGET_DIR:-target}
 
 cargo build --release --bins
+# Issue 11's comparison needs the exporter as it was before it (3c4cc9a): built once, from
+# git's copy of that commit, in its own target folder.
+baseline_commit=3c4cc9a
+baseline="$(realpath -m "$target")/baseline-$baseline_commit"
+if [ ! -x "$baseline/target/release/credential-report-exporter" ]; then
+  mkdir -p "$baseline"
+  git archive "$baseline_commit" | tar -x -C "$baseline"
+  (cd "$baseline" && CARGO_TARGET_DIR="$baseline/target" cargo build --release --bin credential-report-exporter)
+fi
+command -v prometheus-node-exporter >/dev/null || {
+  echo "benches/run.sh: apt-get install prometheus-node-exporter (the textfile comparison)" >&2; exit 1; }
 rm -rf "$target/criterion/parse" "$target/criterion/encode"
 if [ "$quick" = --quick ]; then
   cargo bench --bench parse -- --quick
   cargo bench --bench encode -- --quick
   python3 benches/whole_process.py --users 100000 --files 100 --idle-seconds 5 --change-rounds 2
   python3 benches/results.py --command "benches/run.sh --quick" >"$target/bench-results/RESULTS.quick.md"
+  python3 benches/scrape_large.py --users 10000 --rounds 5 --baseline "$baseline/target/release/credential-report-exporter" \
+    --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   echo "quick run: $target/bench-results/RESULTS.quick.md (benches/RESULTS.md untouched)"
 else
   cargo bench --bench parse
   cargo bench --bench encode
   python3 benches/whole_process.py
   python3 benches/results.py --command "benches/run.sh" >benches/RESULTS.md
+  python3 benches/scrape_large.py --baseline "$baseline/target/release/credential-report-exporter" \
+    --command "benches/run.sh" --markdown benches/RESULTS.md
   echo "wrote benches/RESULTS.md"
 fi

@@ -15,7 +15,7 @@ use std::fmt::{self, Write};
 use std::mem;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
@@ -25,8 +25,7 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 use http_body::{Frame, SizeHint};
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::registry::Registry;
-use tokio::sync::{mpsc, OnceCell};
-use tokio::task::JoinError;
+use tokio::sync::mpsc;
 
 use crate::exposition::{Exposition, Format};
 use crate::process::ProcessCollector;
@@ -52,6 +51,9 @@ pub struct Bodies {
     /// Formats some client has asked for gzip'd since the start: those are compressed
     /// again as soon as a reload swaps the snapshot, not at the next scrape.
     asked: [AtomicBool; 2],
+    /// A compression is under way, per format: one at a time, so a burst of reloads or
+    /// scrapes never runs several, each with its own compressed copy.
+    compressing: [AtomicBool; 2],
 }
 
 /// The compressed bodies of one snapshot, made on first use. Keyed by a weak pointer: the
@@ -59,7 +61,7 @@ pub struct Bodies {
 #[derive(Default)]
 struct Cache {
     of: Weak<Snapshot>,
-    gzip: [Arc<OnceCell<Arc<Deflated>>>; 2],
+    gzip: [Arc<OnceLock<Arc<Deflated>>>; 2],
 }
 
 /// One snapshot's families as raw deflate, ended by a sync flush so more can follow.
@@ -83,22 +85,31 @@ impl Bodies {
             exposition,
             cache: Mutex::new(Cache::default()),
             asked: [AtomicBool::new(false), AtomicBool::new(false)],
+            compressing: [AtomicBool::new(false), AtomicBool::new(false)],
         }
     }
 
-    /// The current snapshot's body in `format`, gzip'd: the snapshot's part as compressed
-    /// once, then the live families. Its length is known, so it is sent with one.
-    pub async fn gzip(&self, format: Format) -> Result<GzipBody, JoinError> {
-        self.asked[index(format)].store(true, Ordering::Relaxed);
+    /// The current snapshot's body in `format`, gzip'd if `gzip` and its compressed form
+    /// is ready: the snapshot's part as compressed once, then the live families. While it
+    /// is being compressed (the first scrapes after a reload) the body is streamed
+    /// uncompressed, which costs what every scrape cost before, rather than waiting for
+    /// it: the compression is started, and a later scrape finds it done.
+    pub fn body(self: &Arc<Self>, format: Format, gzip: bool) -> MetricsBody {
         let snapshot = self.snapshot.load_full();
-        let deflated = self.deflated(&snapshot, format).await?;
-        Ok(GzipBody::new(&deflated, &live(format)))
+        if gzip {
+            self.asked[index(format)].store(true, Ordering::Relaxed);
+            let cell = self.cell(&snapshot, format);
+            if let Some(deflated) = cell.get() {
+                return MetricsBody::Gzip(GzipBody::new(deflated, &live(format)));
+            }
+            self.compress(cell, &snapshot, format);
+        }
+        MetricsBody::Plain(self.stream(snapshot, format))
     }
 
-    /// The current snapshot's body in `format`, uncompressed, encoded while it is sent.
-    /// A client that stops reading stops the encoding; one that goes away ends it.
-    pub fn plain(&self, format: Format) -> StreamedBody {
-        let snapshot = self.snapshot.load_full();
+    /// `snapshot`'s body in `format`, uncompressed, encoded while it is sent. A client
+    /// that stops reading stops the encoding; one that goes away ends it.
+    fn stream(&self, snapshot: Arc<Snapshot>, format: Format) -> StreamedBody {
         let exposition = Arc::clone(&self.exposition);
         let (sender, receiver) = mpsc::channel(CHUNKS_AHEAD);
         tokio::task::spawn_blocking(move || {
@@ -115,47 +126,54 @@ impl Bodies {
         StreamedBody { receiver }
     }
 
-    /// Compresses the current snapshot in every format a client has asked for gzip'd, so
-    /// that the first scrape after a reload finds it done, or under way.
-    pub async fn prewarm(&self) {
+    /// Starts compressing the current snapshot in every format a client has asked for
+    /// gzip'd, so that scrapes after a reload soon find it done.
+    pub fn prewarm(self: &Arc<Self>) {
         let snapshot = self.snapshot.load_full();
         for format in [Format::OpenMetrics, Format::Classic] {
             if self.asked[index(format)].load(Ordering::Relaxed) {
-                // A failure here shows again, and is answered, on the scrape itself.
-                let _ = self.deflated(&snapshot, format).await;
+                self.compress(self.cell(&snapshot, format), &snapshot, format);
             }
         }
     }
 
-    async fn deflated(
-        &self,
+    /// Compresses `snapshot` into `cell` in the background, unless that is done or under
+    /// way. On the blocking pool: it takes a large body a second or so.
+    fn compress(
+        self: &Arc<Self>,
+        cell: Arc<OnceLock<Arc<Deflated>>>,
         snapshot: &Arc<Snapshot>,
         format: Format,
-    ) -> Result<Arc<Deflated>, JoinError> {
-        let cell = self.cell(snapshot, format);
-        if let Some(deflated) = cell.get() {
-            return Ok(Arc::clone(deflated));
+    ) {
+        if cell.get().is_some() || self.compressing[index(format)].swap(true, Ordering::AcqRel) {
+            return;
         }
-        let exposition = Arc::clone(&self.exposition);
+        let bodies = Arc::clone(self);
         let snapshot = Arc::clone(snapshot);
-        // In a task of its own: a scrape that times out must not throw away a compression
-        // half done. Concurrent scrapes of one snapshot wait for the same one.
-        tokio::spawn(async move {
-            cell.get_or_try_init(|| async move {
-                tokio::task::spawn_blocking(move || {
-                    Arc::new(deflate(&exposition, snapshot, format))
-                })
-                .await
-            })
-            .await
-            .cloned()
-        })
-        .await?
+        tokio::task::spawn_blocking(move || {
+            let compressed = Arc::clone(&snapshot);
+            let deflated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                deflate(&bodies.exposition, compressed, format)
+            }));
+            match deflated {
+                Ok(deflated) => {
+                    let _ = cell.set(Arc::new(deflated));
+                }
+                Err(_) => {
+                    tracing::error!("compressing the metrics failed; serving them uncompressed")
+                }
+            }
+            bodies.compressing[index(format)].store(false, Ordering::Release);
+            // A reload during the compression was skipped above: catch up with it now.
+            if !Arc::ptr_eq(&bodies.snapshot.load(), &snapshot) {
+                bodies.prewarm();
+            }
+        });
     }
 
     /// The cache cell of `snapshot` in `format`; a snapshot other than the cached one
     /// replaces the cache, dropping the bodies of the one before.
-    fn cell(&self, snapshot: &Arc<Snapshot>, format: Format) -> Arc<OnceCell<Arc<Deflated>>> {
+    fn cell(&self, snapshot: &Arc<Snapshot>, format: Format) -> Arc<OnceLock<Arc<Deflated>>> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if !std::ptr::eq(cache.of.as_ptr(), Arc::as_ptr(snapshot)) {
             *cache = Cache {
@@ -255,6 +273,12 @@ impl Write for Deflater {
         self.deflate(text.as_bytes(), FlushCompress::None);
         Ok(())
     }
+}
+
+/// What a scrape is answered with.
+pub enum MetricsBody {
+    Gzip(GzipBody),
+    Plain(StreamedBody),
 }
 
 /// A whole gzip member: header, the snapshot's deflate, the live part's, and the trailer.

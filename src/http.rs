@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::body::Bodies;
+use crate::body::{Bodies, MetricsBody};
 use crate::exposition::Format;
 use crate::snapshot::Snapshot;
 use crate::status_page;
@@ -48,24 +48,14 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let content_type = (header::CONTENT_TYPE, format.content_type());
     // Caches between here and the client must keep the two encodings apart.
     let vary = (header::VARY, "Accept-Encoding");
-    match gzip {
-        true => match state.bodies.gzip(format).await {
-            Ok(body) => (
-                [content_type, vary, (header::CONTENT_ENCODING, "gzip")],
-                [(header::CONTENT_LENGTH, body.len().to_string())],
-                Body::new(body),
-            )
-                .into_response(),
-            Err(error) => {
-                tracing::error!(%error, "encoding metrics failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "encoding metrics failed\n",
-                )
-                    .into_response()
-            }
-        },
-        false => ([content_type, vary], Body::new(state.bodies.plain(format))).into_response(),
+    match state.bodies.body(format, gzip) {
+        MetricsBody::Gzip(body) => (
+            [content_type, vary, (header::CONTENT_ENCODING, "gzip")],
+            [(header::CONTENT_LENGTH, body.len().to_string())],
+            Body::new(body),
+        )
+            .into_response(),
+        MetricsBody::Plain(body) => ([content_type, vary], Body::new(body)).into_response(),
     }
 }
 

@@ -156,7 +156,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 async fn prewarm(bodies: Arc<Bodies>, rescanned: Arc<Notify>) {
     loop {
         rescanned.notified().await;
-        bodies.prewarm().await;
+        bodies.prewarm();
     }
 }
 
