@@ -10,7 +10,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use credential_report_exporter::generate::{self, Spec};
-use credential_report_exporter::report::ReadOptions;
+use credential_report_exporter::report::{Provider, ReadOptions};
 use credential_report_exporter::snapshot::ReportData;
 
 const SPEC: Spec = Spec::BENCHMARKS;
@@ -44,42 +44,62 @@ fn parse(c: &mut Criterion) {
         .sample_size(50)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    // File 0 has the international console's dates, file 1 the Chinese console's.
-    for index in [0, 1] {
-        let bytes = generate::report(&SPEC, index);
-        let file = generate::file_name(index);
+    // Tencent's file 0 has the international console's dates, file 1 the Chinese
+    // console's; AWS's and Alibaba's have one form each.
+    let files = [
+        (Provider::TencentCam, 0),
+        (Provider::TencentCam, 1),
+        (Provider::AwsIam, 0),
+        (Provider::AlibabaRam, 0),
+    ];
+    for (provider, index) in files {
+        let bytes = generate::report_of(provider, &SPEC, index);
+        let file = bench_name(provider, index);
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_with_input(BenchmarkId::new("csv_floor", &file), &bytes, |b, bytes| {
             b.iter(|| csv_floor(black_box(bytes)))
         });
-        group.bench_with_input(BenchmarkId::new("aggregates", &file), &bytes, |b, bytes| {
-            b.iter(|| {
-                ReportData::build(
-                    file.clone().into(),
-                    black_box(bytes),
-                    &options,
-                    generate::GENERATED,
-                    false,
-                )
-            })
-        });
-        group.bench_with_input(
-            BenchmarkId::new("users_and_aggregates", &file),
-            &bytes,
-            |b, bytes| {
+        for (kind, keep_users) in [("aggregates", false), ("users_and_aggregates", true)] {
+            group.bench_with_input(BenchmarkId::new(kind, &file), &bytes, |b, bytes| {
                 b.iter(|| {
                     ReportData::build(
                         file.clone().into(),
                         black_box(bytes),
                         &options,
                         generate::GENERATED,
-                        true,
+                        keep_users,
                     )
                 })
-            },
-        );
+            });
+        }
     }
     group.finish();
+
+    // The floor for `benches/reload.py`, which has the exporter reload the same bytes
+    // (`generate-reports --users 100000 --files 1 --seed 1`) and report how long it took.
+    let mut large = c.benchmark_group("reload_floor");
+    large
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    let spec = Spec {
+        users: 100_000,
+        files: 1,
+        seed: SPEC.seed,
+    };
+    let bytes = generate::report(&spec, 0);
+    large.bench_function("csv_floor_100000_users", |b| {
+        b.iter(|| csv_floor(black_box(&bytes)))
+    });
+    large.finish();
+}
+
+/// Tencent's files keep their old names, so earlier results compare.
+fn bench_name(provider: Provider, index: usize) -> String {
+    match provider {
+        Provider::TencentCam => generate::file_name(index),
+        _ => format!("{provider}-{}", generate::file_name(index)),
+    }
 }
 
 criterion_group!(benches, parse);

@@ -24,6 +24,7 @@ if [ "$quick" = --quick ]; then
   cargo bench --bench parse -- --quick
   cargo bench --bench encode -- --quick
   python3 benches/whole_process.py --users 100000 --files 100 --idle-seconds 5 --change-rounds 2
+  python3 benches/reload.py --runs 2
   python3 benches/results.py --command "benches/run.sh --quick" >"$target/bench-results/RESULTS.quick.md"
   python3 benches/scrape_large.py --users 10000 --rounds 5 --baseline "$baseline/target/release/credential-report-exporter" \
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
@@ -32,6 +33,7 @@ else
   cargo bench --bench parse
   cargo bench --bench encode
   python3 benches/whole_process.py
+  python3 benches/reload.py
   python3 benches/results.py --command "benches/run.sh" >benches/RESULTS.md
   python3 benches/scrape_large.py --baseline "$baseline/target/release/credential-report-exporter" \
     --command "benches/run.sh" --markdown benches/RESULTS.md

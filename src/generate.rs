@@ -283,13 +283,183 @@ impl UserRow<'_> {
         };
     }
 
-    /// A whole second in `[from, to]`, weighted towards recent times as real accounts are.
     fn moment_between(&mut self, from: DateTime, to: DateTime) -> DateTime {
+        UserRow::moment_between_with(self.rng, from, to)
+    }
+
+    /// A whole second in `[from, to]`, weighted towards recent times as real accounts are.
+    fn moment_between_with(rng: &mut SplitMix64, from: DateTime, to: DateTime) -> DateTime {
         let span = to.duration_since(from).as_secs().max(0) as u64;
         // The later of two uniform draws: more recent activity than old.
-        let offset = self.rng.below(span + 1).max(self.rng.below(span + 1));
+        let offset = rng.below(span + 1).max(rng.below(span + 1));
         from.checked_add(SignedDuration::from_secs(offset as i64))
             .expect("within the report's years")
+    }
+}
+
+/// The bytes of file `index` of `spec` in `provider`'s format: Tencent's as [`report`]
+/// writes them, AWS IAM's and Alibaba RAM's as their APIs return them (a root row first,
+/// ISO 8601 times in UTC). For benchmarks of every provider's reader.
+pub fn report_of(provider: Provider, spec: &Spec, index: usize) -> Vec<u8> {
+    if provider == Provider::TencentCam {
+        return report(spec, index);
+    }
+    let mut rng = SplitMix64::new(spec.seed ^ (index as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+    let users = spec.users_in_file(index);
+    let mut out = String::with_capacity(256 + users * 400);
+    let mut row = CloudRow {
+        rng: &mut rng,
+        out: &mut out,
+    };
+    match provider {
+        Provider::AwsIam => row.out.push_str(AWS_HEADER),
+        _ => row.out.push_str(&Provider::AlibabaRam.documented_header()),
+    }
+    row.out.push('\n');
+    for user in 0..users {
+        match provider {
+            Provider::AwsIam => row.aws(user),
+            _ => row.alibaba(user),
+        }
+        // Every row ends with its last cell's comma; the line ends instead.
+        row.out.pop();
+        row.out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// AWS's documented header: the exporter reads all but `password_next_rotation`.
+const AWS_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+struct CloudRow<'a> {
+    rng: &'a mut SplitMix64,
+    out: &'a mut String,
+}
+
+impl CloudRow<'_> {
+    fn aws(&mut self, row: usize) {
+        let root = row == 0;
+        let name = if root {
+            "<root_account>".to_owned()
+        } else {
+            format!("svc-{row}")
+        };
+        let arn_tail = if root {
+            "root".to_owned()
+        } else {
+            format!("user/{name}")
+        };
+        let _ = write!(self.out, "{name},arn:aws:iam::123456789012:{arn_tail},");
+        let created = self.moment_between(FIRST_CREATION, REPORT_TIME);
+        self.date(created);
+        let password = root || self.rng.chance(60);
+        self.cell(match (root, password) {
+            (true, _) => "not_supported",
+            (false, true) => "true",
+            (false, false) => "false",
+        });
+        match (password, self.rng.chance(10)) {
+            (true, false) => self.date_after(created),
+            (true, true) => self.cell("no_information"),
+            (false, _) => self.cell("N/A"),
+        }
+        match password && !root {
+            true => self.date_after(created),
+            false => self.cell("N/A"),
+        }
+        self.cell("N/A");
+        self.flag(60, "true", "false");
+        let keys = self.rng.pick(&[(40, 0), (45, 1), (15, 2)]);
+        for slot in 0..2 {
+            if slot >= keys {
+                self.cell("false");
+                for _ in 0..4 {
+                    self.cell("N/A");
+                }
+                continue;
+            }
+            self.flag(85, "true", "false");
+            let rotated = self.moment_between(created, REPORT_TIME);
+            self.date(rotated);
+            match self.rng.chance(15) {
+                true => self.cells(&["N/A", "N/A", "N/A"]),
+                false => {
+                    self.date_after(rotated);
+                    self.cells(&["us-east-1", "s3"]);
+                }
+            }
+        }
+        self.cells(&["false", "N/A", "false", "N/A"]);
+    }
+
+    fn alibaba(&mut self, row: usize) {
+        let root = row == 0;
+        match root {
+            true => self.cell("<root>"),
+            false => {
+                let _ = write!(self.out, "svc-{row}@acme.onaliyun.com,");
+            }
+        }
+        let created = self.moment_between(FIRST_CREATION, REPORT_TIME);
+        self.date(created);
+        let password = root || self.rng.chance(60);
+        match password {
+            true => self.date_after(created),
+            false => self.cell("-"),
+        }
+        self.cell(if password { "TRUE" } else { "FALSE" });
+        self.flag(95, "TRUE", "FALSE");
+        match password {
+            true => self.date_after(created),
+            false => self.cell("-"),
+        }
+        self.flag(60, "TRUE", "FALSE");
+        let keys = self.rng.pick(&[(40, 0), (45, 1), (10, 2), (5, 5)]);
+        for slot in 0..5 {
+            if slot >= keys {
+                self.cells(&["FALSE", "FALSE", "-", "-"]);
+                continue;
+            }
+            self.cell("TRUE");
+            self.flag(85, "TRUE", "FALSE");
+            let rotated = self.moment_between(created, REPORT_TIME);
+            self.date(rotated);
+            match self.rng.chance(15) {
+                true => self.cell("-"),
+                false => self.date_after(rotated),
+            }
+        }
+    }
+
+    fn flag(&mut self, percent_true: u64, yes: &str, no: &str) {
+        let value = self.rng.chance(percent_true);
+        self.cell(if value { yes } else { no });
+    }
+
+    fn cell(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.out.push(',');
+    }
+
+    fn cells(&mut self, texts: &[&str]) {
+        for text in texts {
+            self.cell(text);
+        }
+    }
+
+    /// An ISO 8601 time in UTC, as the clouds' APIs write them (the report's local
+    /// `REPORT_TIME` taken as UTC: only the form matters here).
+    fn date(&mut self, at: DateTime) {
+        let _ = write!(self.out, "{}Z,", at.strftime("%Y-%m-%dT%H:%M:%S"));
+    }
+
+    fn date_after(&mut self, from: DateTime) {
+        let at = self.moment_between(from, REPORT_TIME);
+        self.date(at);
+    }
+
+    fn moment_between(&mut self, from: DateTime, to: DateTime) -> DateTime {
+        UserRow::moment_between_with(self.rng, from, to)
     }
 }
 

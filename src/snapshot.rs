@@ -188,7 +188,7 @@ impl ReportData {
         let mut users = UserTable::new();
         if keep_users {
             // A row per line, near enough: room for them all at once, not by doubling.
-            users.reserve(report::count_lines(bytes));
+            users.reserve(report::count_lines(bytes), bytes.len());
         }
         let summary = report::read(bytes, options, generated, |user| {
             tally.add(user);

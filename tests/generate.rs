@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use credential_report_exporter::generate::{self, Spec};
 use credential_report_exporter::model::UserType;
-use credential_report_exporter::report::{self, ReadOptions};
+use credential_report_exporter::report::{self, Provider, ReadOptions};
 use credential_report_exporter::snapshot::ReportData;
 
 fn options() -> ReadOptions {
@@ -103,4 +103,35 @@ fn files_land_in_the_folder_under_their_names() {
         std::fs::read(&paths[1]).unwrap(),
         generate::report(&spec, 1)
     );
+}
+
+#[test]
+fn every_providers_generated_reports_read_without_cell_errors() {
+    let spec = Spec {
+        users: 2_000,
+        files: 2,
+        seed: 7,
+    };
+    for provider in Provider::ALL {
+        for index in 0..spec.files {
+            let bytes = generate::report_of(provider, &spec, index);
+            let (data, summary) = ReportData::build(
+                "generated.csv".into(),
+                &bytes,
+                &options(),
+                generate::GENERATED,
+                true,
+            )
+            .unwrap();
+            assert_eq!(data.provider, provider);
+            assert_eq!(
+                summary.cell_errors, 0,
+                "{provider}: {:?}",
+                summary.first_cell_errors
+            );
+            assert_eq!(data.rows, spec.users_in_file(index) as u64);
+            let keys: u64 = data.aggregates.keys.iter().map(|counts| counts.keys).sum();
+            assert!(keys > data.rows / 2, "{provider}: {keys} keys");
+        }
+    }
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The whole reload of one 100,000-user Tencent report with per-user metrics on, as the
+exporter itself reports it in credential_report_last_reload_duration_seconds: read the
+file, decode, parse, aggregate, keep every user. The release binary is started afresh
+on the report several times; the median is written to bench-results/reload.json, and
+benches/results.py sets it beside the CSV reader's floor on the same bytes (criterion's
+reload_floor group, from the same run of benches/run.sh)."""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+RELEASE = os.path.join(TARGET, "release")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reload_seconds(folder):
+    port = free_port()
+    exporter = subprocess.Popen(
+        [os.path.join(RELEASE, "credential-report-exporter"), "--report.dir", folder,
+         "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        # Aggregates only: this scrape reads the figure, it is not measured.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("credential_report_last_reload_duration_seconds{"):
+                    return float(line.rsplit(" ", 1)[1])
+        raise SystemExit("the exporter served no reload duration")
+    finally:
+        exporter.terminate()
+        exporter.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run([os.path.join(RELEASE, "generate-reports"), "--users", str(args.users),
+                        "--files", "1", "--seed", "1", "--out", folder],
+                       check=True, stdout=subprocess.DEVNULL)
+        size = os.path.getsize(os.path.join(folder, "account-0000.csv"))
+        runs = [reload_seconds(folder) for _ in range(args.runs)]
+    os.makedirs(os.path.join(TARGET, "bench-results"), exist_ok=True)
+    result = {"users": args.users, "bytes": size, "runs": runs,
+              "median_seconds": statistics.median(runs)}
+    with open(os.path.join(TARGET, "bench-results", "reload.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
