@@ -1,5 +1,6 @@
-//! Writes deterministic Tencent CAM credential reports for benchmarks and load tests:
-//! `generate-reports --users 1000000 --files 1000 --seed 1 --out /tmp/reports`.
+//! Writes deterministic credential reports for benchmarks and load tests:
+//! `generate-reports --users 1000000 --files 1000 --seed 1 --out /tmp/reports`
+//! (Tencent CAM's; `--provider aws-iam` or `alibaba-ram` for the others').
 
 use std::path::PathBuf;
 
@@ -7,11 +8,18 @@ use anyhow::Context;
 use clap::Parser;
 
 use credential_report_exporter::generate::{self, Spec};
+use credential_report_exporter::report::Provider;
+
+fn provider(name: &str) -> Result<Provider, String> {
+    (Provider::ALL.into_iter())
+        .find(|provider| provider.name() == name)
+        .ok_or_else(|| format!("{name:?} is not one of tencent-cam, aws-iam, alibaba-ram"))
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "generate-reports",
-    about = "Writes realistic, reproducible Tencent CAM credential reports (the same seed gives the same bytes)."
+    about = "Writes realistic, reproducible credential reports (the same seed gives the same bytes)."
 )]
 struct Args {
     /// Users in all files together, spread evenly.
@@ -26,6 +34,9 @@ struct Args {
     /// Folder to write into; created if missing.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Whose reports to write: tencent-cam, aws-iam or alibaba-ram.
+    #[arg(long, default_value = "tencent-cam", value_parser = provider)]
+    provider: Provider,
     /// Write only this file of the set (by index), e.g. to change one report in place.
     #[arg(long, value_name = "INDEX")]
     only: Option<usize>,
@@ -47,7 +58,7 @@ fn main() -> anyhow::Result<()> {
     let mut bytes = 0;
     for index in &indices {
         let path = args.out.join(generate::file_name(*index));
-        let report = generate::report(&spec, *index);
+        let report = generate::report_of(args.provider, &spec, *index);
         bytes += report.len();
         std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -133,16 +133,13 @@ impl Format for AwsIam {
 
 /// The account id of an ARN: `arn:aws:iam::123456789012:user/alice` → `123456789012`.
 fn account_of(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_partition), Some("iam"), Some(_region), Some(account)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
+    // By bytes, not `split(':')`: this runs for every row.
+    let rest = arn.strip_prefix("arn:")?;
+    let (_partition, rest) = rest.split_at(rest.bytes().position(|b| b == b':')?);
+    let rest = rest[1..].strip_prefix("iam:")?;
+    let (_region, rest) = rest.split_at(rest.bytes().position(|b| b == b':')?);
+    let rest = &rest[1..];
+    let account = &rest[..rest.bytes().position(|b| b == b':')?];
     (!account.is_empty() && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
@@ -258,6 +255,15 @@ mod tests {
             alice.facts.signing_certificates,
             [Some(KeyStatus::Active), Some(KeyStatus::Disabled)]
         );
+    }
+
+    #[test]
+    fn account_ids_come_from_arns() {
+        assert_eq!(account_of("arn:aws:iam::123456789012:user/a/b"), Some("123456789012"));
+        assert_eq!(account_of("arn:aws-cn:iam::210987654321:root"), Some("210987654321"));
+        for bad in ["arn:aws:s3:::bucket", "arn:aws:iam::12ab:root", "arn:aws:iam::", "user/x"] {
+            assert_eq!(account_of(bad), None, "{bad}");
+        }
     }
 
     #[test]
