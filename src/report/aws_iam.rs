@@ -259,9 +259,20 @@ mod tests {
 
     #[test]
     fn account_ids_come_from_arns() {
-        assert_eq!(account_of("arn:aws:iam::123456789012:user/a/b"), Some("123456789012"));
-        assert_eq!(account_of("arn:aws-cn:iam::210987654321:root"), Some("210987654321"));
-        for bad in ["arn:aws:s3:::bucket", "arn:aws:iam::12ab:root", "arn:aws:iam::", "user/x"] {
+        assert_eq!(
+            account_of("arn:aws:iam::123456789012:user/a/b"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_of("arn:aws-cn:iam::210987654321:root"),
+            Some("210987654321")
+        );
+        for bad in [
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::12ab:root",
+            "arn:aws:iam::",
+            "user/x",
+        ] {
             assert_eq!(account_of(bad), None, "{bad}");
         }
     }
