@@ -437,7 +437,7 @@ impl TencentCam {
         }
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
-        struct Keys {
+        struct AccessKeys {
             #[serde(default)]
             access_keys: Vec<RawKey>,
         }
@@ -451,7 +451,7 @@ impl TencentCam {
         }
         // Optional: a user deleted since the lists were read has no keys (ResourceNotFound).
         let Some(keys) = self
-            .optional::<Keys>(calls, "ListAccessKeys", json!({ "TargetUin": uin }))
+            .optional::<AccessKeys>(calls, "ListAccessKeys", json!({ "TargetUin": uin }))
             .await?
         else {
             return Ok(Details {
