@@ -791,7 +791,7 @@ mod tests {
 
     use super::*;
     use crate::generate::{self, Spec};
-    use crate::report::ReadOptions;
+    use crate::report::{Provider, ReadOptions};
     use crate::snapshot::ReportData;
 
     fn snapshot() -> Arc<ArcSwap<Snapshot>> {
@@ -804,9 +804,10 @@ mod tests {
             timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
             provider: None,
         };
+        // One report of each provider, so every per-user family is counted.
         let reports: BTreeMap<String, Arc<ReportState>> = (0..spec.files)
             .map(|index| {
-                let bytes = generate::report(&spec, index);
+                let bytes = generate::report_of(Provider::ALL[index], &spec, index);
                 let path = generate::file_name(index).into();
                 let (data, _) =
                     ReportData::build(path, &bytes, &options, generate::GENERATED, true).unwrap();
