@@ -116,7 +116,10 @@ fn structural_faults_refuse_the_version_and_keep_the_last_good_one() {
     assert!(!logs.contains("panicked"), "{logs}");
     assert_eq!(exporter.status("/-/healthy"), 200);
     let (_, _, page) = exporter.get("/", None);
-    assert!(page.contains("<td>header-only</td><td>down</td>"), "{page}");
+    assert!(
+        page.contains("<td>header-only</td><td>tencent-cam</td><td class=\"bad\">down</td>"),
+        "{page}"
+    );
 }
 
 #[test]
