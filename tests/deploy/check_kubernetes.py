@@ -17,9 +17,11 @@
   * every Pod is hardened (non-root, read-only root file system, no privilege escalation,
     all capabilities dropped, seccomp, requests and limits, no service account token),
     the exporter's probes are /-/healthy and /-/ready, and in the sidecar overlays the
-    writer and the exporter share an emptyDir that the exporter mounts read-only (a
-    native sidecar: an init container with restartPolicy Always);
-  * the writer's script writes a report by rename and leaves no temporary file.
+    fetcher (`credential-report-exporter fetch`, the exporter's image, its report folder
+    the only writable mount, its metrics scraped as job credential-report-fetcher) and the
+    exporter share an emptyDir that the exporter mounts read-only (a native sidecar: an
+    init container with restartPolicy Always); only the demo overlay has the example writer;
+  * the demo writer's script writes a report by rename and leaves no temporary file.
 """
 
 import json
@@ -157,6 +159,7 @@ def matches(selector, labels):
 
 
 def check_pod(where, spec, writer_expected, native):
+    """writer_expected: the name of the container that writes reports (None: none)."""
     if spec.get("automountServiceAccountToken") is not False:
         problem(where, "automountServiceAccountToken must be false")
     pod_sc = spec.get("securityContext", {})
@@ -196,16 +199,24 @@ def check_pod(where, spec, writer_expected, native):
     reports_volume = report_mounts[0]["name"]
     if not writer_expected:
         return
-    writer = by_name.get("report-writer")
+    writer = by_name.get(writer_expected)
     if not writer:
-        problem(where, "no report-writer container")
+        problem(where, f"no {writer_expected} container")
         return
+    if writer_expected == "fetcher":
+        if writer.get("args", [None])[0] != "fetch" or writer.get("image") != exporter.get("image"):
+            problem(where, "the fetcher must run the exporter's image as `credential-report-exporter fetch`")
+        writable = [m["mountPath"] for m in writer.get("volumeMounts", []) if not m.get("readOnly")]
+        if writable != ["/reports"]:
+            problem(where, f"the fetcher's only writable mount must be /reports, not {writable}")
+        if not any(p.get("name") == "fetch-metrics" for p in writer.get("ports", [])):
+            problem(where, "the fetcher must serve its metrics on a port named fetch-metrics")
     if "emptyDir" not in volumes.get(reports_volume, {}):
         problem(where, f"volume {reports_volume} must be an emptyDir")
     writer_mounts = [m for m in writer.get("volumeMounts", []) if m["name"] == reports_volume]
     if not writer_mounts or writer_mounts[0].get("readOnly"):
-        problem(where, "the report-writer must mount the reports emptyDir read-write")
-    in_init = any(c["name"] == "report-writer" for c in spec.get("initContainers", []))
+        problem(where, f"the {writer_expected} must mount the reports emptyDir read-write")
+    in_init = any(c["name"] == writer_expected for c in spec.get("initContainers", []))
     if native and not (in_init and writer.get("restartPolicy") == "Always"):
         problem(where, "a native sidecar is an init container with restartPolicy: Always")
     if not native and in_init:
@@ -280,9 +291,14 @@ def check_rendering(name, docs, writer_expected, native, monitor):
                 problem(where, f"the {monitor} scrapes port {e['port']!r}, which does not exist")
             if parse_duration(e.get("scrapeTimeout", "10s")) > parse_duration(e.get("interval", "30s")):
                 problem(where, f"the {monitor}'s scrapeTimeout exceeds its interval")
-            if not any(r.get("targetLabel") == "job" and r.get("replacement") == "credential-report-exporter"
+            # The fetcher's port is its own job, which its alerts expect; every other is the exporter's.
+            job = "credential-report-fetcher" if e["port"] == "fetch-metrics" else "credential-report-exporter"
+            if not any(r.get("targetLabel") == "job" and r.get("replacement") == job
                        for r in e.get("relabelings", [])):
-                problem(where, f"the {monitor} must set job=credential-report-exporter, which the rules expect")
+                problem(where, f"the {monitor} must set job={job} on port {e['port']}, which the rules expect")
+        scraped = {e["port"] for e in endpoints}
+        if writer_expected == "fetcher" and "fetch-metrics" not in scraped:
+            problem(where, f"the {monitor} does not scrape the fetcher")
     # One source: the PrometheusRule is the rules file; the dashboards are grafana/dashboards/.
     rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
     if kinds["PrometheusRule"][0]["spec"]["groups"] != rules["groups"]:
@@ -322,11 +338,12 @@ def check_writer_script():
 def main():
     print(f"kubectl: {kubectl()}; Kubernetes schemas: {', '.join(VERSIONS)}")
     layouts = {
-        # name: (a report writer beside the exporter, as a native sidecar, the monitor kind)
-        "base": (False, False, "ServiceMonitor"),
-        "overlays/sidecar": (True, False, "ServiceMonitor"),
-        "overlays/native-sidecar": (True, True, "ServiceMonitor"),
-        "overlays/sidecar-podmonitor": (True, False, "PodMonitor"),
+        # name: (the container writing reports beside the exporter, as a native sidecar, the monitor kind)
+        "base": (None, False, "ServiceMonitor"),
+        "overlays/sidecar": ("fetcher", False, "ServiceMonitor"),
+        "overlays/native-sidecar": ("fetcher", True, "ServiceMonitor"),
+        "overlays/sidecar-podmonitor": ("fetcher", False, "PodMonitor"),
+        "overlays/demo": ("report-writer", False, "ServiceMonitor"),
     }
     found = {str(p.parent.relative_to(KUBE)) for p in KUBE.glob("*/**/kustomization.yaml")
              if "kind: Component" not in p.read_text(encoding="utf-8")}
