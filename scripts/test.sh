@@ -62,7 +62,7 @@ promtool check rules deploy/prometheus/credential-report-exporter.rules.yml
 echo "--- promtool check config (the example scrape configuration)"
 promtool check config deploy/prometheus/prometheus.example.yml
 echo "--- promtool test rules"
-promtool test rules tests/rules/credential-report-exporter.rules.test.yml
+promtool test rules tests/rules/credential-report-exporter.rules.test.yml tests/rules/credential-report-fetcher.rules.test.yml
 echo "--- generated Kubernetes and Helm files in sync with the rules, dashboards and example report"
 "$python" scripts/sync-kubernetes.py --check
 echo "--- kubectl kustomize and Kubernetes schema validation"
