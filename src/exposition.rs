@@ -17,7 +17,7 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::build_info;
 use crate::model::{mask_key_id, AccessKey, Flag, Time, User, MAX_KEY_SLOTS};
 use crate::report::Checks;
-use crate::snapshot::{Aggregates, KeyCounts, ReportData, ReportState, Snapshot, UserCounts};
+use crate::snapshot::{self, Aggregates, KeyCounts, ReportData, ReportState, Snapshot, UserCounts};
 
 /// The two formats a scrape can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,10 +394,8 @@ fn by_status<'s>(
     counts: fn(&Aggregates) -> &[u64; 3],
 ) -> impl Iterator<Item = (Labels<'s, 2>, u64)> {
     reports_answering(snapshot, answers).flat_map(move |(report, data)| {
-        let aggregates = &data.aggregates;
-        aggregates
-            .by_status(counts(aggregates))
-            .map(move |(status, count)| ([("report", report), ("status", status.label())], count))
+        snapshot::by_status(counts(&data.aggregates), |&count| count)
+            .map(move |(status, &count)| ([("report", report), ("status", status.label())], count))
     })
 }
 

@@ -55,21 +55,20 @@ pub struct Aggregates {
 }
 
 impl Aggregates {
-    /// Active and disabled always; unknown (unreadable status cells) only where there
-    /// are such keys, so a clean report adds no series for it.
+    /// The key counts by status, as [`by_status`] shows them.
     pub fn keys_by_status(&self) -> impl Iterator<Item = (KeyStatus, &KeyCounts)> {
-        (KeyStatus::ALL.into_iter().zip(&self.keys))
-            .filter(|(status, counts)| *status != KeyStatus::Unknown || counts.keys > 0)
+        by_status(&self.keys, |counts| counts.keys)
     }
+}
 
-    /// Counts by status as [`Aggregates::keys_by_status`] shows them.
-    pub fn by_status<'s>(
-        &'s self,
-        counts: &'s [u64; 3],
-    ) -> impl Iterator<Item = (KeyStatus, u64)> + 's {
-        (KeyStatus::ALL.into_iter().zip(counts.iter().copied()))
-            .filter(|&(status, count)| status != KeyStatus::Unknown || count > 0)
-    }
+/// Counts indexed by [`KeyStatus`]: active and disabled always; unknown (unreadable
+/// status cells) only where there are such, so a clean report adds no series for it.
+pub fn by_status<T>(
+    counts: &[T; 3],
+    how_many: impl Fn(&T) -> u64,
+) -> impl Iterator<Item = (KeyStatus, &T)> {
+    (KeyStatus::ALL.into_iter().zip(counts))
+        .filter(move |(status, counts)| *status != KeyStatus::Unknown || how_many(counts) > 0)
 }
 
 /// Aggregates while a report is read: counts in an array by user type, which is cheaper
