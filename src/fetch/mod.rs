@@ -55,8 +55,9 @@ pub enum FailureReason {
     Network,
     /// The provider answered with a server-side error (5xx, ServiceFailure).
     Server,
-    /// An answer we cannot use: malformed, missing fields, a report that is not a report,
-    /// or a report that stayed unfinished for the whole attempt.
+    /// An answer we cannot use: malformed, missing fields, a report that is not a report or
+    /// keeps expiring, or a report that cannot be written to the folder. (A report still
+    /// unfinished when --fetch.timeout cuts the attempt short counts as `Network`.)
     InvalidResponse,
 }
 
