@@ -433,3 +433,52 @@ fn the_exporter_reads_the_fetched_report() {
         "{metrics}"
     );
 }
+
+#[test]
+fn a_report_naming_no_account_needs_report_name() {
+    let fake = fake();
+    // No root row: nothing says which account this is.
+    let headless = b"user,arn,user_creation_time\nalice,arn:aws:iam::123456789012:user/alice,2020-01-01T00:00:00+00:00".to_vec();
+    fake.set_report(ACCOUNT, &headless, GENERATED);
+    let dir = tempfile::tempdir().unwrap();
+    let (output, logs) = run(fetcher(&fake, dir.path(), &["--once"]));
+    assert_eq!(output.status.code(), Some(1), "{logs}");
+    assert!(logs.contains("--report.name"), "{logs}");
+
+    let (output, logs) = run(fetcher(
+        &fake,
+        dir.path(),
+        &["--once", "--report.name", "prod"],
+    ));
+    assert!(output.status.success(), "{logs}");
+    assert_eq!(
+        std::fs::read(dir.path().join("reports/prod.csv")).unwrap(),
+        headless
+    );
+}
+
+#[test]
+fn one_report_name_for_many_roles_is_refused_before_any_call() {
+    let fake = fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (output, logs) = run(fetcher(
+        &fake,
+        dir.path(),
+        &[
+            "--once",
+            "--report.name=prod",
+            "--aws.role-arn=arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/b",
+        ],
+    ));
+    assert_eq!(output.status.code(), Some(1), "{logs}");
+    assert!(logs.contains("--report.name names one report"), "{logs}");
+    assert!(fake.calls().is_empty());
+
+    let (output, logs) = run(fetcher(
+        &fake,
+        dir.path(),
+        &["--once", "--aws.role-arn=arn:aws:iam::1:user/x"],
+    ));
+    assert_eq!(output.status.code(), Some(1), "{logs}");
+    assert!(logs.contains("is not a role ARN"), "{logs}");
+}
