@@ -5,7 +5,7 @@ use super::columns::{Column, Header};
 use super::row::Row;
 use super::table::Format;
 use super::{Checks, Provider};
-use crate::model::{AccessKey, Flag, KeyFacts, KeyStatus, Time, User, UserFacts, UserType};
+use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
 
 pub struct AlibabaRam;
 
@@ -131,11 +131,7 @@ fn key<'a>(
         last_used_service: "",
         facts: KeyFacts {
             slot,
-            status: match row.flag(layout.active) {
-                Flag::True => KeyStatus::Active,
-                Flag::False => KeyStatus::Disabled,
-                _ => KeyStatus::Unknown,
-            },
+            status: row.active(layout.active),
             at_risk: Flag::NotSupported,
             created,
             last_used: row.utc_date(layout.last_used, NEVER),
@@ -148,7 +144,7 @@ fn key<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UserTable;
+    use crate::model::{KeyStatus, UserTable};
     use crate::report::{read, ReadOptions, ReadSummary};
 
     fn read_rows(rows: &str) -> (Vec<User<'static>>, ReadSummary) {

@@ -5,7 +5,7 @@ use super::columns::{Column, Header};
 use super::row::{is_absent, Row};
 use super::table::Format;
 use super::{Checks, Provider};
-use crate::model::{AccessKey, Flag, KeyFacts, KeyStatus, Time, User, UserFacts, UserType};
+use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
 
 pub struct AwsIam;
 
@@ -117,7 +117,7 @@ impl Format for AwsIam {
                 signing_certificates: layout.certificates.each_ref().map(|certificate| {
                     // Like a key, a certificate exists where it has a rotation date.
                     let rotated = row.utc_date(certificate.last_rotated, &[]);
-                    rotated.is_some().then(|| status(row, certificate.active))
+                    rotated.is_some().then(|| row.active(certificate.active))
                 }),
             },
             key_slots: [
@@ -141,14 +141,6 @@ fn account_of(arn: &str) -> Option<&str> {
     let rest = &rest[1..];
     let account = &rest[..rest.bytes().position(|b| b == b':')?];
     (!account.is_empty() && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
-}
-
-fn status(row: &mut Row<'_, '_>, column: Column) -> KeyStatus {
-    match row.flag(column) {
-        Flag::True => KeyStatus::Active,
-        Flag::False => KeyStatus::Disabled,
-        _ => KeyStatus::Unknown,
-    }
 }
 
 fn key<'a>(
@@ -177,7 +169,7 @@ fn key<'a>(
         last_used_service: reported(row, layout.last_used_service),
         facts: KeyFacts {
             slot,
-            status: status(row, layout.active),
+            status: row.active(layout.active),
             at_risk: Flag::NotSupported,
             created,
             last_used: row.utc_date(layout.last_used_date, NO_INFORMATION),
@@ -190,7 +182,7 @@ fn key<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UserTable;
+    use crate::model::{KeyStatus, UserTable};
     use crate::report::{read, ReadOptions, ReadSummary};
 
     const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";

@@ -5,7 +5,7 @@ use super::cells::{parse_utc, LocalDates};
 use super::columns::Column;
 use super::records::Record;
 use super::{CellError, ReadSummary};
-use crate::model::{mask_key_id, Flag, Time};
+use crate::model::{mask_key_id, Flag, KeyStatus, Time};
 
 /// Longest account id, user name or key id taken; real ones are under 100 bytes.
 const MAX_ID_BYTES: usize = 1024;
@@ -86,6 +86,16 @@ impl<'a, 's> Row<'a, 's> {
             self.error(column, "TRUE, FALSE, N/A or not_supported");
         }
         flag
+    }
+
+    /// A key's or certificate's status from a boolean "active" cell (AWS, Alibaba);
+    /// `Unknown` where the cell is not a boolean.
+    pub fn active(&mut self, column: Column) -> KeyStatus {
+        match self.flag(column) {
+            Flag::True => KeyStatus::Active,
+            Flag::False => KeyStatus::Disabled,
+            _ => KeyStatus::Unknown,
+        }
     }
 
     /// A word of the column's vocabulary, compared ignoring case, spaces, `-` and `_`
