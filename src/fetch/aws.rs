@@ -346,7 +346,7 @@ pub fn mask_key_ids(text: &str) -> String {
                 .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
                 .count();
             if len >= 16 {
-                out.push_str(&super::mask_key_id(&rest[..len]));
+                out.push_str(&crate::model::mask_key_id(&rest[..len]));
                 i += len;
                 continue;
             }

@@ -202,8 +202,3 @@ impl Source {
 pub fn poll_interval(config: &FetchConfig) -> Duration {
     config.fetch_poll_interval.max(Duration::from_millis(10))
 }
-
-/// Shows a key id the way the exporter's labels do: its prefix and last four characters.
-pub fn mask_key_id(key_id: &str) -> String {
-    crate::model::mask_key_id(key_id)
-}

@@ -28,18 +28,6 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// An access key id or SecretId as it may appear in a message: its prefix (`AKID`, `LTAI`,
-/// `STS.`) and its last four characters, as the exporter shows SecretIds.
-pub fn mask_key_id(id: &str) -> String {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() <= 8 {
-        return "…".to_owned();
-    }
-    let prefix: String = chars[..4].iter().collect();
-    let suffix: String = chars[chars.len() - 4..].iter().collect();
-    format!("{prefix}…{suffix}")
-}
-
 /// Text from a cloud (an error message, a parser's complaint about an answer) made safe to log:
 /// the given secrets are removed and the given key ids masked wherever they appear, and every
 /// other run of 16 or more letters and digits (key ids, pieces of tokens) is masked too. Request
@@ -50,7 +38,7 @@ pub fn scrub(text: &str, secrets: &[&str], key_ids: &[&str]) -> String {
         text = text.replace(value, "…");
     }
     for id in key_ids.iter().filter(|v| v.len() >= 4) {
-        text = text.replace(id, &mask_key_id(id));
+        text = text.replace(id, &crate::model::mask_key_id(id));
     }
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
@@ -60,7 +48,7 @@ pub fn scrub(text: &str, secrets: &[&str], key_ids: &[&str]) -> String {
             && run.bytes().any(|b| b.is_ascii_digit())
             && run.bytes().any(|b| b.is_ascii_alphabetic())
         {
-            out.push_str(&mask_key_id(run));
+            out.push_str(&crate::model::mask_key_id(run));
         } else {
             out.push_str(run);
         }
