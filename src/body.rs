@@ -138,7 +138,7 @@ impl Bodies {
     }
 
     /// Compresses `snapshot` into `cell` in the background, unless that is done or under
-    /// way. On the blocking pool: it takes a large body a second or so.
+    /// way: a large body takes a second or so.
     fn compress(
         self: &Arc<Self>,
         cell: Arc<OnceLock<Arc<Deflated>>>,
@@ -150,25 +150,35 @@ impl Bodies {
         }
         let bodies = Arc::clone(self);
         let snapshot = Arc::clone(snapshot);
-        tokio::task::spawn_blocking(move || {
-            let compressed = Arc::clone(&snapshot);
-            let deflated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                deflate(&bodies.exposition, compressed, format)
-            }));
-            match deflated {
-                Ok(deflated) => {
-                    let _ = cell.set(Arc::new(deflated));
+        // A thread of its own, at the lowest priority: background work that must not slow
+        // the scrapes streamed meanwhile (on two cores it would, by half). Not the blocking
+        // pool, whose threads are reused and could not be given their priority back.
+        let spawned = std::thread::Builder::new()
+            .name("compress-metrics".into())
+            .spawn(move || {
+                let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
+                let compressed = Arc::clone(&snapshot);
+                let deflated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    deflate(&bodies.exposition, compressed, format)
+                }));
+                match deflated {
+                    Ok(deflated) => {
+                        let _ = cell.set(Arc::new(deflated));
+                    }
+                    Err(_) => {
+                        tracing::error!("compressing the metrics failed; serving them uncompressed")
+                    }
                 }
-                Err(_) => {
-                    tracing::error!("compressing the metrics failed; serving them uncompressed")
+                bodies.compressing[index(format)].store(false, Ordering::Release);
+                // A reload during the compression was skipped above: catch up with it now.
+                if !Arc::ptr_eq(&bodies.snapshot.load(), &snapshot) {
+                    bodies.prewarm();
                 }
-            }
-            bodies.compressing[index(format)].store(false, Ordering::Release);
-            // A reload during the compression was skipped above: catch up with it now.
-            if !Arc::ptr_eq(&bodies.snapshot.load(), &snapshot) {
-                bodies.prewarm();
-            }
-        });
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "cannot start compressing the metrics; serving them uncompressed");
+            self.compressing[index(format)].store(false, Ordering::Release);
+        }
     }
 
     /// The cache cell of `snapshot` in `format`; a snapshot other than the cached one
