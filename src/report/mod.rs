@@ -20,6 +20,28 @@ use columns::Header;
 pub use decode::Encoding;
 use records::Records;
 
+/// Evaluates `$body` with `$format` naming `$provider`'s [`table::Format`]: the one place
+/// a provider is tied to its file. A `match`, not a table of function pointers, so each
+/// use (above all each provider's row loop) is compiled for its provider.
+macro_rules! with_format {
+    ($provider:expr, $format:ident => $body:expr) => {
+        match $provider {
+            Provider::TencentCam => {
+                type $format = tencent_cam::TencentCam;
+                $body
+            }
+            Provider::AwsIam => {
+                type $format = aws_iam::AwsIam;
+                $body
+            }
+            Provider::AlibabaRam => {
+                type $format = alibaba_ram::AlibabaRam;
+                $body
+            }
+        }
+    };
+}
+
 /// The clouds whose credential reports the exporter reads. Their names are the
 /// `--report.provider` values and the `provider` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,21 +65,12 @@ impl Provider {
     /// Every column the exporter reads from this provider's reports, comma-separated in
     /// the documented order: the header of a report written from scratch.
     pub fn documented_header(self) -> String {
-        let columns = match self {
-            Provider::TencentCam => table::columns::<tencent_cam::TencentCam>(),
-            Provider::AwsIam => table::columns::<aws_iam::AwsIam>(),
-            Provider::AlibabaRam => table::columns::<alibaba_ram::AlibabaRam>(),
-        };
-        columns.join(",")
+        with_format!(self, F => table::columns::<F>()).join(",")
     }
 
     /// How well `header` fits this provider's reports: how many of its columns are there.
     fn fit(self, header: &[String]) -> usize {
-        match self {
-            Provider::TencentCam => table::fit::<tencent_cam::TencentCam>(header),
-            Provider::AwsIam => table::fit::<aws_iam::AwsIam>(header),
-            Provider::AlibabaRam => table::fit::<alibaba_ram::AlibabaRam>(header),
-        }
+        with_format!(self, F => table::fit::<F>(header))
     }
 }
 
@@ -193,12 +206,7 @@ pub fn read(
         generated,
         timezone: &options.timezone,
     };
-    // A match, not a table of function pointers: each provider's row loop is compiled for it.
-    match provider {
-        Provider::TencentCam => table::read::<tencent_cam::TencentCam>(input, sink),
-        Provider::AwsIam => table::read::<aws_iam::AwsIam>(input, sink),
-        Provider::AlibabaRam => table::read::<alibaba_ram::AlibabaRam>(input, sink),
-    }
+    with_format!(provider, F => table::read::<F>(input, sink))
 }
 
 /// The provider whose columns fit `header` best. At least two of its columns must be
