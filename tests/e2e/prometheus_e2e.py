@@ -514,7 +514,9 @@ def check_alerts(prometheus, addresses, errors):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--binary", default=os.environ.get("CREDENTIAL_REPORT_EXPORTER", str(ROOT / "target/release/credential-report-exporter")))
+    # Without --binary: the release build, wherever cargo puts it (CARGO_TARGET_DIR or target/).
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    parser.add_argument("--binary", default=os.environ.get("CREDENTIAL_REPORT_EXPORTER", str(target / "release/credential-report-exporter")))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, config, data)")
     args = parser.parse_args()
     binary = Path(args.binary)
