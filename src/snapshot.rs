@@ -135,12 +135,64 @@ impl Tally {
                 Time::NONE => key.facts.created,
                 used => used,
             };
-            if used.is_some() {
-                counts.least_recent_use = match counts.least_recent_use {
-                    Time::NONE => used,
-                    least => least.min(used),
-                };
-            }
+            counts.least_recent_use = earliest(counts.least_recent_use, used);
+        }
+    }
+
+    /// Adds the tally of the users read from further down the same report.
+    fn add_tally(&mut self, later: Tally) {
+        for (counts, later) in self.users.iter_mut().zip(later.users) {
+            let UserCounts {
+                users,
+                console_login_enabled,
+                without_mfa,
+                console_without_mfa,
+                without_login_protection,
+                without_operation_protection,
+                with_abnormal_logins,
+                with_two_active_keys,
+                password_unused_over_45_days,
+            } = later;
+            counts.users += users;
+            counts.console_login_enabled += console_login_enabled;
+            counts.without_mfa += without_mfa;
+            counts.console_without_mfa += console_without_mfa;
+            counts.without_login_protection += without_login_protection;
+            counts.without_operation_protection += without_operation_protection;
+            counts.with_abnormal_logins += with_abnormal_logins;
+            counts.with_two_active_keys += with_two_active_keys;
+            counts.password_unused_over_45_days += password_unused_over_45_days;
+        }
+        let Aggregates {
+            users: _,
+            keys,
+            root_keys,
+            root_last_used,
+            signing_certificates,
+        } = later.rest;
+        for (counts, later) in self.rest.keys.iter_mut().zip(keys) {
+            let KeyCounts {
+                keys,
+                at_risk,
+                over_90_days,
+                over_30_days,
+                never_used,
+                least_recent_use,
+            } = later;
+            counts.keys += keys;
+            counts.at_risk += at_risk;
+            counts.over_90_days += over_90_days;
+            counts.over_30_days += over_30_days;
+            counts.never_used += never_used;
+            counts.least_recent_use = earliest(counts.least_recent_use, least_recent_use);
+        }
+        for (count, later) in self.rest.root_keys.iter_mut().zip(root_keys) {
+            *count += later;
+        }
+        self.rest.root_last_used = self.rest.root_last_used.max(root_last_used);
+        for (count, later) in (self.rest.signing_certificates.iter_mut()).zip(signing_certificates)
+        {
+            *count += later;
         }
     }
 
@@ -152,6 +204,54 @@ impl Tally {
                 .filter(|(_, counts)| counts.users > 0)
                 .collect(),
             ..self.rest
+        }
+    }
+}
+
+/// The earlier of two times, either of which may be [`Time::NONE`].
+fn earliest(a: Time, b: Time) -> Time {
+    match (a, b) {
+        (Time::NONE, other) | (other, Time::NONE) => other,
+        (a, b) => a.min(b),
+    }
+}
+
+/// Where one stretch of a report goes as it is read: its tally, and its users if they
+/// are kept.
+struct Reading {
+    tally: Tally,
+    users: Option<UserTable>,
+}
+
+impl Reading {
+    /// Ready for the users of `text`, and room for them at once rather than by doubling.
+    fn new(generated: Timestamp, keep_users: bool, text: &str) -> Self {
+        let users = keep_users.then(|| {
+            let mut users = UserTable::new();
+            // A row per line, near enough.
+            users.reserve(report::count_lines(text.as_bytes()), text.len());
+            users
+        });
+        Reading {
+            tally: Tally::new(generated),
+            users,
+        }
+    }
+
+    /// Adds what was read from further down the same report.
+    fn append(&mut self, later: Reading) {
+        self.tally.add_tally(later.tally);
+        if let (Some(users), Some(later)) = (&mut self.users, later.users) {
+            users.append(later);
+        }
+    }
+}
+
+impl report::Sink for Reading {
+    fn add(&mut self, user: &User<'_>) {
+        self.tally.add(user);
+        if let Some(users) = &mut self.users {
+            users.push(user);
         }
     }
 }
@@ -183,25 +283,39 @@ impl ReportData {
         generated: Timestamp,
         keep_users: bool,
     ) -> Result<(ReportData, ReadSummary), ReportError> {
-        let mut tally = Tally::new(generated);
-        let mut users = UserTable::new();
-        if keep_users {
-            // A row per line, near enough: room for them all at once, not by doubling.
-            users.reserve(report::count_lines(bytes), bytes.len());
+        Self::build_on_threads(path, bytes, options, generated, keep_users, 1)
+    }
+
+    /// Like [`ReportData::build`], on up to `threads` threads if the report is large.
+    pub fn build_on_threads(
+        path: PathBuf,
+        bytes: &[u8],
+        options: &ReadOptions,
+        generated: Timestamp,
+        keep_users: bool,
+        threads: usize,
+    ) -> Result<(ReportData, ReadSummary), ReportError> {
+        // Each stretch makes room for the rest of the report: later stretches are
+        // appended to the first, and pages reserved but never written cost nothing.
+        let (summary, readings) =
+            report::read_in_parts(bytes, options, generated, threads, |rest| {
+                Reading::new(generated, keep_users, rest)
+            })?;
+        let mut readings = readings.into_iter();
+        let mut reading = readings
+            .next()
+            .expect("a report is read in at least one part");
+        for later in readings {
+            reading.append(later);
         }
-        let summary = report::read(bytes, options, generated, |user| {
-            tally.add(user);
-            if keep_users {
-                users.push(user);
-            }
-        })?;
+        let mut users = reading.users.unwrap_or_default();
         users.shrink_to_fit();
         let data = ReportData {
             path,
             provider: summary.provider,
             checks: summary.checks,
             generated,
-            aggregates: tally.into_aggregates(),
+            aggregates: reading.tally.into_aggregates(),
             users,
             rows: summary.rows,
             cell_errors: summary.cell_errors,
@@ -265,6 +379,46 @@ impl FolderState {
             FolderState::Missing => "missing: no such folder (yet)".to_owned(),
             FolderState::NotAFolder => "not a folder: the path is a file".to_owned(),
             FolderState::Unreadable(why) => format!("unreadable: {why}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{self, Spec};
+
+    /// A report large enough to be read in stretches comes out as read in one piece:
+    /// the same users in order, and the same aggregates, whichever provider.
+    #[test]
+    fn a_report_read_on_threads_is_the_report_read_on_one() {
+        let spec = Spec {
+            users: 12_000,
+            files: 1,
+            seed: 5,
+        };
+        let options = ReadOptions {
+            timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+            provider: None,
+        };
+        for provider in Provider::ALL {
+            let bytes = generate::report_of(provider, &spec, 0);
+            let build = |threads| {
+                let (data, _) = ReportData::build_on_threads(
+                    PathBuf::from("r.csv"),
+                    &bytes,
+                    &options,
+                    generate::GENERATED,
+                    true,
+                    threads,
+                )
+                .unwrap();
+                data
+            };
+            let (one, three) = (build(1), build(3));
+            assert_eq!(three.aggregates, one.aggregates, "{provider}");
+            assert_eq!(three.rows, 12_000, "{provider}");
+            assert!(three.users.iter().eq(one.users.iter()), "{provider}");
         }
     }
 }

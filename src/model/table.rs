@@ -5,8 +5,24 @@ use super::{AccessKey, KeyFacts, User, UserFacts, MAX_KEY_SLOTS};
 
 /// Users as kept between reloads, about 150 bytes a user with two keys: less than their
 /// CSV rows. Owned `String`s and `Vec`s per user took twice that.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UserTable {
+    /// The users of each stretch of the report, read apart (on threads of their own) and
+    /// kept apart: joining them would copy them all once more.
+    stretches: Vec<Stretch>,
+}
+
+impl Default for UserTable {
+    fn default() -> Self {
+        UserTable {
+            stretches: vec![Stretch::default()],
+        }
+    }
+}
+
+/// The users of one stretch of a report.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Stretch {
     /// Every user's account id and username, then each key's id, region and service.
     text: String,
     users: Vec<StoredUser>,
@@ -39,11 +55,14 @@ impl UserTable {
     }
 
     pub fn len(&self) -> usize {
-        self.users.len()
+        self.stretches
+            .iter()
+            .map(|stretch| stretch.users.len())
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
+        self.len() == 0
     }
 
     /// Makes room for `users` more users read from `report_bytes` of report, at once
@@ -51,34 +70,37 @@ impl UserTable {
     /// report makes a few dozen megabytes of table). Room is generous: pages never written
     /// cost no memory, and [`UserTable::shrink_to_fit`] gives the rest back.
     pub fn reserve(&mut self, users: usize, report_bytes: usize) {
-        self.users.reserve_exact(users);
+        let last = self.last();
+        last.users.reserve_exact(users);
         // Two keys a user, as Tencent's and AWS's reports have slots for.
-        self.keys.reserve_exact(users * 2);
+        last.keys.reserve_exact(users * 2);
         // Ids and names are well under half of a row's bytes.
-        self.text.reserve_exact(report_bytes / 2);
+        last.text.reserve_exact(report_bytes / 2);
+    }
+
+    fn last(&mut self) -> &mut Stretch {
+        self.stretches.last_mut().expect("a table has a stretch")
     }
 
     /// Stores a copy of `user`.
     pub fn push(&mut self, user: &User<'_>) {
-        let start = self.text.len();
+        let Stretch { text, users, keys } = self.last();
+        let start = text.len();
         let end_of = |text: &mut String, string: &str| {
             text.push_str(string);
             u32::try_from(text.len() - start).expect("a user's ids fit in 4 GiB")
         };
-        let ends = [
-            end_of(&mut self.text, user.account_id),
-            end_of(&mut self.text, user.username),
-        ];
-        let first_key = u32::try_from(self.keys.len()).expect("fewer than 4 billion keys");
+        let ends = [end_of(text, user.account_id), end_of(text, user.username)];
+        let first_key = u32::try_from(keys.len()).expect("fewer than 4 billion keys");
         for key in user.keys() {
             let ends = [key.id, key.last_used_region, key.last_used_service]
-                .map(|string| end_of(&mut self.text, string));
-            self.keys.push(StoredKey {
+                .map(|string| end_of(text, string));
+            keys.push(StoredKey {
                 ends,
                 facts: key.facts,
             });
         }
-        self.users.push(StoredUser {
+        users.push(StoredUser {
             start,
             ends,
             first_key,
@@ -86,24 +108,35 @@ impl UserTable {
         });
     }
 
+    /// Puts the users of `later`, read from further down the same report, after these.
+    pub fn append(&mut self, later: UserTable) {
+        self.stretches.extend(later.stretches);
+    }
+
     /// Gives back memory reserved for users that never came: the table lives until the
     /// next version of its report.
     pub fn shrink_to_fit(&mut self) {
-        self.text.shrink_to_fit();
-        self.keys.shrink_to_fit();
-        // Shrinking in place: the allocator splits the block and copies nothing.
-        // A few spare slots (a reservation by line count) are not worth a copy.
-        if self.users.capacity() - self.users.len() > self.users.len() / 64 {
-            self.users.shrink_to_fit();
+        self.stretches.retain(|stretch| !stretch.users.is_empty());
+        for stretch in &mut self.stretches {
+            stretch.text.shrink_to_fit();
+            stretch.keys.shrink_to_fit();
+            // Shrinking in place: the allocator splits the block and copies nothing.
+            // A few spare slots (a reservation by line count) are not worth a copy.
+            if stretch.users.capacity() - stretch.users.len() > stretch.users.len() / 64 {
+                stretch.users.shrink_to_fit();
+            }
         }
     }
 
     /// The users in report order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = User<'_>> + Clone + '_ {
-        self.users
-            .iter()
-            .enumerate()
-            .map(|(index, stored)| self.user(index, stored))
+    pub fn iter(&self) -> impl Iterator<Item = User<'_>> + Clone + '_ {
+        self.stretches.iter().flat_map(Stretch::iter)
+    }
+}
+
+impl Stretch {
+    fn iter(&self) -> impl Iterator<Item = User<'_>> + Clone + '_ {
+        (self.users.iter().enumerate()).map(|(index, stored)| self.user(index, stored))
     }
 
     fn user<'a>(&'a self, index: usize, stored: &StoredUser) -> User<'a> {
@@ -220,5 +253,17 @@ mod tests {
             [1, 5]
         );
         assert_eq!(table.len(), 2);
+
+        let mut appended = UserTable::new();
+        appended.push(&with_second_key_only);
+        let mut later = UserTable::new();
+        later.push(&receiver);
+        later.push(&with_second_key_only);
+        appended.append(later);
+        let users: Vec<User> = appended.iter().collect();
+        assert_eq!(
+            users,
+            [with_second_key_only, receiver, with_second_key_only]
+        );
     }
 }

@@ -12,6 +12,8 @@ mod row;
 mod table;
 mod tencent_cam;
 
+use std::borrow::Cow;
+
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
@@ -19,6 +21,7 @@ use crate::model::User;
 use columns::Header;
 pub use decode::Encoding;
 use records::Records;
+pub use table::Sink;
 
 /// Evaluates `$body` with `$format` naming `$provider`'s [`table::Format`]: the one place
 /// a provider is tied to its file. A `match`, not a table of function pointers, so each
@@ -125,6 +128,28 @@ pub enum ReportError {
     UnterminatedQuote { line: u64 },
 }
 
+impl ReportError {
+    /// The same error, `lines` further down: found in a stretch of the report read as if it
+    /// started at the top.
+    fn lines_later(self, lines: u64) -> Self {
+        match self {
+            ReportError::RaggedRow {
+                line,
+                expected,
+                found,
+            } => ReportError::RaggedRow {
+                line: line + lines,
+                expected,
+                found,
+            },
+            ReportError::UnterminatedQuote { line } => {
+                ReportError::UnterminatedQuote { line: line + lines }
+            }
+            other => other,
+        }
+    }
+}
+
 fn known_providers() -> String {
     Provider::ALL.map(Provider::name).join(", ")
 }
@@ -173,6 +198,14 @@ impl ReadSummary {
             self.first_cell_errors.push(error);
         }
     }
+
+    /// Adds the rows and cell errors of the stretch of the report after this one's.
+    fn add_rows_of(&mut self, later: ReadSummary) {
+        self.rows += later.rows;
+        self.cell_errors += later.cell_errors;
+        let room = CELL_ERRORS_KEPT.saturating_sub(self.first_cell_errors.len());
+        (self.first_cell_errors).extend(later.first_cell_errors.into_iter().take(room));
+    }
 }
 
 /// Reads one report, handing each user to `sink` as soon as its row is read, so callers
@@ -184,29 +217,76 @@ pub fn read(
     generated: Timestamp,
     sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
-    let (text, encoding) =
-        decode::decode(bytes).map_err(|e| ReportError::Undecodable { line: e.line })?;
-    if text.bytes().all(|b| b.is_ascii_whitespace()) {
-        return Err(ReportError::Empty);
+    let opened = Opened::new(bytes, options)?;
+    let input = opened.input(generated, options);
+    with_format!(opened.provider, F => table::read::<F>(input, sink))
+}
+
+/// Reads one report like [`read`], on up to `threads` threads if it is large enough to
+/// gain: each reads a stretch of the rows into its own sink, made by `new_sink` from the
+/// text from the stretch's start to the report's end (room for what later stretches
+/// add, if the caller appends them to earlier ones). The sinks come back in report order.
+pub fn read_in_parts<S: Sink + Send>(
+    bytes: &[u8],
+    options: &ReadOptions,
+    generated: Timestamp,
+    threads: usize,
+    new_sink: impl Fn(&str) -> S + Sync,
+) -> Result<(ReadSummary, Vec<S>), ReportError> {
+    let opened = Opened::new(bytes, options)?;
+    let input = opened.input(generated, options);
+    with_format!(opened.provider, F => table::read_in_parts::<F, S>(input, threads, new_sink))
+}
+
+/// A report decoded, its header read and its provider known.
+struct Opened<'b> {
+    text: Cow<'b, str>,
+    encoding: Encoding,
+    header: Vec<String>,
+    provider: Provider,
+    /// Where the rows after the header start, and on which line.
+    body: (usize, u64),
+}
+
+impl<'b> Opened<'b> {
+    fn new(bytes: &'b [u8], options: &ReadOptions) -> Result<Self, ReportError> {
+        let (text, encoding) =
+            decode::decode(bytes).map_err(|e| ReportError::Undecodable { line: e.line })?;
+        if text.bytes().all(|b| b.is_ascii_whitespace()) {
+            return Err(ReportError::Empty);
+        }
+        let (header, body) = {
+            let mut records = Records::new(&text);
+            let header: Vec<String> = match records.next_record() {
+                Some(record) => record.iter().map(str::to_owned).collect(),
+                None => return Err(ReportError::Empty),
+            };
+            (header, (records.position(), records.line()))
+        };
+        let provider = match options.provider {
+            Some(provider) => provider,
+            None => detect(&header)?,
+        };
+        Ok(Opened {
+            text,
+            encoding,
+            header,
+            provider,
+            body,
+        })
     }
-    let mut records = Records::new(&text);
-    let header: Vec<String> = match records.next_record() {
-        Some(record) => record.iter().map(str::to_owned).collect(),
-        None => return Err(ReportError::Empty),
-    };
-    let provider = match options.provider {
-        Some(provider) => provider,
-        None => detect(&header)?,
-    };
-    let input = table::Input {
-        text: &text,
-        records,
-        header: &header,
-        encoding,
-        generated,
-        timezone: &options.timezone,
-    };
-    with_format!(provider, F => table::read::<F>(input, sink))
+
+    fn input<'o>(&'o self, generated: Timestamp, options: &'o ReadOptions) -> table::Input<'o> {
+        let (at, line) = self.body;
+        table::Input {
+            text: &self.text,
+            records: Records::starting_at(&self.text, at, line),
+            header: &self.header,
+            encoding: self.encoding,
+            generated,
+            timezone: &options.timezone,
+        }
+    }
 }
 
 /// The provider whose columns fit `header` best. At least two of its columns must be

@@ -70,10 +70,16 @@ impl Drop for Records<'_> {
 
 impl<'t> Records<'t> {
     pub fn new(text: &'t str) -> Self {
+        Self::starting_at(text, 0, 1)
+    }
+
+    /// The records from byte `at` on, which must be the start of a line, numbered `line`
+    /// (which may count from somewhere else than the top of the text).
+    pub fn starting_at(text: &'t str, at: usize, line: u64) -> Self {
         Records {
             text,
-            at: 0,
-            line: 1,
+            at,
+            line,
             fields: Vec::with_capacity(32),
             unquoted: Vec::new(),
             unquoted_text: String::new(),
@@ -82,24 +88,38 @@ impl<'t> Records<'t> {
         }
     }
 
-    /// The next record, or `None` at the end of the text.
-    pub fn next_record(&mut self) -> Option<Record<'_>> {
+    /// Where reading has got to: the end of the last record read.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// The line reading has got to.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Where the next record starts, or `None` if no record is left; blank lines before
+    /// it are passed over.
+    pub fn next_start(&mut self) -> Option<usize> {
         // Blank lines, and the line feed of a CRLF, come before a record: the csv crate
         // skips them too.
         while let Some(&byte) = self.text.as_bytes().get(self.at) {
             match byte {
                 b'\n' => self.line += 1,
                 b'\r' => {}
-                _ => break,
+                _ => return Some(self.at),
             }
             self.at += 1;
         }
+        None
+    }
+
+    /// The next record, or `None` at the end of the text.
+    pub fn next_record(&mut self) -> Option<Record<'_>> {
+        self.next_start()?;
         let start = self.at;
         let line = self.line;
         let rest = &self.text[start..];
-        if rest.is_empty() {
-            return None;
-        }
         let Some(end) = split_plain_line(rest.as_bytes(), &mut self.fields) else {
             return self.general_record(start, line);
         };
