@@ -4,8 +4,9 @@
 //!
 //! A 100,000-user report with per-user series is a 165 MB body. Encoding it takes about
 //! half a second, so a gzip client (Prometheus) gets the compressed form made once per
-//! snapshot, a few megabytes; a client without gzip gets it encoded again, 64 KiB at a
-//! time, as fast as it reads. The cached part is raw deflate ended by a sync flush, so
+//! snapshot, a few megabytes: once a client has asked for gzip, each reload compresses
+//! its snapshot before publishing it. A client without gzip gets the body encoded again,
+//! 16 KiB at a time, as fast as it reads. The cached part is raw deflate ended by a sync flush, so
 //! the live part, compressed on its own, follows it in the same gzip member: one stream
 //! every gzip reader takes, with the CRC of the whole combined from the two.
 
@@ -92,10 +93,10 @@ impl Bodies {
     }
 
     /// The current snapshot's body in `format`, gzip'd if `gzip` and its compressed form
-    /// is ready: the snapshot's part as compressed once, then the live families. While it
-    /// is being compressed (the first scrapes after a reload) the body is streamed
-    /// uncompressed, which costs what every scrape cost before, rather than waiting for
-    /// it: the compression is started, and a later scrape finds it done.
+    /// is ready: the snapshot's part as compressed once, then the live families. The
+    /// first gzip scrape of a format finds none (reloads compress only the formats asked
+    /// for): it and the scrapes during that first compression are streamed uncompressed
+    /// rather than kept waiting, and the compression is started for the later ones.
     pub fn body(self: &Arc<Self>, format: Format, gzip: bool) -> MetricsBody {
         let snapshot = self.snapshot.load_full();
         if gzip {
@@ -140,15 +141,40 @@ impl Bodies {
         StreamedBody { receiver }
     }
 
-    /// Starts compressing the current snapshot in every format a client has asked for
-    /// gzip'd, so that scrapes after a reload soon find it done.
-    pub fn prewarm(self: &Arc<Self>) {
-        let snapshot = self.snapshot.load_full();
-        for format in [Format::OpenMetrics, Format::Classic] {
+    /// Serves `next` from now on. In every format a client has asked for gzip'd, its
+    /// compressed body is made first, here, while the snapshot before it is still served:
+    /// the first scrapes of the new snapshot then find it ready, instead of each streaming
+    /// 165 MB (of a 100,000-user report) beside the compression.
+    pub fn publish(&self, next: Snapshot) {
+        let next = Arc::new(next);
+        let gzip = [Format::OpenMetrics, Format::Classic].map(|format| {
+            let cell = OnceLock::new();
             if self.asked[index(format)].load(Ordering::Relaxed) {
-                self.compress(self.cell(&snapshot, format), &snapshot, format);
+                if let Some(deflated) = self.deflate_guarded(Arc::clone(&next), format) {
+                    let _ = cell.set(deflated);
+                }
             }
+            Arc::new(cell)
+        });
+        // Under the cache's lock, so that no scrape finds the new snapshot with the old
+        // cache and starts compressing it again.
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        self.snapshot.store(Arc::clone(&next));
+        *cache = Cache {
+            of: Arc::downgrade(&next),
+            gzip,
+        };
+    }
+
+    /// `snapshot`'s compressed body in `format`, or `None` (logged) if encoding it panicked.
+    fn deflate_guarded(&self, snapshot: Arc<Snapshot>, format: Format) -> Option<Arc<Deflated>> {
+        let deflated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            deflate(&self.exposition, snapshot, format)
+        }));
+        if deflated.is_err() {
+            tracing::error!("compressing the metrics failed; serving them uncompressed");
         }
+        deflated.ok().map(Arc::new)
     }
 
     /// Compresses `snapshot` into `cell` in the background, unless that is done or under
@@ -171,23 +197,10 @@ impl Bodies {
             .name("compress-metrics".into())
             .spawn(move || {
                 let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
-                let compressed = Arc::clone(&snapshot);
-                let deflated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    deflate(&bodies.exposition, compressed, format)
-                }));
-                match deflated {
-                    Ok(deflated) => {
-                        let _ = cell.set(Arc::new(deflated));
-                    }
-                    Err(_) => {
-                        tracing::error!("compressing the metrics failed; serving them uncompressed")
-                    }
+                if let Some(deflated) = bodies.deflate_guarded(Arc::clone(&snapshot), format) {
+                    let _ = cell.set(deflated);
                 }
                 bodies.compressing[index(format)].store(false, Ordering::Release);
-                // A reload during the compression was skipped above: catch up with it now.
-                if !Arc::ptr_eq(&bodies.snapshot.load(), &snapshot) {
-                    bodies.prewarm();
-                }
             });
         if let Err(error) = spawned {
             tracing::error!(%error, "cannot start compressing the metrics; serving them uncompressed");

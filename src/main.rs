@@ -10,7 +10,6 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tracing::{error, info, warn};
 
 use credential_report_exporter::body::Bodies;
@@ -109,14 +108,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
         debounce: config.watch_debounce,
         poll_interval: config.watch_poll_interval,
     };
-    let rescanned = Arc::new(Notify::new());
-    tokio::spawn(watch::run(
-        config.report_dir.clone(),
-        reloader,
-        watch_options,
-        Arc::clone(&rescanned),
-    ));
-
     let exposition = Exposition::new(
         Arc::clone(&snapshot),
         ExpositionOptions {
@@ -126,7 +117,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         },
     );
     let bodies = Arc::new(Bodies::new(Arc::clone(&snapshot), Arc::new(exposition)));
-    tokio::spawn(prewarm(Arc::clone(&bodies), Arc::clone(&rescanned)));
+    let publisher = Arc::clone(&bodies);
+    let reloader = reloader.publishing_with(Box::new(move |next| publisher.publish(next)));
+    tokio::spawn(watch::run(
+        config.report_dir.clone(),
+        reloader,
+        watch_options,
+    ));
+
     let routes = http::router(http::AppState {
         snapshot,
         bodies,
@@ -150,14 +148,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
     web::serve(listener, app, options, shutdown_signal()).await;
     info!("shut down cleanly");
     Ok(())
-}
-
-/// Compresses each new snapshot for the gzip clients as soon as a rescan swaps it in.
-async fn prewarm(bodies: Arc<Bodies>, rescanned: Arc<Notify>) {
-    loop {
-        rescanned.notified().await;
-        bodies.prewarm();
-    }
 }
 
 async fn bind(address: &str) -> anyhow::Result<TcpListener> {

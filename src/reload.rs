@@ -157,11 +157,16 @@ impl Version {
     }
 }
 
+/// Puts a new snapshot in place of the one served.
+pub type Publish = Box<dyn Fn(Snapshot) + Send + Sync>;
+
 pub struct Reloader {
     dir: PathBuf,
     selection: Selection,
     options: LoadOptions,
     snapshot: Arc<ArcSwap<Snapshot>>,
+    /// By default the snapshot is stored at once; the server first makes its bodies.
+    publish: Publish,
     /// The version of each report's file last read, successfully or not.
     versions: HashMap<String, Version>,
     /// What the last listing found.
@@ -175,14 +180,21 @@ impl Reloader {
         options: LoadOptions,
         snapshot: Arc<ArcSwap<Snapshot>>,
     ) -> Self {
+        let store = Arc::clone(&snapshot);
         Reloader {
             dir,
             selection,
             options,
             snapshot,
+            publish: Box::new(move |next| store.store(Arc::new(next))),
             versions: HashMap::new(),
             folder: FolderState::Readable,
         }
+    }
+
+    /// Publishes each new snapshot through `publish` rather than storing it at once.
+    pub fn publishing_with(self, publish: Publish) -> Self {
+        Reloader { publish, ..self }
     }
 
     /// Brings the snapshot up to date with the folder. Blocking: run it off the async runtime.
@@ -269,11 +281,11 @@ impl Reloader {
             // found nothing new (a poll, an unrelated file) costs the next scrape nothing.
             return;
         }
-        self.snapshot.store(Arc::new(Snapshot {
+        (self.publish)(Snapshot {
             reports,
             scanned: true,
             folder: self.folder.clone(),
-        }));
+        });
     }
 
     /// Each report name with the file it comes from now: where several files map to one
@@ -311,13 +323,13 @@ type Loaded = (Result<ReportData, LoadError>, f64);
 
 /// Reads the changed files, on every core when there are several.
 fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(changed.len());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = cores.min(changed.len());
     if workers <= 1 {
+        // One report (or one core): the report's own stretches get the cores.
         return changed
             .iter()
-            .map(|(_, version)| load_timed(version, options))
+            .map(|(_, version)| load_timed(version, options, cores))
             .collect();
     }
     let next = AtomicUsize::new(0);
@@ -331,7 +343,7 @@ fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded>
                         let Some((_, version)) = changed.get(index) else {
                             break done;
                         };
-                        done.push((index, load_timed(version, options)));
+                        done.push((index, load_timed(version, options, 1)));
                     }
                 })
             })
@@ -345,31 +357,33 @@ fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded>
     results.into_iter().map(|(_, loaded)| loaded).collect()
 }
 
-fn load_timed(version: &Version, options: &LoadOptions) -> Loaded {
+fn load_timed(version: &Version, options: &LoadOptions, threads: usize) -> Loaded {
     let started = Instant::now();
-    let result = load(version, options);
+    let result = load(version, options, threads);
     (result, started.elapsed().as_secs_f64())
 }
 
-fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadError> {
+/// Reads one version of a report, on up to `threads` threads.
+fn load(version: &Version, options: &LoadOptions, threads: usize) -> Result<ReportData, LoadError> {
     if version.size > options.max_bytes {
         return Err(LoadError::TooLarge {
             size: version.size,
             max: options.max_bytes,
         });
     }
-    let bytes = fs::read(&version.path)?;
+    let bytes = read_file(&version.path, threads)?;
     // A downloaded report carries no generation time; its file's is the best there is
     // (the fetcher sets it to the provider's).
     let generated = (version.modified)
         .and_then(|modified| Timestamp::try_from(modified).ok())
         .unwrap_or_else(Timestamp::now);
-    let (data, summary) = ReportData::build(
+    let (data, summary) = ReportData::build_on_threads(
         version.path.clone(),
         &bytes,
         &options.read,
         generated,
         options.keep_users,
+        threads,
     )?;
     for cell_error in &summary.first_cell_errors {
         warn!(file = %version.path.display(), "unreadable cell, treated as absent: {cell_error}");
@@ -382,6 +396,49 @@ fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadErro
         );
     }
     Ok(data)
+}
+
+/// Below this, a file is read on one thread.
+const READ_PIECE_BYTES: usize = 4 << 20;
+
+/// Reads a whole file, in pieces on up to `threads` threads at once when it is large:
+/// on one core, the kernel's copy into fresh memory (a page fault for every 4 KiB of it)
+/// takes a third of a large report's reload.
+fn read_file(path: &Path, threads: usize) -> io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    use std::os::unix::fs::FileExt;
+
+    let mut file = fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let pieces = threads.min(len / READ_PIECE_BYTES);
+    if pieces <= 1 {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        return Ok(bytes);
+    }
+    // Zeroed by the kernel as each page is first written, here by the reads.
+    let mut bytes = vec![0; len];
+    let piece = len.div_ceil(pieces);
+    std::thread::scope(|scope| {
+        let file = &file;
+        let reads: Vec<_> = (bytes.chunks_mut(piece).enumerate())
+            .map(|(index, chunk)| {
+                scope.spawn(move || file.read_exact_at(chunk, (index * piece) as u64))
+            })
+            .collect();
+        reads
+            .into_iter()
+            .try_for_each(|read| read.join().expect("a file reader panicked"))
+    })
+    .map_err(|error| match error.kind() {
+        io::ErrorKind::UnexpectedEof => io::Error::other("the file shrank while it was read"),
+        _ => error,
+    })?;
+    // A file still being written may have grown meanwhile: its rest is read too, as a
+    // read on one thread would have.
+    file.seek(io::SeekFrom::Start(len as u64))?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn next_state(

@@ -34,14 +34,13 @@ const MAX_DEBOUNCE: Duration = Duration::from_secs(1);
 const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
 /// Runs until the runtime shuts down: an initial scan, then a rescan after every burst of
-/// changes. `rescanned` is notified after each rescan.
-pub async fn run(dir: PathBuf, reloader: Reloader, options: WatchOptions, rescanned: Arc<Notify>) {
+/// changes.
+pub async fn run(dir: PathBuf, reloader: Reloader, options: WatchOptions) {
     let mut folder = FolderWatch::new(dir, options.poll_interval);
     folder.refresh();
     let Some(mut reloader) = rescan(reloader).await else {
         return;
     };
-    rescanned.notify_one();
 
     let mut next_poll = folder.next_poll();
     loop {
@@ -71,7 +70,6 @@ pub async fn run(dir: PathBuf, reloader: Reloader, options: WatchOptions, rescan
             return;
         };
         reloader = next;
-        rescanned.notify_one();
         next_poll = folder.next_poll();
     }
 }

@@ -99,7 +99,9 @@ impl Exporter {
     fn try_get(&self, path: &str, accept: Option<&str>) -> Option<(u16, String, String)> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
+            // A guard against hangs only: a debug build serving 10,000 reports on a loaded
+            // machine took over 10 s.
+            .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
         let mut request = agent.get(self.url(path));
