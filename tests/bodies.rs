@@ -249,3 +249,38 @@ fn a_body_still_streaming_holds_its_request_permit() {
         answer.starts_with("HTTP/1.1 200")
     });
 }
+
+/// Once a client has asked for gzip, a reload compresses the new snapshot before it swaps
+/// it in: every gzip scrape from then on is gzip'd, the first of a new version too, and
+/// none sees a version half read.
+#[test]
+fn after_a_reload_the_first_scrape_of_the_new_version_is_already_gzipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, report_with_users(5_000)).unwrap();
+    let exporter = Exporter::start(dir.path(), &[]);
+    exporter.wait_for_sample(&users_line("big", 5_000));
+    gzipped(&exporter, OPENMETRICS);
+
+    for users in [4_999, 4_998] {
+        write_atomically(&path, report_with_users(users).as_bytes());
+        let started = std::time::Instant::now();
+        loop {
+            let response = get(&exporter, OPENMETRICS, true);
+            assert_eq!(response.header("content-encoding"), Some("gzip"));
+            let body = gunzip(&response.body);
+            if body.contains(&users_line("big", users)) {
+                assert!(!body.contains(&format!("username=\"user{users}\"")));
+                break;
+            }
+            assert!(
+                body.contains(&users_line("big", users + 1)),
+                "old or new, whole"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never reloaded"
+            );
+        }
+    }
+}
