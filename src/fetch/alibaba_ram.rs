@@ -15,9 +15,7 @@ use tokio::sync::Mutex;
 
 use super::api::{json_error, nonce, ApiClient, Endpoint, Env};
 use super::sign::{acs3, scrub, Secret};
-use super::{
-    ApiCalls, FailureReason, FetchError, FetchedReport, Target, CALL_NOT_READY, CALL_SUCCESS,
-};
+use super::{ApiCalls, FailureReason, FetchError, FetchedReport, CALL_NOT_READY, CALL_SUCCESS};
 
 const IMS_VERSION: &str = "2019-08-15";
 const STS_VERSION: &str = "2015-04-01";
@@ -79,18 +77,8 @@ impl AlibabaRam {
         })
     }
 
-    /// One report: the credentials' own account.
-    pub fn targets(&self) -> Vec<Target> {
-        vec![Target {
-            label: "default".to_owned(),
-        }]
-    }
-
-    pub async fn fetch(
-        &self,
-        _target: usize,
-        calls: &ApiCalls,
-    ) -> Result<FetchedReport, FetchError> {
+    /// One attempt at the report of the credentials' own account.
+    pub async fn fetch(&self, calls: &ApiCalls) -> Result<FetchedReport, FetchError> {
         let keys = self.keys(calls).await?;
         let mut regenerations = 0;
         let (content, generated) = loop {

@@ -68,9 +68,7 @@ impl AwsIam {
 
     pub fn targets(&self) -> Vec<Target> {
         match self.role_arns.is_empty() {
-            true => vec![Target {
-                label: "default".to_owned(),
-            }],
+            true => vec![Target::own_account()],
             false => self
                 .role_arns
                 .iter()

@@ -154,9 +154,7 @@ mod tests {
     #[test]
     fn failures_start_at_zero_and_calls_are_counted() {
         let calls = ApiCalls::default();
-        let target = Target {
-            label: "default".to_owned(),
-        };
+        let target = Target::own_account();
         let metrics = FetchMetrics::new("aws-iam", std::slice::from_ref(&target), &calls);
         calls.record("GetCredentialReport", "success");
         metrics.attempt_failed(&target, FailureReason::Throttled);

@@ -150,6 +150,15 @@ pub struct Target {
     pub label: String,
 }
 
+impl Target {
+    /// The credentials' own account.
+    pub fn own_account() -> Target {
+        Target {
+            label: "default".to_owned(),
+        }
+    }
+}
+
 /// The providers, dispatched statically.
 pub enum Source {
     Aws(aws::AwsIam),
@@ -178,8 +187,7 @@ impl Source {
     pub fn targets(&self) -> Vec<Target> {
         match self {
             Source::Aws(aws) => aws.targets(),
-            Source::Alibaba(alibaba) => alibaba.targets(),
-            Source::Tencent(tencent) => tencent.targets(),
+            Source::Alibaba(_) | Source::Tencent(_) => vec![Target::own_account()],
         }
     }
 
@@ -191,8 +199,8 @@ impl Source {
     ) -> Result<FetchedReport, FetchError> {
         match self {
             Source::Aws(aws) => aws.fetch(target, calls).await,
-            Source::Alibaba(alibaba) => alibaba.fetch(target, calls).await,
-            Source::Tencent(tencent) => tencent.fetch(target, calls).await,
+            Source::Alibaba(alibaba) => alibaba.fetch(calls).await,
+            Source::Tencent(tencent) => tencent.fetch(calls).await,
         }
     }
 }

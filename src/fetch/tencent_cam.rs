@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::api::{json_error, ApiClient, Endpoint, Env};
 use super::sign::{scrub, tc3, Secret};
-use super::{ApiCalls, FailureReason, FetchError, FetchedReport, Target, CALL_SUCCESS};
+use super::{ApiCalls, FailureReason, FetchError, FetchedReport, CALL_SUCCESS};
 
 const VERSION: &str = "2019-01-16";
 /// The credential scope's service: every call goes to CAM.
@@ -237,17 +237,8 @@ impl TencentCam {
         })
     }
 
-    pub fn targets(&self) -> Vec<Target> {
-        vec![Target {
-            label: "default".to_owned(),
-        }]
-    }
-
-    pub async fn fetch(
-        &self,
-        _target: usize,
-        calls: &ApiCalls,
-    ) -> Result<FetchedReport, FetchError> {
+    /// One attempt at the report of the credentials' own account.
+    pub async fn fetch(&self, calls: &ApiCalls) -> Result<FetchedReport, FetchError> {
         let generated = jiff::Timestamp::now();
         let account_id = self.owner_uin(calls).await?;
         let people = self.people(calls).await?;
