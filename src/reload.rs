@@ -135,17 +135,17 @@ pub enum LoadError {
 /// What identifies one version of a file: a rename over it, a rewrite in place or a
 /// kubelet symlink swap each change at least one of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Version {
-    path: PathBuf,
+pub(crate) struct Version {
+    pub(crate) path: PathBuf,
     size: u64,
-    modified: Option<SystemTime>,
+    pub(crate) modified: Option<SystemTime>,
     device: u64,
     inode: u64,
     changed_ns: (i64, i64),
 }
 
 impl Version {
-    fn of(path: PathBuf, metadata: &fs::Metadata) -> Self {
+    pub(crate) fn of(path: PathBuf, metadata: &fs::Metadata) -> Self {
         Version {
             path,
             size: metadata.len(),
@@ -288,35 +288,41 @@ impl Reloader {
         });
     }
 
-    /// Each report name with the file it comes from now: where several files map to one
-    /// name, the newest wins, so dated downloads side by side are never counted twice.
     fn list_reports(&self) -> io::Result<BTreeMap<String, Version>> {
-        let mut winners: BTreeMap<String, Version> = BTreeMap::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let file_name = entry.file_name();
-            let Some(name) = self.selection.report_name(&file_name.to_string_lossy()) else {
-                continue;
-            };
-            let path = entry.path();
-            // fs::metadata follows symlinks, as Kubernetes volume files are.
-            let metadata = match fs::metadata(&path) {
-                Ok(metadata) if metadata.is_file() => metadata,
-                Ok(_) => continue,
-                Err(error) => {
-                    debug!(file = %path.display(), %error, "skipping a file that vanished or cannot be inspected");
-                    continue;
-                }
-            };
-            let version = Version::of(path, &metadata);
-            let newer =
-                |old: &Version| (version.modified, &version.path) > (old.modified, &old.path);
-            if winners.get(&name).is_none_or(newer) {
-                winners.insert(name, version);
-            }
-        }
-        Ok(winners)
+        list_reports(&self.dir, &self.selection)
     }
+}
+
+/// Each report name with the file it comes from now: where several files map to one
+/// name, the newest wins, so dated downloads side by side are never counted twice.
+pub(crate) fn list_reports(
+    dir: &Path,
+    selection: &Selection,
+) -> io::Result<BTreeMap<String, Version>> {
+    let mut winners: BTreeMap<String, Version> = BTreeMap::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_name = entry.file_name();
+        let Some(name) = selection.report_name(&file_name.to_string_lossy()) else {
+            continue;
+        };
+        let path = entry.path();
+        // fs::metadata follows symlinks, as Kubernetes volume files are.
+        let metadata = match fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => metadata,
+            Ok(_) => continue,
+            Err(error) => {
+                debug!(file = %path.display(), %error, "skipping a file that vanished or cannot be inspected");
+                continue;
+            }
+        };
+        let version = Version::of(path, &metadata);
+        let newer = |old: &Version| (version.modified, &version.path) > (old.modified, &old.path);
+        if winners.get(&name).is_none_or(newer) {
+            winners.insert(name, version);
+        }
+    }
+    Ok(winners)
 }
 
 type Loaded = (Result<ReportData, LoadError>, f64);
@@ -365,18 +371,7 @@ fn load_timed(version: &Version, options: &LoadOptions, threads: usize) -> Loade
 
 /// Reads one version of a report, on up to `threads` threads.
 fn load(version: &Version, options: &LoadOptions, threads: usize) -> Result<ReportData, LoadError> {
-    if version.size > options.max_bytes {
-        return Err(LoadError::TooLarge {
-            size: version.size,
-            max: options.max_bytes,
-        });
-    }
-    let bytes = read_file(&version.path, threads)?;
-    // A downloaded report carries no generation time; its file's is the best there is
-    // (the fetcher sets it to the provider's).
-    let generated = (version.modified)
-        .and_then(|modified| Timestamp::try_from(modified).ok())
-        .unwrap_or_else(Timestamp::now);
+    let (bytes, generated) = read_version(version, options.max_bytes, threads)?;
     let (data, summary) = ReportData::build_on_threads(
         version.path.clone(),
         &bytes,
@@ -396,6 +391,28 @@ fn load(version: &Version, options: &LoadOptions, threads: usize) -> Result<Repo
         );
     }
     Ok(data)
+}
+
+/// The bytes of one version of a file (on up to `threads` threads), and when its report
+/// was generated; refused when larger than `max_bytes`.
+pub(crate) fn read_version(
+    version: &Version,
+    max_bytes: u64,
+    threads: usize,
+) -> Result<(Vec<u8>, Timestamp), LoadError> {
+    if version.size > max_bytes {
+        return Err(LoadError::TooLarge {
+            size: version.size,
+            max: max_bytes,
+        });
+    }
+    let bytes = read_file(&version.path, threads)?;
+    // A downloaded report carries no generation time; its file's is the best there is
+    // (the fetcher sets it to the provider's).
+    let generated = (version.modified)
+        .and_then(|modified| Timestamp::try_from(modified).ok())
+        .unwrap_or_else(Timestamp::now);
+    Ok((bytes, generated))
 }
 
 /// Below this, a file is read on one thread.

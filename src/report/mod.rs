@@ -222,6 +222,19 @@ pub fn read(
     with_format!(opened.provider, F => table::read::<F>(input, sink))
 }
 
+/// [`read`], also handing `sink` the line each user's row starts on (from 1, the header's),
+/// for findings that point into the file.
+pub fn read_with_lines(
+    bytes: &[u8],
+    options: &ReadOptions,
+    generated: Timestamp,
+    sink: impl FnMut(u64, &User<'_>),
+) -> Result<ReadSummary, ReportError> {
+    let opened = Opened::new(bytes, options)?;
+    let input = opened.input(generated, options);
+    with_format!(opened.provider, F => table::read::<F>(input, table::Lines(sink)))
+}
+
 /// Reads one report like [`read`], on up to `threads` threads if it is large enough to
 /// gain: each reads a stretch of the rows into its own sink, made by `new_sink` from the
 /// text from the stretch's start to the report's end (room for what later stretches

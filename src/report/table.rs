@@ -47,11 +47,30 @@ pub fn columns<F: Format>() -> Vec<String> {
 /// Where the users of a report go as they are read.
 pub trait Sink {
     fn add(&mut self, user: &User<'_>);
+
+    /// [`Sink::add`], told the line the user's row starts on: from the top of the file
+    /// in a read in one piece, from the stretch's start in a read in stretches.
+    fn add_at(&mut self, _line: u64, user: &User<'_>) {
+        self.add(user)
+    }
 }
 
 impl<T: FnMut(&User<'_>)> Sink for T {
     fn add(&mut self, user: &User<'_>) {
         self(user)
+    }
+}
+
+/// A sink that wants each user's line too (`check`'s findings point into the file).
+pub struct Lines<F>(pub F);
+
+impl<F: FnMut(u64, &User<'_>)> Sink for Lines<F> {
+    fn add(&mut self, _user: &User<'_>) {
+        unreachable!("the walk hands every user with its line")
+    }
+
+    fn add_at(&mut self, line: u64, user: &User<'_>) {
+        (self.0)(line, user)
     }
 }
 
@@ -253,7 +272,7 @@ impl<'t, F: Format> Walk<'t, F> {
             let mut row = Row::new(&record, &self.names, &mut dates, &mut summary);
             let user = F::user(&self.layout, &mut row, self.generated);
             summary.rows += 1;
-            sink.add(&user);
+            sink.add_at(line, &user);
         };
         Part {
             from,
