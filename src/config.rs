@@ -16,7 +16,7 @@ use crate::report::Provider;
     name = "credential-report-exporter",
     version = crate::build_info::LONG_VERSION,
     about = "Serves cloud credential reports (Tencent Cloud CAM, AWS IAM, Alibaba Cloud RAM) as Prometheus metrics.",
-    after_help = "Fetching reports from a cloud's API into the folder: credential-report-exporter fetch --help",
+    after_help = "Fetching reports from a cloud's API into the folder: credential-report-exporter fetch --help\nAuditing reports offline, for CI and cron: credential-report-exporter check --help",
     // A flag given twice takes its last value, as wrappers that append flags expect.
     args_override_self = true
 )]
@@ -168,7 +168,7 @@ pub enum LogFormat {
     Json,
 }
 
-fn parse_timezone(name: &str) -> Result<TimeZone, String> {
+pub(crate) fn parse_timezone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|error| format!("unknown time zone {name:?}: {error}"))
 }
 
@@ -198,7 +198,7 @@ pub(crate) fn parse_listen_address(address: &str) -> Result<String, String> {
     }
 }
 
-fn parse_glob(pattern: &str) -> Result<FileGlob, String> {
+pub(crate) fn parse_glob(pattern: &str) -> Result<FileGlob, String> {
     FileGlob::new(pattern)
 }
 

@@ -5,10 +5,12 @@
 //! file ──► [`report`] (bytes → typed [`model`] users) ──► [`snapshot`] (aggregates, swapped whole)
 //! ──► [`exposition`] (OpenMetrics / text 0.0.4) ──► [`http`].
 //! [`watch`] decides *when* a file goes down that path, [`reload`] which files and how.
-//! [`fetch`] is the other command, `fetch`: it gets reports from the clouds into the folder.
+//! [`fetch`] is the other command, `fetch`: it gets reports from the clouds into the folder;
+//! [`check`] a third, `check`: it audits reports offline with the alerts' checks.
 
 pub mod body;
 pub mod build_info;
+pub mod check;
 pub mod config;
 pub mod exposition;
 pub mod fetch;

@@ -1,6 +1,7 @@
 //! credential-report-exporter: watches a folder of cloud credential reports and serves
 //! their credential hygiene as Prometheus metrics. Flags, logging and wiring only.
-//! `credential-report-exporter fetch …` is the fetcher (see `fetch`); anything else serves,
+//! `credential-report-exporter fetch …` is the fetcher (see `fetch`), `… check …` the offline
+//! audit (see `check`); anything else serves,
 //! as it always has, so deployed command lines keep working.
 
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
 use credential_report_exporter::body::Bodies;
+use credential_report_exporter::check::{self, CheckConfig};
 use credential_report_exporter::config::{Config, LogFormat, LogLevel};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
 use credential_report_exporter::fetch::{self, FetchConfig};
@@ -29,6 +31,10 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "fetch") {
         args.remove(1);
         return run_fetch(FetchConfig::parse_from(args));
+    }
+    if args.get(1).is_some_and(|a| a == "check") {
+        args.remove(1);
+        return check::run(CheckConfig::parse_from(args));
     }
     let config = Config::parse_from(args);
     init_logging(config.log_level, config.log_format, false);

@@ -1,0 +1,459 @@
+//! The one list of checks `check` runs: id, severity, CIS controls, threshold, and the alert
+//! of deploy/prometheus/credential-report-exporter.rules.yml each mirrors; and how a user
+//! (or a report) is judged against them, with the same comparisons as those alerts.
+
+use std::fmt;
+use std::str::FromStr;
+
+use clap::ValueEnum;
+
+use crate::model::{AccessKey, Time, User, UserType};
+use crate::report::{Checks, Provider};
+
+/// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A length of time given as whole days (`90d`) or as any other duration (`24h`, `1h30m`).
+/// Whole seconds, as the alerts' thresholds are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold(i64);
+
+impl Threshold {
+    pub const fn days(days: i64) -> Threshold {
+        Threshold(days * 86_400)
+    }
+
+    pub const fn hours(hours: i64) -> Threshold {
+        Threshold(hours * 3600)
+    }
+
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+}
+
+/// Written back the way the defaults are given, so `--help` shows `90d`, not seconds.
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            s if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
+            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s => write!(f, "{s}s"),
+        }
+    }
+}
+
+impl FromStr for Threshold {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Threshold, String> {
+        let seconds = match text.trim().strip_suffix('d').map(str::parse::<i64>) {
+            Some(Ok(days)) if days >= 0 => days.checked_mul(86_400),
+            _ => crate::config::parse_duration(text)
+                .ok()
+                .and_then(|d| i64::try_from(d.as_secs()).ok()),
+        };
+        seconds
+            .map(Threshold)
+            .ok_or_else(|| format!("{text:?} is not a length of time like 90d, 24h or 1h30m"))
+    }
+}
+
+/// One check. Its `id` is stable: scripts, baselines and SARIF viewers key on it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Check {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// The alert of the bundled rules that fires for the same users, keys or reports.
+    pub alert: &'static str,
+    /// What a finding of this check means, in one line.
+    pub title: &'static str,
+    /// The CIS control each provider's benchmark has for it, as the alert's `cis_control`
+    /// label; checks whose alert names none have none here either.
+    pub cis: &'static [(Provider, &'static str)],
+    /// The flag that sets its threshold, and the default (the alert's number).
+    pub threshold: Option<(&'static str, Threshold)>,
+}
+
+impl Check {
+    pub fn cis(&self, provider: Provider) -> Option<&'static str> {
+        self.cis
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .map(|(_, c)| *c)
+    }
+
+    /// The default threshold, for the flags' defaults.
+    pub const fn default_threshold(&self) -> Threshold {
+        match self.threshold {
+            Some((_, threshold)) => threshold,
+            None => panic!("a check without a threshold"),
+        }
+    }
+}
+
+const AWS_1_4: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.4");
+const AWS_1_5: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.5");
+const AWS_1_7: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.7");
+const AWS_1_12: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.12");
+const ALI_1_1: (Provider, &str) = (
+    Provider::AlibabaRam,
+    "CIS Alibaba Cloud Foundation v1.0.0 1.1",
+);
+const ALI_1_2: (Provider, &str) = (
+    Provider::AlibabaRam,
+    "CIS Alibaba Cloud Foundation v1.0.0 1.2",
+);
+const ALI_1_3: (Provider, &str) = (
+    Provider::AlibabaRam,
+    "CIS Alibaba Cloud Foundation v1.0.0 1.3",
+);
+const ALI_1_5: (Provider, &str) = (
+    Provider::AlibabaRam,
+    "CIS Alibaba Cloud Foundation v1.0.0 1.5 (asks for 90 days)",
+);
+
+pub const CONSOLE_WITHOUT_MFA: Check = Check {
+    id: "console_without_mfa",
+    severity: Severity::Warning,
+    alert: "CredentialReportConsoleUserWithoutMFA",
+    title: "A user who may sign in to the console has no MFA device",
+    cis: &[],
+    threshold: None,
+};
+pub const KEY_AT_RISK: Check = Check {
+    id: "key_at_risk",
+    severity: Severity::Critical,
+    alert: "CredentialReportAccessKeyAtRisk",
+    title: "The provider flags an access key as possibly leaked",
+    cis: &[],
+    threshold: None,
+};
+pub const KEY_OVER_90_DAYS: Check = Check {
+    id: "key_over_90_days",
+    severity: Severity::Warning,
+    alert: "CredentialReportAccessKeyOlderThan90Days",
+    title: "An active access key is older than the threshold",
+    cis: &[],
+    threshold: Some(("check.key-max-age", Threshold::days(90))),
+};
+pub const KEY_UNUSED_45_DAYS: Check = Check {
+    id: "key_unused_45_days",
+    severity: Severity::Warning,
+    alert: "CredentialReportAccessKeyUnused",
+    title:
+        "An active access key was not used (or, never used, created) for the threshold or longer",
+    cis: &[],
+    threshold: Some(("check.key-max-unused", Threshold::days(45))),
+};
+pub const TWO_ACTIVE_KEYS: Check = Check {
+    id: "two_active_keys",
+    severity: Severity::Info,
+    alert: "CredentialReportUserWithTwoActiveKeys",
+    title: "A user has two or more active access keys",
+    cis: &[],
+    threshold: None,
+};
+pub const ABNORMAL_LOGINS: Check = Check {
+    id: "abnormal_logins",
+    severity: Severity::Warning,
+    alert: "CredentialReportSuspiciousLogins",
+    title: "The provider saw suspicious logins of a user in the last 30 days",
+    cis: &[],
+    threshold: None,
+};
+pub const ROOT_ACCESS_KEY: Check = Check {
+    id: "root_access_key",
+    severity: Severity::Critical,
+    alert: "CredentialReportRootAccessKeyPresent",
+    title: "The root user has an access key (active or disabled)",
+    cis: &[AWS_1_4, ALI_1_2],
+    threshold: None,
+};
+pub const ROOT_WITHOUT_MFA: Check = Check {
+    id: "root_without_mfa",
+    severity: Severity::Critical,
+    alert: "CredentialReportRootWithoutMFA",
+    title: "The root user has no MFA device",
+    cis: &[AWS_1_5, ALI_1_3],
+    threshold: None,
+};
+pub const ROOT_USED_RECENTLY: Check = Check {
+    id: "root_used_recently",
+    severity: Severity::Warning,
+    alert: "CredentialReportRootUsedRecently",
+    title: "The root user signed in or used an access key within the threshold",
+    cis: &[AWS_1_7, ALI_1_1],
+    threshold: Some(("check.root-used-within", Threshold::hours(24))),
+};
+pub const PASSWORD_UNUSED_45_DAYS: Check = Check {
+    id: "password_unused_45_days",
+    severity: Severity::Warning,
+    alert: "CredentialReportConsolePasswordUnused",
+    title: "A console password was not used (or, never used, set) for the threshold or longer",
+    cis: &[AWS_1_12, ALI_1_5],
+    threshold: Some(("check.password-max-unused", Threshold::days(45))),
+};
+pub const STALE_REPORT: Check = Check {
+    id: "stale_report",
+    severity: Severity::Warning,
+    alert: "CredentialReportStale",
+    title: "The report file was not modified for longer than the threshold",
+    cis: &[],
+    threshold: Some(("check.report-max-age", Threshold::hours(24))),
+};
+
+/// Every check, in the order findings about one user are listed.
+pub const CHECKS: [&Check; 11] = [
+    &STALE_REPORT,
+    &KEY_AT_RISK,
+    &ROOT_ACCESS_KEY,
+    &ROOT_WITHOUT_MFA,
+    &ROOT_USED_RECENTLY,
+    &CONSOLE_WITHOUT_MFA,
+    &ABNORMAL_LOGINS,
+    &PASSWORD_UNUSED_45_DAYS,
+    &KEY_OVER_90_DAYS,
+    &KEY_UNUSED_45_DAYS,
+    &TWO_ACTIVE_KEYS,
+];
+
+/// The thresholds in force (the flags'), in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub key_max_age: Threshold,
+    pub key_max_unused: Threshold,
+    pub password_max_unused: Threshold,
+    pub root_used_within: Threshold,
+    pub report_max_age: Threshold,
+}
+
+/// One thing a check found: about a user (`key` `None`), one of its keys, or (no `user`)
+/// the report itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub check: &'static Check,
+    /// The line the user's row starts on.
+    pub line: Option<u64>,
+    pub user: Option<String>,
+    /// The key's slot, from 1, as the metrics' `key` label.
+    pub key: Option<u8>,
+    /// For people; key ids masked as in the metrics.
+    pub detail: String,
+}
+
+/// What a user is judged against: the time ages count up to, and the thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct Judge {
+    /// "Now", in seconds since the epoch: the alerts' `time()`.
+    pub now: i64,
+    pub thresholds: Thresholds,
+}
+
+impl Judge {
+    /// How long before now `time` was; `None` where the report gives no time.
+    fn age(&self, time: Time) -> Option<i64> {
+        time.seconds().map(|then| self.now - then)
+    }
+
+    /// The report's own finding: its file's age, as CredentialReportStale (`>`).
+    pub fn report(&self, modified: Option<Time>) -> Option<Finding> {
+        let age = self.age(modified?)?;
+        let limit = self.thresholds.report_max_age.seconds();
+        (age > limit).then(|| Finding {
+            check: &STALE_REPORT,
+            line: None,
+            user: None,
+            key: None,
+            detail: format!(
+                "the file was last modified {} ago (threshold {})",
+                ago(age),
+                self.thresholds.report_max_age
+            ),
+        })
+    }
+
+    /// Every finding about `user`, whose row starts on `line`, in the order of [`CHECKS`].
+    /// Some may not apply to the report: see [`answered_by`].
+    pub fn user(&self, user: &User<'_>, line: u64, out: &mut Vec<Finding>) {
+        let finding = |check: &'static Check, key: Option<&AccessKey>, detail: String| Finding {
+            check,
+            line: Some(line),
+            user: Some(user.username.to_owned()),
+            key: key.map(|k| k.facts.slot),
+            detail,
+        };
+        let facts = &user.facts;
+        let is_root = facts.user_type == UserType::Root;
+        let t = &self.thresholds;
+
+        for key in user.keys().filter(|key| key.is_at_risk()) {
+            let detail = format!("{} is flagged as possibly leaked", describe(key));
+            out.push(finding(&KEY_AT_RISK, Some(key), detail));
+        }
+        if is_root {
+            for key in user.keys() {
+                let detail = format!("the root user has {}", describe(key));
+                out.push(finding(&ROOT_ACCESS_KEY, Some(key), detail));
+            }
+            if facts.mfa.is_false() {
+                let detail = "the root user has no MFA device".to_owned();
+                out.push(finding(&ROOT_WITHOUT_MFA, None, detail));
+            }
+            // `<`: the alert fires for a day after each use.
+            if let Some(age) = self.age(user.last_used()) {
+                if age < t.root_used_within.seconds() {
+                    let detail = format!(
+                        "the root user signed in or used an access key {} ago (threshold {})",
+                        ago(age),
+                        t.root_used_within
+                    );
+                    out.push(finding(&ROOT_USED_RECENTLY, None, detail));
+                }
+            }
+        }
+        if !is_root && user.has_console_without_mfa() {
+            let detail = "may sign in to the console without an MFA device".to_owned();
+            out.push(finding(&CONSOLE_WITHOUT_MFA, None, detail));
+        }
+        if facts.abnormal_logins.is_true() {
+            let detail = "suspicious logins in the last 30 days".to_owned();
+            out.push(finding(&ABNORMAL_LOGINS, None, detail));
+        }
+        // As the alert: last use, or the last change where never used (the metrics carry
+        // no other fallback).
+        if !is_root && facts.password_enabled.is_true() {
+            let (since, what) = match facts.password_last_used {
+                Time::NONE => (facts.password_last_rotated, "never used, set"),
+                used => (used, "last used"),
+            };
+            if let Some(age) = self.age(since) {
+                if age >= t.password_max_unused.seconds() {
+                    let detail = format!(
+                        "console password {what} {} ago (threshold {})",
+                        ago(age),
+                        t.password_max_unused
+                    );
+                    out.push(finding(&PASSWORD_UNUSED_45_DAYS, None, detail));
+                }
+            }
+        }
+        for key in user.keys().filter(|key| key.is_active()) {
+            // `>`, as the alert: a key exactly 90 days old is not over 90 days.
+            if let Some(age) = self.age(key.facts.created) {
+                if age > t.key_max_age.seconds() {
+                    let detail = format!(
+                        "{} was created or last rotated {} ago (threshold {})",
+                        describe(key),
+                        ago(age),
+                        t.key_max_age
+                    );
+                    out.push(finding(&KEY_OVER_90_DAYS, Some(key), detail));
+                }
+            }
+        }
+        for key in user.keys().filter(|key| key.is_active()) {
+            // `>=`, as the alert and CIS ("45 days or more"); never used counts from creation.
+            let (since, what) = match key.facts.last_used {
+                Time::NONE => (key.facts.created, "never used, created"),
+                used => (used, "last used"),
+            };
+            if let Some(age) = self.age(since) {
+                if age >= t.key_max_unused.seconds() {
+                    let detail = format!(
+                        "{} {what} {} ago (threshold {})",
+                        describe(key),
+                        ago(age),
+                        t.key_max_unused
+                    );
+                    out.push(finding(&KEY_UNUSED_45_DAYS, Some(key), detail));
+                }
+            }
+        }
+        let active = user.active_keys();
+        if active >= 2 {
+            let detail = format!("{active} active access keys");
+            out.push(finding(&TWO_ACTIVE_KEYS, None, detail));
+        }
+    }
+}
+
+/// Whether a report that answers `checks` has findings of `check`: the alerts of the root
+/// checks and of unused passwords read series the exporter serves only for reports that
+/// have a root user's row, or say when passwords were used (AWS IAM, Alibaba RAM).
+pub fn answered_by(check: &Check, checks: &Checks) -> bool {
+    match check.id {
+        "root_access_key" | "root_without_mfa" | "root_used_recently" => checks.root_user,
+        "password_unused_45_days" => checks.password_last_used,
+        _ => true,
+    }
+}
+
+/// `key 1 (AKID…1234, active)`: the slot, the id masked as in the metrics, the status.
+fn describe(key: &AccessKey<'_>) -> String {
+    let status = key.facts.status.label();
+    match key.id.is_empty() {
+        true => format!("{status} key {}", key.facts.slot),
+        false => format!("{status} key {} ({})", key.facts.slot, key.masked_id()),
+    }
+}
+
+/// An age for people: days when it is two or more, else hours, else minutes.
+fn ago(seconds: i64) -> String {
+    match seconds {
+        s if s >= 2 * 86_400 => format!("{} days", s / 86_400),
+        s if s >= 2 * 3600 => format!("{} hours", s / 3600),
+        s if s >= 0 => format!("{} minutes", s / 60),
+        // A date after "now": a clock or a report from the future.
+        s => format!("{} minutes in the future", -s / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_snake_case() {
+        let mut ids: Vec<&str> = CHECKS.iter().map(|c| c.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CHECKS.len());
+        assert!(ids.iter().all(|id| id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')));
+    }
+
+    #[test]
+    fn thresholds_read_days_and_durations() {
+        assert_eq!("90d".parse(), Ok(Threshold::days(90)));
+        assert_eq!("24h".parse(), Ok(Threshold::hours(24)));
+        assert_eq!("1h30m".parse::<Threshold>().unwrap().seconds(), 5400);
+        assert!("soon".parse::<Threshold>().is_err());
+        assert!("-3d".parse::<Threshold>().is_err());
+        assert_eq!(Threshold::days(45).to_string(), "45d");
+        assert_eq!(Threshold::hours(24).to_string(), "1d");
+    }
+
+    #[test]
+    fn ages_read_as_days_hours_or_minutes() {
+        assert_eq!(ago(3 * 86_400 + 5), "3 days");
+        assert_eq!(ago(30 * 3600), "30 hours");
+        assert_eq!(ago(90), "1 minutes");
+    }
+}

@@ -1,0 +1,134 @@
+//! `--format junit`, for CI systems' test tabs, in the Apache Ant shape most of them read
+//! (tests/schemas/JUnit.xsd): a test suite per report, a test case per check. A case fails
+//! when it has findings at or above --fail-on; a report that could not be read is an error.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::checks::{answered_by, CHECKS};
+use super::walk::Outcome;
+use super::Run;
+
+pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
+    // The schema wants a local date-time without a zone; it is UTC.
+    let timestamp = run.now.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for (id, outcome) in run.outcomes.iter().enumerate() {
+        suite(&mut xml, run, id, outcome, &timestamp);
+    }
+    xml.push_str("</testsuites>\n");
+    out.write_all(xml.as_bytes())
+}
+
+fn suite(xml: &mut String, run: &Run, id: usize, outcome: &Outcome, timestamp: &str) {
+    let classname = escape(&outcome.report);
+    let mut cases = String::new();
+    let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+    if let Some(error) = &outcome.error {
+        tests += 1;
+        errors += 1;
+        let _ = writeln!(
+            cases,
+            "    <testcase name=\"read\" classname=\"{classname}\" time=\"0\">\n      <error message=\"{}\" type=\"unreadable\"/>\n    </testcase>",
+            escape(error)
+        );
+    }
+    for check in CHECKS {
+        // Of a refused report only the file's age is known.
+        if outcome.error.is_some() && check.id != "stale_report" {
+            continue;
+        }
+        tests += 1;
+        let _ = write!(
+            cases,
+            "    <testcase name=\"{}\" classname=\"{classname}\" time=\"0\"",
+            check.id
+        );
+        let not_answered = outcome.error.is_none() && !answered_by(check, &outcome.checks);
+        if not_answered {
+            skipped += 1;
+            let _ = writeln!(
+                cases,
+                ">\n      <skipped message=\"{} reports do not carry what this check needs\"/>\n    </testcase>",
+                outcome.provider.map_or("these", |p| p.name())
+            );
+            continue;
+        }
+        let failing: Vec<String> = (outcome.findings.iter())
+            .filter(|f| f.check.id == check.id && run.fails(f.check.severity))
+            .map(|f| escape(&super::describe(f)))
+            .collect();
+        if failing.is_empty() {
+            cases.push_str("/>\n");
+            continue;
+        }
+        failures += 1;
+        let _ = writeln!(
+            cases,
+            ">\n      <failure message=\"{} finding(s)\" type=\"{}\">{}</failure>\n    </testcase>",
+            failing.len(),
+            check.severity.name(),
+            failing.join("\n")
+        );
+    }
+    // Every finding, those below --fail-on too, as the table would show them.
+    let all: Vec<String> = (outcome.findings.iter())
+        .map(|f| {
+            let severity = f.check.severity.name();
+            escape(&format!("{severity}: {}", super::describe(f)))
+        })
+        .collect();
+    let _ = write!(
+        xml,
+        "  <testsuite package=\"credential-report-exporter.check\" id=\"{id}\" name=\"{classname}\" timestamp=\"{timestamp}\" hostname=\"localhost\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"0\">\n    <properties>\n      <property name=\"path\" value=\"{}\"/>\n",
+        escape(&outcome.path.to_string_lossy())
+    );
+    if let Some(provider) = outcome.provider {
+        let _ = writeln!(
+            xml,
+            "      <property name=\"provider\" value=\"{}\"/>",
+            provider.name()
+        );
+    }
+    let _ = write!(
+        xml,
+        "    </properties>\n{cases}    <system-out>{}</system-out>\n    <system-err>{}</system-err>\n  </testsuite>\n",
+        all.join("\n"),
+        outcome.first_cell_errors.iter().map(|e| escape(e)).collect::<Vec<_>>().join("\n"),
+    );
+}
+
+/// Text for XML 1.0 attributes and elements. Characters XML 1.0 cannot carry at all (most
+/// C0 controls) are written as `\u{…}` text instead: a username is free text.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            // Written as references, so attribute values keep them (a parser turns a
+            // literal line break in an attribute into a space).
+            '\n' => escaped.push_str("&#10;"),
+            '\r' => escaped.push_str("&#13;"),
+            '\t' => escaped.push_str("&#9;"),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
+                escaped.extend(c.escape_unicode())
+            }
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_markup_and_controls() {
+        assert_eq!(escape("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+        assert_eq!(escape("x\ny\u{1}"), "x&#10;y\\u{1}");
+    }
+}
