@@ -165,24 +165,30 @@ fn exit_status_follows_fail_on() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("yaml"));
 }
 
-#[test]
-fn a_clean_report_passes_with_nothing_found() {
-    let dir = workspace();
-    // alice of the AWS example: MFA on, key and password used within days.
-    let aws = std::fs::read_to_string(dir.path().join("examples/aws-prod.csv")).unwrap();
-    let clean: String = aws
-        .lines()
-        .take(1)
-        .chain(aws.lines().filter(|l| l.starts_with("alice,")))
-        .map(|l| format!("{l}\n"))
+/// alice of the AWS example alone, as `clean/aws.csv` in `dir`: MFA on, key and password
+/// used within days, so nothing is found.
+fn write_clean_report(dir: &Path) -> &'static str {
+    let aws = std::fs::read_to_string(examples_dir().join("aws-prod.csv")).unwrap();
+    let header = aws.lines().take(1);
+    let alice = aws.lines().filter(|line| line.starts_with("alice,"));
+    let clean: String = header
+        .chain(alice)
+        .map(|line| format!("{line}\n"))
         .collect();
-    std::fs::create_dir(dir.path().join("clean")).unwrap();
-    let path = dir.path().join("clean/aws.csv");
+    std::fs::create_dir_all(dir.join("clean")).unwrap();
+    let path = dir.join("clean/aws.csv");
     std::fs::write(&path, clean).unwrap();
     let file = std::fs::File::options().write(true).open(&path).unwrap();
     file.set_modified(UNIX_EPOCH + Duration::from_secs(GENERATED))
         .unwrap();
-    let output = check(dir.path(), &["--format", "json", "clean"]);
+    "clean"
+}
+
+#[test]
+fn a_clean_report_passes_with_nothing_found() {
+    let dir = workspace();
+    let clean = write_clean_report(dir.path());
+    let output = check(dir.path(), &["--format", "json", clean]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(json["findings"], serde_json::json!([]));
@@ -292,4 +298,62 @@ fn folders_follow_the_serving_rules() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(json["reports"][0]["provider"], "aws-iam");
     assert_eq!(json["reports"][0]["report"], "notes");
+}
+
+/// The Python with tests/requirements.txt (jsonschema, xmlschema), as scripts/test.sh makes it.
+fn test_python() -> std::path::PathBuf {
+    if let Some(python) = std::env::var_os("CREDENTIAL_REPORT_TEST_PYTHON") {
+        return python.into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "the schema checks need the test Python: run scripts/test.sh, or `python3 -m venv .venv && \
+         .venv/bin/pip install -r tests/requirements.txt`, or set CREDENTIAL_REPORT_TEST_PYTHON"
+    );
+    venv
+}
+
+/// Runs tests/check_schemas.py on `files`; its exit status and what it printed.
+fn validate(kind: &str, files: &[&Path]) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check_schemas.py");
+    let output = Command::new(test_python())
+        .arg(script)
+        .arg(kind)
+        .args(files)
+        .output()
+        .expect("running tests/check_schemas.py");
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), printed)
+}
+
+/// SARIF against the SARIF 2.1.0 JSON schema and JUnit against Ant's JUnit XSD
+/// (tests/schemas/), for the examples and the whole corpus, and for a run with no finding
+/// at all; a document broken on purpose is refused, so the validators do validate.
+#[test]
+fn sarif_and_junit_outputs_validate_against_their_schemas() {
+    let dir = workspace();
+    let clean = write_clean_report(dir.path());
+    for format in ["sarif", "junit"] {
+        let mut all = vec!["--format", format];
+        all.extend(ALL);
+        let everything = dir.path().join(format!("all.{format}"));
+        std::fs::write(&everything, stdout(&check(dir.path(), &all))).unwrap();
+        let nothing = dir.path().join(format!("nothing.{format}"));
+        let output = check(dir.path(), &["--format", format, clean]);
+        assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+        std::fs::write(&nothing, stdout(&output)).unwrap();
+        let (valid, printed) = validate(format, &[&everything, &nothing]);
+        assert!(valid, "{printed}");
+
+        let broken_text = std::fs::read_to_string(&everything)
+            .unwrap()
+            .replacen("\"2.1.0\"", "\"2.0.0\"", 1)
+            .replacen(" hostname=\"localhost\"", "", 1);
+        let broken = dir.path().join(format!("broken.{format}"));
+        std::fs::write(&broken, broken_text).unwrap();
+        let (valid, printed) = validate(format, &[&broken]);
+        assert!(!valid, "a broken {format} document passed: {printed}");
+    }
 }
