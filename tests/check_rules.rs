@@ -1,0 +1,343 @@
+//! `check` and the alert rules cannot drift apart: the same reports go to the real exporter,
+//! whose scrape becomes the input of `promtool test rules` on
+//! deploy/prometheus/credential-report-exporter.rules.yml, and to `check --format json`,
+//! whose findings become the alerts promtool must see firing, no more and no fewer.
+//! Reports at the thresholds' edges (a second either side) make `>` against `>=` count.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, UNIX_EPOCH};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{json, Value};
+
+use common::{examples_dir, Exporter, BINARY};
+
+/// When the reports were generated and "now" for `check`; promtool evaluates at
+/// EVAL_SECONDS, when every age is what it is at NOW (see [`input_series`]).
+const NOW: i64 = 1_795_478_400; // 2026-11-24T00:00:00Z
+const EVAL_SECONDS: i64 = 600;
+
+/// Each check and the alert that fires for the same thing; per-report alerts name no user.
+const ALERTS: [(&str, &str, bool); 11] = [
+    (
+        "console_without_mfa",
+        "CredentialReportConsoleUserWithoutMFA",
+        true,
+    ),
+    ("key_at_risk", "CredentialReportAccessKeyAtRisk", true),
+    (
+        "key_over_90_days",
+        "CredentialReportAccessKeyOlderThan90Days",
+        true,
+    ),
+    (
+        "key_unused_45_days",
+        "CredentialReportAccessKeyUnused",
+        true,
+    ),
+    (
+        "two_active_keys",
+        "CredentialReportUserWithTwoActiveKeys",
+        true,
+    ),
+    ("abnormal_logins", "CredentialReportSuspiciousLogins", true),
+    (
+        "password_unused_45_days",
+        "CredentialReportConsolePasswordUnused",
+        true,
+    ),
+    (
+        "root_access_key",
+        "CredentialReportRootAccessKeyPresent",
+        false,
+    ),
+    ("root_without_mfa", "CredentialReportRootWithoutMFA", false),
+    (
+        "root_used_recently",
+        "CredentialReportRootUsedRecently",
+        false,
+    ),
+    ("stale_report", "CredentialReportStale", false),
+];
+
+fn at(seconds_before_now: i64) -> String {
+    let time = Timestamp::from_second(NOW).unwrap() - SignedDuration::from_secs(seconds_before_now);
+    time.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+}
+
+const DAY: i64 = 86_400;
+const AWS_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+/// An AWS IAM row: `password` is (last used, last changed) or `None` for no password;
+/// `key` is (last rotated, last used) of an active key 1.
+fn aws_row(
+    user: &str,
+    mfa: bool,
+    password: Option<(&str, &str)>,
+    key: Option<(&str, &str)>,
+) -> String {
+    let created = at(3000 * DAY);
+    let (enabled, used, changed) = match password {
+        Some((used, changed)) => ("true", used, changed),
+        None => ("false", "N/A", "N/A"),
+    };
+    let key = match key {
+        Some((rotated, used)) => format!("true,{rotated},{used},us-east-1,s3"),
+        None => "false,N/A,N/A,N/A,N/A".to_owned(),
+    };
+    format!("{user},arn:aws:iam::111122223333:user/{user},{created},{enabled},{used},{changed},N/A,{mfa},{key},false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n")
+}
+
+/// Users a second either side of each threshold, as of NOW.
+fn edges_report() -> String {
+    let recent = at(DAY);
+    let root = format!("<root_account>,arn:aws:iam::111122223333:root,{},not_supported,{},not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n", at(3000 * DAY), at(DAY));
+    [
+        AWS_HEADER.to_owned() + "\n",
+        // Used exactly a day ago: `< 1d` does not hold.
+        root,
+        aws_row(
+            "key-exactly-90-days",
+            true,
+            None,
+            Some((&at(90 * DAY), &recent)),
+        ),
+        aws_row(
+            "key-90-days-and-a-second",
+            true,
+            None,
+            Some((&at(90 * DAY + 1), &recent)),
+        ),
+        aws_row(
+            "key-unused-exactly-45-days",
+            true,
+            None,
+            Some((&at(60 * DAY), &at(45 * DAY))),
+        ),
+        aws_row(
+            "key-unused-a-second-less",
+            true,
+            None,
+            Some((&at(60 * DAY), &at(45 * DAY - 1))),
+        ),
+        aws_row(
+            "key-never-used-45-days",
+            true,
+            None,
+            Some((&at(45 * DAY), "N/A")),
+        ),
+        aws_row(
+            "password-unused-exactly-45-days",
+            true,
+            Some((&at(45 * DAY), &at(400 * DAY))),
+            None,
+        ),
+        aws_row(
+            "password-unused-a-second-less",
+            true,
+            Some((&at(45 * DAY - 1), &at(400 * DAY))),
+            None,
+        ),
+        aws_row(
+            "password-never-used",
+            true,
+            Some(("no_information", &at(50 * DAY))),
+            None,
+        ),
+    ]
+    .concat()
+}
+
+/// A root user without MFA, with a disabled key, used a second less than a day ago.
+fn root_report() -> String {
+    format!("{AWS_HEADER}\n<root_account>,arn:aws:iam::444455556666:root,{},not_supported,{},not_supported,not_supported,false,false,{},N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n", at(3000 * DAY), at(DAY - 1), at(900 * DAY))
+}
+
+/// The folder both sides read: the examples, the corpus' odd usernames and bad values
+/// (generated two days before NOW, so stale), and the edge reports.
+fn reports_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<(String, Vec<u8>, i64)> = Vec::new();
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        files.push((name, std::fs::read(&path).unwrap(), NOW));
+    }
+    for kind in ["accepted", "voided"] {
+        for entry in std::fs::read_dir(corpus.join(kind)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            files.push((name, std::fs::read(&path).unwrap(), NOW - 2 * DAY));
+        }
+    }
+    files.push(("edges.csv".into(), edges_report().into_bytes(), NOW));
+    files.push(("root.csv".into(), root_report().into_bytes(), NOW));
+    for (name, bytes, modified) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(UNIX_EPOCH + Duration::from_secs(modified as u64))
+            .unwrap();
+    }
+    dir
+}
+
+/// A label value as PromQL (and so promtool's series notation) quotes it.
+fn quoted(value: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '\\' => quoted.push_str("\\\\"),
+            '"' => quoted.push_str("\\\""),
+            '\n' => quoted.push_str("\\n"),
+            c => quoted.push(c),
+        }
+    }
+    quoted + "\""
+}
+
+/// The scrape as promtool input series, each for 15 minutes. A timestamp becomes one that
+/// moves with promtool's clock, so that every age (time() minus it) stays what it is at
+/// NOW: `check` judges one instant, while an alert's `for` asks for the same verdict
+/// over minutes of evaluations, which only constant ages give.
+fn input_series(scrape: &str) -> Vec<Value> {
+    let scraped: Vec<Value> = scrape
+        .lines()
+        .filter(|line| line.starts_with("credential_report"))
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let value: f64 = value.parse().unwrap();
+            let (name, labels) = match series.split_once('{') {
+                Some((name, labels)) => (name, labels.strip_suffix('}').unwrap()),
+                None => (series, ""),
+            };
+            let values = match name.ends_with("_timestamp_seconds") {
+                true => format!("{}+60x15", value - NOW as f64),
+                false => format!("{value}+0x15"),
+            };
+            let separator = if labels.is_empty() { "" } else { "," };
+            json!({
+                "series": format!("{name}{{{labels}{separator}job=\"credential-report-exporter\",instance=\"exporter:9877\"}}"),
+                "values": values,
+            })
+        })
+        .collect();
+    assert!(scraped.len() > 100, "a scrape of every report");
+    scraped
+}
+
+/// The alerts `check`'s findings say must fire, as `group by (alertname, report,
+/// username, key, severity, cis_control) (ALERTS)` shows them.
+fn expected_alerts(findings: &[Value]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .map(|finding| {
+            let check = finding["check"].as_str().unwrap();
+            let &(_, alert, per_user) = ALERTS.iter().find(|(id, _, _)| *id == check).unwrap();
+            let mut labels = vec![
+                format!("alertname={}", quoted(alert)),
+                format!("report={}", quoted(finding["report"].as_str().unwrap())),
+                format!("severity={}", quoted(finding["severity"].as_str().unwrap())),
+            ];
+            if let Some(cis) = finding["cis"].as_str() {
+                labels.push(format!("cis_control={}", quoted(cis)));
+            }
+            if per_user {
+                labels.push(format!(
+                    "username={}",
+                    quoted(finding["user"].as_str().unwrap())
+                ));
+                if let Some(key) = finding["key"].as_str() {
+                    labels.push(format!("key={}", quoted(key)));
+                }
+            }
+            format!("{{{}}}", labels.join(","))
+        })
+        .collect()
+}
+
+#[test]
+fn promtool_fires_exactly_the_alerts_check_finds() {
+    let folder = reports_folder();
+    let reports = std::fs::read_dir(folder.path()).unwrap().count();
+
+    let output = Command::new(BINARY)
+        .args(["check", "--format", "json", "--now", "2026-11-24T00:00:00Z"])
+        .arg(folder.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let checks: BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        checks.len(),
+        ALERTS.len(),
+        "every check finds something: {checks:?}"
+    );
+    let expected = expected_alerts(findings);
+
+    let exporter = Exporter::start(folder.path(), &[]);
+    exporter.wait_until("every report read", || {
+        exporter
+            .metrics()
+            .lines()
+            .filter(|l| l.starts_with("credential_report_up{"))
+            .count()
+            == reports
+    });
+    let series = input_series(&exporter.metrics());
+
+    let names = ALERTS.map(|(_, alert, _)| alert).join("|");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/prometheus/credential-report-exporter.rules.yml");
+    let exp_samples: Vec<Value> = expected
+        .iter()
+        .map(|labels| json!({"labels": labels, "value": 1}))
+        .collect();
+    // JSON is YAML, and quotes every series and label string safely.
+    let test = json!({
+        "rule_files": [rules],
+        "evaluation_interval": "1m",
+        "group_eval_order": ["credential-report-exporter.recording", "credential-report-exporter.alerts"],
+        "tests": [{
+            "name": "check's findings are the alerts that fire",
+            "interval": "1m",
+            "input_series": series,
+            "promql_expr_test": [{
+                "expr": format!("group by (alertname, report, username, key, severity, cis_control) (ALERTS{{alertstate=\"firing\",alertname=~\"{names}\"}})"),
+                "eval_time": format!("{EVAL_SECONDS}s"),
+                "exp_samples": exp_samples,
+            }],
+        }],
+    });
+    let test_file = folder.path().join("agreement.test.yml");
+    std::fs::write(&test_file, serde_json::to_string_pretty(&test).unwrap()).unwrap();
+    let promtool = Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(&test_file)
+        .output()
+        .expect(
+            "promtool (Debian package prometheus) must be installed: scripts/test.sh installs it",
+        );
+    assert!(
+        promtool.status.success(),
+        "promtool and check disagree ({} alerts expected):\n{}{}",
+        expected.len(),
+        String::from_utf8_lossy(&promtool.stdout),
+        String::from_utf8_lossy(&promtool.stderr)
+    );
+}
