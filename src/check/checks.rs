@@ -4,10 +4,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use clap::ValueEnum;
 
-use crate::model::{AccessKey, Time, User, UserType};
+use crate::model::{AccessKey, KeyStatus, Time, User, UserType};
 use crate::report::{Checks, Provider};
 
 /// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
@@ -244,17 +245,141 @@ pub struct Thresholds {
 }
 
 /// One thing a check found: about a user (`key` `None`), one of its keys, or (no `user`)
-/// the report itself.
+/// the report itself. Small: a folder of large reports can hold millions of findings, so
+/// their text is written only on output ([`Finding::detail`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub check: &'static Check,
     /// The line the user's row starts on.
     pub line: Option<u64>,
-    pub user: Option<String>,
-    /// The key's slot, from 1, as the metrics' `key` label.
-    pub key: Option<u8>,
+    /// One copy per user, shared by its findings.
+    pub user: Option<Arc<str>>,
+    pub key: Option<FoundKey>,
+    fact: Fact,
+}
+
+/// The key a finding is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundKey {
+    /// From 1, as the metrics' `key` label.
+    pub slot: u8,
+    status: KeyStatus,
+    /// Masked as in the metrics; `None` where the report names no key id (AWS, Alibaba).
+    masked_id: Option<Box<str>>,
+}
+
+impl FoundKey {
+    fn of(key: &AccessKey<'_>) -> FoundKey {
+        FoundKey {
+            slot: key.facts.slot,
+            status: key.facts.status,
+            masked_id: (!key.id.is_empty()).then(|| key.masked_id().into_boxed_str()),
+        }
+    }
+}
+
+/// `active key 1 (AKID…1234)`: the status, the slot, the id masked as in the metrics.
+impl fmt::Display for FoundKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} key {}", self.status.label(), self.slot)?;
+        match &self.masked_id {
+            Some(id) => write!(f, " ({id})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What a finding says beyond its check and key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fact {
+    Plain,
+    /// How long ago, against which threshold; `fallback` where the time is the one the
+    /// check falls back to (creation for a key never used, the last change for a password).
+    Age {
+        seconds: i64,
+        threshold: Threshold,
+        fallback: bool,
+    },
+    ActiveKeys(usize),
+}
+
+impl Finding {
+    pub fn slot(&self) -> Option<u8> {
+        self.key.as_ref().map(|key| key.slot)
+    }
+
     /// For people; key ids masked as in the metrics.
-    pub detail: String,
+    pub fn detail(&self) -> String {
+        self.words().to_string()
+    }
+
+    /// The detail, written straight into the output rather than allocated first.
+    pub fn words(&self) -> Words<'_> {
+        Words(self)
+    }
+}
+
+/// A finding's detail as text; see [`Finding::words`].
+pub struct Words<'a>(&'a Finding);
+
+impl fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finding = self.0;
+        let key = || finding.key.as_ref().expect("a key's finding names its key");
+        let (age, threshold, fallback) = match finding.fact {
+            Fact::Age {
+                seconds,
+                threshold,
+                fallback,
+            } => (Ago(seconds), threshold, fallback),
+            _ => (Ago(0), Threshold(0), false),
+        };
+        match (finding.check.id, finding.fact) {
+            ("stale_report", _) => {
+                write!(
+                    f,
+                    "the file was last modified {age} ago (threshold {threshold})"
+                )
+            }
+            ("key_at_risk", _) => write!(f, "{} is flagged as possibly leaked", key()),
+            ("root_access_key", _) => write!(f, "the root user has {}", key()),
+            ("root_without_mfa", _) => f.write_str("the root user has no MFA device"),
+            ("root_used_recently", _) => write!(
+                f,
+                "the root user signed in or used an access key {age} ago (threshold {threshold})"
+            ),
+            ("console_without_mfa", _) => {
+                f.write_str("may sign in to the console without an MFA device")
+            }
+            ("abnormal_logins", _) => f.write_str("suspicious logins in the last 30 days"),
+            ("password_unused_45_days", _) => {
+                let what = if fallback {
+                    "never used, set"
+                } else {
+                    "last used"
+                };
+                write!(
+                    f,
+                    "console password {what} {age} ago (threshold {threshold})"
+                )
+            }
+            ("key_over_90_days", _) => write!(
+                f,
+                "{} was created or last rotated {age} ago (threshold {threshold})",
+                key()
+            ),
+            ("key_unused_45_days", _) => {
+                let what = if fallback {
+                    "never used, created"
+                } else {
+                    "last used"
+                };
+                write!(f, "{} {what} {age} ago (threshold {threshold})", key())
+            }
+            (_, Fact::ActiveKeys(active)) => write!(f, "{active} active access keys"),
+            (id, fact) => unreachable!("no words for {id} with {fact:?}"),
+        }
+    }
 }
 
 /// What a user is judged against: the time ages count up to, and the thresholds.
@@ -274,121 +399,114 @@ impl Judge {
     /// The report's own finding: its file's age, as CredentialReportStale (`>`).
     pub fn report(&self, modified: Option<Time>) -> Option<Finding> {
         let age = self.age(modified?)?;
-        let limit = self.thresholds.report_max_age.seconds();
-        (age > limit).then(|| Finding {
+        let threshold = self.thresholds.report_max_age;
+        (age > threshold.seconds()).then_some(Finding {
             check: &STALE_REPORT,
             line: None,
             user: None,
             key: None,
-            detail: format!(
-                "the file was last modified {} ago (threshold {})",
-                ago(age),
-                self.thresholds.report_max_age
-            ),
+            fact: Fact::Age {
+                seconds: age,
+                threshold,
+                fallback: false,
+            },
         })
     }
 
     /// Every finding about `user`, whose row starts on `line`, in the order of [`CHECKS`].
     /// Some may not apply to the report: see [`answered_by`].
     pub fn user(&self, user: &User<'_>, line: u64, out: &mut Vec<Finding>) {
-        let finding = |check: &'static Check, key: Option<&AccessKey>, detail: String| Finding {
-            check,
-            line: Some(line),
-            user: Some(user.username.to_owned()),
-            key: key.map(|k| k.facts.slot),
-            detail,
+        let found = out.len();
+        let mut add = |check: &'static Check, key: Option<&AccessKey>, fact: Fact| {
+            out.push(Finding {
+                check,
+                line: Some(line),
+                user: None,
+                key: key.map(FoundKey::of),
+                fact,
+            })
+        };
+        // `age >= threshold` (`>` where `strictly`) as a finding's fact.
+        let older = |time: Time, threshold: Threshold, strictly: bool, fallback: bool| {
+            let seconds = self.age(time)?;
+            let over = match strictly {
+                true => seconds > threshold.seconds(),
+                false => seconds >= threshold.seconds(),
+            };
+            over.then_some(Fact::Age {
+                seconds,
+                threshold,
+                fallback,
+            })
         };
         let facts = &user.facts;
         let is_root = facts.user_type == UserType::Root;
         let t = &self.thresholds;
 
         for key in user.keys().filter(|key| key.is_at_risk()) {
-            let detail = format!("{} is flagged as possibly leaked", describe(key));
-            out.push(finding(&KEY_AT_RISK, Some(key), detail));
+            add(&KEY_AT_RISK, Some(key), Fact::Plain);
         }
         if is_root {
             for key in user.keys() {
-                let detail = format!("the root user has {}", describe(key));
-                out.push(finding(&ROOT_ACCESS_KEY, Some(key), detail));
+                add(&ROOT_ACCESS_KEY, Some(key), Fact::Plain);
             }
             if facts.mfa.is_false() {
-                let detail = "the root user has no MFA device".to_owned();
-                out.push(finding(&ROOT_WITHOUT_MFA, None, detail));
+                add(&ROOT_WITHOUT_MFA, None, Fact::Plain);
             }
             // `<`: the alert fires for a day after each use.
-            if let Some(age) = self.age(user.last_used()) {
-                if age < t.root_used_within.seconds() {
-                    let detail = format!(
-                        "the root user signed in or used an access key {} ago (threshold {})",
-                        ago(age),
-                        t.root_used_within
-                    );
-                    out.push(finding(&ROOT_USED_RECENTLY, None, detail));
+            if let Some(seconds) = self.age(user.last_used()) {
+                if seconds < t.root_used_within.seconds() {
+                    let fact = Fact::Age {
+                        seconds,
+                        threshold: t.root_used_within,
+                        fallback: false,
+                    };
+                    add(&ROOT_USED_RECENTLY, None, fact);
                 }
             }
         }
         if !is_root && user.has_console_without_mfa() {
-            let detail = "may sign in to the console without an MFA device".to_owned();
-            out.push(finding(&CONSOLE_WITHOUT_MFA, None, detail));
+            add(&CONSOLE_WITHOUT_MFA, None, Fact::Plain);
         }
         if facts.abnormal_logins.is_true() {
-            let detail = "suspicious logins in the last 30 days".to_owned();
-            out.push(finding(&ABNORMAL_LOGINS, None, detail));
+            add(&ABNORMAL_LOGINS, None, Fact::Plain);
         }
         // As the alert: last use, or the last change where never used (the metrics carry
-        // no other fallback).
+        // no other fallback), 45 days or more (`>=`).
         if !is_root && facts.password_enabled.is_true() {
-            let (since, what) = match facts.password_last_used {
-                Time::NONE => (facts.password_last_rotated, "never used, set"),
-                used => (used, "last used"),
+            let (since, fallback) = match facts.password_last_used {
+                Time::NONE => (facts.password_last_rotated, true),
+                used => (used, false),
             };
-            if let Some(age) = self.age(since) {
-                if age >= t.password_max_unused.seconds() {
-                    let detail = format!(
-                        "console password {what} {} ago (threshold {})",
-                        ago(age),
-                        t.password_max_unused
-                    );
-                    out.push(finding(&PASSWORD_UNUSED_45_DAYS, None, detail));
-                }
+            if let Some(fact) = older(since, t.password_max_unused, false, fallback) {
+                add(&PASSWORD_UNUSED_45_DAYS, None, fact);
             }
         }
         for key in user.keys().filter(|key| key.is_active()) {
             // `>`, as the alert: a key exactly 90 days old is not over 90 days.
-            if let Some(age) = self.age(key.facts.created) {
-                if age > t.key_max_age.seconds() {
-                    let detail = format!(
-                        "{} was created or last rotated {} ago (threshold {})",
-                        describe(key),
-                        ago(age),
-                        t.key_max_age
-                    );
-                    out.push(finding(&KEY_OVER_90_DAYS, Some(key), detail));
-                }
+            if let Some(fact) = older(key.facts.created, t.key_max_age, true, false) {
+                add(&KEY_OVER_90_DAYS, Some(key), fact);
             }
         }
         for key in user.keys().filter(|key| key.is_active()) {
             // `>=`, as the alert and CIS ("45 days or more"); never used counts from creation.
-            let (since, what) = match key.facts.last_used {
-                Time::NONE => (key.facts.created, "never used, created"),
-                used => (used, "last used"),
+            let (since, fallback) = match key.facts.last_used {
+                Time::NONE => (key.facts.created, true),
+                used => (used, false),
             };
-            if let Some(age) = self.age(since) {
-                if age >= t.key_max_unused.seconds() {
-                    let detail = format!(
-                        "{} {what} {} ago (threshold {})",
-                        describe(key),
-                        ago(age),
-                        t.key_max_unused
-                    );
-                    out.push(finding(&KEY_UNUSED_45_DAYS, Some(key), detail));
-                }
+            if let Some(fact) = older(since, t.key_max_unused, false, fallback) {
+                add(&KEY_UNUSED_45_DAYS, Some(key), fact);
             }
         }
         let active = user.active_keys();
         if active >= 2 {
-            let detail = format!("{active} active access keys");
-            out.push(finding(&TWO_ACTIVE_KEYS, None, detail));
+            add(&TWO_ACTIVE_KEYS, None, Fact::ActiveKeys(active));
+        }
+        if out.len() > found {
+            let name: Arc<str> = Arc::from(user.username);
+            for finding in &mut out[found..] {
+                finding.user = Some(Arc::clone(&name));
+            }
         }
     }
 }
@@ -404,23 +522,18 @@ pub fn answered_by(check: &Check, checks: &Checks) -> bool {
     }
 }
 
-/// `key 1 (AKID…1234, active)`: the slot, the id masked as in the metrics, the status.
-fn describe(key: &AccessKey<'_>) -> String {
-    let status = key.facts.status.label();
-    match key.id.is_empty() {
-        true => format!("{status} key {}", key.facts.slot),
-        false => format!("{status} key {} ({})", key.facts.slot, key.masked_id()),
-    }
-}
-
 /// An age for people: days when it is two or more, else hours, else minutes.
-fn ago(seconds: i64) -> String {
-    match seconds {
-        s if s >= 2 * 86_400 => format!("{} days", s / 86_400),
-        s if s >= 2 * 3600 => format!("{} hours", s / 3600),
-        s if s >= 0 => format!("{} minutes", s / 60),
-        // A date after "now": a clock or a report from the future.
-        s => format!("{} minutes in the future", -s / 60),
+struct Ago(i64);
+
+impl fmt::Display for Ago {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            s if s >= 2 * 86_400 => write!(f, "{} days", s / 86_400),
+            s if s >= 2 * 3600 => write!(f, "{} hours", s / 3600),
+            s if s >= 0 => write!(f, "{} minutes", s / 60),
+            // A date after "now": a clock or a report from the future.
+            s => write!(f, "{} minutes in the future", -s / 60),
+        }
     }
 }
 
@@ -452,8 +565,8 @@ mod tests {
 
     #[test]
     fn ages_read_as_days_hours_or_minutes() {
-        assert_eq!(ago(3 * 86_400 + 5), "3 days");
-        assert_eq!(ago(30 * 3600), "30 hours");
-        assert_eq!(ago(90), "1 minutes");
+        assert_eq!(Ago(3 * 86_400 + 5).to_string(), "3 days");
+        assert_eq!(Ago(30 * 3600).to_string(), "30 hours");
+        assert_eq!(Ago(90).to_string(), "1 minutes");
     }
 }

@@ -1,30 +1,26 @@
 //! `--format json`, for scripts: every report read (with its error, if refused) and every
-//! finding, in one document whose shape docs/check.md fixes.
+//! finding, in one document whose shape docs/check.md fixes. Streamed, one object a line:
+//! a folder of large reports has millions of findings, and `jq` reads it all the same.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::Run;
-
-#[derive(Serialize)]
-struct Document<'a> {
-    reports: Vec<Report<'a>>,
-    findings: Vec<Finding<'a>>,
-}
+use super::checks::Words;
+use super::{write_rendered, Run};
 
 #[derive(Serialize)]
 struct Report<'a> {
     report: &'a str,
     provider: Option<&'static str>,
-    path: String,
+    path: &'a str,
     error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
 struct Finding<'a> {
     report: &'a str,
-    path: String,
+    path: &'a str,
     line: Option<u64>,
     user: Option<&'a str>,
     /// The key's slot as a string, as the metrics' `key` label; null for a user or report.
@@ -32,34 +28,66 @@ struct Finding<'a> {
     check: &'static str,
     severity: &'static str,
     cis: Option<&'static str>,
-    detail: &'a str,
+    #[serde(serialize_with = "as_text")]
+    detail: Words<'a>,
 }
 
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
-    let document = Document {
-        reports: (run.outcomes.iter())
-            .map(|outcome| Report {
+    out.write_all(b"{\n  \"reports\": [")?;
+    let mut first = true;
+    for outcome in &run.outcomes {
+        separate(out, &mut first)?;
+        let report = Report {
+            report: &outcome.report,
+            provider: outcome.provider.map(|p| p.name()),
+            path: &outcome.path.to_string_lossy(),
+            error: outcome.error.as_deref(),
+        };
+        serde_json::to_writer(&mut *out, &report)?;
+    }
+    close(out, first)?;
+    out.write_all(b",\n  \"findings\": [")?;
+    write_rendered(run, out, true, |_, outcome| {
+        // About the size of a finding's line, so the buffer grows once or twice.
+        let mut text = Vec::with_capacity(outcome.findings.len() * 320);
+        let path = outcome.path.to_string_lossy();
+        for finding in &outcome.findings {
+            text.extend_from_slice(b",\n    ");
+            let finding = Finding {
                 report: &outcome.report,
-                provider: outcome.provider.map(|p| p.name()),
-                path: outcome.path.to_string_lossy().into_owned(),
-                error: outcome.error.as_deref(),
-            })
-            .collect(),
-        findings: run
-            .findings()
-            .map(|(outcome, finding)| Finding {
-                report: &outcome.report,
-                path: outcome.path.to_string_lossy().into_owned(),
+                path: &path,
                 line: finding.line,
                 user: finding.user.as_deref(),
-                key: finding.key.map(|slot| slot.to_string()),
+                key: finding.slot().map(|slot| slot.to_string()),
                 check: finding.check.id,
                 severity: finding.check.severity.name(),
                 cis: outcome.provider.and_then(|p| finding.check.cis(p)),
-                detail: &finding.detail,
-            })
-            .collect(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+                detail: finding.words(),
+            };
+            serde_json::to_writer(&mut text, &finding).expect("a finding serializes");
+        }
+        text
+    })?;
+    close(out, run.findings().next().is_none())?;
+    out.write_all(b"\n}\n")
+}
+
+/// Serialized as it is written, with no string made first.
+fn as_text<S: serde::Serializer>(words: &Words<'_>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(words)
+}
+
+/// Before each element of an array: a comma after the previous one, and a new line.
+fn separate(out: &mut impl Write, first: &mut bool) -> io::Result<()> {
+    if !std::mem::take(first) {
+        out.write_all(b",")?;
+    }
+    out.write_all(b"\n    ")
+}
+
+fn close(out: &mut impl Write, empty: bool) -> io::Result<()> {
+    match empty {
+        true => out.write_all(b"]"),
+        false => out.write_all(b"\n  ]"),
+    }
 }

@@ -7,17 +7,18 @@ use std::io::{self, Write};
 
 use super::checks::{answered_by, CHECKS};
 use super::walk::Outcome;
-use super::Run;
+use super::{write_rendered, Run};
 
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
     // The schema wants a local date-time without a zone; it is UTC.
     let timestamp = run.now.strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
-    for (id, outcome) in run.outcomes.iter().enumerate() {
+    out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n")?;
+    write_rendered(run, out, false, |id, outcome| {
+        let mut xml = String::new();
         suite(&mut xml, run, id, outcome, &timestamp);
-    }
-    xml.push_str("</testsuites>\n");
-    out.write_all(xml.as_bytes())
+        xml.into_bytes()
+    })?;
+    out.write_all(b"</testsuites>\n")
 }
 
 fn suite(xml: &mut String, run: &Run, id: usize, outcome: &Outcome, timestamp: &str) {

@@ -105,6 +105,32 @@ pub fn run(config: CheckConfig) -> ExitCode {
     ExitCode::from(run.exit_code())
 }
 
+/// How many reports' output is rendered at a time: enough to keep every core busy, few
+/// enough that the text waiting to be written stays small.
+const RENDERED_AT_ONCE: usize = 64;
+
+/// Writes what `render` makes of each report (with its index), in order, rendering on
+/// every core: a folder of large reports has millions of findings, and writing them is
+/// most of the work. `joined`: each rendering starts with a separator (a comma) that the
+/// first non-empty one must drop, to join the findings of every report into one list.
+fn write_rendered(
+    run: &Run,
+    out: &mut impl Write,
+    joined: bool,
+    render: impl Fn(usize, &Outcome) -> Vec<u8> + Sync,
+) -> std::io::Result<()> {
+    let indexed: Vec<(usize, &Outcome)> = run.outcomes.iter().enumerate().collect();
+    let mut first = true;
+    for batch in indexed.chunks(RENDERED_AT_ONCE) {
+        for rendered in walk::on_every_core(batch, |&(index, outcome)| render(index, outcome)) {
+            let skip = usize::from(joined && first && !rendered.is_empty());
+            first &= rendered.is_empty();
+            out.write_all(&rendered[skip..])?;
+        }
+    }
+    Ok(())
+}
+
 /// One finding in a line of text: `line 3: bob.ops, key 1: <detail>` (the report is
 /// named by what holds the line).
 fn describe(finding: &Finding) -> String {
@@ -112,12 +138,12 @@ fn describe(finding: &Finding) -> String {
     if let Some(line) = finding.line {
         text.push_str(&format!("line {line}: "));
     }
-    match (&finding.user, finding.key) {
+    match (&finding.user, finding.slot()) {
         (Some(user), Some(key)) => text.push_str(&format!("{user}, key {key}: ")),
         (Some(user), None) => text.push_str(&format!("{user}: ")),
         _ => {}
     }
-    text.push_str(&finding.detail);
+    text.push_str(&finding.detail());
     text
 }
 

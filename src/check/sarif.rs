@@ -7,53 +7,15 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::checks::{Check, CHECKS};
-use super::{describe, Run, Severity};
+use super::checks::{Check, Finding, CHECKS};
+use super::walk::Outcome;
+use super::{describe, write_rendered, Run, Severity};
 use crate::build_info;
 
 const PROJECT: &str = "https://github.com/credential-report-exporter/credential-report-exporter";
 
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
     let rules: Vec<Value> = CHECKS.iter().map(|check| rule(check)).collect();
-    let results: Vec<Value> = run
-        .findings()
-        .map(|(outcome, finding)| {
-            let index = CHECKS.iter().position(|c| c.id == finding.check.id);
-            let mut region = json!({});
-            if let Some(line) = finding.line {
-                region = json!({ "region": { "startLine": line } });
-            }
-            let mut location = json!({ "artifactLocation": { "uri": uri(&outcome.path) } });
-            location
-                .as_object_mut()
-                .unwrap()
-                .extend(region.as_object().unwrap().clone());
-            json!({
-                "ruleId": finding.check.id,
-                "ruleIndex": index,
-                "level": level(finding.check.severity),
-                "message": { "text": format!("{}: {}", outcome.report, describe(finding)) },
-                "locations": [{ "physicalLocation": location }],
-                // Line numbers move as a report gains users; what a finding is about does not.
-                "partialFingerprints": {
-                    "credentialReportFinding/v1": format!(
-                        "{}/{}/{}/{}",
-                        outcome.report,
-                        finding.user.as_deref().unwrap_or(""),
-                        finding.key.map_or(String::new(), |k| k.to_string()),
-                        finding.check.id
-                    )
-                },
-                "properties": {
-                    "report": outcome.report,
-                    "user": finding.user,
-                    "key": finding.key.map(|k| k.to_string()),
-                    "severity": finding.check.severity.name(),
-                    "cis": outcome.provider.and_then(|p| finding.check.cis(p)),
-                }
-            })
-        })
-        .collect();
     let notifications: Vec<Value> = (run.outcomes.iter())
         .filter_map(|outcome| {
             let error = outcome.error.as_ref()?;
@@ -78,11 +40,67 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
                 "executionSuccessful": notifications.is_empty(),
                 "toolExecutionNotifications": notifications,
             }],
-            "results": results,
+            "results": [],
         }],
     });
-    serde_json::to_writer_pretty(&mut *out, &log)?;
+    // Everything but the results as one value, the results streamed into its last array
+    // one a line: there may be millions.
+    let text = serde_json::to_string_pretty(&log)?;
+    let (head, tail) = text
+        .rsplit_once("\"results\": []")
+        .expect("the results are the last member");
+    out.write_all(head.as_bytes())?;
+    out.write_all(b"\"results\": [")?;
+    write_rendered(run, out, true, |_, outcome| {
+        let mut text = Vec::new();
+        let uri = uri(&outcome.path);
+        for finding in &outcome.findings {
+            text.extend_from_slice(b",\n        ");
+            let result = result(outcome, finding, &uri);
+            serde_json::to_writer(&mut text, &result).expect("a result serializes");
+        }
+        text
+    })?;
+    if run.findings().next().is_some() {
+        out.write_all(b"\n      ")?;
+    }
+    out.write_all(b"]")?;
+    out.write_all(tail.as_bytes())?;
     writeln!(out)
+}
+
+fn result(outcome: &Outcome, finding: &Finding, uri: &str) -> Value {
+    let index = CHECKS.iter().position(|c| c.id == finding.check.id);
+    let mut location = json!({ "artifactLocation": { "uri": uri } });
+    if let Some(line) = finding.line {
+        location["region"] = json!({ "startLine": line });
+    }
+    let user = finding.user.as_deref();
+    let key = finding.slot().map(|k| k.to_string());
+    json!({
+        "ruleId": finding.check.id,
+        "ruleIndex": index,
+        "level": level(finding.check.severity),
+        "message": { "text": format!("{}: {}", outcome.report, describe(finding)) },
+        "locations": [{ "physicalLocation": location }],
+        // Line numbers move as a report gains users; what a finding is about does not.
+        "partialFingerprints": {
+            "credentialReportFinding/v1": format!(
+                "{}/{}/{}/{}",
+                outcome.report,
+                user.unwrap_or(""),
+                key.as_deref().unwrap_or(""),
+                finding.check.id
+            )
+        },
+        "properties": {
+            "report": outcome.report,
+            "user": user,
+            "key": key,
+            "severity": finding.check.severity.name(),
+            "cis": outcome.provider.and_then(|p| finding.check.cis(p)),
+        }
+    })
 }
 
 fn rule(check: &Check) -> Value {

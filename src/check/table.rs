@@ -1,50 +1,60 @@
 //! `--format table`, for people: one line per finding (report, user, key, check, severity,
 //! detail) in aligned columns, then a summary line per report.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::{Run, Severity};
+use super::checks::Finding;
+use super::walk::Outcome;
+use super::{write_rendered, Run, Severity};
 
 const HEADER: [&str; 6] = ["REPORT", "USER", "KEY", "CHECK", "SEVERITY", "DETAIL"];
 
+/// The cells before the detail, which is last and needs no padding.
+fn cells<'a>(outcome: &'a Outcome, finding: &'a Finding) -> [Cow<'a, str>; 5] {
+    [
+        printable(&outcome.report),
+        finding
+            .user
+            .as_deref()
+            .map_or(Cow::Borrowed("-"), printable),
+        finding
+            .slot()
+            .map_or(Cow::Borrowed("-"), |slot| Cow::Owned(slot.to_string())),
+        Cow::Borrowed(finding.check.id),
+        Cow::Borrowed(finding.check.severity.name()),
+    ]
+}
+
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
-    let rows: Vec<[String; 6]> = run
-        .findings()
-        .map(|(outcome, finding)| {
-            [
-                printable(&outcome.report),
-                finding.user.as_deref().map_or("-".to_owned(), printable),
-                finding.key.map_or("-".to_owned(), |slot| slot.to_string()),
-                finding.check.id.to_owned(),
-                finding.check.severity.name().to_owned(),
-                printable(&finding.detail),
-            ]
-        })
-        .collect();
-    if !rows.is_empty() {
-        let mut widths = HEADER.map(|title| title.chars().count());
-        for row in &rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
+    // Two passes over the findings, widths then lines, rather than a copy of every cell.
+    let mut widths: [usize; 5] = std::array::from_fn(|column| HEADER[column].len());
+    let mut any = false;
+    for (outcome, finding) in run.findings() {
+        any = true;
+        for (width, cell) in widths.iter_mut().zip(cells(outcome, finding)) {
+            *width = (*width).max(cell.chars().count());
         }
-        let header = HEADER.map(str::to_owned);
-        for row in std::iter::once(&header).chain(&rows) {
-            let mut line = String::new();
-            for (column, (cell, width)) in row.iter().zip(widths).enumerate() {
-                line.push_str(cell);
-                if column + 1 < row.len() {
-                    let pad = width - cell.chars().count() + 2;
-                    line.extend(std::iter::repeat_n(' ', pad));
-                }
+    }
+    if any {
+        let header = HEADER.map(Cow::Borrowed);
+        let [head @ .., detail] = header;
+        write_line(out, &widths, &head, &detail)?;
+        write_rendered(run, out, false, |_, outcome| {
+            let mut text = Vec::new();
+            for finding in &outcome.findings {
+                let (cells, detail) = (cells(outcome, finding), finding.detail());
+                write_line(&mut text, &widths, &cells, &printable(&detail))
+                    .expect("writing to memory");
             }
-            writeln!(out, "{line}")?;
-        }
+            text
+        })?;
         writeln!(out)?;
     }
     for outcome in &run.outcomes {
         let report = printable(&outcome.report);
-        let path = printable(&outcome.path.to_string_lossy());
+        let path = outcome.path.to_string_lossy();
+        let path = printable(&path);
         if let Some(error) = &outcome.error {
             writeln!(out, "{report} ({path}): refused: {}", printable(error))?;
             continue;
@@ -68,17 +78,36 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
+fn write_line(
+    out: &mut impl Write,
+    widths: &[usize; 5],
+    cells: &[Cow<'_, str>; 5],
+    detail: &str,
+) -> io::Result<()> {
+    for (cell, width) in cells.iter().zip(widths) {
+        // Padded by characters, not bytes, so CJK names line up as well as a terminal allows.
+        write!(
+            out,
+            "{cell}{:pad$}",
+            "",
+            pad = width - cell.chars().count() + 2
+        )?;
+    }
+    writeln!(out, "{detail}")
+}
+
 /// Usernames and report names may hold line breaks and other control characters (a
 /// report's cells are free text): shown escaped, so each finding stays one line.
-fn printable(text: &str) -> String {
+fn printable(text: &str) -> Cow<'_, str> {
     match text.chars().any(char::is_control) {
-        false => text.to_owned(),
-        true => text
-            .chars()
-            .map(|c| match c.is_control() {
-                true => c.escape_default().to_string(),
-                false => c.to_string(),
-            })
-            .collect(),
+        false => Cow::Borrowed(text),
+        true => Cow::Owned(
+            text.chars()
+                .map(|c| match c.is_control() {
+                    true => c.escape_default().to_string(),
+                    false => c.to_string(),
+                })
+                .collect(),
+        ),
     }
 }

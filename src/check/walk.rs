@@ -158,8 +158,12 @@ impl Outcome {
 }
 
 /// `work` over `items` on every core, results in the order of `items`: a folder of a
-/// thousand small reports is read in the time of its largest few, as serving reads it.
-fn on_every_core<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// thousand small reports is read in the time of its largest few, as serving reads it;
+/// the output is rendered the same way.
+pub(super) fn on_every_core<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len());
