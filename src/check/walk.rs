@@ -100,7 +100,8 @@ impl Walk {
             .map(Time::from);
         // The report's age is known even when its contents are refused, as the alert's is.
         let stale = self.judge.report(modified);
-        let (bytes, generated) = match reload::read_version(version, self.max_bytes) {
+        // One thread per file: the reports themselves are spread over the cores.
+        let (bytes, generated) = match reload::read_version(version, self.max_bytes, 1) {
             Ok(read) => read,
             Err(error) => {
                 let findings = stale.into_iter().collect();
