@@ -5,11 +5,9 @@
 //! Needs the test Python (tests/requirements.txt in .venv/, as scripts/test.sh installs it, or
 //! CREDENTIAL_REPORT_TEST_PYTHON); without it the botocore test fails and says how to get it.
 
+#[path = "common/python.rs"]
+mod python;
 mod support_aws;
-
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use support_aws::sigv4::{verify, Request};
@@ -143,21 +141,6 @@ fn refuses_tampered_requests_wrong_secrets_and_old_dates() {
     );
 }
 
-fn test_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("CREDENTIAL_REPORT_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the botocore cross-check needs the test Python with botocore: run scripts/test.sh, or \
-         `python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt`, or set \
-         CREDENTIAL_REPORT_TEST_PYTHON (looked for {})",
-        venv.display()
-    );
-    venv
-}
-
 /// The requests the fetcher makes (IAM and STS query calls, with and without a session
 /// token) plus query-string cases, signed by botocore now; the verifier must accept them all.
 #[test]
@@ -181,27 +164,8 @@ fn accepts_what_botocore_signs() {
          "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
          "region": "us-east-1", "service": "iam"},
     ]);
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sigv4_botocore.py");
-    let mut child = Command::new(test_python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the test Python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(cases.to_string().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "tests/sigv4_botocore.py failed (is botocore of tests/requirements.txt installed?):\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let signed: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let signed: Vec<Value> =
+        serde_json::from_value(python::run_script("sigv4_botocore.py", &cases)).unwrap();
     assert_eq!(signed.len(), cases.as_array().unwrap().len());
     let now = jiff::Timestamp::now().as_second();
     for (case, signed) in cases.as_array().unwrap().iter().zip(&signed) {

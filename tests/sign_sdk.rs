@@ -5,49 +5,17 @@
 //! Needs the test Python (tests/requirements.txt in .venv/, as scripts/test.sh installs it, or
 //! CREDENTIAL_REPORT_TEST_PYTHON); without it this test fails and says how to get it.
 
+#[path = "common/python.rs"]
+mod python;
+
 use credential_report_exporter::fetch::sign::{acs3, tc3, Secret};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-fn sdk_python() -> PathBuf {
-    if let Some(p) = std::env::var_os("CREDENTIAL_REPORT_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the SDK cross-check needs the test Python with the clouds' SDKs: run scripts/test.sh, or \
-         `python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt`, or set \
-         CREDENTIAL_REPORT_TEST_PYTHON (looked for {})",
-        venv.display()
-    );
-    venv
-}
 
 fn run_sdk(cases: &Value) -> Vec<Value> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sign_sdk.py");
-    let mut child = Command::new(sdk_python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the test Python");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(cases.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "tests/sign_sdk.py failed (are the SDKs of tests/requirements.txt installed?):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("tests/sign_sdk.py answers JSON")
+    match python::run_script("sign_sdk.py", cases) {
+        Value::Array(answers) => answers,
+        other => panic!("tests/sign_sdk.py answered {other}, not a list"),
+    }
 }
 
 fn pairs(v: &Value) -> Vec<(String, String)> {
