@@ -248,7 +248,7 @@ impl Reading {
 }
 
 impl report::Sink for Reading {
-    fn add(&mut self, user: &User<'_>) {
+    fn add(&mut self, _line: u64, user: &User<'_>) {
         self.tally.add(user);
         if let Some(users) = &mut self.users {
             users.push(user);

@@ -46,17 +46,14 @@ pub fn columns<F: Format>() -> Vec<String> {
 
 /// Where the users of a report go as they are read.
 pub trait Sink {
-    fn add(&mut self, user: &User<'_>);
-
-    /// [`Sink::add`], told the line the user's row starts on: from the top of the file
-    /// in a read in one piece, from the stretch's start in a read in stretches.
-    fn add_at(&mut self, _line: u64, user: &User<'_>) {
-        self.add(user)
-    }
+    /// One user, and the line its row starts on: from the top of the file in a read in
+    /// one piece, from the stretch's start in a read in stretches.
+    fn add(&mut self, line: u64, user: &User<'_>);
 }
 
+/// Most sinks want only the users.
 impl<T: FnMut(&User<'_>)> Sink for T {
-    fn add(&mut self, user: &User<'_>) {
+    fn add(&mut self, _line: u64, user: &User<'_>) {
         self(user)
     }
 }
@@ -65,11 +62,7 @@ impl<T: FnMut(&User<'_>)> Sink for T {
 pub struct Lines<F>(pub F);
 
 impl<F: FnMut(u64, &User<'_>)> Sink for Lines<F> {
-    fn add(&mut self, _user: &User<'_>) {
-        unreachable!("the walk hands every user with its line")
-    }
-
-    fn add_at(&mut self, line: u64, user: &User<'_>) {
+    fn add(&mut self, line: u64, user: &User<'_>) {
         (self.0)(line, user)
     }
 }
@@ -121,7 +114,7 @@ fn read_in_stretches<F: Format, S: Sink + Send>(
     let text = input.text;
     let in_one_piece = |records: Records<'_>| {
         let mut sink = new_sink(&text[records.position()..]);
-        let summary = walk.whole(records, |user: &User<'_>| sink.add(user))?;
+        let summary = walk.whole(records, Lines(|line, user: &User<'_>| sink.add(line, user)))?;
         Ok((summary, vec![sink]))
     };
     if starts.len() <= 1 {
@@ -132,7 +125,11 @@ fn read_in_stretches<F: Format, S: Sink + Send>(
     let bounds: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
     let read_stretch = |records: Records<'_>, end: usize| {
         let mut sink = new_sink(&text[records.position()..]);
-        let part = walk.part(records, end, |user: &User<'_>| sink.add(user));
+        let part = walk.part(
+            records,
+            end,
+            Lines(|line, user: &User<'_>| sink.add(line, user)),
+        );
         (part, sink)
     };
     let (parts, sinks): (Vec<Part>, Vec<S>) = std::thread::scope(|scope| {
@@ -272,7 +269,7 @@ impl<'t, F: Format> Walk<'t, F> {
             let mut row = Row::new(&record, &self.names, &mut dates, &mut summary);
             let user = F::user(&self.layout, &mut row, self.generated);
             summary.rows += 1;
-            sink.add_at(line, &user);
+            sink.add(line, &user);
         };
         Part {
             from,
@@ -340,7 +337,7 @@ mod tests {
     struct Collect(Vec<String>);
 
     impl Sink for Collect {
-        fn add(&mut self, user: &User<'_>) {
+        fn add(&mut self, _line: u64, user: &User<'_>) {
             self.0.push(format!("{user:?}"));
         }
     }
@@ -359,7 +356,7 @@ mod tests {
         let mut users = Collect::default();
         let summary = read::<F>(
             opened.input(generate::GENERATED, &options),
-            |user: &User<'_>| users.add(user),
+            |user: &User<'_>| users.add(0, user),
         )?;
         Ok((summary, users.0))
     }
