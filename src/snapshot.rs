@@ -295,11 +295,9 @@ impl ReportData {
         keep_users: bool,
         threads: usize,
     ) -> Result<(ReportData, ReadSummary), ReportError> {
-        // Each stretch makes room for the rest of the report: later stretches are
-        // appended to the first, and pages reserved but never written cost nothing.
         let (summary, readings) =
-            report::read_in_parts(bytes, options, generated, threads, |rest| {
-                Reading::new(generated, keep_users, rest)
+            report::read_in_parts(bytes, options, generated, threads, |stretch| {
+                Reading::new(generated, keep_users, stretch)
             })?;
         let mut readings = readings.into_iter();
         let mut reading = readings

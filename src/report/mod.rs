@@ -237,8 +237,7 @@ pub fn read_with_lines(
 
 /// Reads one report like [`read`], on up to `threads` threads if it is large enough to
 /// gain: each reads a stretch of the rows into its own sink, made by `new_sink` from the
-/// text from the stretch's start to the report's end (room for what later stretches
-/// add, if the caller appends them to earlier ones). The sinks come back in report order.
+/// stretch's text (to make room for its users). The sinks come back in report order.
 pub fn read_in_parts<S: Sink + Send>(
     bytes: &[u8],
     options: &ReadOptions,

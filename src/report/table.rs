@@ -88,8 +88,8 @@ pub fn read<F: Format>(input: Input<'_>, sink: impl Sink) -> Result<ReadSummary,
 const PART_BYTES: usize = 1 << 20;
 
 /// Reads the rows in up to `threads` stretches at once, each with its own sink made by
-/// `new_sink` from the text from the stretch's start to the report's end; the sinks come
-/// back in report order. A large report is read in about the time of its largest stretch.
+/// `new_sink` from the stretch's text; the sinks come back in report order. A large
+/// report is read in about the time of its largest stretch.
 pub fn read_in_parts<F: Format, S: Sink + Send>(
     input: Input<'_>,
     threads: usize,
@@ -124,7 +124,7 @@ fn read_in_stretches<F: Format, S: Sink + Send>(
     let ends = starts.iter().skip(1).copied().chain([text.len()]);
     let bounds: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
     let read_stretch = |records: Records<'_>, end: usize| {
-        let mut sink = new_sink(&text[records.position()..]);
+        let mut sink = new_sink(&text[records.position()..end]);
         let part = walk.part(
             records,
             end,
