@@ -8,6 +8,7 @@
 //! [`fetch`] is the other command, `fetch`: it gets reports from the clouds into the folder;
 //! [`check`] a third, `check`: it audits reports offline with the alerts' checks.
 
+pub mod allocator;
 pub mod body;
 pub mod build_info;
 pub mod check;

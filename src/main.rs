@@ -13,6 +13,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
+use credential_report_exporter::allocator;
 use credential_report_exporter::body::Bodies;
 use credential_report_exporter::check::{self, CheckConfig};
 use credential_report_exporter::config::{Config, LogFormat, LogLevel};
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         return check::run(CheckConfig::parse_from(args));
     }
     let config = Config::parse_from(args);
+    allocator::return_large_buffers_when_freed();
     init_logging(config.log_level, config.log_format, false);
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
