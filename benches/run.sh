@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark figure in one run, on the same generated reports (seed 1), and
-# benches/RESULTS.md rewritten from them. About five minutes on two cores, most of it the
-# sixty idle seconds. `benches/run.sh --quick` is a smoke run whose table is not kept.
+# benches/RESULTS.md rewritten from them. About ten minutes on two cores (more the first
+# time, which builds the baseline). `benches/run.sh --quick` is a smoke run whose table is
+# not kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=${1:-}
@@ -28,6 +29,8 @@ if [ "$quick" = --quick ]; then
   python3 benches/results.py --command "benches/run.sh --quick" >"$target/bench-results/RESULTS.quick.md"
   python3 benches/scrape_large.py --users 10000 --rounds 5 --baseline "$baseline/target/release/credential-report-exporter" \
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
+  python3 benches/check.py --users 100000 --files 100 --runs 1 \
+    --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   echo "quick run: $target/bench-results/RESULTS.quick.md (benches/RESULTS.md untouched)"
 else
   cargo bench --bench parse
@@ -37,5 +40,6 @@ else
   python3 benches/results.py --command "benches/run.sh" >benches/RESULTS.md
   python3 benches/scrape_large.py --baseline "$baseline/target/release/credential-report-exporter" \
     --command "benches/run.sh" --markdown benches/RESULTS.md
+  python3 benches/check.py --command "benches/run.sh" --markdown benches/RESULTS.md
   echo "wrote benches/RESULTS.md"
 fi

@@ -420,10 +420,10 @@ def markdown(r, command):
               "",
               "Reading the memory rows: the reload's peak is the first load's (nothing else in memory). "
               "While a reload runs, the previous version's data and its compressed body are still "
-              "served, and right after it the new body is compressed while the first scrapes stream "
-              "it; the row \"across those reloads\" scrapes without pause through three reloads and "
-              "shows that sum. The first-scrape-after-reload times vary from run to run by more than "
-              "their difference on this shared machine.",
+              "served, and the reload compresses the new body before it swaps it in (once a client "
+              "has asked for gzip), so the first scrape of a new version is already gzip'd; the row "
+              "\"across those reloads\" scrapes without pause through three reloads and shows that "
+              "sum. Times are from a shared machine and vary from run to run.",
               SECTION_END]
     return "\n".join(lines) + "\n"
 
