@@ -565,11 +565,24 @@ fn requests_beyond_max_requests_get_503_at_once() {
     let server = Server::with_config(&config, &["--web.max-requests", "1"]);
     let slow = server.http();
     let busy = std::thread::spawn(move || slow.get_as("/metrics", "alice", "wrong").unwrap().0);
-    std::thread::sleep(Duration::from_millis(100));
-    let (status, _) = server.http().get("/metrics").unwrap();
-    // A 503, not the 401 it would get after waiting for the permit: refused at once. (Not
-    // timed: on a loaded machine the refusal itself can take a while to be scheduled.)
-    assert_eq!(status, 503);
+    // A 503, not the 401 it would get after waiting for the permit: refused at once. Asked
+    // until the slow request holds the permit (on a loaded machine it may take a while to
+    // get there; a request before that takes the permit itself and gets its 401). Not
+    // timed: the refusal itself can take a while to be scheduled.
+    let refused = loop {
+        let (status, _) = server.http().get("/metrics").unwrap();
+        if status == 503 {
+            break true;
+        }
+        assert_eq!(status, 401, "before the slow request holds the permit");
+        if busy.is_finished() {
+            break false;
+        }
+    };
+    assert!(
+        refused,
+        "no request was refused while the one permit was held"
+    );
     assert_eq!(
         server.http().get("/-/healthy").unwrap().0,
         200,
