@@ -109,9 +109,12 @@ impl Format for AlibabaRam {
 /// The account a RAM user's logon name belongs to: `alice@example.onaliyun.com` →
 /// `example` (the account's alias, or its id where it has none). The root row has none.
 fn account_of(username: &str) -> &str {
-    let Some((_, domain)) = username.rsplit_once('@') else {
+    // A plain loop from the end: the `@` is a few bytes from it, nearer than `memrchr`'s
+    // setup is worth, on every row.
+    let Some(at) = username.bytes().rposition(|byte| byte == b'@') else {
         return "";
     };
+    let domain = &username[at + 1..];
     domain.strip_suffix(".onaliyun.com").unwrap_or(domain)
 }
 

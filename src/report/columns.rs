@@ -23,6 +23,18 @@ pub fn normalize(header: &str) -> String {
         .collect()
 }
 
+/// Whether a normalized header cell is `name`, normalized: compared as they go, with no
+/// string made for the (ASCII) names providers ask for.
+fn same_name(normalized_cell: &str, name: &str) -> bool {
+    if !name.is_ascii() {
+        return normalized_cell == normalize(name);
+    }
+    let name = (name.bytes())
+        .filter(|&byte| !char::from(byte).is_whitespace())
+        .map(|byte| byte.to_ascii_lowercase());
+    normalized_cell.bytes().eq(name)
+}
+
 /// Where a column is in the report's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column(pub(super) usize);
@@ -35,8 +47,9 @@ pub struct Header {
     names: Vec<String>,
     normalized: Vec<String>,
     found: usize,
-    /// Every column asked for, as the provider names it, in the order asked.
-    asked: Vec<String>,
+    /// Every column asked for, as the provider names it, in the order asked; kept only for
+    /// [`Header::asked`] (a report's header is asked for its columns several times a file).
+    asked: Option<Vec<String>>,
     /// The first fault met: a required column missing, or a column present twice.
     fault: Option<ReportError>,
     provider: Provider,
@@ -54,9 +67,17 @@ impl Header {
             names,
             normalized,
             found: 0,
-            asked: Vec::new(),
+            asked: None,
             fault: None,
             provider,
+        }
+    }
+
+    /// A header that notes every column asked for, for [`Header::asked`].
+    pub fn noting_asked(provider: Provider) -> Self {
+        Header {
+            asked: Some(Vec::new()),
+            ..Header::new([], provider)
         }
     }
 
@@ -73,9 +94,11 @@ impl Header {
 
     /// A column some of the provider's reports lack; the check it feeds is then absent.
     pub fn optional(&mut self, name: &str) -> Option<Column> {
-        self.asked.push(name.to_owned());
-        let key = normalize(name);
-        let mut found = (self.normalized.iter().enumerate()).filter(|(_, cell)| **cell == key);
+        if let Some(asked) = &mut self.asked {
+            asked.push(name.to_owned());
+        }
+        let mut found =
+            (self.normalized.iter().enumerate()).filter(|(_, cell)| same_name(cell, name));
         match (found.next(), found.next()) {
             (Some((index, _)), None) => {
                 self.found += 1;
@@ -96,9 +119,10 @@ impl Header {
         self.found
     }
 
-    /// Every column asked for, in the order asked: a provider asks in its documented order.
+    /// Every column asked for, in the order asked (a provider asks in its documented
+    /// order), by a header made [`Header::noting_asked`].
     pub fn asked(self) -> Vec<String> {
-        self.asked
+        self.asked.unwrap_or_default()
     }
 
     /// The first fault met while the layout asked for its columns.

@@ -185,13 +185,23 @@ impl<'t> Records<'t> {
         self.fields.clear();
         self.unquoted_text.clear();
         let mut field_start = 0;
-        for &end in &self.ends[..ended] {
-            // Whole UTF-8 always; were it ever not, the field is shown as best it can be.
-            let field = String::from_utf8_lossy(&self.unquoted[field_start..end]);
-            let text_start = self.unquoted_text.len();
-            self.unquoted_text.push_str(&field);
-            self.fields.push(text_start..self.unquoted_text.len());
-            field_start = end;
+        // UTF-8 text without its quotes, cut at its commas, is UTF-8 field by field (quotes and
+        // commas are ASCII): checked once for the record.
+        if let Ok(text) = std::str::from_utf8(&self.unquoted[..written]) {
+            self.unquoted_text.push_str(text);
+            for &end in &self.ends[..ended] {
+                self.fields.push(field_start..end);
+                field_start = end;
+            }
+        } else {
+            for &end in &self.ends[..ended] {
+                // Never so; were it ever, the field is shown as best it can be.
+                let field = String::from_utf8_lossy(&self.unquoted[field_start..end]);
+                let text_start = self.unquoted_text.len();
+                self.unquoted_text.push_str(&field);
+                self.fields.push(text_start..self.unquoted_text.len());
+                field_start = end;
+            }
         }
         Some(Record {
             line,

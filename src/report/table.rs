@@ -39,7 +39,7 @@ pub fn fit<F: Format>(header: &[String]) -> usize {
 
 /// `F`'s columns, in its documented order.
 pub fn columns<F: Format>() -> Vec<String> {
-    let mut header = Header::new([], F::PROVIDER);
+    let mut header = Header::noting_asked(F::PROVIDER);
     F::layout(&mut header);
     header.asked()
 }
