@@ -41,6 +41,10 @@ const CHUNK: usize = 64 * 1024;
 /// Chunks an uncompressed scrape may encode ahead of its client: with [`CHUNK`], at most
 /// 256 KiB a scrape (and the one being filled), however large the body.
 const CHUNKS_AHEAD: usize = 4;
+/// The pieces a snapshot's compressed body is kept in: above the allocator's mmap
+/// threshold (1 MiB, `allocator.rs`), so that a replaced body's memory goes back to the
+/// system at once rather than staying in the heap of whichever thread compressed it.
+const DEFLATED_CHUNK: usize = 2 << 20;
 /// The fastest level: metrics text is so repetitive that level 1 already shrinks it about
 /// tenfold, and a higher one costs far more time on the first scrape after a reload for
 /// little less to send.
@@ -240,14 +244,15 @@ fn live(format: Format) -> String {
 }
 
 fn deflate(exposition: &Exposition, snapshot: Arc<Snapshot>, format: Format) -> Deflated {
-    let mut out = Deflater::new();
+    let mut out = Deflater::new(DEFLATED_CHUNK);
     // Writing into memory cannot fail.
     let _ = exposition.encode_snapshot(snapshot, format, &mut out);
     out.finish()
 }
 
-/// Text in, raw deflate out, in chunks of [`CHUNK`] bytes.
+/// Text in, raw deflate out, in chunks of `chunk` bytes.
 struct Deflater {
+    chunk: usize,
     compress: Compress,
     crc: Hasher,
     plain_len: u64,
@@ -256,12 +261,14 @@ struct Deflater {
 }
 
 impl Deflater {
-    fn new() -> Deflater {
+    /// Writing its output in chunks of `chunk` bytes.
+    fn new(chunk: usize) -> Deflater {
         Deflater {
+            chunk,
             compress: Compress::new(Compression::new(LEVEL), false),
             crc: Hasher::new(),
             plain_len: 0,
-            out: Vec::with_capacity(CHUNK),
+            out: Vec::with_capacity(chunk),
             chunks: Vec::new(),
         }
     }
@@ -269,7 +276,7 @@ impl Deflater {
     fn deflate(&mut self, mut input: &[u8], flush: FlushCompress) {
         loop {
             if self.out.len() == self.out.capacity() {
-                let full = mem::replace(&mut self.out, Vec::with_capacity(CHUNK));
+                let full = mem::replace(&mut self.out, Vec::with_capacity(self.chunk));
                 self.chunks.push(Bytes::from(full));
             }
             let before = self.compress.total_in();
@@ -328,7 +335,7 @@ pub struct GzipBody {
 
 impl GzipBody {
     fn new(cached: &Deflated, live: &str) -> GzipBody {
-        let mut tail = Deflater::new();
+        let mut tail = Deflater::new(CHUNK);
         tail.deflate(live.as_bytes(), FlushCompress::Finish);
         let mut crc = cached.crc.clone();
         let mut live_crc = Hasher::new();
@@ -462,7 +469,7 @@ mod tests {
     }
 
     fn deflated(text: &str) -> Deflated {
-        let mut out = Deflater::new();
+        let mut out = Deflater::new(CHUNK);
         // Written in pieces, as the encoder writes.
         for piece in text.as_bytes().chunks(1000) {
             out.write_str(std::str::from_utf8(piece).unwrap()).unwrap();
