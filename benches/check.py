@@ -167,7 +167,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--binary", help="default: this tree's release build")
-    parser.add_argument("--out", default=os.path.join(ROOT, "target/bench-results/check.json"))
+    parser.add_argument("--out", help="JSON figures (default: bench-results/check.json in the target folder)")
     parser.add_argument("--markdown", help="splice the figures into this Markdown file")
     parser.add_argument("--command", default="python3 benches/check.py --markdown benches/RESULTS.md")
     args = parser.parse_args()
@@ -175,6 +175,7 @@ def main():
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     binary = args.binary or os.path.join(target, "release/credential-report-exporter")
     generator = os.path.join(target, "release/generate-reports")
+    out = args.out or os.path.join(target, "bench-results", "check.json")
     folder = tempfile.mkdtemp(prefix="credential-reports-")
     try:
         subprocess.run([generator, "--users", str(args.users), "--files", str(args.files),
@@ -208,8 +209,8 @@ def main():
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
         json.dump(results, f, indent=2)
     section = markdown(results, args.command)
     if args.markdown:

@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=${1:-}
-target=${CARGO_TARGET_DIR:-target}
+# Where cargo builds, whatever says so (CARGO_TARGET_DIR, .cargo/config.toml): exported, so
+# that every script below finds the binaries and the figures there.
+target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+export CARGO_TARGET_DIR="$target"
 
 cargo build --release --bins
 # Issue 11's comparison needs the exporter as it was before it (3c4cc9a): built once, from

@@ -3,8 +3,8 @@
 users: cold start, one changed report, peak memory, and idle CPU.
 
 Run by benches/run.sh after `cargo build --release`; standard library only. It writes its
-figures as JSON (default target/bench-results/whole_process.json). Every figure comes from
-the kernel (/proc) or a real HTTP scrape on loopback; nothing is estimated.
+figures as JSON (default bench-results/whole_process.json in the target folder). Every
+figure comes from the kernel (/proc) or a real HTTP scrape on loopback; nothing is estimated.
 """
 
 import argparse
@@ -244,13 +244,14 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--idle-seconds", type=int, default=60)
     parser.add_argument("--change-rounds", type=int, default=5)
-    parser.add_argument("--out", default=os.path.join(ROOT, "target/bench-results/whole_process.json"))
+    parser.add_argument("--out", help="JSON figures (default: bench-results/whole_process.json in the target folder)")
     parser.add_argument("--binary", help="the exporter to measure (default: this tree's release build)")
     args = parser.parse_args()
 
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     binary = args.binary or os.path.join(target, "release/credential-report-exporter")
     generator = os.path.join(target, "release/generate-reports")
+    out = args.out or os.path.join(target, "bench-results", "whole_process.json")
     folder = tempfile.mkdtemp(prefix="credential-reports-")
     results = {"users": args.users, "files": args.files, "seed": args.seed}
     try:
@@ -290,8 +291,8 @@ def main():
             exporter.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
         json.dump(results, f, indent=2)
     print(json.dumps(results, indent=2))
 
