@@ -330,37 +330,49 @@ type Loaded = (Result<ReportData, LoadError>, f64);
 /// Reads the changed files, on every core when there are several.
 fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = cores.min(changed.len());
+    // One report: its own stretches get the cores.
+    let threads = if changed.len() <= 1 { cores } else { 1 };
+    on_every_core(changed, |(_, version)| {
+        load_timed(version, options, threads)
+    })
+}
+
+/// `work` over `items` on every core, results in the order of `items`: a folder of a
+/// thousand small reports is read in the time of its largest few (serving's reloads and
+/// `check` both read so; `check` renders its output the same way).
+pub(crate) fn on_every_core<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
     if workers <= 1 {
-        // One report (or one core): the report's own stretches get the cores.
-        return changed
-            .iter()
-            .map(|(_, version)| load_timed(version, options, cores))
-            .collect();
+        return items.iter().map(work).collect();
     }
     let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, Loaded)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((_, version)) = changed.get(index) else {
+                        let Some(item) = items.get(index) else {
                             break done;
                         };
-                        done.push((index, load_timed(version, options, 1)));
+                        done.push((index, work(item)));
                     }
                 })
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("report loader panicked"))
+            .flat_map(|handle| handle.join().expect("a report reader panicked"))
             .collect()
     });
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, loaded)| loaded).collect()
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 fn load_timed(version: &Version, options: &LoadOptions, threads: usize) -> Loaded {

@@ -122,7 +122,9 @@ fn write_rendered(
     let indexed: Vec<(usize, &Outcome)> = run.outcomes.iter().enumerate().collect();
     let mut first = true;
     for batch in indexed.chunks(RENDERED_AT_ONCE) {
-        for rendered in walk::on_every_core(batch, |&(index, outcome)| render(index, outcome)) {
+        for rendered in
+            crate::reload::on_every_core(batch, |&(index, outcome)| render(index, outcome))
+        {
             let skip = usize::from(joined && first && !rendered.is_empty());
             first &= rendered.is_empty();
             out.write_all(&rendered[skip..])?;

@@ -3,11 +3,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::checks::{answered_by, Finding, Judge};
 use crate::model::Time;
-use crate::reload::{self, LoadError, Selection, Version};
+use crate::reload::{self, on_every_core, LoadError, Selection, Version};
 use crate::report::{self, Checks, Provider, ReadOptions};
 
 /// What checking one report gave.
@@ -156,42 +155,4 @@ impl Outcome {
             cell_errors: 0,
         }
     }
-}
-
-/// `work` over `items` on every core, results in the order of `items`: a folder of a
-/// thousand small reports is read in the time of its largest few, as serving reads it;
-/// the output is rendered the same way.
-pub(super) fn on_every_core<T: Sync, R: Send>(
-    items: &[T],
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if workers <= 1 {
-        return items.iter().map(work).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(index) else {
-                            break done;
-                        };
-                        done.push((index, work(item)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("a report checker panicked"))
-            .collect()
-    });
-    done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, result)| result).collect()
 }
