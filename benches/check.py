@@ -25,10 +25,11 @@ import sys
 import tempfile
 import time
 
+from bench_common import TARGET, machine, splice
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from whole_process import Exporter  # noqa: E402  (the same process driver as whole_process.py)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTION_START = "<!-- check.py: start -->"
 SECTION_END = "<!-- check.py: end -->"
 
@@ -89,19 +90,6 @@ def median(runs, key):
     return statistics.median(run[key] for run in runs)
 
 
-def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    return f"{model}, {os.cpu_count()} cores; {rustc}; commit {commit}"
-
-
 def mib(n):
     return f"{n / 1048576:.1f} MiB"
 
@@ -148,18 +136,6 @@ def markdown(r, command):
     return "\n".join(lines) + "\n"
 
 
-def splice(path, section):
-    text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
-    if SECTION_START in text:
-        before = text[:text.index(SECTION_START)]
-        after = text[text.index(SECTION_END) + len(SECTION_END):].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(text)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1_000_000, help="in all, spread over the files")
@@ -172,7 +148,7 @@ def main():
     parser.add_argument("--command", default="python3 benches/check.py --markdown benches/RESULTS.md")
     args = parser.parse_args()
 
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    target = TARGET
     binary = args.binary or os.path.join(target, "release/credential-report-exporter")
     generator = os.path.join(target, "release/generate-reports")
     out = args.out or os.path.join(target, "bench-results", "check.json")
@@ -214,7 +190,7 @@ def main():
         json.dump(results, f, indent=2)
     section = markdown(results, args.command)
     if args.markdown:
-        splice(args.markdown, section)
+        splice(args.markdown, section, SECTION_START, SECTION_END)
     print(section)
 
 

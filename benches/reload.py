@@ -16,8 +16,8 @@ import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+from bench_common import TARGET
+
 RELEASE = os.path.join(TARGET, "release")
 
 

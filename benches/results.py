@@ -6,11 +6,9 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import subprocess
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+from bench_common import TARGET, machine
+
 MIB = 1024 * 1024
 
 
@@ -18,22 +16,6 @@ def estimate(path):
     """Criterion's mean time for one benchmark, in seconds."""
     with open(os.path.join(TARGET, "criterion", path, "new", "estimates.json")) as f:
         return json.load(f)["mean"]["point_estimate"] / 1e9
-
-
-def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        memory = int(f.readline().split()[1]) * 1024
-    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    return (f"{model}, {os.cpu_count()} cores, {memory / 2**30:.0f} GiB, "
-            f"Linux {platform.release()}; {rustc}; commit {commit}")
 
 
 def ms(seconds):

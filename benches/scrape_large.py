@@ -28,7 +28,8 @@ import threading
 import time
 import zlib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import ROOT, TARGET, machine, splice
+
 MIB = 1024 * 1024
 # What Prometheus 2.x sends (scrape.go): OpenMetrics first, gzip always.
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
@@ -428,31 +429,6 @@ def markdown(r, command):
     return "\n".join(lines) + "\n"
 
 
-def splice(path, section):
-    text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
-    if SECTION_START in text:
-        before = text[:text.index(SECTION_START)]
-        after = text[text.index(SECTION_END) + len(SECTION_END):].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    return f"{model}, {os.cpu_count()} cores; {rustc}; commit {commit}"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, help="today's exporter, a release build of --baseline-commit")
@@ -467,7 +443,7 @@ def main():
     parser.add_argument("--command", default="benches/scrape_large.py")
     args = parser.parse_args()
 
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    target = TARGET
     binary = args.binary or os.path.join(target, "release/credential-report-exporter")
     generator = os.path.join(target, "release/generate-reports")
     for needed in (binary, args.baseline, generator, args.node_exporter):
@@ -514,7 +490,7 @@ def main():
         json.dump(results, f, indent=2)
     section = markdown(results, args.command)
     if args.markdown:
-        splice(args.markdown, section)
+        splice(args.markdown, section, SECTION_START, SECTION_END)
     print(section)
 
 

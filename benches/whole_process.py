@@ -24,7 +24,8 @@ import threading
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import TARGET
+
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 DEBOUNCE_MS = 250  # the exporter's default --watch.debounce
@@ -248,7 +249,7 @@ def main():
     parser.add_argument("--binary", help="the exporter to measure (default: this tree's release build)")
     args = parser.parse_args()
 
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    target = TARGET
     binary = args.binary or os.path.join(target, "release/credential-report-exporter")
     generator = os.path.join(target, "release/generate-reports")
     out = args.out or os.path.join(target, "bench-results", "whole_process.json")
