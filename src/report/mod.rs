@@ -215,11 +215,9 @@ pub fn read(
     bytes: &[u8],
     options: &ReadOptions,
     generated: Timestamp,
-    sink: impl FnMut(&User<'_>),
+    mut sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
-    let opened = Opened::new(bytes, options)?;
-    let input = opened.input(generated, options);
-    with_format!(opened.provider, F => table::read::<F>(input, sink))
+    read_with_lines(bytes, options, generated, |_, user| sink(user))
 }
 
 /// [`read`], also handing `sink` the line each user's row starts on (from 1, the header's),
