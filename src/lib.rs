@@ -13,6 +13,7 @@ pub mod body;
 pub mod build_info;
 pub mod check;
 pub mod config;
+pub mod cores;
 pub mod exposition;
 pub mod fetch;
 pub mod generate;

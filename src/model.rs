@@ -241,12 +241,19 @@ impl AccessKey<'_> {
 /// A key id as shown in logs, errors and (unless `--metrics.show-secret-ids`) labels: its
 /// prefix, which names the kind of key, and its last four characters, which tell keys apart.
 pub fn mask_key_id(id: &str) -> String {
-    let chars = id.chars().count();
-    if chars <= 8 {
-        return "…".to_owned();
-    }
-    let at_char = |n: usize| id.char_indices().nth(n).map_or(0, |(at, _)| at);
-    let (head, tail) = (&id[..at_char(4)], &id[at_char(chars - 4)..]);
+    let (head, tail) = match id.is_ascii() {
+        // Every provider's key ids: characters are bytes.
+        true if id.len() > 8 => (&id[..4], &id[id.len() - 4..]),
+        true => return "…".to_owned(),
+        false => {
+            let chars = id.chars().count();
+            if chars <= 8 {
+                return "…".to_owned();
+            }
+            let at_char = |n: usize| id.char_indices().nth(n).map_or(0, |(at, _)| at);
+            (&id[..at_char(4)], &id[at_char(chars - 4)..])
+        }
+    };
     let mut masked = String::with_capacity(head.len() + '…'.len_utf8() + tail.len());
     masked.push_str(head);
     masked.push('…');
@@ -317,6 +324,9 @@ mod tests {
     fn key_ids_show_their_prefix_and_last_four() {
         assert_eq!(mask_key_id("AKIDabcdefgh1234"), "AKID…1234");
         assert_eq!(mask_key_id("short"), "…");
+        assert_eq!(mask_key_id("12345678"), "…");
+        assert_eq!(mask_key_id("123456789"), "1234…6789");
+        assert_eq!(mask_key_id("甲乙丙丁戊己庚辛"), "…");
         assert_eq!(mask_key_id("LTAI甲乙丙丁戊己庚"), "LTAI…丁戊己庚");
     }
 

@@ -7,7 +7,6 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -17,6 +16,7 @@ use jiff::Timestamp;
 use regex::Regex;
 use tracing::{debug, error, info, warn};
 
+use crate::cores::on_every_core;
 use crate::report::{ReadOptions, ReportError};
 use crate::snapshot::{FolderState, ReportData, ReportState, Snapshot};
 
@@ -335,44 +335,6 @@ fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded>
     on_every_core(changed, |(_, version)| {
         load_timed(version, options, threads)
     })
-}
-
-/// `work` over `items` on every core, results in the order of `items`: a folder of a
-/// thousand small reports is read in the time of its largest few (serving's reloads and
-/// `check` both read so; `check` renders its output the same way).
-pub(crate) fn on_every_core<T: Sync, R: Send>(
-    items: &[T],
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if workers <= 1 {
-        return items.iter().map(work).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(index) else {
-                            break done;
-                        };
-                        done.push((index, work(item)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("a report reader panicked"))
-            .collect()
-    });
-    done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, result)| result).collect()
 }
 
 fn load_timed(version: &Version, options: &LoadOptions, threads: usize) -> Loaded {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::ValueEnum;
 
-use crate::model::{AccessKey, KeyStatus, Time, User, UserType};
+use crate::model::{AccessKey, KeyStatus, Time, User, UserType, MAX_KEY_SLOTS};
 use crate::report::{Checks, Provider};
 
 /// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
@@ -51,11 +51,13 @@ impl Threshold {
 /// Written back the way the defaults are given, so `--help` shows `90d`, not seconds.
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            s if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
-            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
-            s => write!(f, "{s}s"),
-        }
+        let (n, unit) = match self.0 {
+            s if s % 86_400 == 0 => (s / 86_400, "d"),
+            s if s % 3600 == 0 => (s / 3600, "h"),
+            s => (s, "s"),
+        };
+        number(f, n)?;
+        f.write_str(unit)
     }
 }
 
@@ -265,15 +267,23 @@ pub struct FoundKey {
     pub slot: u8,
     status: KeyStatus,
     /// Masked as in the metrics; `None` where the report names no key id (AWS, Alibaba).
-    masked_id: Option<Box<str>>,
+    /// One copy per key, shared by its findings.
+    masked_id: Option<Arc<str>>,
 }
 
 impl FoundKey {
-    fn of(key: &AccessKey<'_>) -> FoundKey {
+    /// `masked` holds the masked ids of the user's keys made so far, by slot.
+    fn of(key: &AccessKey<'_>, masked: &mut [Option<Arc<str>>; MAX_KEY_SLOTS]) -> FoundKey {
+        let slot = key.facts.slot;
+        let id = || Arc::from(key.masked_id());
         FoundKey {
-            slot: key.facts.slot,
+            slot,
             status: key.facts.status,
-            masked_id: (!key.id.is_empty()).then(|| key.masked_id().into_boxed_str()),
+            masked_id: match masked.get_mut(usize::from(slot) - 1) {
+                _ if key.id.is_empty() => None,
+                Some(masked) => Some(Arc::clone(masked.get_or_insert_with(id))),
+                None => Some(id()),
+            },
         }
     }
 }
@@ -281,9 +291,15 @@ impl FoundKey {
 /// `active key 1 (AKID…1234)`: the status, the slot, the id masked as in the metrics.
 impl fmt::Display for FoundKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} key {}", self.status.label(), self.slot)?;
+        f.write_str(self.status.label())?;
+        f.write_str(" key ")?;
+        number(f, self.slot.into())?;
         match &self.masked_id {
-            Some(id) => write!(f, " ({id})"),
+            Some(id) => {
+                f.write_str(" (")?;
+                f.write_str(id)?;
+                f.write_str(")")
+            }
             None => Ok(()),
         }
     }
@@ -417,12 +433,13 @@ impl Judge {
     /// Some may not apply to the report: see [`answered_by`].
     pub fn user(&self, user: &User<'_>, line: u64, out: &mut Vec<Finding>) {
         let found = out.len();
+        let mut masked = Default::default();
         let mut add = |check: &'static Check, key: Option<&AccessKey>, fact: Fact| {
             out.push(Finding {
                 check,
                 line: Some(line),
                 user: None,
-                key: key.map(FoundKey::of),
+                key: key.map(|key| FoundKey::of(key, &mut masked)),
                 fact,
             })
         };
@@ -527,14 +544,22 @@ struct Ago(i64);
 
 impl fmt::Display for Ago {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            s if s >= 2 * 86_400 => write!(f, "{} days", s / 86_400),
-            s if s >= 2 * 3600 => write!(f, "{} hours", s / 3600),
-            s if s >= 0 => write!(f, "{} minutes", s / 60),
+        let (n, unit) = match self.0 {
+            s if s >= 2 * 86_400 => (s / 86_400, " days"),
+            s if s >= 2 * 3600 => (s / 3600, " hours"),
+            s if s >= 0 => (s / 60, " minutes"),
             // A date after "now": a clock or a report from the future.
-            s => write!(f, "{} minutes in the future", -s / 60),
-        }
+            s => (-s / 60, " minutes in the future"),
+        };
+        number(f, n)?;
+        f.write_str(unit)
     }
+}
+
+/// `n` in decimal, as `{}` writes it but without fmt's padding machinery: a run of `check`
+/// writes a few numbers for each of millions of findings.
+fn number(f: &mut fmt::Formatter<'_>, n: i64) -> fmt::Result {
+    f.write_str(itoa::Buffer::new().format(n))
 }
 
 #[cfg(test)]
@@ -568,5 +593,7 @@ mod tests {
         assert_eq!(Ago(3 * 86_400 + 5).to_string(), "3 days");
         assert_eq!(Ago(30 * 3600).to_string(), "30 hours");
         assert_eq!(Ago(90).to_string(), "1 minutes");
+        assert_eq!(Ago(-7200).to_string(), "120 minutes in the future");
+        assert_eq!(Threshold(i64::MIN).to_string(), "-9223372036854775808s");
     }
 }

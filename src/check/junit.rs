@@ -5,23 +5,31 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::checks::{answered_by, CHECKS};
+use super::checks::{answered_by, Finding, CHECKS};
 use super::walk::Outcome;
-use super::{write_rendered, Run};
+use super::Run;
 
-pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
+pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
     // The schema wants a local date-time without a zone; it is UTC.
     let timestamp = run.now.strftime("%Y-%m-%dT%H:%M:%S").to_string();
     out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n")?;
-    write_rendered(run, out, false, |id, outcome| {
+    let outcomes = run.write_each(out, false, |id, outcome, findings| {
         let mut xml = String::new();
-        suite(&mut xml, run, id, outcome, &timestamp);
+        suite(&mut xml, run, id, outcome, &findings, &timestamp);
         xml.into_bytes()
     })?;
-    out.write_all(b"</testsuites>\n")
+    out.write_all(b"</testsuites>\n")?;
+    Ok(outcomes)
 }
 
-fn suite(xml: &mut String, run: &Run, id: usize, outcome: &Outcome, timestamp: &str) {
+fn suite(
+    xml: &mut String,
+    run: &Run,
+    id: usize,
+    outcome: &Outcome,
+    findings: &[Finding],
+    timestamp: &str,
+) {
     let classname = escape(&outcome.report);
     let mut cases = String::new();
     let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
@@ -55,7 +63,8 @@ fn suite(xml: &mut String, run: &Run, id: usize, outcome: &Outcome, timestamp: &
             );
             continue;
         }
-        let failing: Vec<String> = (outcome.findings.iter())
+        let failing: Vec<String> = findings
+            .iter()
             .filter(|f| f.check.id == check.id && run.fails(f.check.severity))
             .map(|f| escape(&super::describe(f)))
             .collect();
@@ -73,7 +82,8 @@ fn suite(xml: &mut String, run: &Run, id: usize, outcome: &Outcome, timestamp: &
         );
     }
     // Every finding, those below --fail-on too, as the table would show them.
-    let all: Vec<String> = (outcome.findings.iter())
+    let all: Vec<String> = findings
+        .iter()
         .map(|f| {
             let severity = f.check.severity.name();
             escape(&format!("{severity}: {}", super::describe(f)))

@@ -9,7 +9,9 @@ mod sarif;
 mod table;
 mod walk;
 
-use std::io::Write;
+use std::convert::Infallible;
+use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use jiff::Timestamp;
@@ -18,6 +20,7 @@ pub use checks::{Check, Finding, Severity, Threshold, CHECKS};
 pub use config::{CheckConfig, FailOn, OutputFormat};
 use walk::{Outcome, Walk};
 
+use crate::cores::on_every_core_in_order;
 use crate::reload::Selection;
 use crate::report::ReadOptions;
 
@@ -25,11 +28,12 @@ use crate::report::ReadOptions;
 const FINDINGS: u8 = 1;
 const UNREADABLE: u8 = 2;
 
-/// What every output format is written from.
+/// What every output format is written from: the reports to check, and how.
 pub struct Run {
-    pub outcomes: Vec<Outcome>,
+    walk: Walk,
+    paths: Vec<PathBuf>,
     pub fail_on: FailOn,
-    /// The time ages counted up to.
+    /// The time ages count up to.
     pub now: Timestamp,
 }
 
@@ -45,16 +49,49 @@ impl Run {
         severity >= floor
     }
 
-    fn findings(&self) -> impl Iterator<Item = (&Outcome, &Finding)> {
-        self.outcomes
-            .iter()
-            .flat_map(|outcome| outcome.findings.iter().map(move |f| (outcome, f)))
+    /// Checks every report and writes what `render` makes of each, in order, while the
+    /// next are read, judged and rendered on every core: a folder of large reports has
+    /// millions of findings, and neither they nor their text are ever held all at once.
+    /// `joined`: as [`write_joined`]. Returns each report's outcome, for what follows.
+    fn write_each(
+        &self,
+        out: &mut impl Write,
+        joined: bool,
+        render: impl Fn(usize, &Outcome, Vec<Finding>) -> Vec<u8> + Sync,
+    ) -> io::Result<Vec<Outcome>> {
+        let (mut outcomes, mut first) = (Vec::new(), true);
+        self.walk.run(&self.paths, render, |outcome, rendered| {
+            report_to_stderr(&outcome);
+            outcomes.push(outcome);
+            write_joined(out, &rendered, joined, &mut first)
+        })?;
+        Ok(outcomes)
     }
 
-    fn exit_code(&self) -> u8 {
-        if self.outcomes.iter().any(|o| o.error.is_some()) {
+    /// Checks every report and keeps every finding, for the formats that need them all
+    /// before they write one: the table's column widths, SARIF's invocations.
+    fn collect(&self) -> Vec<(Outcome, Vec<Finding>)> {
+        let mut all = Vec::new();
+        let Ok(()) = self.walk.run(
+            &self.paths,
+            |_, _, findings| findings,
+            |outcome, findings| {
+                report_to_stderr(&outcome);
+                all.push((outcome, findings));
+                Ok::<(), Infallible>(())
+            },
+        );
+        all
+    }
+
+    fn exit_code(&self, outcomes: &[Outcome]) -> u8 {
+        let fails = |outcome: &Outcome| {
+            let severities = [Severity::Info, Severity::Warning, Severity::Critical];
+            (severities.into_iter()).any(|s| self.fails(s) && outcome.found(s) > 0)
+        };
+        if outcomes.iter().any(|o| o.error.is_some()) {
             UNREADABLE
-        } else if self.findings().any(|(_, f)| self.fails(f.check.severity)) {
+        } else if outcomes.iter().any(fails) {
             FINDINGS
         } else {
             0
@@ -86,52 +123,57 @@ pub fn run(config: CheckConfig) -> ExitCode {
         },
     };
     let run = Run {
-        outcomes: walk.run(&config.paths),
+        walk,
+        paths: config.paths,
         fail_on: config.fail_on,
         now,
     };
-    report_to_stderr(&run);
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
     let written = match config.format {
         OutputFormat::Table => table::write(&run, &mut stdout),
         OutputFormat::Json => json::write(&run, &mut stdout),
         OutputFormat::Junit => junit::write(&run, &mut stdout),
         OutputFormat::Sarif => sarif::write(&run, &mut stdout),
     };
-    if let Err(error) = written.and_then(|()| stdout.flush()) {
-        eprintln!("error: writing the results to stdout: {error}");
-        return ExitCode::from(UNREADABLE);
-    }
-    ExitCode::from(run.exit_code())
-}
-
-/// How many reports' output is rendered at a time: enough to keep every core busy, few
-/// enough that the text waiting to be written stays small.
-const RENDERED_AT_ONCE: usize = 64;
-
-/// Writes what `render` makes of each report (with its index), in order, rendering on
-/// every core: a folder of large reports has millions of findings, and writing them is
-/// most of the work. `joined`: each rendering starts with a separator (a comma) that the
-/// first non-empty one must drop, to join the findings of every report into one list.
-fn write_rendered(
-    run: &Run,
-    out: &mut impl Write,
-    joined: bool,
-    render: impl Fn(usize, &Outcome) -> Vec<u8> + Sync,
-) -> std::io::Result<()> {
-    let indexed: Vec<(usize, &Outcome)> = run.outcomes.iter().enumerate().collect();
-    let mut first = true;
-    for batch in indexed.chunks(RENDERED_AT_ONCE) {
-        for rendered in
-            crate::reload::on_every_core(batch, |&(index, outcome)| render(index, outcome))
-        {
-            let skip = usize::from(joined && first && !rendered.is_empty());
-            first &= rendered.is_empty();
-            out.write_all(&rendered[skip..])?;
+    match written.and_then(|outcomes| stdout.flush().map(|()| outcomes)) {
+        Ok(outcomes) => ExitCode::from(run.exit_code(&outcomes)),
+        Err(error) => {
+            eprintln!("error: writing the results to stdout: {error}");
+            ExitCode::from(UNREADABLE)
         }
     }
-    Ok(())
 }
+
+/// Writes `rendered`. `joined`: each rendering starts with a separator (a comma) that the
+/// first non-empty one must drop, to join the findings of every report into one list;
+/// `first` says whether none was written yet.
+fn write_joined(
+    out: &mut impl Write,
+    rendered: &[u8],
+    joined: bool,
+    first: &mut bool,
+) -> io::Result<()> {
+    let skip = usize::from(joined && *first && !rendered.is_empty());
+    *first &= rendered.is_empty();
+    out.write_all(&rendered[skip..])
+}
+
+/// Writes what `render` makes of each item, in order, rendering on every core while
+/// writing; `joined` as [`write_joined`].
+fn write_rendered<T: Sync>(
+    out: &mut impl Write,
+    items: &[T],
+    joined: bool,
+    render: impl Fn(&T) -> Vec<u8> + Sync,
+) -> io::Result<()> {
+    let mut first = true;
+    on_every_core_in_order(items, RENDERED_AHEAD, render, |rendered| {
+        write_joined(out, &rendered, joined, &mut first)
+    })
+}
+
+/// How many items' text may wait to be written: enough to keep every core busy.
+const RENDERED_AHEAD: usize = 16;
 
 /// One finding in a line of text: `line 3: bob.ops, key 1: <detail>` (the report is
 /// named by what holds the line).
@@ -151,25 +193,23 @@ fn describe(finding: &Finding) -> String {
 
 /// Refusals and unreadable cells, in the words serving logs them, for the person or the
 /// CI log watching stderr whatever the format on stdout.
-fn report_to_stderr(run: &Run) {
-    let mut stderr = std::io::stderr().lock();
-    for outcome in &run.outcomes {
-        let (report, file) = (&outcome.report, outcome.path.display());
-        if let Some(error) = &outcome.error {
-            let _ = writeln!(stderr, "error: report {report} ({file}) refused: {error}");
-        }
-        for cell_error in &outcome.first_cell_errors {
-            let _ = writeln!(
-                stderr,
-                "warning: report {report} ({file}): unreadable cell, treated as absent: {cell_error}"
-            );
-        }
-        let unlisted = outcome.cell_errors - outcome.first_cell_errors.len() as u64;
-        if unlisted > 0 {
-            let _ = writeln!(
-                stderr,
-                "warning: report {report} ({file}): {unlisted} more unreadable cells"
-            );
-        }
+fn report_to_stderr(outcome: &Outcome) {
+    let mut stderr = io::stderr().lock();
+    let (report, file) = (&outcome.report, outcome.path.display());
+    if let Some(error) = &outcome.error {
+        let _ = writeln!(stderr, "error: report {report} ({file}) refused: {error}");
+    }
+    for cell_error in &outcome.first_cell_errors {
+        let _ = writeln!(
+            stderr,
+            "warning: report {report} ({file}): unreadable cell, treated as absent: {cell_error}"
+        );
+    }
+    let unlisted = outcome.cell_errors - outcome.first_cell_errors.len() as u64;
+    if unlisted > 0 {
+        let _ = writeln!(
+            stderr,
+            "warning: report {report} ({file}): {unlisted} more unreadable cells"
+        );
     }
 }

@@ -14,10 +14,12 @@ use crate::build_info;
 
 const PROJECT: &str = "https://github.com/credential-report-exporter/credential-report-exporter";
 
-pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
+pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
+    // Collected first: the invocations, with every refused report, come before the results.
+    let checked = run.collect();
     let rules: Vec<Value> = CHECKS.iter().map(|check| rule(check)).collect();
-    let notifications: Vec<Value> = (run.outcomes.iter())
-        .filter_map(|outcome| {
+    let notifications: Vec<Value> = (checked.iter())
+        .filter_map(|(outcome, _)| {
             let error = outcome.error.as_ref()?;
             Some(json!({
                 "level": "error",
@@ -51,22 +53,23 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
         .expect("the results are the last member");
     out.write_all(head.as_bytes())?;
     out.write_all(b"\"results\": [")?;
-    write_rendered(run, out, true, |_, outcome| {
+    write_rendered(out, &checked, true, |(outcome, findings)| {
         let mut text = Vec::new();
         let uri = uri(&outcome.path);
-        for finding in &outcome.findings {
+        for finding in findings {
             text.extend_from_slice(b",\n        ");
             let result = result(outcome, finding, &uri);
             serde_json::to_writer(&mut text, &result).expect("a result serializes");
         }
         text
     })?;
-    if run.findings().next().is_some() {
+    if checked.iter().any(|(_, findings)| !findings.is_empty()) {
         out.write_all(b"\n      ")?;
     }
     out.write_all(b"]")?;
     out.write_all(tail.as_bytes())?;
-    writeln!(out)
+    writeln!(out)?;
+    Ok(checked.into_iter().map(|(outcome, _)| outcome).collect())
 }
 
 fn result(outcome: &Outcome, finding: &Finding, uri: &str) -> Value {

@@ -26,11 +26,14 @@ fn cells<'a>(outcome: &'a Outcome, finding: &'a Finding) -> [Cow<'a, str>; 5] {
     ]
 }
 
-pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
+pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
+    let checked = run.collect();
     // Two passes over the findings, widths then lines, rather than a copy of every cell.
     let mut widths: [usize; 5] = std::array::from_fn(|column| HEADER[column].len());
     let mut any = false;
-    for (outcome, finding) in run.findings() {
+    let findings =
+        (checked.iter()).flat_map(|(outcome, found)| found.iter().map(move |f| (outcome, f)));
+    for (outcome, finding) in findings {
         any = true;
         for (width, cell) in widths.iter_mut().zip(cells(outcome, finding)) {
             *width = (*width).max(cell.chars().count());
@@ -40,9 +43,9 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
         let header = HEADER.map(Cow::Borrowed);
         let [head @ .., detail] = header;
         write_line(out, &widths, &head, &detail)?;
-        write_rendered(run, out, false, |_, outcome| {
+        write_rendered(out, &checked, false, |(outcome, findings)| {
             let mut text = Vec::new();
-            for finding in &outcome.findings {
+            for finding in findings {
                 let (cells, detail) = (cells(outcome, finding), finding.detail());
                 write_line(&mut text, &widths, &cells, &printable(&detail))
                     .expect("writing to memory");
@@ -51,7 +54,8 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
         })?;
         writeln!(out)?;
     }
-    for outcome in &run.outcomes {
+    let outcomes: Vec<Outcome> = checked.into_iter().map(|(outcome, _)| outcome).collect();
+    for outcome in &outcomes {
         let report = printable(&outcome.report);
         let path = outcome.path.to_string_lossy();
         let path = printable(&path);
@@ -60,22 +64,17 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<()> {
             continue;
         }
         let provider = outcome.provider.map_or("unknown", |p| p.name());
-        let count = |severity| {
-            (outcome.findings.iter())
-                .filter(|f| f.check.severity == severity)
-                .count()
-        };
         let by_severity = [Severity::Critical, Severity::Warning, Severity::Info]
-            .map(|severity| format!("{} {}", count(severity), severity.name()))
+            .map(|severity| format!("{} {}", outcome.found(severity), severity.name()))
             .join(", ");
         writeln!(
             out,
             "{report} ({provider}, {path}): {} users, {} findings: {by_severity}",
             outcome.users,
-            outcome.findings.len()
+            outcome.findings()
         )?;
     }
-    Ok(())
+    Ok(outcomes)
 }
 
 fn write_line(

@@ -4,12 +4,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::checks::{answered_by, Finding, Judge};
+use super::checks::{answered_by, Finding, Judge, Severity};
+use crate::cores::on_every_core_in_order;
 use crate::model::Time;
-use crate::reload::{self, on_every_core, LoadError, Selection, Version};
+use crate::reload::{self, LoadError, Selection, Version};
 use crate::report::{self, Checks, Provider, ReadOptions};
 
-/// What checking one report gave.
+/// What checking one report gave, less its findings (which are rendered as they are found:
+/// a folder of large reports has millions).
 #[derive(Debug)]
 pub struct Outcome {
     pub report: String,
@@ -21,12 +23,15 @@ pub struct Outcome {
     /// Why the report could not be read, as serving says it.
     pub error: Option<String>,
     pub users: u64,
-    /// The report's own finding first, then its users' in file order.
-    pub findings: Vec<Finding>,
+    /// How many findings of each severity, by [`Outcome::found`].
+    found: [u64; 3],
     /// The first unreadable cells, for stderr; `cell_errors` counts them all.
     pub first_cell_errors: Vec<String>,
     pub cell_errors: u64,
 }
+
+/// How many reports may wait, read and rendered, for those before them to be written.
+const AHEAD: usize = 16;
 
 pub struct Walk {
     pub selection: Selection,
@@ -39,12 +44,30 @@ pub struct Walk {
 type Target = (String, PathBuf, Result<Version, String>);
 
 impl Walk {
-    /// Checks every report `paths` name, in the order given (a folder's by report name).
-    pub fn run(&self, paths: &[PathBuf]) -> Vec<Outcome> {
-        let targets: Vec<Target> = paths.iter().flat_map(|path| self.targets(path)).collect();
-        on_every_core(&targets, |(name, path, version)| match version {
-            Ok(version) => self.check(name, version),
-            Err(error) => Outcome::refused(name, path, Vec::new(), error.clone()),
+    /// Checks every report `paths` name, on every core. What `render` makes of each
+    /// report's findings (given the report's place in the run, from 0) is handed to `each`
+    /// with its outcome on the calling thread, in the order given (a folder's by report
+    /// name). Stops at the first error of `each`.
+    pub fn run<R: Send, E>(
+        &self,
+        paths: &[PathBuf],
+        render: impl Fn(usize, &Outcome, Vec<Finding>) -> R + Sync,
+        mut each: impl FnMut(Outcome, R) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let targets: Vec<(usize, Target)> = (paths.iter())
+            .flat_map(|path| self.targets(path))
+            .enumerate()
+            .collect();
+        let check = |(index, (name, path, version)): &(usize, Target)| {
+            let (outcome, findings) = match version {
+                Ok(version) => self.check(name, version),
+                Err(error) => Outcome::refused(name, path, Vec::new(), error.clone()),
+            };
+            let rendered = render(*index, &outcome, findings);
+            (outcome, rendered)
+        };
+        on_every_core_in_order(&targets, AHEAD, check, |(outcome, rendered)| {
+            each(outcome, rendered)
         })
     }
 
@@ -93,7 +116,7 @@ impl Walk {
         }
     }
 
-    fn check(&self, name: &str, version: &Version) -> Outcome {
+    fn check(&self, name: &str, version: &Version) -> (Outcome, Vec<Finding>) {
         let modified = (version.modified)
             .and_then(|m| jiff::Timestamp::try_from(m).ok())
             .map(Time::from);
@@ -117,19 +140,20 @@ impl Walk {
         match read {
             Ok(summary) => {
                 findings.retain(|finding| answered_by(finding.check, &summary.checks));
-                Outcome {
+                let outcome = Outcome {
                     report: name.to_owned(),
                     path: version.path.clone(),
                     provider: Some(summary.provider),
                     checks: summary.checks,
                     error: None,
                     users,
-                    findings,
+                    found: count(&findings),
                     first_cell_errors: (summary.first_cell_errors.iter())
                         .map(ToString::to_string)
                         .collect(),
                     cell_errors: summary.cell_errors,
-                }
+                };
+                (outcome, findings)
             }
             Err(error) => {
                 // A refused version's users are not served, so they find nothing either.
@@ -142,17 +166,41 @@ impl Walk {
 }
 
 impl Outcome {
-    fn refused(name: &str, path: &Path, findings: Vec<Finding>, error: String) -> Outcome {
-        Outcome {
+    fn refused(
+        name: &str,
+        path: &Path,
+        findings: Vec<Finding>,
+        error: String,
+    ) -> (Outcome, Vec<Finding>) {
+        let outcome = Outcome {
             report: name.to_owned(),
             path: path.to_owned(),
             provider: None,
             checks: Checks::default(),
             error: Some(error),
             users: 0,
-            findings,
+            found: count(&findings),
             first_cell_errors: Vec::new(),
             cell_errors: 0,
-        }
+        };
+        (outcome, findings)
     }
+
+    /// How many findings of `severity` the report has.
+    pub fn found(&self, severity: Severity) -> u64 {
+        self.found[severity as usize]
+    }
+
+    /// How many findings the report has.
+    pub fn findings(&self) -> u64 {
+        self.found.iter().sum()
+    }
+}
+
+fn count(findings: &[Finding]) -> [u64; 3] {
+    let mut found = [0; 3];
+    for finding in findings {
+        found[finding.check.severity as usize] += 1;
+    }
+    found
 }
