@@ -46,7 +46,7 @@ impl Format for AlibabaRam {
     const PROVIDER: Provider = Provider::AlibabaRam;
     type Layout = Layout;
 
-    fn layout(header: &mut Header) -> Layout {
+    fn layout(header: &mut Header<'_>) -> Layout {
         Layout {
             user: header.required("user"),
             user_creation_time: header.required("user_creation_time"),

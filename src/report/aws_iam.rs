@@ -45,7 +45,7 @@ impl Format for AwsIam {
     const PROVIDER: Provider = Provider::AwsIam;
     type Layout = Layout;
 
-    fn layout(header: &mut Header) -> Layout {
+    fn layout(header: &mut Header<'_>) -> Layout {
         Layout {
             user: header.required("user"),
             arn: header.required("arn"),

@@ -5,79 +5,102 @@ use super::{Provider, ReportError};
 
 /// A header cell as compared: without spaces, in lower case
 /// (`Abnormal LoginsNumWithin30Days` and `AccessKey1lastUsedDate` match their documented
-/// names, `Account ID` matches `AccountID`).
-pub fn normalize(header: &str) -> String {
+/// names, `Account ID` matches `AccountID`). Written into `out`, which is cleared first.
+fn normalize_into(header: &str, out: &mut String) {
+    out.clear();
     // Header cells and column names are ASCII nearly always; comparing a report's header
     // with every provider's columns normalizes a few hundred of them per file.
     if header.is_ascii() {
-        let bytes = (header.bytes())
-            .filter(|&byte| !char::from(byte).is_whitespace())
-            .map(|byte| byte.to_ascii_lowercase())
-            .collect();
-        return String::from_utf8(bytes).expect("ASCII is UTF-8");
+        let bytes = (header.bytes()).filter(|&byte| !char::from(byte).is_whitespace());
+        out.extend(bytes.map(|byte| char::from(byte.to_ascii_lowercase())));
+        return;
     }
-    header
+    let chars = header
         .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{feff}')
-        .flat_map(char::to_lowercase)
-        .collect()
+        .filter(|c| !c.is_whitespace() && *c != '\u{feff}');
+    out.extend(chars.flat_map(char::to_lowercase));
 }
 
-/// Whether a normalized header cell is `name`, normalized: compared as they go, with no
-/// string made for the (ASCII) names providers ask for.
-fn same_name(normalized_cell: &str, name: &str) -> bool {
-    if !name.is_ascii() {
-        return normalized_cell == normalize(name);
-    }
-    let name = (name.bytes())
-        .filter(|&byte| !char::from(byte).is_whitespace())
-        .map(|byte| byte.to_ascii_lowercase());
-    normalized_cell.bytes().eq(name)
+fn normalize(header: &str) -> String {
+    let mut normalized = String::with_capacity(header.len());
+    normalize_into(header, &mut normalized);
+    normalized
 }
 
 /// Where a column is in the report's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column(pub(super) usize);
 
-/// A report's header row, asked for columns by name. A provider's layout asks for every
-/// column it reads, once; the header notes what it could not find, so that the same
-/// layout code both reads a report and scores how well a header fits the provider.
-pub struct Header {
-    /// The header cells as written, without surrounding spaces.
+/// A report's header row: its cells as written and as compared, made once per file for
+/// every provider's layout to ask.
+#[derive(Debug)]
+pub struct HeaderRow {
+    /// The cells as written, without surrounding spaces.
     names: Vec<String>,
     normalized: Vec<String>,
-    found: usize,
-    /// Every column asked for, as the provider names it, in the order asked; kept only for
-    /// [`Header::asked`] (a report's header is asked for its columns several times a file).
-    asked: Option<Vec<String>>,
-    /// The first fault met: a required column missing, or a column present twice.
-    fault: Option<ReportError>,
-    provider: Provider,
 }
 
-impl Header {
-    pub fn new<'h>(cells: impl IntoIterator<Item = &'h str>, provider: Provider) -> Self {
+impl HeaderRow {
+    pub fn new<'h>(cells: impl IntoIterator<Item = &'h str>) -> Self {
         let names: Vec<String> = cells
             .into_iter()
             .map(|cell| cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}'))
             .map(str::to_owned)
             .collect();
         let normalized = names.iter().map(|name| normalize(name)).collect();
+        HeaderRow { names, normalized }
+    }
+
+    /// The cells as written, for errors.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The first few cells, as an error shows them.
+    pub fn first_cells(&self) -> Vec<String> {
+        self.names.iter().take(4).cloned().collect()
+    }
+}
+
+/// No cells: what [`Header::noting_asked`] asks.
+static NO_CELLS: HeaderRow = HeaderRow {
+    names: Vec::new(),
+    normalized: Vec::new(),
+};
+
+/// A report's header row, asked for columns by name. A provider's layout asks for every
+/// column it reads, once; the header notes what it could not find, so that the same
+/// layout code both reads a report and scores how well a header fits the provider.
+pub struct Header<'r> {
+    row: &'r HeaderRow,
+    found: usize,
+    /// Every column asked for, as the provider names it, in the order asked; kept only for
+    /// [`Header::asked`].
+    asked: Option<Vec<String>>,
+    /// The first fault met: a required column missing, or a column present twice.
+    fault: Option<ReportError>,
+    provider: Provider,
+    /// The name asked for, normalized: kept for the next, so asking makes no string.
+    wanted: String,
+}
+
+impl<'r> Header<'r> {
+    pub fn new(row: &'r HeaderRow, provider: Provider) -> Self {
         Header {
-            names,
-            normalized,
+            row,
             found: 0,
             asked: None,
             fault: None,
             provider,
+            wanted: String::new(),
         }
     }
 
     /// A header that notes every column asked for, for [`Header::asked`].
-    pub fn noting_asked(provider: Provider) -> Self {
+    pub fn noting_asked(provider: Provider) -> Header<'static> {
         Header {
             asked: Some(Vec::new()),
-            ..Header::new([], provider)
+            ..Header::new(&NO_CELLS, provider)
         }
     }
 
@@ -97,8 +120,10 @@ impl Header {
         if let Some(asked) = &mut self.asked {
             asked.push(name.to_owned());
         }
+        normalize_into(name, &mut self.wanted);
+        let wanted = &self.wanted;
         let mut found =
-            (self.normalized.iter().enumerate()).filter(|(_, cell)| same_name(cell, name));
+            (self.row.normalized.iter().enumerate()).filter(|(_, cell)| *cell == wanted);
         match (found.next(), found.next()) {
             (Some((index, _)), None) => {
                 self.found += 1;
@@ -126,16 +151,11 @@ impl Header {
     }
 
     /// The first fault met while the layout asked for its columns.
-    pub fn finish(self) -> Result<Vec<String>, ReportError> {
+    pub fn finish(self) -> Result<(), ReportError> {
         match self.fault {
             Some(fault) => Err(fault),
-            None => Ok(self.names),
+            None => Ok(()),
         }
-    }
-
-    /// The first few cells, as an error shows them.
-    pub fn first_cells(&self) -> Vec<String> {
-        self.names.iter().take(4).cloned().collect()
     }
 }
 
@@ -145,26 +165,26 @@ mod tests {
 
     #[test]
     fn names_match_ignoring_case_and_spaces() {
-        let mut header = Header::new(
-            [
-                "extra",
-                "abnormal loginsnumwithin30days",
-                " ACCESSKEY1LASTUSEDDATE",
-            ],
-            Provider::TencentCam,
-        );
+        let row = HeaderRow::new([
+            "extra",
+            "abnormal loginsnumwithin30days",
+            " ACCESSKEY1LASTUSEDDATE",
+        ]);
+        let mut header = Header::new(&row, Provider::TencentCam);
         assert_eq!(header.required("AccessKey1lastUsedDate"), Column(2));
         assert_eq!(
             header.optional("Abnormal LoginsNumWithin30Days"),
             Some(Column(1))
         );
         assert_eq!(header.found(), 2);
-        assert_eq!(header.finish().unwrap()[2], "ACCESSKEY1LASTUSEDDATE");
+        assert_eq!(header.finish(), Ok(()));
+        assert_eq!(row.names()[2], "ACCESSKEY1LASTUSEDDATE");
     }
 
     #[test]
     fn missing_column_is_named_with_its_provider() {
-        let mut header = Header::new(["Username"], Provider::TencentCam);
+        let row = HeaderRow::new(["Username"]);
+        let mut header = Header::new(&row, Provider::TencentCam);
         header.required("Username");
         header.required("MFADeviceActive");
         assert_eq!(header.optional("AccessKey1MayBeAtRisk"), None);
@@ -176,7 +196,8 @@ mod tests {
 
     #[test]
     fn column_twice_is_refused() {
-        let mut header = Header::new(["Username", "user name"], Provider::TencentCam);
+        let row = HeaderRow::new(["Username", "user name"]);
+        let mut header = Header::new(&row, Provider::TencentCam);
         header.required("Username");
         assert!(matches!(
             header.finish().unwrap_err(),

@@ -18,7 +18,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::model::User;
-use columns::Header;
+use columns::HeaderRow;
 pub use decode::Encoding;
 use records::Records;
 pub use table::Sink;
@@ -72,7 +72,7 @@ impl Provider {
     }
 
     /// How well `header` fits this provider's reports: how many of its columns are there.
-    fn fit(self, header: &[String]) -> usize {
+    fn fit(self, header: &HeaderRow) -> usize {
         with_format!(self, F => table::fit::<F>(header))
     }
 }
@@ -252,7 +252,7 @@ pub fn read_in_parts<S: Sink + Send>(
 struct Opened<'b> {
     text: Cow<'b, str>,
     encoding: Encoding,
-    header: Vec<String>,
+    header: HeaderRow,
     provider: Provider,
     /// Where the rows after the header start, and on which line.
     body: (usize, u64),
@@ -267,8 +267,8 @@ impl<'b> Opened<'b> {
         }
         let (header, body) = {
             let mut records = Records::new(&text);
-            let header: Vec<String> = match records.next_record() {
-                Some(record) => record.iter().map(str::to_owned).collect(),
+            let header = match records.next_record() {
+                Some(record) => HeaderRow::new(record.iter()),
                 None => return Err(ReportError::Empty),
             };
             (header, (records.position(), records.line()))
@@ -302,7 +302,7 @@ impl<'b> Opened<'b> {
 /// The provider whose columns fit `header` best. At least two of its columns must be
 /// there, so that a stray file is refused as unknown rather than as a report missing most
 /// of its columns.
-pub fn detect(header: &[String]) -> Result<Provider, ReportError> {
+pub fn detect(header: &HeaderRow) -> Result<Provider, ReportError> {
     let fits = Provider::ALL.map(|provider| (provider.fit(header), provider));
     // The first of equals wins, in the order of `Provider::ALL`.
     let (fit, provider) = fits
@@ -313,7 +313,7 @@ pub fn detect(header: &[String]) -> Result<Provider, ReportError> {
     match fit >= 2 {
         true => Ok(provider),
         false => Err(ReportError::UnknownFormat {
-            seen: Header::new(header.iter().map(String::as_str), provider).first_cells(),
+            seen: header.first_cells(),
         }),
     }
 }
@@ -359,8 +359,8 @@ fn quote_left_open(last_record: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn header(cells: &str) -> Vec<String> {
-        cells.split(',').map(str::to_owned).collect()
+    fn header(cells: &str) -> HeaderRow {
+        HeaderRow::new(cells.split(','))
     }
 
     #[test]

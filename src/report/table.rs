@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::cells::LocalDates;
-use super::columns::Header;
+use super::columns::{Header, HeaderRow};
 use super::records::Records;
 use super::row::Row;
 use super::{quote_left_open, Checks, Encoding, Provider, ReadSummary, ReportError};
@@ -21,7 +21,7 @@ pub trait Format {
     type Layout: Sync;
 
     /// Asks `header` for every column the provider reads, in the documented order.
-    fn layout(header: &mut Header) -> Self::Layout;
+    fn layout(header: &mut Header<'_>) -> Self::Layout;
 
     /// The checks a report with this layout answers.
     fn checks(layout: &Self::Layout) -> Checks;
@@ -31,8 +31,8 @@ pub trait Format {
 }
 
 /// How many of `F`'s columns `header` has.
-pub fn fit<F: Format>(header: &[String]) -> usize {
-    let mut header = Header::new(header.iter().map(String::as_str), F::PROVIDER);
+pub fn fit<F: Format>(row: &HeaderRow) -> usize {
+    let mut header = Header::new(row, F::PROVIDER);
     F::layout(&mut header);
     header.found()
 }
@@ -72,7 +72,7 @@ pub struct Input<'t> {
     pub text: &'t str,
     /// The rows after the header.
     pub records: Records<'t>,
-    pub header: &'t [String],
+    pub header: &'t HeaderRow,
     pub encoding: Encoding,
     pub generated: Timestamp,
     pub timezone: &'t TimeZone,
@@ -171,7 +171,7 @@ fn stretch_starts(text: &str, body: usize, threads: usize) -> Vec<usize> {
 struct Walk<'t, F: Format> {
     layout: F::Layout,
     /// The header's cells as written, for errors.
-    names: Vec<String>,
+    names: &'t [String],
     /// The summary of a report with no rows read yet.
     empty: ReadSummary,
     text: &'t str,
@@ -202,9 +202,10 @@ enum Disagreement {
 
 impl<'t, F: Format> Walk<'t, F> {
     fn new(input: &Input<'t>) -> Result<Self, ReportError> {
-        let mut located = Header::new(input.header.iter().map(String::as_str), F::PROVIDER);
+        let mut located = Header::new(input.header, F::PROVIDER);
         let layout = F::layout(&mut located);
-        let names = located.finish()?;
+        located.finish()?;
+        let names = input.header.names();
         let empty = ReadSummary {
             provider: F::PROVIDER,
             checks: F::checks(&layout),
@@ -266,7 +267,7 @@ impl<'t, F: Format> Walk<'t, F> {
                 break None;
             }
             last_record_start = Some(record.start);
-            let mut row = Row::new(&record, &self.names, &mut dates, &mut summary);
+            let mut row = Row::new(&record, self.names, &mut dates, &mut summary);
             let user = F::user(&self.layout, &mut row, self.generated);
             summary.rows += 1;
             sink.add(line, &user);

@@ -56,7 +56,7 @@ impl Format for TencentCam {
     const PROVIDER: Provider = Provider::TencentCam;
     type Layout = Layout;
 
-    fn layout(header: &mut Header) -> Layout {
+    fn layout(header: &mut Header<'_>) -> Layout {
         Layout {
             account_id: header.required("AccountID"),
             username: header.required("Username"),
