@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Args, Parser, ValueEnum};
 use jiff::tz::TimeZone;
 use regex::Regex;
 
-use crate::reload::FileGlob;
-use crate::report::Provider;
+use crate::reload::{FileGlob, Selection};
+use crate::report::{Provider, ReadOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,36 +25,8 @@ pub struct Config {
     #[arg(long = "report.dir", env = "CREDENTIAL_REPORT_DIR", value_name = "DIR")]
     pub report_dir: PathBuf,
 
-    /// Which files in the folder are reports: `*`, `?` (one character), `[abc]`, `{a,b}`. Split a large folder across replicas with it.
-    #[arg(long = "report.glob", env = "CREDENTIAL_REPORT_GLOB", value_name = "GLOB", default_value = "*.csv", value_parser = parse_glob)]
-    pub report_glob: FileGlob,
-
-    /// Regex over the file name whose `report` group (or first group) names the report, for dated
-    /// downloads side by side. Files sharing a name: the newest wins. Default: the file stem.
-    #[arg(
-        long = "report.name-pattern",
-        env = "CREDENTIAL_REPORT_NAME_PATTERN",
-        value_name = "REGEX"
-    )]
-    pub report_name_pattern: Option<Regex>,
-
-    /// Time zone of the dates in Tencent CAM reports (its console writes local times; AWS and Alibaba reports carry their zone).
-    #[arg(long = "report.timezone", env = "CREDENTIAL_REPORT_TIMEZONE", value_name = "TZ", default_value = "Asia/Shanghai", value_parser = parse_timezone)]
-    pub report_timezone: TimeZone,
-
-    /// Whose reports the folder holds: `auto` tells each file's provider by its header
-    /// (tencent-cam, aws-iam or alibaba-ram); name one to refuse any other kind of file.
-    #[arg(
-        long = "report.provider",
-        env = "CREDENTIAL_REPORT_PROVIDER",
-        value_name = "PROVIDER",
-        default_value = "auto"
-    )]
-    pub report_provider: ProviderChoice,
-
-    /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB).
-    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
-    pub report_max_bytes: u64,
+    #[command(flatten)]
+    pub report: ReportFlags,
 
     /// Quiet time after a file event before the folder is rescanned, so a burst of writes is read once.
     #[arg(long = "watch.debounce", env = "CREDENTIAL_REPORT_WATCH_DEBOUNCE", value_name = "DURATION", default_value = "250ms", value_parser = parse_duration)]
@@ -121,6 +93,58 @@ pub struct Config {
         default_value = "logfmt"
     )]
     pub log_format: LogFormat,
+}
+
+/// How reports are chosen in a folder and read: the `--report.*` flags serving and `check`
+/// share, with the same environment variables.
+#[derive(Debug, Args)]
+pub struct ReportFlags {
+    /// Which files in a report folder are reports: `*`, `?` (one character), `[abc]`, `{a,b}`. Split a large folder across replicas with it.
+    #[arg(long = "report.glob", env = "CREDENTIAL_REPORT_GLOB", value_name = "GLOB", default_value = "*.csv", value_parser = parse_glob)]
+    pub glob: FileGlob,
+
+    /// Regex over the file name whose `report` group (or first group) names the report, for dated
+    /// downloads side by side. Files sharing a name: the newest wins. Default: the file stem.
+    #[arg(
+        long = "report.name-pattern",
+        env = "CREDENTIAL_REPORT_NAME_PATTERN",
+        value_name = "REGEX"
+    )]
+    pub name_pattern: Option<Regex>,
+
+    /// Time zone of the dates in Tencent CAM reports (its console writes local times; AWS and Alibaba reports carry their zone).
+    #[arg(long = "report.timezone", env = "CREDENTIAL_REPORT_TIMEZONE", value_name = "TZ", default_value = "Asia/Shanghai", value_parser = parse_timezone)]
+    pub timezone: TimeZone,
+
+    /// Whose reports the folder holds: `auto` tells each file's provider by its header
+    /// (tencent-cam, aws-iam or alibaba-ram); name one to refuse any other kind of file.
+    #[arg(
+        long = "report.provider",
+        env = "CREDENTIAL_REPORT_PROVIDER",
+        value_name = "PROVIDER",
+        default_value = "auto"
+    )]
+    pub provider: ProviderChoice,
+
+    /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB).
+    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_bytes: u64,
+}
+
+impl ReportFlags {
+    pub fn selection(&self) -> Selection {
+        Selection {
+            glob: self.glob.clone(),
+            name_pattern: self.name_pattern.clone(),
+        }
+    }
+
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            timezone: self.timezone.clone(),
+            provider: self.provider.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -19,8 +19,7 @@ use credential_report_exporter::check::{self, CheckConfig};
 use credential_report_exporter::config::{Config, LogFormat, LogLevel};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
 use credential_report_exporter::fetch::{self, FetchConfig};
-use credential_report_exporter::reload::{LoadOptions, Reloader, Selection};
-use credential_report_exporter::report::ReadOptions;
+use credential_report_exporter::reload::{LoadOptions, Reloader};
 use credential_report_exporter::snapshot::Snapshot;
 use credential_report_exporter::web::{self, ServeOptions, WebConfig};
 use credential_report_exporter::{build_info, http, watch};
@@ -98,17 +97,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
     let reloader = Reloader::new(
         config.report_dir.clone(),
-        Selection {
-            glob: config.report_glob.clone(),
-            name_pattern: config.report_name_pattern.clone(),
-        },
+        config.report.selection(),
         LoadOptions {
-            read: ReadOptions {
-                timezone: config.report_timezone.clone(),
-                provider: config.report_provider.into(),
-            },
+            read: config.report.read_options(),
             keep_users: config.metrics_per_user,
-            max_bytes: config.report_max_bytes,
+            max_bytes: config.report.max_bytes,
         },
         Arc::clone(&snapshot),
     );

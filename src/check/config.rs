@@ -4,16 +4,13 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use regex::Regex;
 
 use super::checks::{
     Threshold, KEY_OVER_90_DAYS, KEY_UNUSED_45_DAYS, PASSWORD_UNUSED_45_DAYS, ROOT_USED_RECENTLY,
     STALE_REPORT,
 };
-use crate::config::{parse_glob, parse_timezone, ProviderChoice};
-use crate::reload::FileGlob;
+use crate::config::ReportFlags;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,7 +22,7 @@ use crate::reload::FileGlob;
     args_override_self = true
 )]
 pub struct CheckConfig {
-    /// Report files, or folders of them (read like --report.dir: --report.glob, --report.name-pattern, the newest file per report name).
+    /// Report files, or folders of them (read like --report.dir: --report.glob, --report.name-pattern, the newest file per report name). The --report.* flags mean what they mean for serving.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 
@@ -71,34 +68,8 @@ pub struct CheckConfig {
     #[arg(long = "check.report-max-age", env = "CREDENTIAL_REPORT_CHECK_REPORT_MAX_AGE", value_name = "DURATION", default_value_t = STALE_REPORT.default_threshold())]
     pub report_max_age: Threshold,
 
-    /// Which files in a folder are reports, as for serving.
-    #[arg(long = "report.glob", env = "CREDENTIAL_REPORT_GLOB", value_name = "GLOB", default_value = "*.csv", value_parser = parse_glob)]
-    pub report_glob: FileGlob,
-
-    /// Regex over the file name whose `report` group (or first group) names the report, as for serving. Default: the file stem.
-    #[arg(
-        long = "report.name-pattern",
-        env = "CREDENTIAL_REPORT_NAME_PATTERN",
-        value_name = "REGEX"
-    )]
-    pub report_name_pattern: Option<Regex>,
-
-    /// Time zone of the dates in Tencent CAM reports, as for serving.
-    #[arg(long = "report.timezone", env = "CREDENTIAL_REPORT_TIMEZONE", value_name = "TZ", default_value = "Asia/Shanghai", value_parser = parse_timezone)]
-    pub report_timezone: TimeZone,
-
-    /// `auto` tells each file's provider by its header; name one to refuse any other kind of file.
-    #[arg(
-        long = "report.provider",
-        env = "CREDENTIAL_REPORT_PROVIDER",
-        value_name = "PROVIDER",
-        default_value = "auto"
-    )]
-    pub report_provider: ProviderChoice,
-
-    /// Larger files are refused before they are read, as for serving.
-    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
-    pub report_max_bytes: u64,
+    #[command(flatten)]
+    pub report: ReportFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

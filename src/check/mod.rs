@@ -21,8 +21,6 @@ pub use config::{CheckConfig, FailOn, OutputFormat};
 use walk::{Outcome, Walk};
 
 use crate::cores::on_every_core_in_order;
-use crate::reload::Selection;
-use crate::report::ReadOptions;
 
 /// Exit statuses, as documented in docs/check.md (2 is also clap's for a bad flag).
 const FINDINGS: u8 = 1;
@@ -102,15 +100,9 @@ impl Run {
 pub fn run(config: CheckConfig) -> ExitCode {
     let now = config.now.unwrap_or_else(Timestamp::now);
     let walk = Walk {
-        selection: Selection {
-            glob: config.report_glob,
-            name_pattern: config.report_name_pattern,
-        },
-        read: ReadOptions {
-            timezone: config.report_timezone,
-            provider: config.report_provider.into(),
-        },
-        max_bytes: config.report_max_bytes,
+        selection: config.report.selection(),
+        read: config.report.read_options(),
+        max_bytes: config.report.max_bytes,
         judge: checks::Judge {
             now: now.as_second(),
             thresholds: checks::Thresholds {
