@@ -51,13 +51,19 @@ impl Threshold {
 /// Written back the way the defaults are given, so `--help` shows `90d`, not seconds.
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl Threshold {
+    fn write(self, out: &mut impl fmt::Write) -> fmt::Result {
         let (n, unit) = match self.0 {
             s if s % 86_400 == 0 => (s / 86_400, "d"),
             s if s % 3600 == 0 => (s / 3600, "h"),
             s => (s, "s"),
         };
-        number(f, n)?;
-        f.write_str(unit)
+        out.write_str(itoa::Buffer::new().format(n))?;
+        out.write_str(unit)
     }
 }
 
@@ -288,17 +294,17 @@ impl FoundKey {
     }
 }
 
-/// `active key 1 (AKID…1234)`: the status, the slot, the id masked as in the metrics.
-impl fmt::Display for FoundKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.status.label())?;
-        f.write_str(" key ")?;
-        number(f, self.slot.into())?;
+impl FoundKey {
+    /// `active key 1 (AKID…1234)`: the status, the slot, the id masked as in the metrics.
+    fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        out.write_str(self.status.label())?;
+        out.write_str(" key ")?;
+        out.write_str(itoa::Buffer::new().format(self.slot))?;
         match &self.masked_id {
             Some(id) => {
-                f.write_str(" (")?;
-                f.write_str(id)?;
-                f.write_str(")")
+                out.write_str(" (")?;
+                out.write_str(id)?;
+                out.write_str(")")
             }
             None => Ok(()),
         }
@@ -340,9 +346,40 @@ pub struct Words<'a>(&'a Finding);
 
 impl fmt::Display for Words<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let finding = self.0;
-        let key = || finding.key.as_ref().expect("a key's finding names its key");
-        let (age, threshold, fallback) = match finding.fact {
+        self.0.write_detail(f)
+    }
+}
+
+/// A piece of a finding's detail.
+#[derive(Clone, Copy)]
+enum Piece<'a> {
+    Text(&'static str),
+    Key(&'a FoundKey),
+    Ago(Ago),
+    Threshold(Threshold),
+    Count(usize),
+}
+
+fn put(out: &mut impl fmt::Write, pieces: &[Piece<'_>]) -> fmt::Result {
+    for &piece in pieces {
+        match piece {
+            Piece::Text(text) => out.write_str(text)?,
+            Piece::Key(key) => key.write(out)?,
+            Piece::Ago(ago) => ago.write(out)?,
+            Piece::Threshold(threshold) => threshold.write(out)?,
+            Piece::Count(n) => out.write_str(itoa::Buffer::new().format(n))?,
+        }
+    }
+    Ok(())
+}
+
+impl Finding {
+    /// The detail, written piece by piece into `out` (a [`String`] for `--format json`,
+    /// with none of fmt's machinery: a run has millions of findings).
+    pub fn write_detail(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        use Piece::{Count, Text};
+        let key = || Piece::Key(self.key.as_ref().expect("a key's finding names its key"));
+        let (age, threshold, fallback) = match self.fact {
             Fact::Age {
                 seconds,
                 threshold,
@@ -350,49 +387,77 @@ impl fmt::Display for Words<'_> {
             } => (Ago(seconds), threshold, fallback),
             _ => (Ago(0), Threshold(0), false),
         };
-        match (finding.check.id, finding.fact) {
-            ("stale_report", _) => {
-                write!(
-                    f,
-                    "the file was last modified {age} ago (threshold {threshold})"
-                )
-            }
-            ("key_at_risk", _) => write!(f, "{} is flagged as possibly leaked", key()),
-            ("root_access_key", _) => write!(f, "the root user has {}", key()),
-            ("root_without_mfa", _) => f.write_str("the root user has no MFA device"),
-            ("root_used_recently", _) => write!(
-                f,
-                "the root user signed in or used an access key {age} ago (threshold {threshold})"
+        let (age, threshold) = (Piece::Ago(age), Piece::Threshold(threshold));
+        match (self.check.id, self.fact) {
+            ("stale_report", _) => put(
+                out,
+                &[
+                    Text("the file was last modified "),
+                    age,
+                    Text(" ago (threshold "),
+                    threshold,
+                    Text(")"),
+                ],
             ),
-            ("console_without_mfa", _) => {
-                f.write_str("may sign in to the console without an MFA device")
-            }
-            ("abnormal_logins", _) => f.write_str("suspicious logins in the last 30 days"),
-            ("password_unused_45_days", _) => {
-                let what = if fallback {
-                    "never used, set"
-                } else {
-                    "last used"
-                };
-                write!(
-                    f,
-                    "console password {what} {age} ago (threshold {threshold})"
-                )
-            }
-            ("key_over_90_days", _) => write!(
-                f,
-                "{} was created or last rotated {age} ago (threshold {threshold})",
-                key()
+            ("key_at_risk", _) => put(out, &[key(), Text(" is flagged as possibly leaked")]),
+            ("root_access_key", _) => put(out, &[Text("the root user has "), key()]),
+            ("root_without_mfa", _) => put(out, &[Text("the root user has no MFA device")]),
+            ("root_used_recently", _) => put(
+                out,
+                &[
+                    Text("the root user signed in or used an access key "),
+                    age,
+                    Text(" ago (threshold "),
+                    threshold,
+                    Text(")"),
+                ],
             ),
-            ("key_unused_45_days", _) => {
-                let what = if fallback {
-                    "never used, created"
-                } else {
-                    "last used"
-                };
-                write!(f, "{} {what} {age} ago (threshold {threshold})", key())
+            ("console_without_mfa", _) => put(
+                out,
+                &[Text("may sign in to the console without an MFA device")],
+            ),
+            ("abnormal_logins", _) => put(out, &[Text("suspicious logins in the last 30 days")]),
+            ("password_unused_45_days", _) => put(
+                out,
+                &[
+                    Text(match fallback {
+                        true => "console password never used, set ",
+                        false => "console password last used ",
+                    }),
+                    age,
+                    Text(" ago (threshold "),
+                    threshold,
+                    Text(")"),
+                ],
+            ),
+            ("key_over_90_days", _) => put(
+                out,
+                &[
+                    key(),
+                    Text(" was created or last rotated "),
+                    age,
+                    Text(" ago (threshold "),
+                    threshold,
+                    Text(")"),
+                ],
+            ),
+            ("key_unused_45_days", _) => put(
+                out,
+                &[
+                    key(),
+                    Text(match fallback {
+                        true => " never used, created ",
+                        false => " last used ",
+                    }),
+                    age,
+                    Text(" ago (threshold "),
+                    threshold,
+                    Text(")"),
+                ],
+            ),
+            (_, Fact::ActiveKeys(active)) => {
+                put(out, &[Count(active), Text(" active access keys")])
             }
-            (_, Fact::ActiveKeys(active)) => write!(f, "{active} active access keys"),
             (id, fact) => unreachable!("no words for {id} with {fact:?}"),
         }
     }
@@ -540,10 +605,17 @@ pub fn answered_by(check: &Check, checks: &Checks) -> bool {
 }
 
 /// An age for people: days when it is two or more, else hours, else minutes.
+#[derive(Clone, Copy)]
 struct Ago(i64);
 
 impl fmt::Display for Ago {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f)
+    }
+}
+
+impl Ago {
+    fn write(self, out: &mut impl fmt::Write) -> fmt::Result {
         let (n, unit) = match self.0 {
             s if s >= 2 * 86_400 => (s / 86_400, " days"),
             s if s >= 2 * 3600 => (s / 3600, " hours"),
@@ -551,15 +623,9 @@ impl fmt::Display for Ago {
             // A date after "now": a clock or a report from the future.
             s => (-s / 60, " minutes in the future"),
         };
-        number(f, n)?;
-        f.write_str(unit)
+        out.write_str(itoa::Buffer::new().format(n))?;
+        out.write_str(unit)
     }
-}
-
-/// `n` in decimal, as `{}` writes it but without fmt's padding machinery: a run of `check`
-/// writes a few numbers for each of millions of findings.
-fn number(f: &mut fmt::Formatter<'_>, n: i64) -> fmt::Result {
-    f.write_str(itoa::Buffer::new().format(n))
 }
 
 #[cfg(test)]

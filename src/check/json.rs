@@ -3,7 +3,7 @@
 //! read, one object a line: a folder of large reports has millions of findings, and `jq`
 //! reads it all the same. So "findings" comes first: "reports" is complete only at the end.
 
-use std::fmt;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::checks::Finding;
@@ -17,20 +17,20 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
     })?;
     close(out, outcomes.iter().all(|outcome| outcome.findings() == 0))?;
     out.write_all(b",\n  \"reports\": [")?;
-    let mut text = Vec::new();
+    let mut text = String::new();
     for outcome in &outcomes {
-        text.extend_from_slice(b",\n    {\"report\":");
+        text.push_str(",\n    {\"report\":");
         string(&mut text, &outcome.report);
-        text.extend_from_slice(b",\"provider\":");
+        text.push_str(",\"provider\":");
         optional_string(&mut text, outcome.provider.map(|p| p.name()));
-        text.extend_from_slice(b",\"path\":");
+        text.push_str(",\"path\":");
         string(&mut text, &outcome.path.to_string_lossy());
-        text.extend_from_slice(b",\"error\":");
+        text.push_str(",\"error\":");
         optional_string(&mut text, outcome.error.as_deref());
-        text.push(b'}');
+        text.push('}');
     }
     // The first report's comma is dropped.
-    out.write_all(text.get(1..).unwrap_or_default())?;
+    out.write_all(text.as_bytes().get(1..).unwrap_or_default())?;
     close(out, outcomes.is_empty())?;
     out.write_all(b"\n}\n")?;
     Ok(outcomes)
@@ -39,100 +39,110 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
 /// A report's findings, each on its own line after a comma:
 /// `{"report", "path", "line", "user", "key", "check", "severity", "cis", "detail"}`, with
 /// `key` the slot as a string (as the metrics' `key` label), null for a user or report.
+/// Written piece by piece: a run can have millions of findings.
 fn findings_text(outcome: &Outcome, findings: &[Finding]) -> Vec<u8> {
-    // Every finding of a report starts the same.
-    let mut start = b",\n    {\"report\":".to_vec();
+    // Every finding of a report starts the same, and a user's findings (which come
+    // together, and are told apart by their line) the same up to their key.
+    let mut start = String::from(",\n    {\"report\":");
     string(&mut start, &outcome.report);
-    start.extend_from_slice(b",\"path\":");
+    start.push_str(",\"path\":");
     string(&mut start, &outcome.path.to_string_lossy());
-    start.extend_from_slice(b",\"line\":");
-    let mut text = Vec::with_capacity(findings.len() * (start.len() + 200));
+    start.push_str(",\"line\":");
+    let report_start = start.len();
+    let mut started_line = None;
+    let mut text = String::with_capacity(findings.len() * (start.len() + 200));
     for finding in findings {
-        text.extend_from_slice(&start);
-        match finding.line {
-            Some(line) => decimal(&mut text, line),
-            None => text.extend_from_slice(b"null"),
+        if started_line != Some(finding.line) {
+            start.truncate(report_start);
+            match finding.line {
+                Some(line) => start.push_str(itoa::Buffer::new().format(line)),
+                None => start.push_str("null"),
+            }
+            start.push_str(",\"user\":");
+            optional_string(&mut start, finding.user.as_deref());
+            start.push_str(",\"key\":");
+            started_line = Some(finding.line);
         }
-        text.extend_from_slice(b",\"user\":");
-        optional_string(&mut text, finding.user.as_deref());
-        text.extend_from_slice(b",\"key\":");
+        text.push_str(&start);
         match finding.slot() {
             Some(slot) => {
-                text.push(b'"');
-                decimal(&mut text, slot.into());
-                text.push(b'"');
+                text.push('"');
+                text.push_str(itoa::Buffer::new().format(slot));
+                text.push('"');
             }
-            None => text.extend_from_slice(b"null"),
+            None => text.push_str("null"),
         }
-        text.extend_from_slice(b",\"check\":");
-        string(&mut text, finding.check.id);
-        text.extend_from_slice(b",\"severity\":");
-        string(&mut text, finding.check.severity.name());
-        text.extend_from_slice(b",\"cis\":");
-        optional_string(
-            &mut text,
-            outcome.provider.and_then(|p| finding.check.cis(p)),
-        );
-        text.extend_from_slice(b",\"detail\":");
-        display_string(&mut text, finding.words());
-        text.push(b'}');
+        // Ids, severities and CIS controls are ours, with nothing to escape (a test says so).
+        text.push_str(",\"check\":\"");
+        text.push_str(finding.check.id);
+        text.push_str("\",\"severity\":\"");
+        text.push_str(finding.check.severity.name());
+        text.push_str("\",\"cis\":");
+        match outcome.provider.and_then(|p| finding.check.cis(p)) {
+            Some(cis) => {
+                text.push('"');
+                text.push_str(cis);
+                text.push('"');
+            }
+            None => text.push_str("null"),
+        }
+        text.push_str(",\"detail\":");
+        written_string(&mut text, |text| {
+            let _ = finding.write_detail(text);
+        });
+        text.push('}');
     }
-    text
+    text.into_bytes()
 }
 
 /// `text` as a JSON string, escaped byte for byte as serde_json escapes it.
-fn string(out: &mut Vec<u8>, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = text.as_bytes();
-    if !needs_escaping(bytes) {
+fn string(out: &mut String, text: &str) {
+    out.push('"');
+    if !needs_escaping(text.as_bytes()) {
         // Nearly every string: names, paths and details with nothing to escape.
-        out.extend_from_slice(bytes);
-        out.push(b'"');
+        out.push_str(text);
+        out.push('"');
         return;
     }
     let mut unescaped = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        let short: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
+    for (at, byte) in text.bytes().enumerate() {
+        let short = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
             _ => continue,
         };
-        out.extend_from_slice(&bytes[unescaped..at]);
+        // `at` is an ASCII byte's, so a character's boundary.
+        out.push_str(&text[unescaped..at]);
         match short.is_empty() {
-            false => out.extend_from_slice(short),
+            false => out.push_str(short),
             true => {
-                let hex = [HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]];
-                out.extend_from_slice(b"\\u00");
-                out.extend_from_slice(&hex);
+                let _ = write!(out, "\\u{byte:04x}");
             }
         }
         unescaped = at + 1;
     }
-    out.extend_from_slice(&bytes[unescaped..]);
-    out.push(b'"');
+    out.push_str(&text[unescaped..]);
+    out.push('"');
 }
 
-/// `value` as a JSON string, as [`string`] writes it, with no string made first.
-fn display_string(out: &mut Vec<u8>, value: impl fmt::Display) {
-    out.push(b'"');
+/// What `write` writes, as a JSON string as [`string`] writes it, with no string made first.
+fn written_string(out: &mut String, write: impl FnOnce(&mut String)) {
+    out.push('"');
     let at = out.len();
-    let _ = write!(out, "{value}");
-    if needs_escaping(&out[at..]) {
+    write(out);
+    if needs_escaping(&out.as_bytes()[at..]) {
         // Rare: a detail holds a report's text only in a masked key id.
-        let text = out.split_off(at - 1);
-        string(
-            out,
-            std::str::from_utf8(&text[1..]).expect("Display writes UTF-8"),
-        );
+        let text = out.split_off(at);
+        out.pop();
+        string(out, &text);
     } else {
-        out.push(b'"');
+        out.push('"');
     }
 }
 
@@ -146,14 +156,10 @@ fn needs_escaping(bytes: &[u8]) -> bool {
     bytes.chunks(16).any(escaped)
 }
 
-fn decimal(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
-
-fn optional_string(out: &mut Vec<u8>, text: Option<&str>) {
+fn optional_string(out: &mut String, text: Option<&str>) {
     match text {
         Some(text) => string(out, text),
-        None => out.extend_from_slice(b"null"),
+        None => out.push_str("null"),
     }
 }
 
@@ -167,6 +173,8 @@ fn close(out: &mut impl Write, empty: bool) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::CHECKS;
+    use crate::report::Provider;
 
     #[test]
     fn strings_are_escaped_as_serde_json_escapes_them() {
@@ -179,12 +187,22 @@ mod tests {
         ];
         for text in samples {
             let expected = serde_json::to_string(text).unwrap();
-            let mut ours = b"[".to_vec();
+            let mut ours = String::from("[");
             string(&mut ours, text);
-            assert_eq!(String::from_utf8_lossy(&ours[1..]), expected);
+            assert_eq!(ours[1..], expected);
             ours.truncate(1);
-            display_string(&mut ours, text);
-            assert_eq!(String::from_utf8_lossy(&ours[1..]), expected);
+            written_string(&mut ours, |out| out.push_str(text));
+            assert_eq!(ours[1..], expected);
+        }
+    }
+
+    #[test]
+    fn what_findings_name_unescaped_needs_no_escaping() {
+        for check in CHECKS {
+            let cis = Provider::ALL.map(|provider| check.cis(provider).unwrap_or(""));
+            for text in [check.id, check.severity.name()].iter().chain(&cis) {
+                assert!(!needs_escaping(text.as_bytes()), "{text}");
+            }
         }
     }
 }
