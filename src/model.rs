@@ -241,24 +241,30 @@ impl AccessKey<'_> {
 /// A key id as shown in logs, errors and (unless `--metrics.show-secret-ids`) labels: its
 /// prefix, which names the kind of key, and its last four characters, which tell keys apart.
 pub fn mask_key_id(id: &str) -> String {
-    let (head, tail) = match id.is_ascii() {
-        // Every provider's key ids: characters are bytes.
-        true if id.len() > 8 => (&id[..4], &id[id.len() - 4..]),
-        true => return "…".to_owned(),
-        false => {
-            let chars = id.chars().count();
-            if chars <= 8 {
-                return "…".to_owned();
-            }
-            let at_char = |n: usize| id.char_indices().nth(n).map_or(0, |(at, _)| at);
-            (&id[..at_char(4)], &id[at_char(chars - 4)..])
-        }
-    };
+    let (head, tail) = key_id_ends(id);
     let mut masked = String::with_capacity(head.len() + '…'.len_utf8() + tail.len());
     masked.push_str(head);
     masked.push('…');
     masked.push_str(tail);
     masked
+}
+
+/// What [`mask_key_id`] shows of `id` around its `…`: the first four characters and the
+/// last four, or nothing of an id of eight characters or fewer. At most 16 bytes each.
+pub fn key_id_ends(id: &str) -> (&str, &str) {
+    match id.is_ascii() {
+        // Every provider's key ids: characters are bytes.
+        true if id.len() > 8 => (&id[..4], &id[id.len() - 4..]),
+        true => ("", ""),
+        false => {
+            let chars = id.chars().count();
+            if chars <= 8 {
+                return ("", "");
+            }
+            let at_char = |n: usize| id.char_indices().nth(n).map_or(0, |(at, _)| at);
+            (&id[..at_char(4)], &id[at_char(chars - 4)..])
+        }
+    }
 }
 
 /// Everything about a user but its text.

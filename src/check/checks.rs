@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::ValueEnum;
 
-use crate::model::{AccessKey, KeyStatus, Time, User, UserType, MAX_KEY_SLOTS};
+use crate::model::{key_id_ends, AccessKey, KeyStatus, Time, User, UserType};
 use crate::report::{Checks, Provider};
 
 /// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
@@ -273,28 +273,18 @@ pub struct FoundKey {
     pub slot: u8,
     status: KeyStatus,
     /// Masked as in the metrics; `None` where the report names no key id (AWS, Alibaba).
-    /// One copy per key, shared by its findings.
-    masked_id: Option<Arc<str>>,
+    masked_id: Option<MaskedId>,
 }
 
 impl FoundKey {
-    /// `masked` holds the masked ids of the user's keys made so far, by slot.
-    fn of(key: &AccessKey<'_>, masked: &mut [Option<Arc<str>>; MAX_KEY_SLOTS]) -> FoundKey {
-        let slot = key.facts.slot;
-        let id = || Arc::from(key.masked_id());
+    fn of(key: &AccessKey<'_>) -> FoundKey {
         FoundKey {
-            slot,
+            slot: key.facts.slot,
             status: key.facts.status,
-            masked_id: match masked.get_mut(usize::from(slot) - 1) {
-                _ if key.id.is_empty() => None,
-                Some(masked) => Some(Arc::clone(masked.get_or_insert_with(id))),
-                None => Some(id()),
-            },
+            masked_id: (!key.id.is_empty()).then(|| MaskedId::of(key.id)),
         }
     }
-}
 
-impl FoundKey {
     /// `active key 1 (AKID…1234)`: the status, the slot, the id masked as in the metrics.
     fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
         out.write_str(self.status.label())?;
@@ -303,11 +293,44 @@ impl FoundKey {
         match &self.masked_id {
             Some(id) => {
                 out.write_str(" (")?;
-                out.write_str(id)?;
+                id.write(out)?;
                 out.write_str(")")
             }
             None => Ok(()),
         }
+    }
+}
+
+/// A key id masked as [`mask_key_id`](crate::model::mask_key_id) masks it, kept in place: a run has hundreds of
+/// thousands of key findings, and none allocates for its id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MaskedId {
+    /// The shown ends, back to back; `head` bytes of it come before the `…`.
+    ends: [u8; 32],
+    head: u8,
+    len: u8,
+}
+
+impl MaskedId {
+    fn of(id: &str) -> MaskedId {
+        let (head, tail) = key_id_ends(id);
+        let mut ends = [0; 32];
+        ends[..head.len()].copy_from_slice(head.as_bytes());
+        ends[head.len()..head.len() + tail.len()].copy_from_slice(tail.as_bytes());
+        MaskedId {
+            ends,
+            head: head.len() as u8,
+            len: (head.len() + tail.len()) as u8,
+        }
+    }
+
+    fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        let ends =
+            std::str::from_utf8(&self.ends[..usize::from(self.len)]).expect("whole characters");
+        let (head, tail) = ends.split_at(usize::from(self.head));
+        out.write_str(head)?;
+        out.write_str("…")?;
+        out.write_str(tail)
     }
 }
 
@@ -498,13 +521,12 @@ impl Judge {
     /// Some may not apply to the report: see [`answered_by`].
     pub fn user(&self, user: &User<'_>, line: u64, out: &mut Vec<Finding>) {
         let found = out.len();
-        let mut masked = Default::default();
         let mut add = |check: &'static Check, key: Option<&AccessKey>, fact: Fact| {
             out.push(Finding {
                 check,
                 line: Some(line),
                 user: None,
-                key: key.map(|key| FoundKey::of(key, &mut masked)),
+                key: key.map(FoundKey::of),
                 fact,
             })
         };
@@ -631,6 +653,7 @@ impl Ago {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::mask_key_id;
 
     #[test]
     fn ids_are_unique_and_snake_case() {
@@ -660,6 +683,21 @@ mod tests {
         assert_eq!(Ago(30 * 3600).to_string(), "30 hours");
         assert_eq!(Ago(90).to_string(), "1 minutes");
         assert_eq!(Ago(-7200).to_string(), "120 minutes in the future");
+    }
+
+    #[test]
+    fn masked_ids_are_kept_as_mask_key_id_shows_them() {
+        for id in [
+            "AKIDabcdefgh1234",
+            "short",
+            "12345678",
+            "LTAI甲乙丙丁戊己庚",
+            "𝔸𝔹ℂ𝔻𝔼𝔽𝔾ℍ𝕀",
+        ] {
+            let mut shown = String::new();
+            MaskedId::of(id).write(&mut shown).unwrap();
+            assert_eq!(shown, mask_key_id(id), "{id}");
+        }
         assert_eq!(Threshold(i64::MIN).to_string(), "-9223372036854775808s");
     }
 }
