@@ -130,7 +130,8 @@ def markdown(r, command):
         "",
         "Generated users are each given several faults, so these reports hold more than one "
         "finding per user; `check` reads and judges them on both cores like the exporter's first "
-        "scan, and most of its time is spent writing the findings (see the bytes written).",
+        "scan and writes each report's findings while the next are read: what it takes beyond the "
+        "exporter's start is making and writing that text (see the bytes written).",
         SECTION_END,
     ]
     return "\n".join(lines) + "\n"
