@@ -200,7 +200,7 @@ impl Reloader {
     /// Brings the snapshot up to date with the folder. Blocking: run it off the async runtime.
     pub fn rescan(&mut self) {
         let current = self.snapshot.load_full();
-        let winners = match self.list_reports() {
+        let winners = match list_reports(&self.dir, &self.selection) {
             Ok(winners) => {
                 self.folder = FolderState::Readable;
                 winners
@@ -286,10 +286,6 @@ impl Reloader {
             scanned: true,
             folder: self.folder.clone(),
         });
-    }
-
-    fn list_reports(&self) -> io::Result<BTreeMap<String, Version>> {
-        list_reports(&self.dir, &self.selection)
     }
 }
 

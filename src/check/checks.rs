@@ -355,21 +355,9 @@ impl Finding {
 
     /// For people; key ids masked as in the metrics.
     pub fn detail(&self) -> String {
-        self.words().to_string()
-    }
-
-    /// The detail, written straight into the output rather than allocated first.
-    pub fn words(&self) -> Words<'_> {
-        Words(self)
-    }
-}
-
-/// A finding's detail as text; see [`Finding::words`].
-pub struct Words<'a>(&'a Finding);
-
-impl fmt::Display for Words<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.write_detail(f)
+        let mut detail = String::new();
+        let _ = self.write_detail(&mut detail);
+        detail
     }
 }
 

@@ -159,13 +159,14 @@ fn write_rendered<T: Sync>(
     render: impl Fn(&T) -> Vec<u8> + Sync,
 ) -> io::Result<()> {
     let mut first = true;
-    on_every_core_in_order(items, RENDERED_AHEAD, render, |rendered| {
+    on_every_core_in_order(items, AHEAD, render, |rendered| {
         write_joined(out, &rendered, joined, &mut first)
     })
 }
 
-/// How many items' text may wait to be written: enough to keep every core busy.
-const RENDERED_AHEAD: usize = 16;
+/// How many reports may wait, read or rendered, for those before them to be written:
+/// enough to keep every core busy, few enough that little text waits in memory.
+const AHEAD: usize = 16;
 
 /// One finding in a line of text: `line 3: bob.ops, key 1: <detail>` (the report is
 /// named by what holds the line).
@@ -179,7 +180,7 @@ fn describe(finding: &Finding) -> String {
         (Some(user), None) => text.push_str(&format!("{user}: ")),
         _ => {}
     }
-    text.push_str(&finding.detail());
+    let _ = finding.write_detail(&mut text);
     text
 }
 

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::checks::{answered_by, Finding, Judge, Severity};
+use super::AHEAD;
 use crate::cores::on_every_core_in_order;
 use crate::model::Time;
 use crate::reload::{self, LoadError, Selection, Version};
@@ -29,9 +30,6 @@ pub struct Outcome {
     pub first_cell_errors: Vec<String>,
     pub cell_errors: u64,
 }
-
-/// How many reports may wait, read and rendered, for those before them to be written.
-const AHEAD: usize = 16;
 
 pub struct Walk {
     pub selection: Selection,
