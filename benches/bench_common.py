@@ -1,13 +1,36 @@
 """What every benchmark script shares: where cargo builds, the machine a run is on, and
 splicing a script's section into benches/RESULTS.md. Standard library only."""
 
+import json
 import os
 import platform
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# benches/run.sh exports where cargo builds (CARGO_TARGET_DIR, .cargo/config.toml).
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+
+
+def target_directory():
+    """Where cargo builds: CARGO_TARGET_DIR (benches/run.sh exports it), else what cargo
+    itself says (a .cargo/config.toml's target-dir, or the workspace's target/)."""
+    if os.environ.get("CARGO_TARGET_DIR"):
+        return os.path.abspath(os.environ["CARGO_TARGET_DIR"])
+    metadata = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                              cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(metadata)["target_directory"]
+
+
+TARGET = target_directory()
+# This tree's release build: `cargo build --release --bins`.
+RELEASE = os.path.join(TARGET, "release")
+
+
+def write_figures(results, out, name):
+    """Writes a script's figures as JSON to `out`, or where benches/results.py reads them:
+    bench-results/NAME.json in the target folder."""
+    path = out or os.path.join(TARGET, "bench-results", f"{name}.json")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(results, f, indent=2)
 
 
 def machine():

@@ -15,7 +15,6 @@ and, with --markdown, are spliced into benches/RESULTS.md between this script's 
 
 import argparse
 import datetime
-import json
 import os
 import re
 import shutil
@@ -25,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import TARGET, machine, splice
+from bench_common import RELEASE, machine, splice, write_figures
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from whole_process import Exporter  # noqa: E402  (the same process driver as whole_process.py)
@@ -149,10 +148,8 @@ def main():
     parser.add_argument("--command", default="python3 benches/check.py --markdown benches/RESULTS.md")
     args = parser.parse_args()
 
-    target = TARGET
-    binary = args.binary or os.path.join(target, "release/credential-report-exporter")
-    generator = os.path.join(target, "release/generate-reports")
-    out = args.out or os.path.join(target, "bench-results", "check.json")
+    binary = args.binary or os.path.join(RELEASE, "credential-report-exporter")
+    generator = os.path.join(RELEASE, "generate-reports")
     folder = tempfile.mkdtemp(prefix="credential-reports-")
     try:
         subprocess.run([generator, "--users", str(args.users), "--files", str(args.files),
@@ -186,9 +183,7 @@ def main():
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(results, f, indent=2)
+    write_figures(results, args.out, "check")
     section = markdown(results, args.command)
     if args.markdown:
         splice(args.markdown, section, SECTION_START, SECTION_END)

@@ -16,9 +16,7 @@ import tempfile
 import time
 import urllib.request
 
-from bench_common import TARGET
-
-RELEASE = os.path.join(TARGET, "release")
+from bench_common import RELEASE, write_figures
 
 
 def free_port():
@@ -67,11 +65,9 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         size = os.path.getsize(os.path.join(folder, "account-0000.csv"))
         runs = [reload_seconds(folder) for _ in range(args.runs)]
-    os.makedirs(os.path.join(TARGET, "bench-results"), exist_ok=True)
     result = {"users": args.users, "bytes": size, "runs": runs,
               "median_seconds": statistics.median(runs)}
-    with open(os.path.join(TARGET, "bench-results", "reload.json"), "w") as f:
-        json.dump(result, f, indent=2)
+    write_figures(result, None, "reload")
     print(json.dumps(result))
 
 

@@ -16,10 +16,13 @@ cargo build --release --bins
 # git's copy of that commit, in its own target folder.
 baseline_commit=3c4cc9a
 baseline="$(realpath -m "$target")/baseline-$baseline_commit"
-if [ ! -x "$baseline/target/release/credential-report-exporter" ]; then
+# Its own target folder, named here, so where this tree builds does not matter.
+baseline_target="$baseline/target"
+baseline_binary="$baseline_target/release/credential-report-exporter"
+if [ ! -x "$baseline_binary" ]; then
   mkdir -p "$baseline"
   git archive "$baseline_commit" | tar -x -C "$baseline"
-  (cd "$baseline" && CARGO_TARGET_DIR="$baseline/target" cargo build --release --bin credential-report-exporter)
+  (cd "$baseline" && CARGO_TARGET_DIR="$baseline_target" cargo build --release --bin credential-report-exporter)
 fi
 command -v prometheus-node-exporter >/dev/null || {
   echo "benches/run.sh: apt-get install prometheus-node-exporter (the textfile comparison)" >&2; exit 1; }
@@ -30,7 +33,7 @@ if [ "$quick" = --quick ]; then
   python3 benches/whole_process.py --users 100000 --files 100 --idle-seconds 5 --change-rounds 2
   python3 benches/reload.py --runs 2
   python3 benches/results.py --command "benches/run.sh --quick" >"$target/bench-results/RESULTS.quick.md"
-  python3 benches/scrape_large.py --users 10000 --rounds 5 --baseline "$baseline/target/release/credential-report-exporter" \
+  python3 benches/scrape_large.py --users 10000 --rounds 5 --baseline "$baseline_binary" \
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   python3 benches/check.py --users 100000 --files 100 --runs 1 \
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
@@ -41,7 +44,7 @@ else
   python3 benches/whole_process.py
   python3 benches/reload.py
   python3 benches/results.py --command "benches/run.sh" >benches/RESULTS.md
-  python3 benches/scrape_large.py --baseline "$baseline/target/release/credential-report-exporter" \
+  python3 benches/scrape_large.py --baseline "$baseline_binary" \
     --command "benches/run.sh" --markdown benches/RESULTS.md
   python3 benches/check.py --command "benches/run.sh" --markdown benches/RESULTS.md
   echo "wrote benches/RESULTS.md"

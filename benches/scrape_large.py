@@ -14,10 +14,8 @@ root) between phases so that each phase's peak is its own.
 
 import argparse
 import http.client
-import json
 import os
 import re
-import resource
 import shutil
 import socket
 import statistics
@@ -28,7 +26,7 @@ import threading
 import time
 import zlib
 
-from bench_common import ROOT, TARGET, machine, splice
+from bench_common import ROOT, RELEASE, machine, splice, write_figures
 
 MIB = 1024 * 1024
 # What Prometheus 2.x sends (scrape.go): OpenMetrics first, gzip always.
@@ -438,14 +436,13 @@ def main():
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--out", default=None, help="JSON figures (default: target/bench-results/scrape_large.json)")
+    parser.add_argument("--out", default=None, help="JSON figures (default: bench-results/scrape_large.json in the target folder)")
     parser.add_argument("--markdown", help="splice the figures into this Markdown file (benches/RESULTS.md)")
     parser.add_argument("--command", default="benches/scrape_large.py")
     args = parser.parse_args()
 
-    target = TARGET
-    binary = args.binary or os.path.join(target, "release/credential-report-exporter")
-    generator = os.path.join(target, "release/generate-reports")
+    binary = args.binary or os.path.join(RELEASE, "credential-report-exporter")
+    generator = os.path.join(RELEASE, "generate-reports")
     for needed in (binary, args.baseline, generator, args.node_exporter):
         if not os.access(needed, os.X_OK):
             sys.exit(f"{needed} is missing: build with `cargo build --release --bins`, the baseline in "
@@ -484,10 +481,7 @@ def main():
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
-    out = args.out or os.path.join(target, "bench-results/scrape_large.json")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(results, f, indent=2)
+    write_figures(results, args.out, "scrape_large")
     section = markdown(results, args.command)
     if args.markdown:
         splice(args.markdown, section, SECTION_START, SECTION_END)

@@ -24,7 +24,7 @@ import threading
 import time
 import urllib.request
 
-from bench_common import TARGET
+from bench_common import RELEASE, write_figures
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -249,10 +249,8 @@ def main():
     parser.add_argument("--binary", help="the exporter to measure (default: this tree's release build)")
     args = parser.parse_args()
 
-    target = TARGET
-    binary = args.binary or os.path.join(target, "release/credential-report-exporter")
-    generator = os.path.join(target, "release/generate-reports")
-    out = args.out or os.path.join(target, "bench-results", "whole_process.json")
+    binary = args.binary or os.path.join(RELEASE, "credential-report-exporter")
+    generator = os.path.join(RELEASE, "generate-reports")
     folder = tempfile.mkdtemp(prefix="credential-reports-")
     results = {"users": args.users, "files": args.files, "seed": args.seed}
     try:
@@ -292,9 +290,7 @@ def main():
             exporter.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w") as f:
-        json.dump(results, f, indent=2)
+    write_figures(results, args.out, "whole_process")
     print(json.dumps(results, indent=2))
 
 
