@@ -2,9 +2,9 @@
 //! of deploy/prometheus/credential-report-exporter.rules.yml each mirrors; and how a user
 //! (or a report) is judged against them, with the same comparisons as those alerts.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use clap::ValueEnum;
 
@@ -51,19 +51,21 @@ impl Threshold {
 /// Written back the way the defaults are given, so `--help` shows `90d`, not seconds.
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
+        let mut text = String::new();
+        self.write(&mut text);
+        f.write_str(&text)
     }
 }
 
 impl Threshold {
-    fn write(self, out: &mut impl fmt::Write) -> fmt::Result {
+    fn write(self, out: &mut String) {
         let (n, unit) = match self.0 {
             s if s % 86_400 == 0 => (s / 86_400, "d"),
             s if s % 3600 == 0 => (s / 3600, "h"),
             s => (s, "s"),
         };
-        out.write_str(itoa::Buffer::new().format(n))?;
-        out.write_str(unit)
+        out.push_str(itoa::Buffer::new().format(n));
+        out.push_str(unit);
     }
 }
 
@@ -84,7 +86,7 @@ impl FromStr for Threshold {
 }
 
 /// One check. Its `id` is stable: scripts, baselines and SARIF viewers key on it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Check {
     pub id: &'static str,
     pub severity: Severity,
@@ -97,6 +99,8 @@ pub struct Check {
     pub cis: &'static [(Provider, &'static str)],
     /// The flag that sets its threshold, and the default (the alert's number).
     pub threshold: Option<(&'static str, Threshold)>,
+    /// Writes what a finding of this check says beyond its check and key, for people.
+    words: fn(&Finding<'_>, &mut String),
 }
 
 impl Check {
@@ -105,6 +109,13 @@ impl Check {
             .iter()
             .find(|(p, _)| *p == provider)
             .map(|(_, c)| *c)
+    }
+
+    /// Where the check is in [`CHECKS`].
+    pub fn position(&self) -> usize {
+        (CHECKS.iter())
+            .position(|check| std::ptr::eq(*check, self))
+            .expect("every check is in CHECKS")
     }
 
     /// The default threshold, for the flags' defaults.
@@ -137,31 +148,41 @@ const ALI_1_5: (Provider, &str) = (
     "CIS Alibaba Cloud Foundation v1.0.0 1.5 (asks for 90 days)",
 );
 
-pub const CONSOLE_WITHOUT_MFA: Check = Check {
+pub static CONSOLE_WITHOUT_MFA: Check = Check {
     id: "console_without_mfa",
     severity: Severity::Warning,
     alert: "CredentialReportConsoleUserWithoutMFA",
     title: "A user who may sign in to the console has no MFA device",
     cis: &[],
     threshold: None,
+    words: |_, out| out.push_str("may sign in to the console without an MFA device"),
 };
-pub const KEY_AT_RISK: Check = Check {
+pub static KEY_AT_RISK: Check = Check {
     id: "key_at_risk",
     severity: Severity::Critical,
     alert: "CredentialReportAccessKeyAtRisk",
     title: "The provider flags an access key as possibly leaked",
     cis: &[],
     threshold: None,
+    words: |finding, out| {
+        finding.write_key(out);
+        out.push_str(" is flagged as possibly leaked");
+    },
 };
-pub const KEY_OVER_90_DAYS: Check = Check {
+pub static KEY_OVER_90_DAYS: Check = Check {
     id: "key_over_90_days",
     severity: Severity::Warning,
     alert: "CredentialReportAccessKeyOlderThan90Days",
     title: "An active access key is older than the threshold",
     cis: &[],
     threshold: Some(("check.key-max-age", Threshold::days(90))),
+    words: |finding, out| {
+        finding.write_key(out);
+        out.push_str(" was created or last rotated ");
+        finding.write_age(out);
+    },
 };
-pub const KEY_UNUSED_45_DAYS: Check = Check {
+pub static KEY_UNUSED_45_DAYS: Check = Check {
     id: "key_unused_45_days",
     severity: Severity::Warning,
     alert: "CredentialReportAccessKeyUnused",
@@ -169,66 +190,102 @@ pub const KEY_UNUSED_45_DAYS: Check = Check {
         "An active access key was not used (or, never used, created) for the threshold or longer",
     cis: &[],
     threshold: Some(("check.key-max-unused", Threshold::days(45))),
+    words: |finding, out| {
+        finding.write_key(out);
+        out.push_str(match finding.fell_back() {
+            true => " never used, created ",
+            false => " last used ",
+        });
+        finding.write_age(out);
+    },
 };
-pub const TWO_ACTIVE_KEYS: Check = Check {
+pub static TWO_ACTIVE_KEYS: Check = Check {
     id: "two_active_keys",
     severity: Severity::Info,
     alert: "CredentialReportUserWithTwoActiveKeys",
     title: "A user has two or more active access keys",
     cis: &[],
     threshold: None,
+    words: |finding, out| {
+        if let Fact::ActiveKeys(active) = finding.fact {
+            out.push_str(itoa::Buffer::new().format(active));
+        }
+        out.push_str(" active access keys");
+    },
 };
-pub const ABNORMAL_LOGINS: Check = Check {
+pub static ABNORMAL_LOGINS: Check = Check {
     id: "abnormal_logins",
     severity: Severity::Warning,
     alert: "CredentialReportSuspiciousLogins",
     title: "The provider saw suspicious logins of a user in the last 30 days",
     cis: &[],
     threshold: None,
+    words: |_, out| out.push_str("suspicious logins in the last 30 days"),
 };
-pub const ROOT_ACCESS_KEY: Check = Check {
+pub static ROOT_ACCESS_KEY: Check = Check {
     id: "root_access_key",
     severity: Severity::Critical,
     alert: "CredentialReportRootAccessKeyPresent",
     title: "The root user has an access key (active or disabled)",
     cis: &[AWS_1_4, ALI_1_2],
     threshold: None,
+    words: |finding, out| {
+        out.push_str("the root user has ");
+        finding.write_key(out);
+    },
 };
-pub const ROOT_WITHOUT_MFA: Check = Check {
+pub static ROOT_WITHOUT_MFA: Check = Check {
     id: "root_without_mfa",
     severity: Severity::Critical,
     alert: "CredentialReportRootWithoutMFA",
     title: "The root user has no MFA device",
     cis: &[AWS_1_5, ALI_1_3],
     threshold: None,
+    words: |_, out| out.push_str("the root user has no MFA device"),
 };
-pub const ROOT_USED_RECENTLY: Check = Check {
+pub static ROOT_USED_RECENTLY: Check = Check {
     id: "root_used_recently",
     severity: Severity::Warning,
     alert: "CredentialReportRootUsedRecently",
     title: "The root user signed in or used an access key within the threshold",
     cis: &[AWS_1_7, ALI_1_1],
     threshold: Some(("check.root-used-within", Threshold::hours(24))),
+    words: |finding, out| {
+        out.push_str("the root user signed in or used an access key ");
+        finding.write_age(out);
+    },
 };
-pub const PASSWORD_UNUSED_45_DAYS: Check = Check {
+pub static PASSWORD_UNUSED_45_DAYS: Check = Check {
     id: "password_unused_45_days",
     severity: Severity::Warning,
     alert: "CredentialReportConsolePasswordUnused",
     title: "A console password was not used (or, never used, set) for the threshold or longer",
     cis: &[AWS_1_12, ALI_1_5],
     threshold: Some(("check.password-max-unused", Threshold::days(45))),
+    words: |finding, out| {
+        out.push_str(match finding.fell_back() {
+            true => "console password never used, set ",
+            false => "console password last used ",
+        });
+        finding.write_age(out);
+    },
 };
-pub const STALE_REPORT: Check = Check {
+pub static STALE_REPORT: Check = Check {
     id: "stale_report",
     severity: Severity::Warning,
     alert: "CredentialReportStale",
     title: "The report file was not modified for longer than the threshold",
     cis: &[],
     threshold: Some(("check.report-max-age", Threshold::hours(24))),
+    words: |finding, out| {
+        out.push_str("the file was last modified ");
+        finding.write_age(out);
+    },
 };
 
-/// Every check, in the order findings about one user are listed.
-pub const CHECKS: [&Check; 11] = [
+/// Every check, in the order findings about one user are listed. Checks are statics, not
+/// consts, so that each is one place in memory: [`Check::position`] finds it by address.
+pub static CHECKS: [&Check; 11] = [
     &STALE_REPORT,
     &KEY_AT_RISK,
     &ROOT_ACCESS_KEY,
@@ -253,21 +310,30 @@ pub struct Thresholds {
 }
 
 /// One thing a check found: about a user (`key` `None`), one of its keys, or (no `user`)
-/// the report itself. Small: a folder of large reports can hold millions of findings, so
-/// their text is written only on output ([`Finding::detail`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
+/// the report itself. Its text is written only on output ([`Finding::write_detail`]): a
+/// folder of large reports has millions of findings.
+#[derive(Debug, Clone)]
+pub struct Finding<'a> {
     pub check: &'static Check,
     /// The line the user's row starts on.
     pub line: Option<u64>,
-    /// One copy per user, shared by its findings.
-    pub user: Option<Arc<str>>,
+    /// Borrowed from the report while it is read; owned by the formats that keep findings.
+    pub user: Option<Cow<'a, str>>,
     pub key: Option<FoundKey>,
     fact: Fact,
 }
 
+impl Finding<'_> {
+    pub fn into_owned(self) -> Finding<'static> {
+        Finding {
+            user: self.user.map(|user| Cow::Owned(user.into_owned())),
+            ..self
+        }
+    }
+}
+
 /// The key a finding is about.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct FoundKey {
     /// From 1, as the metrics' `key` label.
     pub slot: u8,
@@ -286,24 +352,21 @@ impl FoundKey {
     }
 
     /// `active key 1 (AKID…1234)`: the status, the slot, the id masked as in the metrics.
-    fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
-        out.write_str(self.status.label())?;
-        out.write_str(" key ")?;
-        out.write_str(itoa::Buffer::new().format(self.slot))?;
-        match &self.masked_id {
-            Some(id) => {
-                out.write_str(" (")?;
-                id.write(out)?;
-                out.write_str(")")
-            }
-            None => Ok(()),
+    fn write(&self, out: &mut String) {
+        out.push_str(self.status.label());
+        out.push_str(" key ");
+        out.push_str(itoa::Buffer::new().format(self.slot));
+        if let Some(id) = &self.masked_id {
+            out.push_str(" (");
+            id.write(out);
+            out.push(')');
         }
     }
 }
 
 /// A key id masked as [`mask_key_id`](crate::model::mask_key_id) masks it, kept in place: a run has hundreds of
 /// thousands of key findings, and none allocates for its id.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 struct MaskedId {
     /// The shown ends, back to back; `head` bytes of it come before the `…`.
     ends: [u8; 32],
@@ -324,18 +387,18 @@ impl MaskedId {
         }
     }
 
-    fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
+    fn write(&self, out: &mut String) {
         let ends =
             std::str::from_utf8(&self.ends[..usize::from(self.len)]).expect("whole characters");
         let (head, tail) = ends.split_at(usize::from(self.head));
-        out.write_str(head)?;
-        out.write_str("…")?;
-        out.write_str(tail)
+        out.push_str(head);
+        out.push('…');
+        out.push_str(tail);
     }
 }
 
 /// What a finding says beyond its check and key.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 enum Fact {
     Plain,
     /// How long ago, against which threshold; `fallback` where the time is the one the
@@ -348,7 +411,7 @@ enum Fact {
     ActiveKeys(usize),
 }
 
-impl Finding {
+impl Finding<'_> {
     pub fn slot(&self) -> Option<u8> {
         self.key.as_ref().map(|key| key.slot)
     }
@@ -356,121 +419,44 @@ impl Finding {
     /// For people; key ids masked as in the metrics.
     pub fn detail(&self) -> String {
         let mut detail = String::new();
-        let _ = self.write_detail(&mut detail);
+        self.write_detail(&mut detail);
         detail
     }
 }
 
-/// A piece of a finding's detail.
-#[derive(Clone, Copy)]
-enum Piece<'a> {
-    Text(&'static str),
-    Key(&'a FoundKey),
-    Ago(Ago),
-    Threshold(Threshold),
-    Count(usize),
-}
-
-fn put(out: &mut impl fmt::Write, pieces: &[Piece<'_>]) -> fmt::Result {
-    for &piece in pieces {
-        match piece {
-            Piece::Text(text) => out.write_str(text)?,
-            Piece::Key(key) => key.write(out)?,
-            Piece::Ago(ago) => ago.write(out)?,
-            Piece::Threshold(threshold) => threshold.write(out)?,
-            Piece::Count(n) => out.write_str(itoa::Buffer::new().format(n))?,
-        }
+impl Finding<'_> {
+    /// The detail, written into `out` (for `--format json`, the output itself: a run has
+    /// millions of findings).
+    pub fn write_detail(&self, out: &mut String) {
+        (self.check.words)(self, out)
     }
-    Ok(())
-}
 
-impl Finding {
-    /// The detail, written piece by piece into `out` (a [`String`] for `--format json`,
-    /// with none of fmt's machinery: a run has millions of findings).
-    pub fn write_detail(&self, out: &mut impl fmt::Write) -> fmt::Result {
-        use Piece::{Count, Text};
-        let key = || Piece::Key(self.key.as_ref().expect("a key's finding names its key"));
-        let (age, threshold, fallback) = match self.fact {
-            Fact::Age {
-                seconds,
-                threshold,
-                fallback,
-            } => (Ago(seconds), threshold, fallback),
-            _ => (Ago(0), Threshold(0), false),
+    /// `active key 1 (AKID…1234)`.
+    fn write_key(&self, out: &mut String) {
+        self.key
+            .as_ref()
+            .expect("a key's finding names its key")
+            .write(out)
+    }
+
+    /// `968 days ago (threshold 90d)`.
+    fn write_age(&self, out: &mut String) {
+        let Fact::Age {
+            seconds, threshold, ..
+        } = self.fact
+        else {
+            unreachable!("{} finds no age", self.check.id)
         };
-        let (age, threshold) = (Piece::Ago(age), Piece::Threshold(threshold));
-        match (self.check.id, self.fact) {
-            ("stale_report", _) => put(
-                out,
-                &[
-                    Text("the file was last modified "),
-                    age,
-                    Text(" ago (threshold "),
-                    threshold,
-                    Text(")"),
-                ],
-            ),
-            ("key_at_risk", _) => put(out, &[key(), Text(" is flagged as possibly leaked")]),
-            ("root_access_key", _) => put(out, &[Text("the root user has "), key()]),
-            ("root_without_mfa", _) => put(out, &[Text("the root user has no MFA device")]),
-            ("root_used_recently", _) => put(
-                out,
-                &[
-                    Text("the root user signed in or used an access key "),
-                    age,
-                    Text(" ago (threshold "),
-                    threshold,
-                    Text(")"),
-                ],
-            ),
-            ("console_without_mfa", _) => put(
-                out,
-                &[Text("may sign in to the console without an MFA device")],
-            ),
-            ("abnormal_logins", _) => put(out, &[Text("suspicious logins in the last 30 days")]),
-            ("password_unused_45_days", _) => put(
-                out,
-                &[
-                    Text(match fallback {
-                        true => "console password never used, set ",
-                        false => "console password last used ",
-                    }),
-                    age,
-                    Text(" ago (threshold "),
-                    threshold,
-                    Text(")"),
-                ],
-            ),
-            ("key_over_90_days", _) => put(
-                out,
-                &[
-                    key(),
-                    Text(" was created or last rotated "),
-                    age,
-                    Text(" ago (threshold "),
-                    threshold,
-                    Text(")"),
-                ],
-            ),
-            ("key_unused_45_days", _) => put(
-                out,
-                &[
-                    key(),
-                    Text(match fallback {
-                        true => " never used, created ",
-                        false => " last used ",
-                    }),
-                    age,
-                    Text(" ago (threshold "),
-                    threshold,
-                    Text(")"),
-                ],
-            ),
-            (_, Fact::ActiveKeys(active)) => {
-                put(out, &[Count(active), Text(" active access keys")])
-            }
-            (id, fact) => unreachable!("no words for {id} with {fact:?}"),
-        }
+        Ago(seconds).write(out);
+        out.push_str(" ago (threshold ");
+        threshold.write(out);
+        out.push(')');
+    }
+
+    /// Whether the age is of the time the check falls back to (creation for a key never
+    /// used, the last change for a password never used).
+    fn fell_back(&self) -> bool {
+        matches!(self.fact, Fact::Age { fallback: true, .. })
     }
 }
 
@@ -489,7 +475,7 @@ impl Judge {
     }
 
     /// The report's own finding: its file's age, as CredentialReportStale (`>`).
-    pub fn report(&self, modified: Option<Time>) -> Option<Finding> {
+    pub fn report(&self, modified: Option<Time>) -> Option<Finding<'static>> {
         let age = self.age(modified?)?;
         let threshold = self.thresholds.report_max_age;
         (age > threshold.seconds()).then_some(Finding {
@@ -505,18 +491,25 @@ impl Judge {
         })
     }
 
-    /// Every finding about `user`, whose row starts on `line`, in the order of [`CHECKS`].
-    /// Some may not apply to the report: see [`answered_by`].
-    pub fn user(&self, user: &User<'_>, line: u64, out: &mut Vec<Finding>) {
-        let found = out.len();
+    /// Every finding about `user`, whose row starts on `line`, in the order of [`CHECKS`],
+    /// to `found`; only those of the checks a report that answers `checks` answers.
+    pub fn user<'a>(
+        &self,
+        user: &User<'a>,
+        line: u64,
+        checks: &Checks,
+        mut found: impl FnMut(Finding<'a>),
+    ) {
         let mut add = |check: &'static Check, key: Option<&AccessKey>, fact: Fact| {
-            out.push(Finding {
-                check,
-                line: Some(line),
-                user: None,
-                key: key.map(FoundKey::of),
-                fact,
-            })
+            if answered_by(check, checks) {
+                found(Finding {
+                    check,
+                    line: Some(line),
+                    user: Some(Cow::Borrowed(user.username)),
+                    key: key.map(FoundKey::of),
+                    fact,
+                })
+            }
         };
         // `age >= threshold` (`>` where `strictly`) as a finding's fact.
         let older = |time: Time, threshold: Threshold, strictly: bool, fallback: bool| {
@@ -594,12 +587,6 @@ impl Judge {
         if active >= 2 {
             add(&TWO_ACTIVE_KEYS, None, Fact::ActiveKeys(active));
         }
-        if out.len() > found {
-            let name: Arc<str> = Arc::from(user.username);
-            for finding in &mut out[found..] {
-                finding.user = Some(Arc::clone(&name));
-            }
-        }
     }
 }
 
@@ -618,14 +605,8 @@ pub fn answered_by(check: &Check, checks: &Checks) -> bool {
 #[derive(Clone, Copy)]
 struct Ago(i64);
 
-impl fmt::Display for Ago {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write(f)
-    }
-}
-
 impl Ago {
-    fn write(self, out: &mut impl fmt::Write) -> fmt::Result {
+    fn write(self, out: &mut String) {
         let (n, unit) = match self.0 {
             s if s >= 2 * 86_400 => (s / 86_400, " days"),
             s if s >= 2 * 3600 => (s / 3600, " hours"),
@@ -633,8 +614,8 @@ impl Ago {
             // A date after "now": a clock or a report from the future.
             s => (-s / 60, " minutes in the future"),
         };
-        out.write_str(itoa::Buffer::new().format(n))?;
-        out.write_str(unit)
+        out.push_str(itoa::Buffer::new().format(n));
+        out.push_str(unit);
     }
 }
 
@@ -667,10 +648,15 @@ mod tests {
 
     #[test]
     fn ages_read_as_days_hours_or_minutes() {
-        assert_eq!(Ago(3 * 86_400 + 5).to_string(), "3 days");
-        assert_eq!(Ago(30 * 3600).to_string(), "30 hours");
-        assert_eq!(Ago(90).to_string(), "1 minutes");
-        assert_eq!(Ago(-7200).to_string(), "120 minutes in the future");
+        let words = |seconds| {
+            let mut words = String::new();
+            Ago(seconds).write(&mut words);
+            words
+        };
+        assert_eq!(words(3 * 86_400 + 5), "3 days");
+        assert_eq!(words(30 * 3600), "30 hours");
+        assert_eq!(words(90), "1 minutes");
+        assert_eq!(words(-7200), "120 minutes in the future");
     }
 
     #[test]
@@ -683,7 +669,7 @@ mod tests {
             "𝔸𝔹ℂ𝔻𝔼𝔽𝔾ℍ𝕀",
         ] {
             let mut shown = String::new();
-            MaskedId::of(id).write(&mut shown).unwrap();
+            MaskedId::of(id).write(&mut shown);
             assert_eq!(shown, mask_key_id(id), "{id}");
         }
         assert_eq!(Threshold(i64::MIN).to_string(), "-9223372036854775808s");

@@ -5,16 +5,16 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::path::Path;
 
-use super::checks::Finding;
-use super::walk::Outcome;
+use super::checks::{Finding, CHECKS};
+use super::walk::{Outcome, Render};
 use super::Run;
+use crate::report::Provider;
 
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
     out.write_all(b"{\n  \"findings\": [")?;
-    let outcomes = run.write_each(out, true, |_, outcome, findings| {
-        findings_text(outcome, &findings)
-    })?;
+    let outcomes = run.write_each(out, true, |_, report, path| Findings::new(report, path))?;
     close(out, outcomes.iter().all(|outcome| outcome.findings() == 0))?;
     out.write_all(b",\n  \"reports\": [")?;
     let mut text = String::new();
@@ -39,31 +39,82 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
 /// A report's findings, each on its own line after a comma:
 /// `{"report", "path", "line", "user", "key", "check", "severity", "cis", "detail"}`, with
 /// `key` the slot as a string (as the metrics' `key` label), null for a user or report.
-/// Written piece by piece: a run can have millions of findings.
-fn findings_text(outcome: &Outcome, findings: &[Finding]) -> Vec<u8> {
-    // Every finding of a report starts the same, and a user's findings (which come
-    // together, and are told apart by their line) the same up to their key.
-    let mut start = String::from(",\n    {\"report\":");
-    string(&mut start, &outcome.report);
-    start.push_str(",\"path\":");
-    string(&mut start, &outcome.path.to_string_lossy());
-    start.push_str(",\"line\":");
-    let report_start = start.len();
-    let mut started_line = None;
-    let mut text = String::with_capacity(findings.len() * (start.len() + 200));
-    for finding in findings {
-        if started_line != Some(finding.line) {
-            start.truncate(report_start);
+/// Written piece by piece as they are found: a run can have millions.
+struct Findings {
+    text: String,
+    /// How every finding of the report starts, then (from `user_from`) how the findings of
+    /// the user of `user_line` do, up to their key: a user's findings come together.
+    start: String,
+    user_from: usize,
+    user_line: Option<Option<u64>>,
+    /// What follows the key of each check's findings, in the order of [`CHECKS`], up to
+    /// the detail: the same for every finding of a check in a report.
+    after_key: [String; CHECKS.len()],
+    /// Where the users' findings start in `text`.
+    users_from: usize,
+}
+
+impl Findings {
+    fn new(report: &str, path: &Path) -> Findings {
+        let mut start = String::from(",\n    {\"report\":");
+        string(&mut start, report);
+        start.push_str(",\"path\":");
+        string(&mut start, &path.to_string_lossy());
+        start.push_str(",\"line\":");
+        Findings {
+            text: String::new(),
+            user_from: start.len(),
+            start,
+            user_line: None,
+            after_key: after_key(None),
+            users_from: 0,
+        }
+    }
+}
+
+/// `,"check":…,"severity":…,"cis":…,"detail":` for each check, in the order of [`CHECKS`]; the
+/// CIS control is the provider's (a report's own finding, made before its provider is
+/// known, has none).
+fn after_key(provider: Option<Provider>) -> [String; CHECKS.len()] {
+    CHECKS.map(|check| {
+        // Ids, severities and CIS controls are ours, with nothing to escape (a test says so).
+        let cis = match provider.and_then(|p| check.cis(p)) {
+            Some(cis) => format!("\"{cis}\""),
+            None => "null".to_owned(),
+        };
+        format!(
+            ",\"check\":\"{}\",\"severity\":\"{}\",\"cis\":{cis},\"detail\":",
+            check.id,
+            check.severity.name()
+        )
+    })
+}
+
+impl Render for Findings {
+    type Output = Vec<u8>;
+
+    fn begin(&mut self, provider: Provider, report_bytes: usize) {
+        self.after_key = after_key(Some(provider));
+        // Generated reports' findings take 1.3 times their size; room not written to
+        // costs no memory.
+        self.text.reserve(2 * report_bytes);
+        self.users_from = self.text.len();
+    }
+
+    fn add(&mut self, finding: Finding<'_>) {
+        let (text, start) = (&mut self.text, &mut self.start);
+        if self.user_line != Some(finding.line) {
+            start.truncate(self.user_from);
             match finding.line {
                 Some(line) => start.push_str(itoa::Buffer::new().format(line)),
                 None => start.push_str("null"),
             }
             start.push_str(",\"user\":");
-            optional_string(&mut start, finding.user.as_deref());
+            optional_string(start, finding.user.as_deref());
             start.push_str(",\"key\":");
-            started_line = Some(finding.line);
+            self.user_line = Some(finding.line);
         }
-        text.push_str(&start);
+        text.push_str(start);
         match finding.slot() {
             Some(slot) => {
                 text.push('"');
@@ -72,27 +123,18 @@ fn findings_text(outcome: &Outcome, findings: &[Finding]) -> Vec<u8> {
             }
             None => text.push_str("null"),
         }
-        // Ids, severities and CIS controls are ours, with nothing to escape (a test says so).
-        text.push_str(",\"check\":\"");
-        text.push_str(finding.check.id);
-        text.push_str("\",\"severity\":\"");
-        text.push_str(finding.check.severity.name());
-        text.push_str("\",\"cis\":");
-        match outcome.provider.and_then(|p| finding.check.cis(p)) {
-            Some(cis) => {
-                text.push('"');
-                text.push_str(cis);
-                text.push('"');
-            }
-            None => text.push_str("null"),
-        }
-        text.push_str(",\"detail\":");
-        written_string(&mut text, |text| {
-            let _ = finding.write_detail(text);
-        });
+        text.push_str(&self.after_key[finding.check.position()]);
+        written_string(text, |text| finding.write_detail(text));
         text.push('}');
     }
-    text.into_bytes()
+
+    fn refused(&mut self) {
+        self.text.truncate(self.users_from);
+    }
+
+    fn finish(self, _outcome: &Outcome) -> Vec<u8> {
+        self.text.into_bytes()
+    }
 }
 
 /// `text` as a JSON string, escaped byte for byte as serde_json escapes it.
@@ -173,7 +215,6 @@ fn close(out: &mut impl Write, empty: bool) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::CHECKS;
     use crate::report::Provider;
 
     #[test]

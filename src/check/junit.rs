@@ -7,17 +7,18 @@ use std::io::{self, Write};
 
 use super::checks::{answered_by, Finding, CHECKS};
 use super::walk::Outcome;
-use super::Run;
+use super::{Collected, Run};
 
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
     // The schema wants a local date-time without a zone; it is UTC.
     let timestamp = run.now.strftime("%Y-%m-%dT%H:%M:%S").to_string();
     out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n")?;
-    let outcomes = run.write_each(out, false, |id, outcome, findings| {
+    let render = |id: usize, outcome: &Outcome, findings: Vec<Finding<'static>>| {
         let mut xml = String::new();
         suite(&mut xml, run, id, outcome, &findings, &timestamp);
         xml.into_bytes()
-    })?;
+    };
+    let outcomes = run.write_each(out, false, |id, _, _| Collected::new(id, &render))?;
     out.write_all(b"</testsuites>\n")?;
     Ok(outcomes)
 }

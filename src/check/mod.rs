@@ -11,16 +11,18 @@ mod walk;
 
 use std::convert::Infallible;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use jiff::Timestamp;
 
 pub use checks::{Check, Finding, Severity, Threshold, CHECKS};
 pub use config::{CheckConfig, FailOn, OutputFormat};
-use walk::{Outcome, Walk};
+use walk::{Outcome, Render, Walk};
 
 use crate::cores::on_every_core_in_order;
+use crate::report::Provider;
 
 /// Exit statuses, as documented in docs/check.md (2 is also clap's for a bad flag).
 const FINDINGS: u8 = 1;
@@ -47,18 +49,19 @@ impl Run {
         severity >= floor
     }
 
-    /// Checks every report and writes what `render` makes of each, in order, while the
-    /// next are read, judged and rendered on every core: a folder of large reports has
-    /// millions of findings, and neither they nor their text are ever held all at once.
-    /// `joined`: as [`write_joined`]. Returns each report's outcome, for what follows.
-    fn write_each(
+    /// Checks every report and writes what the [`Render`] that `start` makes for each
+    /// report makes of it, in order, while the next are read, judged and rendered on every
+    /// core: a folder of large reports has millions of findings, and neither they nor their
+    /// text are ever held all at once. `joined`: as [`write_joined`]. Returns each report's
+    /// outcome, for what follows.
+    fn write_each<R: Render<Output = Vec<u8>>>(
         &self,
         out: &mut impl Write,
         joined: bool,
-        render: impl Fn(usize, &Outcome, Vec<Finding>) -> Vec<u8> + Sync,
+        start: impl Fn(usize, &str, &Path) -> R + Sync,
     ) -> io::Result<Vec<Outcome>> {
         let (mut outcomes, mut first) = (Vec::new(), true);
-        self.walk.run(&self.paths, render, |outcome, rendered| {
+        self.walk.run(&self.paths, start, |outcome, rendered| {
             report_to_stderr(&outcome);
             outcomes.push(outcome);
             write_joined(out, &rendered, joined, &mut first)
@@ -68,11 +71,12 @@ impl Run {
 
     /// Checks every report and keeps every finding, for the formats that need them all
     /// before they write one: the table's column widths, SARIF's invocations.
-    fn collect(&self) -> Vec<(Outcome, Vec<Finding>)> {
+    fn collect(&self) -> Vec<(Outcome, Vec<Finding<'static>>)> {
+        let keep = |_: usize, _: &Outcome, findings: Vec<Finding<'static>>| findings;
         let mut all = Vec::new();
         let Ok(()) = self.walk.run(
             &self.paths,
-            |_, _, findings| findings,
+            |index, _, _| Collected::new(index, &keep),
             |outcome, findings| {
                 report_to_stderr(&outcome);
                 all.push((outcome, findings));
@@ -168,6 +172,52 @@ fn write_rendered<T: Sync>(
 /// enough to keep every core busy, few enough that little text waits in memory.
 const AHEAD: usize = 16;
 
+/// Keeps a report's findings, for the formats that need them together: `then` makes what
+/// they give, from the report's place in the run, its outcome and its findings.
+struct Collected<'t, T, R> {
+    index: usize,
+    findings: Vec<Finding<'static>>,
+    /// Where the users' findings start.
+    users_from: usize,
+    then: &'t T,
+    made: PhantomData<fn() -> R>,
+}
+
+impl<'t, T, R> Collected<'t, T, R> {
+    fn new(index: usize, then: &'t T) -> Self {
+        Collected {
+            index,
+            findings: Vec::new(),
+            users_from: 0,
+            then,
+            made: PhantomData,
+        }
+    }
+}
+
+impl<T, R: Send> Render for Collected<'_, T, R>
+where
+    T: Fn(usize, &Outcome, Vec<Finding<'static>>) -> R + Sync,
+{
+    type Output = R;
+
+    fn begin(&mut self, _provider: Provider, _report_bytes: usize) {
+        self.users_from = self.findings.len();
+    }
+
+    fn add(&mut self, finding: Finding<'_>) {
+        self.findings.push(finding.into_owned());
+    }
+
+    fn refused(&mut self) {
+        self.findings.truncate(self.users_from);
+    }
+
+    fn finish(self, outcome: &Outcome) -> R {
+        (self.then)(self.index, outcome, self.findings)
+    }
+}
+
 /// One finding in a line of text: `line 3: bob.ops, key 1: <detail>` (the report is
 /// named by what holds the line).
 fn describe(finding: &Finding) -> String {
@@ -180,7 +230,7 @@ fn describe(finding: &Finding) -> String {
         (Some(user), None) => text.push_str(&format!("{user}: ")),
         _ => {}
     }
-    let _ = finding.write_detail(&mut text);
+    finding.write_detail(&mut text);
     text
 }
 

@@ -4,12 +4,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::checks::{answered_by, Finding, Judge, Severity};
+use super::checks::{Finding, Judge, Severity};
 use super::AHEAD;
 use crate::cores::on_every_core_in_order;
-use crate::model::Time;
+use crate::model::{Time, User};
 use crate::reload::{self, LoadError, Selection, Version};
-use crate::report::{self, Checks, Provider, ReadOptions};
+use crate::report::{self, Checks, Provider, ReadOptions, Sink};
 
 /// What checking one report gave, less its findings (which are rendered as they are found:
 /// a folder of large reports has millions).
@@ -38,34 +38,54 @@ pub struct Walk {
     pub judge: Judge,
 }
 
+/// What a format makes of one report's findings, given to it as they are found, in order:
+/// the report's own first, then, after [`Render::begin`], its users'.
+pub trait Render: Send {
+    type Output: Send;
+
+    /// The report's header was read: its provider is known, and its users' findings follow.
+    /// `report_bytes`: the size of the report, to make room for what they make.
+    fn begin(&mut self, provider: Provider, report_bytes: usize);
+
+    fn add(&mut self, finding: Finding<'_>);
+
+    /// The report was refused after [`Render::begin`]: its users' findings are void, as a
+    /// refused version's users are not served.
+    fn refused(&mut self);
+
+    /// What the report's findings made, given how checking it went.
+    fn finish(self, outcome: &Outcome) -> Self::Output;
+}
+
 /// One report to check: its name and its file, or why there is none.
 type Target = (String, PathBuf, Result<Version, String>);
 
 impl Walk {
-    /// Checks every report `paths` name, on every core. What `render` makes of each
-    /// report's findings (given the report's place in the run, from 0) is handed to `each`
-    /// with its outcome on the calling thread, in the order given (a folder's by report
-    /// name). Stops at the first error of `each`.
-    pub fn run<R: Send, E>(
+    /// Checks every report `paths` name, on every core, each into the [`Render`] that
+    /// `start` makes for it (given the report's place in the run, from 0, its name and its
+    /// file). What each makes is handed to `each` with its outcome on the calling thread, in
+    /// the order given (a folder's by report name). Stops at the first error of `each`.
+    pub fn run<R: Render, E>(
         &self,
         paths: &[PathBuf],
-        render: impl Fn(usize, &Outcome, Vec<Finding>) -> R + Sync,
-        mut each: impl FnMut(Outcome, R) -> Result<(), E>,
+        start: impl Fn(usize, &str, &Path) -> R + Sync,
+        mut each: impl FnMut(Outcome, R::Output) -> Result<(), E>,
     ) -> Result<(), E> {
         let targets: Vec<(usize, Target)> = (paths.iter())
             .flat_map(|path| self.targets(path))
             .enumerate()
             .collect();
         let check = |(index, (name, path, version)): &(usize, Target)| {
-            let (outcome, findings) = match version {
-                Ok(version) => self.check(name, version),
-                Err(error) => Outcome::refused(name, path, Vec::new(), error.clone()),
+            let render = start(*index, name, path);
+            let (outcome, render) = match version {
+                Ok(version) => self.check(name, version, render),
+                Err(error) => (Outcome::refused(name, path, [0; 3], error.clone()), render),
             };
-            let rendered = render(*index, &outcome, findings);
-            (outcome, rendered)
+            let made = render.finish(&outcome);
+            (outcome, made)
         };
-        on_every_core_in_order(&targets, AHEAD, check, |(outcome, rendered)| {
-            each(outcome, rendered)
+        on_every_core_in_order(&targets, AHEAD, check, |(outcome, made)| {
+            each(outcome, made)
         })
     }
 
@@ -114,30 +134,42 @@ impl Walk {
         }
     }
 
-    fn check(&self, name: &str, version: &Version) -> (Outcome, Vec<Finding>) {
+    fn check<R: Render>(&self, name: &str, version: &Version, mut render: R) -> (Outcome, R) {
         let modified = (version.modified)
             .and_then(|m| jiff::Timestamp::try_from(m).ok())
             .map(Time::from);
+        let mut own_found = [0; 3];
         // The report's age is known even when its contents are refused, as the alert's is.
-        let stale = self.judge.report(modified);
+        if let Some(stale) = self.judge.report(modified) {
+            own_found[stale.check.severity as usize] += 1;
+            render.add(stale);
+        }
         // One thread per file: the reports themselves are spread over the cores.
         let (bytes, generated) = match reload::read_version(version, self.max_bytes, 1) {
             Ok(read) => read,
             Err(error) => {
-                let findings = stale.into_iter().collect();
-                return Outcome::refused(name, &version.path, findings, error.to_string());
+                let outcome = Outcome::refused(name, &version.path, own_found, error.to_string());
+                return (outcome, render);
             }
         };
-        let mut findings: Vec<Finding> = stale.into_iter().collect();
-        let report_findings = findings.len();
-        let mut users = 0;
-        let read = report::read_with_lines(&bytes, &self.read, generated, |line, user| {
-            users += 1;
-            self.judge.user(user, line, &mut findings);
-        });
+        let mut judging = Judging {
+            judge: &self.judge,
+            report_bytes: bytes.len(),
+            render,
+            checks: None,
+            found: own_found,
+            users: 0,
+        };
+        let read = report::read_into(&bytes, &self.read, generated, &mut judging);
+        let Judging {
+            mut render,
+            checks,
+            found,
+            users,
+            ..
+        } = judging;
         match read {
             Ok(summary) => {
-                findings.retain(|finding| answered_by(finding.check, &summary.checks));
                 let outcome = Outcome {
                     report: name.to_owned(),
                     path: version.path.clone(),
@@ -145,43 +177,74 @@ impl Walk {
                     checks: summary.checks,
                     error: None,
                     users,
-                    found: count(&findings),
+                    found,
                     first_cell_errors: (summary.first_cell_errors.iter())
                         .map(ToString::to_string)
                         .collect(),
                     cell_errors: summary.cell_errors,
                 };
-                (outcome, findings)
+                (outcome, render)
             }
             Err(error) => {
-                // A refused version's users are not served, so they find nothing either.
-                findings.truncate(report_findings);
+                if checks.is_some() {
+                    render.refused();
+                }
                 let error = LoadError::Report(error).to_string();
-                Outcome::refused(name, &version.path, findings, error)
+                (
+                    Outcome::refused(name, &version.path, own_found, error),
+                    render,
+                )
             }
         }
     }
 }
 
+/// A report's users judged as they are read, their findings handed to the format's
+/// [`Render`] and counted.
+struct Judging<'j, R> {
+    judge: &'j Judge,
+    report_bytes: usize,
+    render: R,
+    /// What the report answers, known once its header is read.
+    checks: Option<Checks>,
+    found: [u64; 3],
+    users: u64,
+}
+
+impl<R: Render> Sink for &mut Judging<'_, R> {
+    fn begin(&mut self, provider: Provider, checks: &Checks) {
+        self.checks = Some(*checks);
+        self.render.begin(provider, self.report_bytes);
+    }
+
+    fn add(&mut self, line: u64, user: &User<'_>) {
+        self.users += 1;
+        let (render, found) = (&mut self.render, &mut self.found);
+        let checks = self
+            .checks
+            .as_ref()
+            .expect("a report's header comes before its rows");
+        self.judge.user(user, line, checks, |finding| {
+            found[finding.check.severity as usize] += 1;
+            render.add(finding);
+        });
+    }
+}
+
 impl Outcome {
-    fn refused(
-        name: &str,
-        path: &Path,
-        findings: Vec<Finding>,
-        error: String,
-    ) -> (Outcome, Vec<Finding>) {
-        let outcome = Outcome {
+    /// A report not read, whose own findings (its file's age) were `found`.
+    fn refused(name: &str, path: &Path, found: [u64; 3], error: String) -> Outcome {
+        Outcome {
             report: name.to_owned(),
             path: path.to_owned(),
             provider: None,
             checks: Checks::default(),
             error: Some(error),
             users: 0,
-            found: count(&findings),
+            found,
             first_cell_errors: Vec::new(),
             cell_errors: 0,
-        };
-        (outcome, findings)
+        }
     }
 
     /// How many findings of `severity` the report has.
@@ -193,12 +256,4 @@ impl Outcome {
     pub fn findings(&self) -> u64 {
         self.found.iter().sum()
     }
-}
-
-fn count(findings: &[Finding]) -> [u64; 3] {
-    let mut found = [0; 3];
-    for finding in findings {
-        found[finding.check.severity as usize] += 1;
-    }
-    found
 }

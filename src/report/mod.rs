@@ -215,22 +215,23 @@ pub fn read(
     bytes: &[u8],
     options: &ReadOptions,
     generated: Timestamp,
-    mut sink: impl FnMut(&User<'_>),
+    sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
-    read_with_lines(bytes, options, generated, |_, user| sink(user))
+    read_into(bytes, options, generated, sink)
 }
 
-/// [`read`], also handing `sink` the line each user's row starts on (from 1, the header's),
-/// for findings that point into the file.
-pub fn read_with_lines(
+/// [`read`] into any [`Sink`]: one may also take the line each user's row starts on (from
+/// 1, the header's), for findings that point into the file, and the provider before the
+/// first row.
+pub fn read_into(
     bytes: &[u8],
     options: &ReadOptions,
     generated: Timestamp,
-    sink: impl FnMut(u64, &User<'_>),
+    sink: impl Sink,
 ) -> Result<ReadSummary, ReportError> {
     let opened = Opened::new(bytes, options)?;
     let input = opened.input(generated, options);
-    with_format!(opened.provider, F => table::read::<F>(input, table::Lines(sink)))
+    with_format!(opened.provider, F => table::read::<F>(input, sink))
 }
 
 /// Reads one report like [`read`], on up to `threads` threads if it is large enough to

@@ -46,6 +46,10 @@ pub fn columns<F: Format>() -> Vec<String> {
 
 /// Where the users of a report go as they are read.
 pub trait Sink {
+    /// The report's header was read: its provider and what it answers are known, before
+    /// any of its rows (the rows of this sink's stretch, in a read in stretches).
+    fn begin(&mut self, _provider: Provider, _checks: &Checks) {}
+
     /// One user, and the line its row starts on: from the top of the file in a read in
     /// one piece, from the stretch's start in a read in stretches.
     fn add(&mut self, line: u64, user: &User<'_>);
@@ -244,6 +248,7 @@ impl<'t, F: Format> Walk<'t, F> {
         let first_start = records.next_start();
         let mut last_record_start = None;
         let mut error = None;
+        sink.begin(F::PROVIDER, &self.empty.checks);
         let next_start = loop {
             let start = records.next_start();
             if start.is_none_or(|start| start >= end) {
