@@ -99,9 +99,18 @@ pub struct Check {
     pub cis: &'static [(Provider, &'static str)],
     /// The flag that sets its threshold, and the default (the alert's number).
     pub threshold: Option<(&'static str, Threshold)>,
+    /// Whether a report that can answer [`Checks`] answers this check: some alerts read
+    /// series the exporter serves only for some providers' reports.
+    answered: fn(&Checks) -> bool,
     /// Writes what a finding of this check says beyond its check and key, for people.
     words: fn(&Finding<'_>, &mut String),
 }
+
+/// Every report answers most checks.
+const ALWAYS: fn(&Checks) -> bool = |_| true;
+/// The alerts of the root checks read series the exporter serves only for reports that
+/// have a root user's row (AWS IAM, Alibaba RAM).
+const WITH_ROOT_ROW: fn(&Checks) -> bool = |checks| checks.root_user;
 
 impl Check {
     pub fn cis(&self, provider: Provider) -> Option<&'static str> {
@@ -109,6 +118,11 @@ impl Check {
             .iter()
             .find(|(p, _)| *p == provider)
             .map(|(_, c)| *c)
+    }
+
+    /// Whether a report that answers `checks` has findings of this check.
+    pub fn answered_by(&self, checks: &Checks) -> bool {
+        (self.answered)(checks)
     }
 
     /// Where the check is in [`CHECKS`].
@@ -155,6 +169,7 @@ pub static CONSOLE_WITHOUT_MFA: Check = Check {
     title: "A user who may sign in to the console has no MFA device",
     cis: &[],
     threshold: None,
+    answered: ALWAYS,
     words: |_, out| out.push_str("may sign in to the console without an MFA device"),
 };
 pub static KEY_AT_RISK: Check = Check {
@@ -164,6 +179,7 @@ pub static KEY_AT_RISK: Check = Check {
     title: "The provider flags an access key as possibly leaked",
     cis: &[],
     threshold: None,
+    answered: ALWAYS,
     words: |finding, out| {
         finding.write_key(out);
         out.push_str(" is flagged as possibly leaked");
@@ -176,6 +192,7 @@ pub static KEY_OVER_90_DAYS: Check = Check {
     title: "An active access key is older than the threshold",
     cis: &[],
     threshold: Some(("check.key-max-age", Threshold::days(90))),
+    answered: ALWAYS,
     words: |finding, out| {
         finding.write_key(out);
         out.push_str(" was created or last rotated ");
@@ -190,6 +207,7 @@ pub static KEY_UNUSED_45_DAYS: Check = Check {
         "An active access key was not used (or, never used, created) for the threshold or longer",
     cis: &[],
     threshold: Some(("check.key-max-unused", Threshold::days(45))),
+    answered: ALWAYS,
     words: |finding, out| {
         finding.write_key(out);
         out.push_str(match finding.fell_back() {
@@ -206,6 +224,7 @@ pub static TWO_ACTIVE_KEYS: Check = Check {
     title: "A user has two or more active access keys",
     cis: &[],
     threshold: None,
+    answered: ALWAYS,
     words: |finding, out| {
         if let Fact::ActiveKeys(active) = finding.fact {
             out.push_str(itoa::Buffer::new().format(active));
@@ -220,6 +239,7 @@ pub static ABNORMAL_LOGINS: Check = Check {
     title: "The provider saw suspicious logins of a user in the last 30 days",
     cis: &[],
     threshold: None,
+    answered: ALWAYS,
     words: |_, out| out.push_str("suspicious logins in the last 30 days"),
 };
 pub static ROOT_ACCESS_KEY: Check = Check {
@@ -229,6 +249,7 @@ pub static ROOT_ACCESS_KEY: Check = Check {
     title: "The root user has an access key (active or disabled)",
     cis: &[AWS_1_4, ALI_1_2],
     threshold: None,
+    answered: WITH_ROOT_ROW,
     words: |finding, out| {
         out.push_str("the root user has ");
         finding.write_key(out);
@@ -241,6 +262,7 @@ pub static ROOT_WITHOUT_MFA: Check = Check {
     title: "The root user has no MFA device",
     cis: &[AWS_1_5, ALI_1_3],
     threshold: None,
+    answered: WITH_ROOT_ROW,
     words: |_, out| out.push_str("the root user has no MFA device"),
 };
 pub static ROOT_USED_RECENTLY: Check = Check {
@@ -250,6 +272,7 @@ pub static ROOT_USED_RECENTLY: Check = Check {
     title: "The root user signed in or used an access key within the threshold",
     cis: &[AWS_1_7, ALI_1_1],
     threshold: Some(("check.root-used-within", Threshold::hours(24))),
+    answered: WITH_ROOT_ROW,
     words: |finding, out| {
         out.push_str("the root user signed in or used an access key ");
         finding.write_age(out);
@@ -262,6 +285,9 @@ pub static PASSWORD_UNUSED_45_DAYS: Check = Check {
     title: "A console password was not used (or, never used, set) for the threshold or longer",
     cis: &[AWS_1_12, ALI_1_5],
     threshold: Some(("check.password-max-unused", Threshold::days(45))),
+    // The alert reads a series the exporter serves only for reports that say when
+    // passwords were used (AWS IAM, Alibaba RAM).
+    answered: |checks| checks.password_last_used,
     words: |finding, out| {
         out.push_str(match finding.fell_back() {
             true => "console password never used, set ",
@@ -277,6 +303,7 @@ pub static STALE_REPORT: Check = Check {
     title: "The report file was not modified for longer than the threshold",
     cis: &[],
     threshold: Some(("check.report-max-age", Threshold::hours(24))),
+    answered: ALWAYS,
     words: |finding, out| {
         out.push_str("the file was last modified ");
         finding.write_age(out);
@@ -498,11 +525,11 @@ impl Judge {
         user: &User<'a>,
         line: u64,
         checks: &Checks,
-        mut found: impl FnMut(Finding<'a>),
+        mut found: impl FnMut(&Finding<'a>),
     ) {
         let mut add = |check: &'static Check, key: Option<&AccessKey>, fact: Fact| {
-            if answered_by(check, checks) {
-                found(Finding {
+            if check.answered_by(checks) {
+                found(&Finding {
                     check,
                     line: Some(line),
                     user: Some(Cow::Borrowed(user.username)),
@@ -587,17 +614,6 @@ impl Judge {
         if active >= 2 {
             add(&TWO_ACTIVE_KEYS, None, Fact::ActiveKeys(active));
         }
-    }
-}
-
-/// Whether a report that answers `checks` has findings of `check`: the alerts of the root
-/// checks and of unused passwords read series the exporter serves only for reports that
-/// have a root user's row, or say when passwords were used (AWS IAM, Alibaba RAM).
-pub fn answered_by(check: &Check, checks: &Checks) -> bool {
-    match check.id {
-        "root_access_key" | "root_without_mfa" | "root_used_recently" => checks.root_user,
-        "password_unused_45_days" => checks.password_last_used,
-        _ => true,
     }
 }
 

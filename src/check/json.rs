@@ -101,7 +101,7 @@ impl Render for Findings {
         self.users_from = self.text.len();
     }
 
-    fn add(&mut self, finding: Finding<'_>) {
+    fn add(&mut self, finding: &Finding<'_>) {
         let (text, start) = (&mut self.text, &mut self.start);
         if self.user_line != Some(finding.line) {
             start.truncate(self.user_from);

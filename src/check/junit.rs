@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::checks::{answered_by, Finding, CHECKS};
+use super::checks::{Finding, CHECKS};
 use super::walk::Outcome;
 use super::{Collected, Run};
 
@@ -54,7 +54,7 @@ fn suite(
             "    <testcase name=\"{}\" classname=\"{classname}\" time=\"0\"",
             check.id
         );
-        let not_answered = outcome.error.is_none() && !answered_by(check, &outcome.checks);
+        let not_answered = outcome.error.is_none() && !check.answered_by(&outcome.checks);
         if not_answered {
             skipped += 1;
             let _ = writeln!(

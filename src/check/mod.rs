@@ -205,8 +205,8 @@ where
         self.users_from = self.findings.len();
     }
 
-    fn add(&mut self, finding: Finding<'_>) {
-        self.findings.push(finding.into_owned());
+    fn add(&mut self, finding: &Finding<'_>) {
+        self.findings.push(finding.clone().into_owned());
     }
 
     fn refused(&mut self) {

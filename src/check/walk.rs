@@ -47,7 +47,7 @@ pub trait Render: Send {
     /// `report_bytes`: the size of the report, to make room for what they make.
     fn begin(&mut self, provider: Provider, report_bytes: usize);
 
-    fn add(&mut self, finding: Finding<'_>);
+    fn add(&mut self, finding: &Finding<'_>);
 
     /// The report was refused after [`Render::begin`]: its users' findings are void, as a
     /// refused version's users are not served.
@@ -142,7 +142,7 @@ impl Walk {
         // The report's age is known even when its contents are refused, as the alert's is.
         if let Some(stale) = self.judge.report(modified) {
             own_found[stale.check.severity as usize] += 1;
-            render.add(stale);
+            render.add(&stale);
         }
         // One thread per file: the reports themselves are spread over the cores.
         let (bytes, generated) = match reload::read_version(version, self.max_bytes, 1) {
