@@ -212,6 +212,8 @@ struct Judging<'j, R> {
 }
 
 impl<R: Render> Sink for &mut Judging<'_, R> {
+    const FOR_METRICS: bool = false;
+
     fn begin(&mut self, provider: Provider, checks: &Checks) {
         self.checks = Some(*checks);
         self.render.begin(provider, self.report_bytes);
@@ -255,5 +257,131 @@ impl Outcome {
     /// How many findings the report has.
     pub fn findings(&self) -> u64 {
         self.found.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::check::checks::Thresholds;
+    use crate::check::{Threshold, CHECKS};
+    use crate::generate::{report_of, Console, Spec};
+
+    /// A finding as text, for comparing.
+    struct Texts(Vec<String>);
+
+    impl Render for Texts {
+        type Output = Vec<String>;
+
+        fn begin(&mut self, _provider: Provider, _report_bytes: usize) {}
+
+        fn add(&mut self, finding: &Finding<'_>) {
+            let (check, line, user) = (finding.check.id, finding.line, &finding.user);
+            let key = finding.slot();
+            let detail = finding.detail();
+            self.0
+                .push(format!("{check} {line:?} {user:?} {key:?} {detail}"));
+        }
+
+        fn refused(&mut self) {}
+
+        fn finish(self, _outcome: &Outcome) -> Vec<String> {
+            self.0
+        }
+    }
+
+    /// Judges as `check` does, but reads the facts only the metrics show too, as serving does.
+    struct EveryFact<'j, 'r>(&'r mut Judging<'j, Texts>);
+
+    impl Sink for EveryFact<'_, '_> {
+        fn begin(&mut self, provider: Provider, checks: &Checks) {
+            Sink::begin(&mut &mut *self.0, provider, checks)
+        }
+
+        fn add(&mut self, line: u64, user: &User<'_>) {
+            Sink::add(&mut &mut *self.0, line, user)
+        }
+    }
+
+    /// The findings of `bytes`, reading every fact or only those `check` reads.
+    fn findings(judge: &Judge, bytes: &[u8], every_fact: bool) -> Option<Vec<String>> {
+        let read = ReadOptions {
+            timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+            provider: None,
+        };
+        let mut judging = Judging {
+            judge,
+            report_bytes: bytes.len(),
+            render: Texts(Vec::new()),
+            checks: None,
+            found: [0; 3],
+            users: 0,
+        };
+        let generated = jiff::Timestamp::UNIX_EPOCH;
+        let result = match every_fact {
+            true => report::read_into(bytes, &read, generated, EveryFact(&mut judging)),
+            false => report::read_into(bytes, &read, generated, &mut judging),
+        };
+        result.ok().map(|_| judging.render.0)
+    }
+
+    /// `check` leaves the facts only the metrics show unread ([`Sink::FOR_METRICS`]): no
+    /// check may judge one. Every example, every corpus file and generated reports of
+    /// every provider give the same findings either way.
+    #[test]
+    fn no_check_judges_a_fact_only_the_metrics_show() {
+        let judge = Judge {
+            now: "2026-11-24T00:00:00Z"
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_second(),
+            thresholds: Thresholds {
+                key_max_age: Threshold::days(90),
+                key_max_unused: Threshold::days(45),
+                password_max_unused: Threshold::days(45),
+                root_used_within: Threshold::days(3650),
+                report_max_age: Threshold::days(1),
+            },
+        };
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut reports: Vec<(String, Vec<u8>)> = Vec::new();
+        for folder in [
+            "examples/reports",
+            "tests/corpus/accepted",
+            "tests/corpus/voided",
+        ] {
+            for entry in fs::read_dir(root.join(folder)).unwrap() {
+                let path = entry.unwrap().path();
+                reports.push((path.display().to_string(), fs::read(&path).unwrap()));
+            }
+        }
+        let spec = Spec {
+            users: 400,
+            files: 2,
+            seed: 7,
+        };
+        for provider in Provider::ALL {
+            for index in 0..spec.files {
+                let name = format!("{provider:?} {:?}", Console::of_file(index));
+                reports.push((name, report_of(provider, &spec, index)));
+            }
+        }
+        let mut found = vec![0; CHECKS.len()];
+        for (name, bytes) in &reports {
+            let every = findings(&judge, bytes, true).unwrap_or_else(|| panic!("{name}"));
+            let judged = findings(&judge, bytes, false).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(every, judged, "{name}");
+            for finding in &every {
+                let id = finding.split(' ').next().unwrap();
+                found[CHECKS.iter().position(|c| c.id == id).unwrap()] += 1;
+            }
+        }
+        // The comparison means something only where the checks find something.
+        for (check, found) in CHECKS.iter().zip(found) {
+            let reports_cannot = check.id == "stale_report";
+            assert!(reports_cannot || found > 0, "no {} finding", check.id);
+        }
     }
 }

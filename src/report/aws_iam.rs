@@ -104,7 +104,9 @@ impl Format for AwsIam {
                 } else {
                     UserType::IamUser
                 },
-                created: row.utc_date(layout.user_creation_time, &[]),
+                created: row.for_metrics(Time::NONE, |row| {
+                    row.utc_date(layout.user_creation_time, &[])
+                }),
                 password_enabled,
                 password_last_rotated: row.utc_date(layout.password_last_changed, &[]),
                 password_last_used: row.utc_date(layout.password_last_used, NO_INFORMATION),
@@ -114,10 +116,12 @@ impl Format for AwsIam {
                 operation_protection: Flag::NotSupported,
                 mfa: row.flag(layout.mfa_active),
                 abnormal_logins: Flag::NotSupported,
-                signing_certificates: layout.certificates.each_ref().map(|certificate| {
-                    // Like a key, a certificate exists where it has a rotation date.
-                    let rotated = row.utc_date(certificate.last_rotated, &[]);
-                    rotated.is_some().then(|| row.active(certificate.active))
+                signing_certificates: row.for_metrics([None; 2], |row| {
+                    layout.certificates.each_ref().map(|certificate| {
+                        // Like a key, a certificate exists where it has a rotation date.
+                        let rotated = row.utc_date(certificate.last_rotated, &[]);
+                        rotated.is_some().then(|| row.active(certificate.active))
+                    })
                 }),
             },
             key_slots: [
@@ -165,8 +169,8 @@ fn key<'a>(
     };
     Some(AccessKey {
         id: "",
-        last_used_region: reported(row, layout.last_used_region),
-        last_used_service: reported(row, layout.last_used_service),
+        last_used_region: row.for_metrics("", |row| reported(row, layout.last_used_region)),
+        last_used_service: row.for_metrics("", |row| reported(row, layout.last_used_service)),
         facts: KeyFacts {
             slot,
             status: row.active(layout.active),

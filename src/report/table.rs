@@ -46,6 +46,11 @@ pub fn columns<F: Format>() -> Vec<String> {
 
 /// Where the users of a report go as they are read.
 pub trait Sink {
+    /// Whether the facts only the metrics show are read ([`Row::for_metrics`]): creation
+    /// times, protections, certificates, the providers' own age flags. `check` judges
+    /// none of them, and leaves them unread.
+    const FOR_METRICS: bool = true;
+
     /// The report's header was read: its provider and what it answers are known, before
     /// any of its rows (the rows of this sink's stretch, in a read in stretches).
     fn begin(&mut self, _provider: Provider, _checks: &Checks) {}
@@ -240,7 +245,7 @@ impl<'t, F: Format> Walk<'t, F> {
     }
 
     /// Reads the records that start before `end`, handing each user to `sink`.
-    fn part(&self, mut records: Records<'_>, end: usize, mut sink: impl Sink) -> Part {
+    fn part<S: Sink>(&self, mut records: Records<'_>, end: usize, mut sink: S) -> Part {
         let fields = self.names.len();
         let mut summary = self.empty.clone();
         let mut dates = LocalDates::new(self.timezone.clone());
@@ -272,7 +277,13 @@ impl<'t, F: Format> Walk<'t, F> {
                 break None;
             }
             last_record_start = Some(record.start);
-            let mut row = Row::new(&record, self.names, &mut dates, &mut summary);
+            let mut row = Row::new(
+                &record,
+                self.names,
+                &mut dates,
+                &mut summary,
+                S::FOR_METRICS,
+            );
             let user = F::user(&self.layout, &mut row, self.generated);
             summary.rows += 1;
             sink.add(line, &user);
