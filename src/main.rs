@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     }
     if args.get(1).is_some_and(|a| a == "check") {
         args.remove(1);
+        allocator::keep_freed_buffers();
         return check::run(CheckConfig::parse_from(args));
     }
     let config = Config::parse_from(args);
