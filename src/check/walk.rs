@@ -134,41 +134,33 @@ impl Walk {
         }
     }
 
-    fn check<R: Render>(&self, name: &str, version: &Version, mut render: R) -> (Outcome, R) {
+    fn check<R: Render>(&self, name: &str, version: &Version, render: R) -> (Outcome, R) {
         let modified = (version.modified)
             .and_then(|m| jiff::Timestamp::try_from(m).ok())
             .map(Time::from);
-        let mut own_found = [0; 3];
+        let mut judging = Judging {
+            judge: &self.judge,
+            render,
+            report_bytes: 0,
+            checks: None,
+            found: [0; 3],
+            users: 0,
+        };
         // The report's age is known even when its contents are refused, as the alert's is.
         if let Some(stale) = self.judge.report(modified) {
-            own_found[stale.check.severity as usize] += 1;
-            render.add(&stale);
+            judging.record(&stale);
         }
+        let own_found = judging.found;
         // One thread per file: the reports themselves are spread over the cores.
         let (bytes, generated) = match reload::read_version(version, self.max_bytes, 1) {
             Ok(read) => read,
             Err(error) => {
                 let outcome = Outcome::refused(name, &version.path, own_found, error.to_string());
-                return (outcome, render);
+                return (outcome, judging.render);
             }
         };
-        let mut judging = Judging {
-            judge: &self.judge,
-            report_bytes: bytes.len(),
-            render,
-            checks: None,
-            found: own_found,
-            users: 0,
-        };
-        let read = report::read_into(&bytes, &self.read, generated, &mut judging);
-        let Judging {
-            mut render,
-            checks,
-            found,
-            users,
-            ..
-        } = judging;
-        match read {
+        judging.report_bytes = bytes.len();
+        match report::read_into(&bytes, &self.read, generated, &mut judging) {
             Ok(summary) => {
                 let outcome = Outcome {
                     report: name.to_owned(),
@@ -176,24 +168,22 @@ impl Walk {
                     provider: Some(summary.provider),
                     checks: summary.checks,
                     error: None,
-                    users,
-                    found,
+                    users: judging.users,
+                    found: judging.found,
                     first_cell_errors: (summary.first_cell_errors.iter())
                         .map(ToString::to_string)
                         .collect(),
                     cell_errors: summary.cell_errors,
                 };
-                (outcome, render)
+                (outcome, judging.render)
             }
             Err(error) => {
-                if checks.is_some() {
-                    render.refused();
+                if judging.checks.is_some() {
+                    judging.render.refused();
                 }
                 let error = LoadError::Report(error).to_string();
-                (
-                    Outcome::refused(name, &version.path, own_found, error),
-                    render,
-                )
+                let outcome = Outcome::refused(name, &version.path, own_found, error);
+                (outcome, judging.render)
             }
         }
     }
@@ -203,12 +193,21 @@ impl Walk {
 /// [`Render`] and counted.
 struct Judging<'j, R> {
     judge: &'j Judge,
-    report_bytes: usize,
     render: R,
+    report_bytes: usize,
     /// What the report answers, known once its header is read.
     checks: Option<Checks>,
+    /// How many findings of each severity, as [`Outcome::found`].
     found: [u64; 3],
     users: u64,
+}
+
+impl<R: Render> Judging<'_, R> {
+    /// Counts `finding` and hands it to the format.
+    fn record(&mut self, finding: &Finding<'_>) {
+        self.found[finding.check.severity as usize] += 1;
+        self.render.add(finding);
+    }
 }
 
 impl<R: Render> Sink for &mut Judging<'_, R> {
@@ -221,15 +220,11 @@ impl<R: Render> Sink for &mut Judging<'_, R> {
 
     fn add(&mut self, line: u64, user: &User<'_>) {
         self.users += 1;
-        let (render, found) = (&mut self.render, &mut self.found);
+        let judge = self.judge;
         let checks = self
             .checks
-            .as_ref()
             .expect("a report's header comes before its rows");
-        self.judge.user(user, line, checks, |finding| {
-            found[finding.check.severity as usize] += 1;
-            render.add(finding);
-        });
+        judge.user(user, line, &checks, |finding| self.record(finding));
     }
 }
 
@@ -313,8 +308,8 @@ mod tests {
         };
         let mut judging = Judging {
             judge,
-            report_bytes: bytes.len(),
             render: Texts(Vec::new()),
+            report_bytes: bytes.len(),
             checks: None,
             found: [0; 3],
             users: 0,
