@@ -49,8 +49,8 @@ impl Run {
         severity >= floor
     }
 
-    /// Checks every report and writes what the [`Render`] that `start` makes for each
-    /// report makes of it, in order, while the next are read, judged and rendered on every
+    /// Checks every report, each into the [`Render`] that `start` makes for it, and writes
+    /// what each makes, in order, while the next are read, judged and rendered on every
     /// core: a folder of large reports has millions of findings, and neither they nor their
     /// text are ever held all at once. `joined`: as [`write_joined`]. Returns each report's
     /// outcome, for what follows.
