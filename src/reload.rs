@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use regex::Regex;
 use tracing::{debug, error, info, warn};
 
-use crate::cores::on_every_core;
+use crate::cores::{cores, on_every_core};
 use crate::report::{ReadOptions, ReportError};
 use crate::snapshot::{FolderState, ReportData, ReportState, Snapshot};
 
@@ -325,9 +325,8 @@ type Loaded = (Result<ReportData, LoadError>, f64);
 
 /// Reads the changed files, on every core when there are several.
 fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // One report: its own stretches get the cores.
-    let threads = if changed.len() <= 1 { cores } else { 1 };
+    let threads = if changed.len() <= 1 { cores() } else { 1 };
     on_every_core(changed, |(_, version)| {
         load_timed(version, options, threads)
     })

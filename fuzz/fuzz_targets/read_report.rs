@@ -21,7 +21,7 @@ fn options() -> &'static ReadOptions {
 /// Counts the users as `check` reads them.
 struct JudgedOnly(u64);
 
-impl Sink for &mut JudgedOnly {
+impl Sink for JudgedOnly {
     const FOR_METRICS: bool = false;
 
     fn add(&mut self, _line: u64, _user: &User<'_>) {

@@ -210,7 +210,7 @@ impl<R: Render> Judging<'_, R> {
     }
 }
 
-impl<R: Render> Sink for &mut Judging<'_, R> {
+impl<R: Render> Sink for Judging<'_, R> {
     const FOR_METRICS: bool = false;
 
     fn begin(&mut self, provider: Provider, checks: &Checks) {
@@ -292,11 +292,11 @@ mod tests {
 
     impl Sink for EveryFact<'_, '_> {
         fn begin(&mut self, provider: Provider, checks: &Checks) {
-            Sink::begin(&mut &mut *self.0, provider, checks)
+            self.0.begin(provider, checks)
         }
 
         fn add(&mut self, line: u64, user: &User<'_>) {
-            Sink::add(&mut &mut *self.0, line, user)
+            self.0.add(line, user)
         }
     }
 
@@ -316,7 +316,7 @@ mod tests {
         };
         let generated = jiff::Timestamp::UNIX_EPOCH;
         let result = match every_fact {
-            true => report::read_into(bytes, &read, generated, EveryFact(&mut judging)),
+            true => report::read_into(bytes, &read, generated, &mut EveryFact(&mut judging)),
             false => report::read_into(bytes, &read, generated, &mut judging),
         };
         result.ok().map(|_| judging.render.0)

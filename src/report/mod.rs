@@ -215,9 +215,9 @@ pub fn read(
     bytes: &[u8],
     options: &ReadOptions,
     generated: Timestamp,
-    sink: impl FnMut(&User<'_>),
+    mut sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
-    read_into(bytes, options, generated, sink)
+    read_into(bytes, options, generated, &mut sink)
 }
 
 /// [`read`] into any [`Sink`]: one may also take the line each user's row starts on (from
@@ -227,7 +227,7 @@ pub fn read_into(
     bytes: &[u8],
     options: &ReadOptions,
     generated: Timestamp,
-    sink: impl Sink,
+    sink: &mut impl Sink,
 ) -> Result<ReadSummary, ReportError> {
     let opened = Opened::new(bytes, options)?;
     let input = opened.input(generated, options);

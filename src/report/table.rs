@@ -67,15 +67,6 @@ impl<T: FnMut(&User<'_>)> Sink for T {
     }
 }
 
-/// A sink that wants each user's line too (`check`'s findings point into the file).
-pub struct Lines<F>(pub F);
-
-impl<F: FnMut(u64, &User<'_>)> Sink for Lines<F> {
-    fn add(&mut self, line: u64, user: &User<'_>) {
-        (self.0)(line, user)
-    }
-}
-
 /// A decoded report whose header row has been read.
 pub struct Input<'t> {
     pub text: &'t str,
@@ -88,7 +79,7 @@ pub struct Input<'t> {
 }
 
 /// Reads the rows in one piece, handing each user to `sink` in report order.
-pub fn read<F: Format>(input: Input<'_>, sink: impl Sink) -> Result<ReadSummary, ReportError> {
+pub fn read<F: Format>(input: Input<'_>, sink: &mut impl Sink) -> Result<ReadSummary, ReportError> {
     Walk::<F>::new(&input)?.whole(input.records, sink)
 }
 
@@ -123,7 +114,7 @@ fn read_in_stretches<F: Format, S: Sink + Send>(
     let text = input.text;
     let in_one_piece = |records: Records<'_>| {
         let mut sink = new_sink(&text[records.position()..]);
-        let summary = walk.whole(records, Lines(|line, user: &User<'_>| sink.add(line, user)))?;
+        let summary = walk.whole(records, &mut sink)?;
         Ok((summary, vec![sink]))
     };
     if starts.len() <= 1 {
@@ -134,11 +125,7 @@ fn read_in_stretches<F: Format, S: Sink + Send>(
     let bounds: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
     let read_stretch = |records: Records<'_>, end: usize| {
         let mut sink = new_sink(&text[records.position()..end]);
-        let part = walk.part(
-            records,
-            end,
-            Lines(|line, user: &User<'_>| sink.add(line, user)),
-        );
+        let part = walk.part(records, end, &mut sink);
         (part, sink)
     };
     let (parts, sinks): (Vec<Part>, Vec<S>) = std::thread::scope(|scope| {
@@ -235,7 +222,11 @@ impl<'t, F: Format> Walk<'t, F> {
     }
 
     /// Reads every row from `records` on, handing each user to `sink`.
-    fn whole(&self, records: Records<'_>, sink: impl Sink) -> Result<ReadSummary, ReportError> {
+    fn whole(
+        &self,
+        records: Records<'_>,
+        sink: &mut impl Sink,
+    ) -> Result<ReadSummary, ReportError> {
         let part = self.part(records, usize::MAX, sink);
         self.summary([part])
             .map_err(|disagreement| match disagreement {
@@ -245,7 +236,7 @@ impl<'t, F: Format> Walk<'t, F> {
     }
 
     /// Reads the records that start before `end`, handing each user to `sink`.
-    fn part<S: Sink>(&self, mut records: Records<'_>, end: usize, mut sink: S) -> Part {
+    fn part<S: Sink>(&self, mut records: Records<'_>, end: usize, sink: &mut S) -> Part {
         let fields = self.names.len();
         let mut summary = self.empty.clone();
         let mut dates = LocalDates::new(self.timezone.clone());
@@ -371,10 +362,7 @@ mod tests {
     fn in_one_piece<F: Format>(text: &str) -> Outcome {
         let (opened, options) = (Opened::new(text.as_bytes(), &options())?, options());
         let mut users = Collect::default();
-        let summary = read::<F>(
-            opened.input(generate::GENERATED, &options),
-            |user: &User<'_>| users.add(0, user),
-        )?;
+        let summary = read::<F>(opened.input(generate::GENERATED, &options), &mut users)?;
         Ok((summary, users.0))
     }
 
