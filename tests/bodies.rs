@@ -193,7 +193,8 @@ fn series_limit_holds_gzip_and_streamed() {
 
 #[test]
 fn clients_without_gzip_or_refusing_it_get_plain_text() {
-    let exporter = Exporter::start(&common::examples_dir(), &[]);
+    let examples = common::examples_on_a_fixed_day();
+    let exporter = Exporter::start(examples.path(), &[]);
     let mut stream = TcpStream::connect(&exporter.address).unwrap();
     write!(
         stream,

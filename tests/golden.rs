@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{examples_dir, Exporter};
+use common::{examples_on_a_fixed_day, Exporter};
 
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0";
 
@@ -71,25 +71,9 @@ fn compare_with_golden(name: &str, actual: &str) {
     }
 }
 
-/// The bundled examples, copied with the modification time of reports generated at
-/// 2026-11-24T00:00:00Z: AWS and Alibaba key and password ages count up to it, so the
-/// output is the same on any day.
-fn examples_generated_on_a_fixed_day() -> tempfile::TempDir {
-    let generated = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_478_400);
-    let folder = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(examples_dir()).unwrap() {
-        let from = entry.unwrap().path();
-        let to = folder.path().join(from.file_name().unwrap());
-        std::fs::copy(&from, &to).unwrap();
-        let file = std::fs::File::options().write(true).open(&to).unwrap();
-        file.set_modified(generated).unwrap();
-    }
-    folder
-}
-
 /// Waits until every example report is served.
 fn start_on_examples() -> (Exporter, tempfile::TempDir) {
-    let folder = examples_generated_on_a_fixed_day();
+    let folder = examples_on_a_fixed_day();
     let exporter = Exporter::start(folder.path(), &[]);
     for report in [
         "acme-cn",

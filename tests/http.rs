@@ -2,13 +2,14 @@
 
 mod common;
 
-use common::{examples_dir, Exporter};
+use common::{examples_on_a_fixed_day, Exporter};
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 #[test]
 fn prometheus_gets_openmetrics_and_curl_gets_classic_text() {
-    let exporter = Exporter::start(&examples_dir(), &[]);
+    let examples = examples_on_a_fixed_day();
+    let exporter = Exporter::start(examples.path(), &[]);
     let (status, content_type, body) = exporter.get("/metrics", Some(PROMETHEUS_ACCEPT));
     assert_eq!(status, 200);
     assert_eq!(
@@ -31,7 +32,8 @@ fn prometheus_gets_openmetrics_and_curl_gets_classic_text() {
 
 #[test]
 fn probes_and_status_page() {
-    let exporter = Exporter::start(&examples_dir(), &[]);
+    let examples = examples_on_a_fixed_day();
+    let exporter = Exporter::start(examples.path(), &[]);
     assert_eq!(exporter.get("/-/healthy", None).0, 200);
     assert_eq!(exporter.get("/-/ready", None).0, 200);
     let (status, content_type, page) = exporter.get("/", None);
@@ -41,7 +43,7 @@ fn probes_and_status_page() {
     assert!(page.contains("<style>"), "a little CSS");
     assert!(page.contains(&format!("Version {}", env!("CARGO_PKG_VERSION"))));
     assert!(page.contains("(revision <code>"), "{page}");
-    let folder = examples_dir().display().to_string();
+    let folder = examples.path().display().to_string();
     assert!(
         page.contains(&format!(
             "<code>{folder}</code>: <span class=\"good\">readable</span>"
@@ -94,12 +96,12 @@ fn probes_and_status_page() {
         totals.contains(&[bad(10), bad(2), bad(17), bad(5)].concat()),
         "{totals}"
     );
-    // File age: the examples were written at least a moment ago, in s, m, h or d.
+    // File age: the copies were modified on 2026-11-24, days ago, in days and hours.
     assert!(
         row.split("</td><td>")
             .nth(3)
             .and_then(|cell| cell.split("</td>").next())
-            .is_some_and(|age| age.ends_with(['s', 'm', 'h'])),
+            .is_some_and(|age| age.contains("d ") && age.ends_with('h')),
         "{row}"
     );
     assert!(page.contains("GB18030"));
@@ -110,7 +112,8 @@ fn probes_and_status_page() {
 
 #[test]
 fn telemetry_path_is_configurable() {
-    let exporter = Exporter::start(&examples_dir(), &["--web.telemetry-path", "/probe/metrics"]);
+    let examples = examples_on_a_fixed_day();
+    let exporter = Exporter::start(examples.path(), &["--web.telemetry-path", "/probe/metrics"]);
     let (status, _, body) = exporter.get("/probe/metrics", None);
     assert_eq!(status, 200);
     assert!(body.contains("credential_report_up{report=\"acme-prod\"} 1"));

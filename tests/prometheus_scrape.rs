@@ -6,7 +6,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{examples_dir, free_port, Exporter};
+use common::{examples_on_a_fixed_day, free_port, Exporter};
 
 struct Prometheus(Child);
 
@@ -31,7 +31,8 @@ fn query(port: u16, promql: &str) -> serde_json::Value {
 
 #[test]
 fn prometheus_scrapes_openmetrics() {
-    let exporter = Exporter::start(&examples_dir(), &["--log.level", "debug"]);
+    let examples = examples_on_a_fixed_day();
+    let exporter = Exporter::start(examples.path(), &["--log.level", "debug"]);
     let work = tempfile::tempdir().unwrap();
     let config = work.path().join("prometheus.yml");
     std::fs::write(

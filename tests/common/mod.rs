@@ -217,8 +217,31 @@ impl Drop for Exporter {
     }
 }
 
+/// The bundled example reports, as checked out. A clone's files carry the clone's time, and
+/// AWS and Alibaba key ages count up to a report's modification time: serve a copy from
+/// `examples_on_a_fixed_day()` wherever a number could depend on the date.
 pub fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/reports")
+}
+
+/// When the examples were generated, for the tests: 2026-11-24T00:00:00Z, the `--now` of
+/// the samples in docs/check.md.
+pub const EXAMPLES_GENERATED: u64 = 1_795_478_400;
+
+/// The bundled examples, copied with the modification time of reports generated at
+/// `EXAMPLES_GENERATED`, so every count (key and password ages among them) is the same in
+/// any clone on any day.
+pub fn examples_on_a_fixed_day() -> tempfile::TempDir {
+    let generated = std::time::UNIX_EPOCH + Duration::from_secs(EXAMPLES_GENERATED);
+    let folder = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let from = entry.unwrap().path();
+        let to = folder.path().join(from.file_name().unwrap());
+        std::fs::copy(&from, &to).unwrap();
+        let file = std::fs::File::options().write(true).open(&to).unwrap();
+        file.set_modified(generated).unwrap();
+    }
+    folder
 }
 
 /// A report of `users` sub-users named user0.., each with MFA off and one active key.
