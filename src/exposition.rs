@@ -297,7 +297,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_console_login_enabled",
-                "Users who can log in to the console (LoginConsoleActive TRUE).",
+                "Users who can log in to the console (columns per provider: docs/providers/).",
                 |c| c.console_login_enabled,
             ),
             ALWAYS,
@@ -305,7 +305,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_without_mfa",
-                "Users without an MFA device (MFADeviceActive FALSE).",
+                "Users without an MFA device (columns per provider: docs/providers/).",
                 |c| c.without_mfa,
             ),
             ALWAYS,
@@ -313,7 +313,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_console_without_mfa",
-                "Users who can log in to the console without MFA (LoginConsoleActive TRUE and MFADeviceActive FALSE).",
+                "Users who can log in to the console without an MFA device.",
                 |c| c.console_without_mfa,
             ),
             ALWAYS,
@@ -321,7 +321,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_without_login_protection",
-                "Users without login protection (LoginProtectionActive FALSE).",
+                "Users without login protection (Tencent CAM's LoginProtectionActive FALSE).",
                 |c| c.without_login_protection,
             ),
             |checks| checks.login_protection,
@@ -329,7 +329,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_without_operation_protection",
-                "Users without operation protection (OperationProtectionActive FALSE).",
+                "Users without operation protection (Tencent CAM's OperationProtectionActive FALSE).",
                 |c| c.without_operation_protection,
             ),
             |checks| checks.operation_protection,
@@ -412,7 +412,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         (
             (
                 "credential_report_access_keys_at_risk",
-                "Access keys the provider flags as possibly leaked (MayBeAtRisk TRUE).",
+                "Access keys the provider flags as possibly leaked (Tencent CAM's MayBeAtRisk TRUE).",
                 |c| c.at_risk,
             ),
             |checks| checks.keys_at_risk,
@@ -593,27 +593,27 @@ fn user_labels<'a>(report: &'a str, user: &User<'a>) -> Labels<'a, 3> {
 const USER_FLAGS: [Family<UserFlag>; 6] = [
     (
         "credential_report_user_password_enabled",
-        "1 if the user has a console password (PasswordEnabled), 0 if not; absent where not supported.",
+        "1 if the user has a console password, 0 if not; absent where not supported.",
         |u| u.facts.password_enabled,
     ),
     (
         "credential_report_user_console_login_enabled",
-        "1 if the user may log in to the console (LoginConsoleActive), 0 if not; absent where not supported.",
+        "1 if the user may log in to the console, 0 if not; absent where not supported.",
         |u| u.facts.console_login,
     ),
     (
         "credential_report_user_login_protection_enabled",
-        "1 if login protection is on (LoginProtectionActive), 0 if not; absent where not supported.",
+        "1 if login protection is on (Tencent CAM's LoginProtectionActive), 0 if not; absent where not supported.",
         |u| u.facts.login_protection,
     ),
     (
         "credential_report_user_operation_protection_enabled",
-        "1 if operation protection is on (OperationProtectionActive), 0 if not; absent where not supported.",
+        "1 if operation protection is on (Tencent CAM's OperationProtectionActive), 0 if not; absent where not supported.",
         |u| u.facts.operation_protection,
     ),
     (
         "credential_report_user_mfa_enabled",
-        "1 if the user has an MFA device (MFADeviceActive), 0 if not; absent where not supported.",
+        "1 if the user has an MFA device, 0 if not; absent where not supported.",
         |u| u.facts.mfa,
     ),
     (

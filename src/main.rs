@@ -1,15 +1,15 @@
 //! credential-report-exporter: watches a folder of cloud credential reports and serves
 //! their credential hygiene as Prometheus metrics. Flags, logging and wiring only.
 //! `credential-report-exporter fetch …` is the fetcher (see `fetch`), `… check …` the offline
-//! audit (see `check`); anything else serves,
-//! as it always has, so deployed command lines keep working.
+//! audit (see `check`); without a subcommand it serves, as it always has, so deployed
+//! command lines keep working.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use arc_swap::ArcSwap;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
@@ -25,19 +25,14 @@ use credential_report_exporter::web::{self, ServeOptions, WebConfig};
 use credential_report_exporter::{build_info, http, watch};
 
 fn main() -> ExitCode {
-    // A subcommand by its first word only: the serving flags stay top-level and required,
-    // exactly as before, instead of moving under a `serve` that deployments do not name.
-    let mut args: Vec<_> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == "fetch") {
-        args.remove(1);
-        return run_fetch(FetchConfig::parse_from(args));
-    }
-    if args.get(1).is_some_and(|a| a == "check") {
-        args.remove(1);
-        allocator::keep_freed_buffers();
-        return check::run(CheckConfig::parse_from(args));
-    }
-    let config = Config::parse_from(args);
+    let config = match parse_command_line() {
+        Invocation::Serve(config) => config,
+        Invocation::Fetch(config) => return run_fetch(config),
+        Invocation::Check(config) => {
+            allocator::keep_freed_buffers();
+            return check::run(config);
+        }
+    };
     allocator::return_large_buffers_when_freed();
     init_logging(config.log_level, config.log_format, false);
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -59,6 +54,37 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+enum Invocation {
+    Serve(Config),
+    Fetch(FetchConfig),
+    Check(CheckConfig),
+}
+
+/// Serving's flags stay at the top, as deployed command lines name them (there is no
+/// `serve`); `fetch` and `check` are subcommands, so `--help`, `help`, usage lines and
+/// errors name them as clap does for `git`-style commands.
+fn command_line() -> clap::Command {
+    Config::command()
+        .subcommand_negates_reqs(true)
+        .args_conflicts_with_subcommands(true)
+        .subcommand(FetchConfig::command().name("fetch"))
+        .subcommand(CheckConfig::command().name("check"))
+}
+
+fn parse_command_line() -> Invocation {
+    let mut matches = command_line().get_matches();
+    let parsed = match matches.remove_subcommand() {
+        None => Config::from_arg_matches_mut(&mut matches).map(Invocation::Serve),
+        Some((name, mut matches)) if name == "fetch" => {
+            FetchConfig::from_arg_matches_mut(&mut matches).map(Invocation::Fetch)
+        }
+        Some((_, mut matches)) => {
+            CheckConfig::from_arg_matches_mut(&mut matches).map(Invocation::Check)
+        }
+    };
+    parsed.unwrap_or_else(|error| error.format(&mut command_line()).exit())
 }
 
 fn run_fetch(config: FetchConfig) -> ExitCode {
@@ -93,6 +119,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
         None => (WebConfig::default(), None),
     };
 
+    // A folder that does not exist yet is waited for; a file (or any other non-folder) never
+    // becomes one, so say so now rather than log "cannot list the report folder" for ever.
+    if let Ok(metadata) = std::fs::metadata(&config.report_dir) {
+        if !metadata.is_dir() {
+            anyhow::bail!(
+                "--report.dir={} is a file, not a folder: give the folder the reports are in",
+                config.report_dir.display()
+            );
+        }
+    }
     // Before the folder is read: a port in use is found out at once, with nothing to undo.
     let listener = bind(&config.web_listen_address).await?;
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::default()));

@@ -357,3 +357,40 @@ fn sarif_and_junit_outputs_validate_against_their_schemas() {
         assert!(!valid, "a broken {format} document passed: {printed}");
     }
 }
+
+/// docs/check.md's table sample is what the command it names prints (its lines, in order,
+/// among the others of the report), in a folder laid out like the repository's.
+#[test]
+fn the_documented_table_sample_is_true() {
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/check.md"))
+        .unwrap();
+    let (_, after) = docs
+        .split_once("From `credential-report-exporter check ")
+        .expect("docs/check.md names the command of its table sample");
+    let (command, after) = after.split_once('`').unwrap();
+    let sample = after.split("```").nth(1).unwrap().trim();
+    let args: Vec<&str> = command.split_whitespace().collect();
+    assert!(args.contains(&"--now"), "{command}");
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_folder(
+        &examples_dir(),
+        &dir.path().join("examples/reports"),
+        GENERATED,
+    );
+    let output = Command::new(BINARY)
+        .current_dir(dir.path())
+        .arg("check")
+        .args(&args)
+        .env_clear()
+        .output()
+        .unwrap();
+    let printed = stdout(&output);
+    let mut rest = printed.as_str();
+    for line in sample.lines().filter(|line| !line.is_empty()) {
+        let at = rest.find(line).unwrap_or_else(|| {
+            panic!("docs/check.md's {line:?} is not printed, in order:\n{printed}")
+        });
+        rest = &rest[at + line.len()..];
+    }
+}

@@ -73,3 +73,92 @@ fn version_names_the_revision_compiler_and_target() {
     assert!(version.contains("rustc: 1."), "{version}");
     assert!(version.contains("target: "), "{version}");
 }
+
+#[test]
+fn a_report_dir_that_is_a_file_stops_the_start_and_says_so() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let output = Command::new(BINARY)
+        .arg("--report.dir")
+        .arg(file.path())
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(log.contains("is a file, not a folder"), "{log}");
+}
+
+#[test]
+fn sizes_take_units() {
+    let exporter = common::Exporter::start(&examples_dir(), &["--report.max-bytes", "1KiB"]);
+    let metrics = exporter.metrics();
+    // acme-prod is larger than 1 KiB, so it is refused; the flag itself was accepted.
+    assert!(
+        metrics.contains("credential_report_up{report=\"acme-prod\"} 0"),
+        "{metrics}"
+    );
+    let output = run(&["--report.max-bytes", "1KB2"]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("256MiB"), "{message}");
+}
+
+/// The subcommands are part of the command line's help, usage lines and errors, as for
+/// `git`: what the help shows can be copied and run.
+#[test]
+fn help_and_errors_name_the_subcommands() {
+    let text = |args: &[&str]| {
+        let output = Command::new(BINARY).args(args).output().unwrap();
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status.code(), text)
+    };
+    let (code, help) = text(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(help.contains("Commands:\n  fetch"), "{help}");
+    assert!(help.contains("\n  check"), "{help}");
+    assert_eq!(text(&["help"]), (code, help));
+
+    let (code, help) = text(&["help", "fetch"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        help.contains("Usage: credential-report-exporter fetch [OPTIONS] --provider"),
+        "{help}"
+    );
+    assert_eq!(text(&["fetch", "--help"]), (code, help));
+
+    let (code, error) = text(&["fetch", "--report.dir", "d"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        error.contains("Usage: credential-report-exporter fetch --provider"),
+        "{error}"
+    );
+    let (code, error) = text(&["check"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        error.contains("Usage: credential-report-exporter check <PATH>"),
+        "{error}"
+    );
+}
+
+#[test]
+fn fetch_makes_its_folder_even_when_the_fetch_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("reports/new");
+    let output = Command::new(BINARY)
+        .env_clear()
+        .args([
+            "fetch",
+            "--provider",
+            "tencent-cam",
+            "--once",
+            "--report.dir",
+        ])
+        .arg(&folder)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(log.contains("no Tencent Cloud credentials"), "{log}");
+    assert!(folder.is_dir(), "{log}");
+}

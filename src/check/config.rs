@@ -15,7 +15,6 @@ use crate::config::ReportFlags;
 #[derive(Debug, Parser)]
 #[command(
     name = "credential-report-exporter check",
-    bin_name = "credential-report-exporter check",
     version = crate::build_info::LONG_VERSION,
     about = "Audits credential reports offline with the alerts' checks, for CI pipelines and cron.",
     long_about = "Audits credential reports offline with the alerts' checks, for CI pipelines and cron.\n\nExit status: 0 when no finding is at or above --fail-on, 1 when one is, 2 when a report could not be read (or a flag is wrong). Results on stdout, errors on stderr. See docs/check.md.",

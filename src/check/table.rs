@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use unicode_width::UnicodeWidthStr;
+
 use super::checks::Finding;
 use super::walk::Outcome;
 use super::{write_rendered, Run, Severity};
@@ -36,7 +38,7 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
     for (outcome, finding) in findings {
         any = true;
         for (width, cell) in widths.iter_mut().zip(cells(outcome, finding)) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(cell.width());
         }
     }
     if any {
@@ -84,13 +86,9 @@ fn write_line(
     detail: &str,
 ) -> io::Result<()> {
     for (cell, width) in cells.iter().zip(widths) {
-        // Padded by characters, not bytes, so CJK names line up as well as a terminal allows.
-        write!(
-            out,
-            "{cell}{:pad$}",
-            "",
-            pad = width - cell.chars().count() + 2
-        )?;
+        // Padded by the columns a terminal gives the text, not its characters: a CJK
+        // character takes two.
+        write!(out, "{cell}{:pad$}", "", pad = width - cell.width() + 2)?;
     }
     writeln!(out, "{detail}")
 }

@@ -23,6 +23,11 @@ pub async fn run(
     config: FetchConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // At start, as --report.dir's help promises: a folder that cannot be made is found out
+    // before any call to the cloud, and the exporter beside us sees it even while every
+    // fetch fails.
+    std::fs::create_dir_all(&config.report_dir)
+        .with_context(|| format!("--report.dir={}", config.report_dir.display()))?;
     let source = Source::new(&config).await?;
     let targets = source.targets();
     if config.report_name.is_some() && targets.len() > 1 {
