@@ -119,16 +119,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
         None => (WebConfig::default(), None),
     };
 
-    // A folder that does not exist yet is waited for; a file (or any other non-folder) never
-    // becomes one, so say so now rather than log "cannot list the report folder" for ever.
-    if let Ok(metadata) = std::fs::metadata(&config.report_dir) {
-        if !metadata.is_dir() {
-            anyhow::bail!(
-                "--report.dir={} is a file, not a folder: give the folder the reports are in",
-                config.report_dir.display()
-            );
-        }
-    }
     // Before the folder is read: a port in use is found out at once, with nothing to undo.
     let listener = bind(&config.web_listen_address).await?;
     let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::default()));

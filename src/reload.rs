@@ -213,13 +213,21 @@ impl Reloader {
                 BTreeMap::new()
             }
             Err(error) => {
-                // Keep serving what we have: a transient fault must not empty /metrics.
-                let folder = match error.kind() {
-                    io::ErrorKind::NotADirectory => FolderState::NotAFolder,
-                    _ => FolderState::Unreadable(error.to_string()),
+                // Keep serving what we have: a transient fault must not empty /metrics. A
+                // file may yet be replaced by a folder (it is followed when it is).
+                let (folder, what) = match error.kind() {
+                    io::ErrorKind::NotADirectory => (
+                        FolderState::NotAFolder,
+                        "--report.dir is a file, not a folder; waiting for a folder at that path",
+                    ),
+                    _ => (
+                        FolderState::Unreadable(error.to_string()),
+                        "cannot list the report folder",
+                    ),
                 };
                 if folder != current.folder || !current.scanned {
-                    error!(dir = %self.dir.display(), %error, "cannot list the report folder; keeping the reports already read");
+                    let kept_reports = current.reports.len();
+                    error!(dir = %self.dir.display(), %error, kept_reports, "{what}");
                 }
                 self.folder = folder;
                 self.publish(current.reports.clone());

@@ -64,11 +64,11 @@ fn broken_version_keeps_last_good_data_and_turns_up_to_zero() {
         metrics.contains("credential_report_up{report=\"other\"} 1"),
         "other reports untouched"
     );
-    let logs = exporter.logs();
-    assert!(
-        logs.contains("acme.csv") && logs.contains("line 7"),
-        "the log names the file and line:\n{logs}"
-    );
+    // The log is read from the exporter's stderr by a thread: it may lag the metrics.
+    exporter.wait_until("the log to name the file and line", || {
+        let logs = exporter.logs();
+        logs.contains("acme.csv") && logs.contains("line 7")
+    });
 
     fs::write(&path, report_with_users(6)).unwrap();
     exporter.wait_for_sample("credential_report_up{report=\"acme\"} 1");
@@ -263,6 +263,10 @@ fn folder_that_is_missing_a_file_or_unreadable_is_reported() {
     let exporter = Exporter::start(&dir, &[]);
     exporter.wait_for_sample("credential_report_folder_up 0");
     assert!(folder_page(&exporter).contains("not a folder"));
+    exporter.wait_until("the log to say the path is a file", || {
+        let logs = exporter.logs();
+        logs.contains("--report.dir is a file, not a folder") && logs.contains("kept_reports=0")
+    });
     fs::remove_file(&dir).unwrap();
     fs::create_dir(&dir).unwrap();
     fs::write(dir.join("r.csv"), report_with_users(2)).unwrap();

@@ -75,20 +75,6 @@ fn version_names_the_revision_compiler_and_target() {
 }
 
 #[test]
-fn a_report_dir_that_is_a_file_stops_the_start_and_says_so() {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    let output = Command::new(BINARY)
-        .arg("--report.dir")
-        .arg(file.path())
-        .args(["--web.listen-address", "127.0.0.1:0"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{log}");
-    assert!(log.contains("is a file, not a folder"), "{log}");
-}
-
-#[test]
 fn sizes_take_units() {
     let exporter = common::Exporter::start(&examples_dir(), &["--report.max-bytes", "1KiB"]);
     let metrics = exporter.metrics();
