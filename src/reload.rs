@@ -128,6 +128,16 @@ pub enum LoadError {
     Io(#[from] io::Error),
     #[error("the file is {size} bytes, more than --report.max-bytes={max}")]
     TooLarge { size: u64, max: u64 },
+    /// Found while reading: the file's size said less than it held (a file still growing,
+    /// or one whose size means nothing, as in /proc).
+    #[error("the file holds more than --report.max-bytes={max} bytes")]
+    GrewTooLarge { max: u64 },
+    #[error("not a regular file but {kind}; only regular files are read")]
+    NotAFile { kind: &'static str },
+    /// A link (or a link on its path) leads out of the report folder. Its real path is
+    /// named, never its content: the folder is a boundary.
+    #[error("its real path {real:?} is outside the report folder {folder:?}; it is not read (a link in the folder may only point inside it, as Kubernetes' ..data links do)")]
+    OutsideFolder { real: PathBuf, folder: PathBuf },
     #[error(transparent)]
     Report(#[from] ReportError),
 }
@@ -142,9 +152,14 @@ pub(crate) struct Version {
     device: u64,
     inode: u64,
     changed_ns: (i64, i64),
+    file_type: fs::FileType,
+    /// The real path of the folder the file was listed in, which its own real path must
+    /// lie inside; `None` for a file named on its own (to `check`).
+    within: Option<Arc<Path>>,
 }
 
 impl Version {
+    /// A file named on its own: read wherever it is.
     pub(crate) fn of(path: PathBuf, metadata: &fs::Metadata) -> Self {
         Version {
             path,
@@ -153,6 +168,17 @@ impl Version {
             device: metadata.dev(),
             inode: metadata.ino(),
             changed_ns: (metadata.ctime(), metadata.ctime_nsec()),
+            file_type: metadata.file_type(),
+            within: None,
+        }
+    }
+
+    /// A file listed in the folder whose real path is `folder`: read only if its own real
+    /// path is inside it.
+    fn in_folder(path: PathBuf, metadata: &fs::Metadata, folder: &Arc<Path>) -> Self {
+        Version {
+            within: Some(Arc::clone(folder)),
+            ..Version::of(path, metadata)
         }
     }
 }
@@ -304,6 +330,9 @@ pub(crate) fn list_reports(
     selection: &Selection,
 ) -> io::Result<BTreeMap<String, Version>> {
     let mut winners: BTreeMap<String, Version> = BTreeMap::new();
+    // The boundary every report's real path must lie inside: the folder's own real path
+    // (the folder may itself be reached through a link).
+    let folder: Arc<Path> = fs::canonicalize(dir)?.into();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let file_name = entry.file_name();
@@ -320,7 +349,7 @@ pub(crate) fn list_reports(
                 continue;
             }
         };
-        let version = Version::of(path, &metadata);
+        let version = Version::in_folder(path, &metadata, &folder);
         let newer = |old: &Version| (version.modified, &version.path) > (old.modified, &old.path);
         if winners.get(&name).is_none_or(newer) {
             winners.insert(name, version);
@@ -371,19 +400,26 @@ fn load(version: &Version, options: &LoadOptions, threads: usize) -> Result<Repo
 }
 
 /// The bytes of one version of a file (on up to `threads` threads), and when its report
-/// was generated; refused when larger than `max_bytes`.
+/// was generated. Refused: anything but a regular file, a file whose real path is outside
+/// its folder, and more than `max_bytes`, whatever the file's size says.
 pub(crate) fn read_version(
     version: &Version,
     max_bytes: u64,
     threads: usize,
 ) -> Result<(Vec<u8>, Timestamp), LoadError> {
+    // Refused before the open where the listing already tells: opening a FIFO waits for
+    // a writer, and opening a device can act on it.
+    if let Some(kind) = not_a_file(version.file_type) {
+        return Err(LoadError::NotAFile { kind });
+    }
     if version.size > max_bytes {
         return Err(LoadError::TooLarge {
             size: version.size,
             max: max_bytes,
         });
     }
-    let bytes = read_file(&version.path, threads)?;
+    let (file, size) = open_inside(version)?;
+    let bytes = read_file(&file, size, max_bytes, threads)?;
     // A downloaded report carries no generation time; its file's is the best there is
     // (the fetcher sets it to the provider's).
     let generated = (version.modified)
@@ -392,46 +428,107 @@ pub(crate) fn read_version(
     Ok((bytes, generated))
 }
 
+/// Opens a version's file if it is a regular file inside its folder, with its size.
+///
+/// What the folder's links point at is decided by whoever can write into the folder, so
+/// the check is made on the file actually opened: its real path is found after the open,
+/// and must name the same file (device and inode), or the file was swapped in between.
+fn open_inside(version: &Version) -> Result<(fs::File, u64), LoadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    // Non-blocking, in case a FIFO took the file's place since: then the open returns at
+    // once and the check below refuses it. Regular files ignore the flag.
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&version.path)?;
+    let metadata = file.metadata()?;
+    if let Some(kind) = not_a_file(metadata.file_type()) {
+        return Err(LoadError::NotAFile { kind });
+    }
+    if let Some(folder) = &version.within {
+        let real = fs::canonicalize(&version.path)?;
+        let found = fs::metadata(&real)?;
+        if (found.dev(), found.ino()) != (metadata.dev(), metadata.ino()) {
+            return Err(LoadError::Io(io::Error::other(
+                "the file was replaced while it was opened",
+            )));
+        }
+        if !real.starts_with(folder) {
+            return Err(LoadError::OutsideFolder {
+                real,
+                folder: folder.to_path_buf(),
+            });
+        }
+    }
+    Ok((file, metadata.len()))
+}
+
+/// What a file that is not a regular one is, for the refusal; `None` for a regular file.
+fn not_a_file(file_type: fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    match () {
+        _ if file_type.is_file() => None,
+        _ if file_type.is_dir() => Some("a folder"),
+        _ if file_type.is_fifo() => Some("a FIFO (named pipe)"),
+        _ if file_type.is_char_device() => Some("a character device"),
+        _ if file_type.is_block_device() => Some("a block device"),
+        _ if file_type.is_socket() => Some("a socket"),
+        _ => Some("a special file"),
+    }
+}
+
 /// Below this, a file is read on one thread.
 const READ_PIECE_BYTES: usize = 4 << 20;
 
-/// Reads a whole file, in pieces on up to `threads` threads at once when it is large:
-/// on one core, the kernel's copy into fresh memory (a page fault for every 4 KiB of it)
-/// takes a third of a large report's reload.
-fn read_file(path: &Path, threads: usize) -> io::Result<Vec<u8>> {
+/// Reads a whole file of `size` bytes (as its metadata says), in pieces on up to `threads`
+/// threads at once when it is large: on one core, the kernel's copy into fresh memory (a
+/// page fault for every 4 KiB of it) takes a third of a large report's reload. Never more
+/// than `max_bytes` are held, whatever `size` says: a file may grow while it is read, and
+/// some (in /proc, on FUSE) say 0 and hold any amount.
+fn read_file(
+    file: &fs::File,
+    size: u64,
+    max_bytes: u64,
+    threads: usize,
+) -> Result<Vec<u8>, LoadError> {
     use std::io::{Read, Seek};
     use std::os::unix::fs::FileExt;
 
-    let mut file = fs::File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let mut reader = file;
+    let len = usize::try_from(size).unwrap_or(usize::MAX);
     let pieces = threads.min(len / READ_PIECE_BYTES);
-    if pieces <= 1 {
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        return Ok(bytes);
+    let mut bytes = Vec::new();
+    if pieces > 1 {
+        // Zeroed by the kernel as each page is first written, here by the reads.
+        bytes = vec![0; len];
+        let piece = len.div_ceil(pieces);
+        std::thread::scope(|scope| {
+            let reads: Vec<_> = (bytes.chunks_mut(piece).enumerate())
+                .map(|(index, chunk)| {
+                    scope.spawn(move || file.read_exact_at(chunk, (index * piece) as u64))
+                })
+                .collect();
+            reads
+                .into_iter()
+                .try_for_each(|read| read.join().expect("a file reader panicked"))
+        })
+        .map_err(|error| match error.kind() {
+            io::ErrorKind::UnexpectedEof => io::Error::other("the file shrank while it was read"),
+            _ => error,
+        })?;
+        // A file still being written may have grown meanwhile: its rest is read too, as a
+        // read on one thread would have.
+        reader.seek(io::SeekFrom::Start(len as u64))?;
+    } else {
+        bytes.reserve(len.saturating_add(1).min(max_bytes as usize));
     }
-    // Zeroed by the kernel as each page is first written, here by the reads.
-    let mut bytes = vec![0; len];
-    let piece = len.div_ceil(pieces);
-    std::thread::scope(|scope| {
-        let file = &file;
-        let reads: Vec<_> = (bytes.chunks_mut(piece).enumerate())
-            .map(|(index, chunk)| {
-                scope.spawn(move || file.read_exact_at(chunk, (index * piece) as u64))
-            })
-            .collect();
-        reads
-            .into_iter()
-            .try_for_each(|read| read.join().expect("a file reader panicked"))
-    })
-    .map_err(|error| match error.kind() {
-        io::ErrorKind::UnexpectedEof => io::Error::other("the file shrank while it was read"),
-        _ => error,
-    })?;
-    // A file still being written may have grown meanwhile: its rest is read too, as a
-    // read on one thread would have.
-    file.seek(io::SeekFrom::Start(len as u64))?;
-    file.read_to_end(&mut bytes)?;
+    // One byte past the limit tells a file of exactly `max_bytes` from a larger one.
+    let room = (max_bytes + 1).saturating_sub(bytes.len() as u64);
+    reader.take(room).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(LoadError::GrewTooLarge { max: max_bytes });
+    }
     Ok(bytes)
 }
 
@@ -525,6 +622,22 @@ mod tests {
         assert!(!glob.is_match("r-甲乙.csv"));
         assert!(FileGlob::new("甲-*.csv").unwrap().is_match("甲-1.csv"));
         assert!(FileGlob::new("[ab]-?.csv").unwrap().is_match("b-乙.csv"));
+    }
+
+    #[test]
+    fn reading_stops_at_max_bytes_whatever_the_size_said() {
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &[b'x'; 100]).unwrap();
+        for threads in [1, 4] {
+            let read = |max| {
+                use std::io::Seek;
+                (&file).rewind().unwrap();
+                // Told 0 bytes, as /proc files and some FUSE files say.
+                read_file(&file, 0, max, threads)
+            };
+            assert!(matches!(read(99), Err(LoadError::GrewTooLarge { max: 99 })));
+            assert_eq!(read(100).unwrap().len(), 100, "exactly max_bytes is read");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Finding a report's columns by header name. Vendors reorder columns, add new ones and
 //! are inconsistent about case and spacing, so names are compared normalized.
 
-use super::{Provider, ReportError};
+use super::{prefix, Provider, ReportError, QUOTED_CHARS};
 
 /// A header cell as compared: without spaces, in lower case
 /// (`Abnormal LoginsNumWithin30Days` and `AccessKey1lastUsedDate` match their documented
@@ -35,30 +35,41 @@ pub struct Column(pub(super) usize);
 /// every provider's layout to ask.
 #[derive(Debug)]
 pub struct HeaderRow {
-    /// The cells as written, without surrounding spaces.
+    /// The cells as written, without surrounding spaces, shortened to what an error may
+    /// quote ([`QUOTED_CHARS`]): they are kept only for errors.
     names: Vec<String>,
     normalized: Vec<String>,
 }
 
 impl HeaderRow {
     pub fn new<'h>(cells: impl IntoIterator<Item = &'h str>) -> Self {
-        let names: Vec<String> = cells
+        let (names, normalized) = cells
             .into_iter()
             .map(|cell| cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}'))
-            .map(str::to_owned)
-            .collect();
-        let normalized = names.iter().map(|name| normalize(name)).collect();
+            .map(|cell| (prefix(cell, QUOTED_CHARS), normalize(cell)))
+            .unzip();
         HeaderRow { names, normalized }
     }
 
-    /// The cells as written, for errors.
+    /// The cells as written (shortened), for errors.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
-    /// The first few cells, as an error shows them.
+    /// The first few cells, as an error shows them: at most [`QUOTED_CHARS`] characters
+    /// of them in all.
     pub fn first_cells(&self) -> Vec<String> {
-        self.names.iter().take(4).cloned().collect()
+        let mut room = QUOTED_CHARS;
+        let mut cells = Vec::new();
+        for name in self.names.iter().take(4) {
+            if room == 0 {
+                break;
+            }
+            let cell = prefix(name, room);
+            room = room.saturating_sub(name.chars().count());
+            cells.push(cell);
+        }
+        cells
     }
 }
 

@@ -150,6 +150,20 @@ impl ReportError {
     }
 }
 
+/// At most this many characters of a file's text are quoted in any one error, and so in
+/// any log line, page or `check` output: a file may be a link to anything (a secret, the
+/// process's environment), and may be a single line of megabytes. Every quote is escaped
+/// (Rust's `{:?}` or `escape_debug`), so no control character reaches a terminal or a log.
+pub const QUOTED_CHARS: usize = 120;
+
+/// The first `chars` characters of `text`, with `…` where it was cut.
+pub(crate) fn prefix(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 fn known_providers() -> String {
     Provider::ALL.map(Provider::name).join(", ")
 }
@@ -157,10 +171,10 @@ fn known_providers() -> String {
 /// A cell whose value is outside the states its column can hold. It voids that cell
 /// only: the row is kept, the cell is treated as absent and counted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}, column {column}: expected {expected}, found {found:?}")]
+#[error("line {line}, column {}: expected {expected}, found {found:?}", .column.escape_debug())]
 pub struct CellError {
     pub line: u64,
-    /// The column as the file's header names it.
+    /// The column as the file's header names it (shortened: see [`QUOTED_CHARS`]).
     pub column: String,
     pub expected: &'static str,
     /// The cell as found, shortened (a cell may be megabytes long), and masked if it is a key id.
@@ -378,6 +392,48 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "line 1 (the header): not a credential report of a known provider (tencent-cam, aws-iam, alibaba-ram); its first columns are [\"id\", \"name\", \"email\", \"team\"]"
+        );
+    }
+
+    /// A file may be a link to a secret, or one line of megabytes: an error quotes at most
+    /// a short, escaped start of it.
+    #[test]
+    fn an_unknown_header_is_quoted_short_and_escaped() {
+        let secret = format!("PASSWORD=\u{1b}[31m{}", "s".repeat(1 << 20));
+        let line = format!("{secret},{secret}\n");
+        let options = ReadOptions {
+            timezone: TimeZone::UTC,
+            provider: None,
+        };
+        let error = read(line.as_bytes(), &options, Timestamp::UNIX_EPOCH, |_| {})
+            .unwrap_err()
+            .to_string();
+        let longest_run = error.split(|c| c != 's').map(str::len).max().unwrap();
+        assert!(
+            longest_run < QUOTED_CHARS,
+            "{longest_run} characters of it: {error}"
+        );
+        assert!(error.len() < 2 * QUOTED_CHARS + 200, "{error}");
+        assert_eq!(
+            error.matches("PASSWORD").count(),
+            1,
+            "one cell quoted: {error}"
+        );
+        assert!(error.contains("PASSWORD=\\u{1b}[31m"), "escaped: {error}");
+        assert!(!error.contains('\u{1b}'), "{error}");
+    }
+
+    #[test]
+    fn a_cell_error_escapes_its_column_name() {
+        let error = CellError {
+            line: 2,
+            column: "Pass\nword".into(),
+            expected: "TRUE or FALSE",
+            found: "x\u{7}".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "line 2, column Pass\\nword: expected TRUE or FALSE, found \"x\\u{7}\""
         );
     }
 

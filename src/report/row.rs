@@ -168,12 +168,11 @@ impl<'a, 's> Row<'a, 's> {
 
 /// A cell shortened for the log: a cell may be megabytes long.
 fn shorten(text: &str) -> String {
-    const SHOWN: usize = 64;
-    match text.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    super::prefix(text, CELL_CHARS_SHOWN)
 }
+
+/// How much of a cell an error shows: enough to recognise a value.
+const CELL_CHARS_SHOWN: usize = 64;
 
 pub fn flag(cell: &[u8]) -> Flag {
     // The vendors' own spellings first: a report holds millions of these cells.
