@@ -93,7 +93,8 @@ impl Ims {
         match r.header("x-acs-action") {
             Some("GenerateCredentialReport") => {
                 let n = self.generate_calls.fetch_add(1, Ordering::SeqCst);
-                let state = if n < 2 { "STARTED" } else { "COMPLETE" };
+                // Alibaba's words (the alibabacloud-ims20190815 model): STARTED, INPROGRESS, COMPLETED.
+                let state = ["STARTED", "INPROGRESS"].get(n).copied().unwrap_or("COMPLETED");
                 (200, serde_json::json!({"RequestId": "r", "State": state}).to_string())
             }
             Some("GetCredentialReport") => self.page(r),
@@ -243,7 +244,7 @@ fn the_report_is_fetched_through_throttling_and_expiry_and_written_byte_for_byte
         GENERATED.parse::<jiff::Timestamp>().unwrap(),
         "the file's mtime is the report's GeneratedTime"
     );
-    // Generate polled until COMPLETE, the throttled attempt retried, the expired report regenerated.
+    // Generate polled until COMPLETED, the throttled attempt retried, the expired report regenerated.
     let actions = fake.actions();
     assert!(
         ims.generate_calls.load(Ordering::SeqCst) >= 4,
