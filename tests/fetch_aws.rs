@@ -2,6 +2,8 @@
 //! checks every request's signature, then the real exporter reading what it wrote.
 
 mod common;
+#[path = "common/python.rs"]
+mod python;
 mod support_aws;
 
 use std::path::Path;
@@ -86,6 +88,27 @@ fn count(fake: &FakeAws, action: &str) -> usize {
     fake.calls().iter().filter(|c| c.action == action).count()
 }
 
+/// Every answer the fake gave, held to botocore's IAM and STS models: names, types, every
+/// `enum` (ReportStateType, ReportFormatType), and each error code among the operation's
+/// errors or AWS's common ones.
+fn assert_answers_speak_botocores_models(
+    fake: &FakeAws,
+) -> serde_json::Map<String, serde_json::Value> {
+    let answers = fake
+        .answers()
+        .into_iter()
+        .map(|(action, status, body)| {
+            let api = if action == "AssumeRole" {
+                "aws-sts"
+            } else {
+                "aws-iam"
+            };
+            serde_json::json!({"api": api, "action": action, "status": status, "body": body})
+        })
+        .collect();
+    python::assert_vendor_models(answers)
+}
+
 fn generated() -> SystemTime {
     SystemTime::try_from(GENERATED.parse::<jiff::Timestamp>().unwrap()).unwrap()
 }
@@ -161,6 +184,15 @@ fn waits_out_throttling_and_unfinished_reports_and_writes_the_report_byte_for_by
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     assert_no_secrets(&fake, &logs);
+    let words = assert_answers_speak_botocores_models(&fake);
+    assert_eq!(
+        words["GenerateCredentialReport.State"],
+        serde_json::json!(["COMPLETE", "INPROGRESS", "STARTED"])
+    );
+    assert_eq!(
+        words["GetCredentialReport.ReportFormat"],
+        serde_json::json!(["text/csv"])
+    );
 }
 
 #[test]
@@ -308,6 +340,7 @@ fn one_report_per_assumed_role_named_by_account_and_a_denied_role_is_reported() 
     }
     assert_eq!(count(&fake, "AssumeRole"), 3);
     assert_no_secrets(&fake, &logs);
+    assert_answers_speak_botocores_models(&fake);
 }
 
 #[test]
