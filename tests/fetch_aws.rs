@@ -233,6 +233,58 @@ fn access_denied_is_not_retried_exits_non_zero_and_keeps_the_last_report() {
 }
 
 #[test]
+fn a_cut_or_header_only_download_fails_and_leaves_the_last_report_byte_for_byte() {
+    let whole = report(ACCOUNT);
+    let text = String::from_utf8(whole.clone()).unwrap();
+    let header_end = text.find('\n').unwrap() + 1;
+    let cases = [
+        // Cut inside alice's row: fewer fields than the header.
+        (
+            "cut inside a row",
+            whole[..text.find("alice").unwrap() + 30].to_vec(),
+            "line 3",
+        ),
+        // Cut right after the header.
+        ("header only", whole[..header_end].to_vec(), "no users"),
+    ];
+    for (case, content, why) in cases {
+        let fake = fake();
+        fake.set_report(ACCOUNT, &content, GENERATED);
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("reports");
+        std::fs::create_dir(&reports).unwrap();
+        let last = reports.join(format!("{ACCOUNT}.csv"));
+        std::fs::write(&last, b"last good report\r\n\xef").unwrap();
+        let before = std::fs::metadata(&last).unwrap().modified().unwrap();
+
+        let (output, logs) = run(fetcher(
+            &fake,
+            dir.path(),
+            &["--once", "--fetch.attempts", "2"],
+        ));
+        assert_eq!(output.status.code(), Some(1), "{case}: {logs}");
+        assert!(
+            logs.contains("refused_report") && logs.contains(why),
+            "{case}: {logs}"
+        );
+        // Retried once (a cut download may arrive whole), then given up.
+        assert_eq!(count(&fake, "GetCredentialReport"), 2, "{case}");
+        assert_eq!(
+            std::fs::read(&last).unwrap(),
+            b"last good report\r\n\xef",
+            "{case}"
+        );
+        assert_eq!(
+            std::fs::metadata(&last).unwrap().modified().unwrap(),
+            before,
+            "{case}"
+        );
+        let names: Vec<_> = std::fs::read_dir(&reports).unwrap().collect();
+        assert_eq!(names.len(), 1, "{case}: nothing else written");
+    }
+}
+
+#[test]
 fn a_wrong_secret_fails_the_fakes_signature_check() {
     let fake = fake();
     let dir = tempfile::tempdir().unwrap();
@@ -470,8 +522,14 @@ fn the_exporter_reads_the_fetched_report() {
 #[test]
 fn a_report_naming_no_account_needs_report_name() {
     let fake = fake();
-    // No root row: nothing says which account this is.
-    let headless = b"user,arn,user_creation_time\nalice,arn:aws:iam::123456789012:user/alice,2020-01-01T00:00:00+00:00".to_vec();
+    // A root row whose ARN holds no account id: nothing says which account this is.
+    let headless = String::from_utf8(report(ACCOUNT))
+        .unwrap()
+        .replace(
+            &format!("arn:aws:iam::{ACCOUNT}:root"),
+            "arn:aws:iam::unknown:root",
+        )
+        .into_bytes();
     fake.set_report(ACCOUNT, &headless, GENERATED);
     let dir = tempfile::tempdir().unwrap();
     let (output, logs) = run(fetcher(&fake, dir.path(), &["--once"]));

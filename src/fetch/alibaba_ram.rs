@@ -112,6 +112,7 @@ impl AlibabaRam {
             account_id,
             content,
             generated,
+            users_listed: None,
         })
     }
 
