@@ -4,6 +4,8 @@
 
 mod cloud_fakes;
 mod common;
+#[path = "common/python.rs"]
+mod python;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -93,7 +95,8 @@ impl Ims {
         match r.header("x-acs-action") {
             Some("GenerateCredentialReport") => {
                 let n = self.generate_calls.fetch_add(1, Ordering::SeqCst);
-                let state = if n < 2 { "STARTED" } else { "COMPLETE" };
+                // Alibaba's words (the alibabacloud-ims20190815 model): STARTED, INPROGRESS, COMPLETED.
+                let state = ["STARTED", "INPROGRESS"].get(n).copied().unwrap_or("COMPLETED");
                 (200, serde_json::json!({"RequestId": "r", "State": state}).to_string())
             }
             Some("GetCredentialReport") => self.page(r),
@@ -143,7 +146,8 @@ impl Ims {
             base64::engine::general_purpose::STANDARD.encode(text)
         };
         let last = page + 1 == chunks.len();
-        let mut body = serde_json::json!({"RequestId": "r", "GeneratedTime": GENERATED, "Content": content, "IsTruncated": !last});
+        // IsTruncated is a string, "true" or "false" (the SDK model's type and words).
+        let mut body = serde_json::json!({"RequestId": "r", "GeneratedTime": GENERATED, "Content": content, "IsTruncated": (!last).to_string()});
         if !last {
             body["NextToken"] = format!("page-{}", page + 1).into();
         }
@@ -198,6 +202,23 @@ fn start(mode: Mode, oidc: Option<(String, String)>, key_id: &str) -> (Fake, Arc
     (Fake::start(move |r| handler.handle(r)), ims)
 }
 
+/// Every answer the fake gave, held to Alibaba's SDK models (alibabacloud-ims20190815 and
+/// -sts20150401): names, types, and the words their comments list.
+fn assert_answers_speak_alibabas_models(fake: &Fake) -> serde_json::Map<String, serde_json::Value> {
+    let answers = fake
+        .answers()
+        .into_iter()
+        .map(|a| {
+            let api = match a.action.as_str() {
+                "GetCallerIdentity" | "AssumeRoleWithOIDC" => "alibaba-sts",
+                _ => "alibaba-ims",
+            };
+            serde_json::json!({"api": api, "action": a.action, "status": a.status, "body": a.body})
+        })
+        .collect();
+    python::assert_vendor_models(answers)
+}
+
 fn env(fake: &Fake) -> Vec<(&'static str, String)> {
     vec![
         ("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID.to_owned()),
@@ -243,7 +264,7 @@ fn the_report_is_fetched_through_throttling_and_expiry_and_written_byte_for_byte
         GENERATED.parse::<jiff::Timestamp>().unwrap(),
         "the file's mtime is the report's GeneratedTime"
     );
-    // Generate polled until COMPLETE, the throttled attempt retried, the expired report regenerated.
+    // Generate polled until COMPLETED, the throttled attempt retried, the expired report regenerated.
     let actions = fake.actions();
     assert!(
         ims.generate_calls.load(Ordering::SeqCst) >= 4,
@@ -258,6 +279,16 @@ fn the_report_is_fetched_through_throttling_and_expiry_and_written_byte_for_byte
         "{actions:?}"
     );
     assert_no_secrets(&text, &[KEY_ID, SECRET, TOKEN]);
+    // The fake spoke Alibaba's words, and the fetcher waited for the ones that matter.
+    let words = assert_answers_speak_alibabas_models(&fake);
+    assert_eq!(
+        words["GenerateCredentialReport.State"],
+        serde_json::json!(["COMPLETED", "INPROGRESS", "STARTED"])
+    );
+    assert_eq!(
+        words["GetCredentialReport.IsTruncated"],
+        serde_json::json!(["false", "true"])
+    );
 }
 
 #[test]
@@ -312,6 +343,7 @@ fn rrsa_exchanges_the_service_account_token_for_sts_credentials() {
         report()
     );
     assert_no_secrets(&text, &[sts_key, SECRET, TOKEN, "projected.token"]);
+    assert_answers_speak_alibabas_models(&fake);
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! checks every request's signature, then the real exporter reading what it wrote.
 
 mod common;
+#[path = "common/python.rs"]
+mod python;
 mod support_aws;
 
 use std::path::Path;
@@ -86,6 +88,27 @@ fn count(fake: &FakeAws, action: &str) -> usize {
     fake.calls().iter().filter(|c| c.action == action).count()
 }
 
+/// Every answer the fake gave, held to botocore's IAM and STS models: names, types, every
+/// `enum` (ReportStateType, ReportFormatType), and each error code among the operation's
+/// errors or AWS's common ones.
+fn assert_answers_speak_botocores_models(
+    fake: &FakeAws,
+) -> serde_json::Map<String, serde_json::Value> {
+    let answers = fake
+        .answers()
+        .into_iter()
+        .map(|(action, status, body)| {
+            let api = if action == "AssumeRole" {
+                "aws-sts"
+            } else {
+                "aws-iam"
+            };
+            serde_json::json!({"api": api, "action": action, "status": status, "body": body})
+        })
+        .collect();
+    python::assert_vendor_models(answers)
+}
+
 fn generated() -> SystemTime {
     SystemTime::try_from(GENERATED.parse::<jiff::Timestamp>().unwrap()).unwrap()
 }
@@ -161,6 +184,15 @@ fn waits_out_throttling_and_unfinished_reports_and_writes_the_report_byte_for_by
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     assert_no_secrets(&fake, &logs);
+    let words = assert_answers_speak_botocores_models(&fake);
+    assert_eq!(
+        words["GenerateCredentialReport.State"],
+        serde_json::json!(["COMPLETE", "INPROGRESS", "STARTED"])
+    );
+    assert_eq!(
+        words["GetCredentialReport.ReportFormat"],
+        serde_json::json!(["text/csv"])
+    );
 }
 
 #[test]
@@ -198,6 +230,58 @@ fn access_denied_is_not_retried_exits_non_zero_and_keeps_the_last_report() {
     );
     assert_all_signed(&fake);
     assert_no_secrets(&fake, &logs);
+}
+
+#[test]
+fn a_cut_or_header_only_download_fails_and_leaves_the_last_report_byte_for_byte() {
+    let whole = report(ACCOUNT);
+    let text = String::from_utf8(whole.clone()).unwrap();
+    let header_end = text.find('\n').unwrap() + 1;
+    let cases = [
+        // Cut inside alice's row: fewer fields than the header.
+        (
+            "cut inside a row",
+            whole[..text.find("alice").unwrap() + 30].to_vec(),
+            "line 3",
+        ),
+        // Cut right after the header.
+        ("header only", whole[..header_end].to_vec(), "no users"),
+    ];
+    for (case, content, why) in cases {
+        let fake = fake();
+        fake.set_report(ACCOUNT, &content, GENERATED);
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("reports");
+        std::fs::create_dir(&reports).unwrap();
+        let last = reports.join(format!("{ACCOUNT}.csv"));
+        std::fs::write(&last, b"last good report\r\n\xef").unwrap();
+        let before = std::fs::metadata(&last).unwrap().modified().unwrap();
+
+        let (output, logs) = run(fetcher(
+            &fake,
+            dir.path(),
+            &["--once", "--fetch.attempts", "2"],
+        ));
+        assert_eq!(output.status.code(), Some(1), "{case}: {logs}");
+        assert!(
+            logs.contains("refused_report") && logs.contains(why),
+            "{case}: {logs}"
+        );
+        // Retried once (a cut download may arrive whole), then given up.
+        assert_eq!(count(&fake, "GetCredentialReport"), 2, "{case}");
+        assert_eq!(
+            std::fs::read(&last).unwrap(),
+            b"last good report\r\n\xef",
+            "{case}"
+        );
+        assert_eq!(
+            std::fs::metadata(&last).unwrap().modified().unwrap(),
+            before,
+            "{case}"
+        );
+        let names: Vec<_> = std::fs::read_dir(&reports).unwrap().collect();
+        assert_eq!(names.len(), 1, "{case}: nothing else written");
+    }
 }
 
 #[test]
@@ -308,6 +392,7 @@ fn one_report_per_assumed_role_named_by_account_and_a_denied_role_is_reported() 
     }
     assert_eq!(count(&fake, "AssumeRole"), 3);
     assert_no_secrets(&fake, &logs);
+    assert_answers_speak_botocores_models(&fake);
 }
 
 #[test]
@@ -437,8 +522,14 @@ fn the_exporter_reads_the_fetched_report() {
 #[test]
 fn a_report_naming_no_account_needs_report_name() {
     let fake = fake();
-    // No root row: nothing says which account this is.
-    let headless = b"user,arn,user_creation_time\nalice,arn:aws:iam::123456789012:user/alice,2020-01-01T00:00:00+00:00".to_vec();
+    // A root row whose ARN holds no account id: nothing says which account this is.
+    let headless = String::from_utf8(report(ACCOUNT))
+        .unwrap()
+        .replace(
+            &format!("arn:aws:iam::{ACCOUNT}:root"),
+            "arn:aws:iam::unknown:root",
+        )
+        .into_bytes();
     fake.set_report(ACCOUNT, &headless, GENERATED);
     let dir = tempfile::tempdir().unwrap();
     let (output, logs) = run(fetcher(&fake, dir.path(), &["--once"]));

@@ -5,6 +5,8 @@
 
 mod cloud_fakes;
 mod common;
+#[path = "common/python.rs"]
+mod python;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -243,6 +245,23 @@ fn start(mode: Mode) -> (Fake, Arc<Cam>) {
     });
     let handler = Arc::clone(&cam);
     (Fake::start(move |r| handler.handle(r)), cam)
+}
+
+/// Every answer the fake gave, held to Tencent's SDK models (tencentcloud-sdk-python-cam and
+/// -sts): names, types, the words their descriptions enumerate, and error codes.
+fn assert_answers_speak_tencents_models(fake: &Fake) -> serde_json::Map<String, Value> {
+    let answers = fake
+        .answers()
+        .into_iter()
+        .map(|a| {
+            let api = match a.action.as_str() {
+                "AssumeRoleWithWebIdentity" => "tencent-sts",
+                _ => "tencent-cam",
+            };
+            json!({"api": api, "action": a.action, "status": a.status, "body": a.body})
+        })
+        .collect();
+    python::assert_vendor_models(answers)
 }
 
 fn run(fake: &Fake, dir: &std::path::Path, secret_key: &str) -> std::process::Output {
@@ -547,6 +566,15 @@ fn tke_workload_identity_exchanges_the_token_for_temporary_keys() {
     );
     assert!(dir.path().join(format!("{OWNER}.csv")).exists());
     assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN, "tke.token"]);
+    let words = assert_answers_speak_tencents_models(&fake);
+    assert_eq!(
+        words["ListAccessKeys.AccessKeys.Status"],
+        json!(["Active", "Inactive"])
+    );
+    assert_eq!(
+        words["DescribeSubAccounts.SubAccounts.UserType"],
+        json!(["2", "3", "4"])
+    );
 }
 
 #[test]

@@ -112,10 +112,14 @@ impl AlibabaRam {
             account_id,
             content,
             generated,
+            users_listed: None,
         })
     }
 
-    /// `GenerateCredentialReport` until its `State` is `COMPLETE`.
+    /// `GenerateCredentialReport` until its `State` is `COMPLETED`. The words are Alibaba's, not
+    /// AWS's: `STARTED`, `INPROGRESS`, `COMPLETED` (the API reference of GenerateCredentialReport,
+    /// and the comments of the `alibabacloud-ims20190815` SDK model). Any other word is an
+    /// answer we cannot act on, refused at once rather than polled until --fetch.timeout.
     async fn generate(&self, keys: &Keys, calls: &ApiCalls) -> Result<(), FetchError> {
         #[derive(Deserialize)]
         struct Generated {
@@ -132,11 +136,22 @@ impl AlibabaRam {
                         format!("GenerateCredentialReport: unexpected error {code}"),
                     )
                 })?;
-            if answer.state.eq_ignore_ascii_case("COMPLETE") {
-                return Ok(());
+            match ReportState::parse(&answer.state) {
+                Some(ReportState::Completed) => return Ok(()),
+                Some(ReportState::Started | ReportState::InProgress) => {
+                    tracing::debug!(state = %answer.state, "credential report not complete yet");
+                    tokio::time::sleep(self.poll).await;
+                }
+                None => {
+                    return Err(invalid(
+                        "GenerateCredentialReport",
+                        format!(
+                            "State {:?} is none of STARTED, INPROGRESS, COMPLETED",
+                            scrub(&answer.state, &[], &[])
+                        ),
+                    ))
+                }
             }
-            tracing::debug!(state = %scrub(&answer.state, &[], &[]), "credential report not complete yet");
-            tokio::time::sleep(self.poll).await;
         }
     }
 
@@ -551,6 +566,25 @@ fn credentials_from(env: Env<'_>) -> anyhow::Result<Credentials> {
     }
 }
 
+/// GenerateCredentialReport's `State`, in Alibaba's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReportState {
+    Started,
+    InProgress,
+    Completed,
+}
+
+impl ReportState {
+    fn parse(word: &str) -> Option<ReportState> {
+        match word {
+            "STARTED" => Some(ReportState::Started),
+            "INPROGRESS" => Some(ReportState::InProgress),
+            "COMPLETED" => Some(ReportState::Completed),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ErrorBody {
@@ -667,6 +701,21 @@ mod tests {
         append_page(&mut content, &mut header, b"carol,c");
         append_page(&mut content, &mut header, b"dave,d\n");
         assert_eq!(content, b"user,arn\n<root>,a\nbob,b\ncarol,c\ndave,d\n");
+    }
+
+    #[test]
+    fn report_states_are_alibabas_words() {
+        assert_eq!(ReportState::parse("STARTED"), Some(ReportState::Started));
+        assert_eq!(
+            ReportState::parse("INPROGRESS"),
+            Some(ReportState::InProgress)
+        );
+        assert_eq!(
+            ReportState::parse("COMPLETED"),
+            Some(ReportState::Completed)
+        );
+        // AWS's word is not Alibaba's: waiting for it would poll until --fetch.timeout.
+        assert_eq!(ReportState::parse("COMPLETE"), None);
     }
 
     #[test]

@@ -98,6 +98,7 @@ impl AwsIam {
             account_id,
             content,
             generated,
+            users_listed: None,
         })
     }
 

@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+
+pub use crate::report::Provider;
 
 use crate::config::{
     parse_duration, parse_listen_address, parse_optional_path, LogFormat, LogLevel,
@@ -135,24 +137,6 @@ pub struct FetchConfig {
         default_value = "logfmt"
     )]
     pub log_format: LogFormat,
-}
-
-/// The providers, spelt as `--report.provider` and the `provider` label spell them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Provider {
-    AwsIam,
-    AlibabaRam,
-    TencentCam,
-}
-
-impl Provider {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::AwsIam => "aws-iam",
-            Provider::AlibabaRam => "alibaba-ram",
-            Provider::TencentCam => "tencent-cam",
-        }
-    }
 }
 
 /// A report name becomes a file name: no folders, nothing hidden, nothing empty.

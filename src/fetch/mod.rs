@@ -22,6 +22,7 @@ mod metrics;
 mod run;
 pub mod sign;
 pub mod tencent_cam;
+mod validate;
 pub mod writer;
 
 use std::time::Duration;
@@ -42,6 +43,9 @@ pub struct FetchedReport {
     pub content: Vec<u8>,
     /// The report's generation time; becomes the file's mtime.
     pub generated: jiff::Timestamp,
+    /// How many users the API listed, where the fetcher lists them (Tencent): the report must
+    /// hold at least as many.
+    pub users_listed: Option<u64>,
 }
 
 /// Why a fetch failed; the `reason` label of the fetcher's metrics.
@@ -59,15 +63,20 @@ pub enum FailureReason {
     /// keeps expiring, or a report that cannot be written to the folder. (A report still
     /// unfinished when --fetch.timeout cuts the attempt short counts as `Network`.)
     InvalidResponse,
+    /// A report arrived, but the exporter's reader refuses it (cut inside a row, a header
+    /// alone, no root row where the provider always writes one) or it holds fewer users than
+    /// the API listed. Retried: a cut download may arrive whole next time.
+    RefusedReport,
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 5] = [
+    pub const ALL: [FailureReason; 6] = [
         FailureReason::Throttled,
         FailureReason::AccessDenied,
         FailureReason::Network,
         FailureReason::Server,
         FailureReason::InvalidResponse,
+        FailureReason::RefusedReport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +86,7 @@ impl FailureReason {
             FailureReason::Network => "network",
             FailureReason::Server => "server",
             FailureReason::InvalidResponse => "invalid_response",
+            FailureReason::RefusedReport => "refused_report",
         }
     }
 

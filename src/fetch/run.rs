@@ -14,7 +14,7 @@ use axum::Router;
 use tracing::{error, info, warn};
 
 use super::metrics::FetchMetrics;
-use super::{writer, ApiCalls, FailureReason, FetchConfig, FetchError, Source, Target};
+use super::{validate, writer, ApiCalls, FailureReason, FetchConfig, FetchError, Source, Target};
 use crate::web::{self, ServeOptions, WebConfig};
 
 /// Runs the fetcher until `shutdown` completes (or, with --once, after one round). With
@@ -37,11 +37,7 @@ pub async fn run(
         );
     }
     let calls = ApiCalls::default();
-    let metrics = Arc::new(FetchMetrics::new(
-        config.provider.as_str(),
-        &targets,
-        &calls,
-    ));
+    let metrics = Arc::new(FetchMetrics::new(config.provider.name(), &targets, &calls));
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = match &config.web_listen_address {
@@ -166,6 +162,11 @@ async fn fetch_with_retries(
                     ),
                 )),
             };
+        // Read by the exporter's own reader before it may replace the last good report.
+        let result = result.and_then(|report| {
+            validate::refuse_unusable(config.provider, &report)?;
+            Ok(report)
+        });
         let error = match result {
             Ok(report) => return Ok(report),
             Err(error) => error,

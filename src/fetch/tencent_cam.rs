@@ -262,6 +262,7 @@ impl TencentCam {
             account_id: Some(account_id),
             content: render(&people, &details, generated),
             generated,
+            users_listed: Some(people.len() as u64),
         })
     }
 

@@ -46,8 +46,8 @@ macro_rules! with_format {
 }
 
 /// The clouds whose credential reports the exporter reads. Their names are the
-/// `--report.provider` values and the `provider` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// `--report.provider` and `fetch --provider` values and the `provider` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Provider {
     TencentCam,
     AwsIam,
@@ -57,6 +57,7 @@ pub enum Provider {
 impl Provider {
     pub const ALL: [Provider; 3] = [Provider::TencentCam, Provider::AwsIam, Provider::AlibabaRam];
 
+    /// The same name clap's `ValueEnum` derives (kebab case), as a `&'static str` for labels.
     pub fn name(self) -> &'static str {
         match self {
             Provider::TencentCam => "tencent-cam",

@@ -41,10 +41,19 @@ impl Request {
 }
 
 /// An HTTP/1.1 server on 127.0.0.1 answering every request with `handler` (status, JSON body).
-/// It keeps every request, for the test to look at afterwards.
+/// It keeps every request and every answer, for the test to look at afterwards.
 pub struct Fake {
     pub port: u16,
     pub requests: Arc<Mutex<Vec<Request>>>,
+    answers: Arc<Mutex<Vec<Exchange>>>,
+}
+
+/// One answer the fake gave: to which action, its HTTP status and body.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub action: String,
+    pub status: u16,
+    pub body: String,
 }
 
 impl Fake {
@@ -52,19 +61,27 @@ impl Fake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let answers = Arc::new(Mutex::new(Vec::new()));
         let handler = Arc::new(handler);
         let log = Arc::clone(&requests);
+        let answered = Arc::clone(&answers);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let handler = Arc::clone(&handler);
                 let log = Arc::clone(&log);
+                let answered = Arc::clone(&answered);
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut stream = stream;
                     // Keep-alive: serve requests on this connection until the client closes it.
                     while let Some(request) = read_request(&mut reader) {
                         let (status, body) = handler(&request);
+                        answered.lock().unwrap().push(Exchange {
+                            action: action_of(&request),
+                            status,
+                            body: body.clone(),
+                        });
                         log.lock().unwrap().push(request);
                         let head = format!(
                             "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -79,7 +96,11 @@ impl Fake {
                 });
             }
         });
-        Fake { port, requests }
+        Fake {
+            port,
+            requests,
+            answers,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -91,15 +112,23 @@ impl Fake {
             .lock()
             .unwrap()
             .iter()
-            .map(|r| {
-                r.header("x-acs-action")
-                    .or(r.header("x-tc-action"))
-                    .map(str::to_owned)
-                    .or_else(|| r.param("Action"))
-                    .unwrap_or_default()
-            })
+            .map(action_of)
             .collect()
     }
+
+    /// Every answer given so far, in order.
+    pub fn answers(&self) -> Vec<Exchange> {
+        self.answers.lock().unwrap().clone()
+    }
+}
+
+/// The API action a request asks for: Alibaba's and Tencent's headers, or the query's `Action`.
+fn action_of(r: &Request) -> String {
+    r.header("x-acs-action")
+        .or(r.header("x-tc-action"))
+        .map(str::to_owned)
+        .or_else(|| r.param("Action"))
+        .unwrap_or_default()
 }
 
 fn read_request(reader: &mut impl BufRead) -> Option<Request> {

@@ -51,3 +51,28 @@ pub fn run_script(script: &str, cases: &Value) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("tests/{script} answered no JSON: {error}"))
 }
+
+/// Holds every answer of a fake cloud to the vendor's own SDK model (tests/vendor_models.py):
+/// `answers` are `{"api", "action", "status", "body"}`. Fails the test on any problem; returns
+/// the enumerated words the answers used, by `Action.Field`, for the test to check it saw them.
+#[allow(dead_code)] // the signer cross-checks share this file and do not use it
+pub fn assert_vendor_models(answers: Vec<Value>) -> serde_json::Map<String, Value> {
+    let count = answers.len();
+    assert!(count > 0, "no answers to check");
+    let verdict = run_script(
+        "vendor_models.py",
+        &serde_json::json!({ "answers": answers }),
+    );
+    let problems = verdict["problems"].as_array().expect("problems");
+    assert!(
+        problems.is_empty(),
+        "the fake's answers disagree with the vendor's model:\n{}",
+        problems
+            .iter()
+            .map(|p| p.as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(verdict["checked"], count, "every answer checked");
+    verdict["words"].as_object().expect("words").clone()
+}

@@ -50,6 +50,8 @@ struct State {
     /// account → (report bytes, GeneratedTime).
     reports: HashMap<String, (Vec<u8>, String)>,
     calls: Vec<Call>,
+    /// Every answer given: (action, HTTP status, body).
+    answers: Vec<(String, u16, String)>,
     issued: u32,
 }
 
@@ -109,6 +111,11 @@ impl FakeAws {
         self.state.lock().unwrap().calls.clone()
     }
 
+    /// Every answer given so far, in order: (action, HTTP status, body).
+    pub fn answers(&self) -> Vec<(String, u16, String)> {
+        self.state.lock().unwrap().answers.clone()
+    }
+
     /// Every secret and session token the fake knows or issued.
     pub fn secrets(&self) -> Vec<String> {
         let state = self.state.lock().unwrap();
@@ -136,6 +143,12 @@ impl FakeAws {
         let mut writer = stream;
         while let Some(request) = read_request(&mut reader) {
             let (status, body) = self.answer(&request);
+            let action = form(&request).remove("Action").unwrap_or_default();
+            self.state
+                .lock()
+                .unwrap()
+                .answers
+                .push((action, status, body.clone()));
             let response = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\nx-amzn-requestid: 00000000-fake\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
@@ -147,11 +160,7 @@ impl FakeAws {
     }
 
     fn answer(&self, request: &Request) -> (u16, String) {
-        let form: HashMap<String, String> = String::from_utf8_lossy(&request.body)
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (sigv4::percent_decode(k), sigv4::percent_decode(v)))
-            .collect();
+        let form = form(request);
         let action = form.get("Action").cloned().unwrap_or_default();
         let mut state = self.state.lock().unwrap();
         let credentials = state.credentials.clone();
@@ -241,6 +250,15 @@ impl FakeAws {
             (_, other) => error(400, "InvalidAction", &format!("unknown action {other}")),
         }
     }
+}
+
+/// The query API's parameters, from the form body.
+fn form(request: &Request) -> HashMap<String, String> {
+    String::from_utf8_lossy(&request.body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (sigv4::percent_decode(k), sigv4::percent_decode(v)))
+        .collect()
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
