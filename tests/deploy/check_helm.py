@@ -16,7 +16,9 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
     carries additionalLabels; the NetworkPolicy selects the Pod and admits the metrics port;
   * with default values the PrometheusRule's groups equal the rules file's and the dashboard
     ConfigMaps hold grafana/dashboards/ byte for byte; with overrides, exactly the rules
-    asked for change, and in the way asked;
+    asked for change, and in the way asked; the Grafana alert rules' ConfigMap, labelled
+    for the alerts sidecar, holds grafana/provisioning/alerting/ byte for byte, or with
+    every Prometheus query (and nothing else) on grafanaAlerts.datasourceUid;
   * values that must be refused are refused, with a message naming the value;
   * every value in values.yaml is described in docs/helm.md;
   * with --binary, the real binary accepts the flags each rendering gives the exporter and
@@ -40,6 +42,7 @@ import check_kubernetes as k8s  # noqa: E402  (shares the CRD schemas and the sm
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy/helm/credential-report-exporter"
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
+GRAFANA_RULES = ROOT / "grafana/provisioning/alerting/credential-report.yaml"
 DOCS = ROOT / "docs/helm.md"
 RELEASE, NAMESPACE = "cre", "monitoring"
 KPS = {"release": "kube-prometheus-stack"}
@@ -78,6 +81,8 @@ CASES = {
             },
         },
         "dashboards": {"namespace": "grafana", "annotations": {"grafana_folder": "Security"}},
+        "grafanaAlerts": {"namespace": "grafana", "datasourceUid": "mimir-prod", "additionalLabels": {"team": "security"},
+                          "annotations": {"grafana_folder": "Security"}},
         "networkPolicy": {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
                           "extraEgress": [{"ports": [{"port": 80, "protocol": "TCP"}]}]},
     },
@@ -102,6 +107,7 @@ CASES = {
         "prometheus": {"monitor": {"enabled": False}},
         "prometheusRule": {"enabled": False},
         "dashboards": {"enabled": False},
+        "grafanaAlerts": {"enabled": False},
         "serviceAccount": {"create": False, "name": "reports-reader"},
     },
 }
@@ -117,6 +123,7 @@ REFUSED = [
     ({"fetcher": {"provider": "alibaba-ram", "reportName": "x", "alibaba": {"rrsa": {"enabled": True}}}}, "rrsa needs roleArn"),
     ({"fetcher": {"aws": {"roleArns": ["not-an-arn"]}}}, "/fetcher/aws/roleArns"),
     ({"exporter": {"logLevel": "verbose"}}, "/exporter/logLevel"),
+    ({"grafanaAlerts": {"datasourceUid": "a uid with spaces"}}, "/grafanaAlerts/datasourceUid"),
     ({"metricsPort": 9100}, "metricsPort"),
     ({"reports": {"volume": {"hostPath": {"path": "/srv/reports"}, "emptyDir": {}}}}, "/reports/volume"),
 ]
@@ -359,6 +366,38 @@ def check_rules_and_dashboards(case, kinds, values, overridden):
             problem(case, "a dashboard ConfigMap lacks dashboards.annotations")
     if served != want:
         problem(case, f"dashboard ConfigMaps hold {sorted(served)}, not grafana/dashboards/ as it is: run scripts/sync-kubernetes.py")
+    check_grafana_alerts(case, kinds, values["grafanaAlerts"])
+
+
+def check_grafana_alerts(case, kinds, alerts):
+    maps = [c for c in kinds.get("ConfigMap", []) if c["metadata"].get("labels", {}).get(alerts["label"]) == alerts["labelValue"]]
+    if len(maps) != (1 if alerts["enabled"] else 0):
+        problem(case, f"{len(maps)} Grafana alert ConfigMap(s) labelled {alerts['label']}={alerts['labelValue']} with enabled={alerts['enabled']}")
+    source = GRAFANA_RULES.read_text(encoding="utf-8")
+    for cm in maps:
+        meta = cm["metadata"]
+        if meta["namespace"] != (alerts["namespace"] or NAMESPACE):
+            problem(case, f"the Grafana alert ConfigMap is in namespace {meta['namespace']}")
+        if any(meta.get("labels", {}).get(k) != v for k, v in alerts["additionalLabels"].items()) or \
+                any(meta.get("annotations", {}).get(k) != v for k, v in alerts["annotations"].items()):
+            problem(case, "the Grafana alert ConfigMap lacks grafanaAlerts.additionalLabels or annotations")
+        data = cm.get("data", {})
+        if list(data) != [GRAFANA_RULES.name]:
+            problem(case, f"the Grafana alert ConfigMap holds {sorted(data)}, not {GRAFANA_RULES.name}")
+            continue
+        if alerts["datasourceUid"] == "prometheus":
+            if data[GRAFANA_RULES.name] != source:
+                problem(case, "the Grafana alert ConfigMap is not grafana/provisioning/alerting/ as it is: run scripts/sync-kubernetes.py")
+            continue
+        # Another data source: the same rules, each Prometheus query pointed at it.
+        want = yaml.safe_load(source)
+        for group in want["groups"]:
+            for rule in group["rules"]:
+                for query in rule["data"]:
+                    if query["datasourceUid"] != "__expr__":
+                        query["datasourceUid"] = query["model"]["datasource"]["uid"] = alerts["datasourceUid"]
+        if yaml.safe_load(data[GRAFANA_RULES.name]) != want:
+            problem(case, f"with datasourceUid {alerts['datasourceUid']} the Grafana rules are not the file's with only their queries' data source changed")
 
 
 def check_case(case, given):
