@@ -9,6 +9,8 @@ the chart hold generated copies:
   deploy/kubernetes/components/report-writer/example-report.csv <- examples/reports/acme-prod.csv
   deploy/helm/credential-report-exporter/files/credential-report-exporter.rules.yml <- the rules file, as it is
   deploy/helm/credential-report-exporter/files/dashboards/*.json <- grafana/dashboards/*.json
+  deploy/helm/credential-report-exporter/files/grafana-alerting/credential-report.yaml
+      <- grafana/provisioning/alerting/credential-report.yaml (itself made by scripts/grafana-alerts.py)
 
 The chart's templates read its copies and apply the per-alert overrides of its values.
 
@@ -23,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
+GRAFANA_RULES = ROOT / "grafana/provisioning/alerting/credential-report.yaml"
 KUBE = ROOT / "deploy/kubernetes"
 CHART = ROOT / "deploy/helm/credential-report-exporter"
 # Folders that hold nothing but copies of grafana/dashboards/: a file there without a source is stray.
@@ -56,7 +59,8 @@ def prometheus_rule(rules_text):
 
 def expected_files():
     files = {KUBE / "base/prometheusrule.yaml": prometheus_rule(RULES.read_text(encoding="utf-8")).encode(),
-             CHART / "files" / RULES.name: RULES.read_bytes()}
+             CHART / "files" / RULES.name: RULES.read_bytes(),
+             CHART / "files/grafana-alerting" / GRAFANA_RULES.name: GRAFANA_RULES.read_bytes()}
     for dashboard in sorted((ROOT / "grafana/dashboards").glob("*.json")):
         for folder in DASHBOARD_COPIES:
             files[folder / dashboard.name] = dashboard.read_bytes()

@@ -18,6 +18,8 @@ elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 # npm (with nodejs) for tsc and @grafana/schema, which the dashboard schema check installs.
 command -v npm >/dev/null || need_apt+=(npm)
+# Headless Chromium for the status page's layout test (tests/http.rs), with a font to lay out in.
+command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
@@ -70,13 +72,17 @@ echo "--- kubectl kustomize and Kubernetes schema validation"
 "$python" tests/deploy/check_kubernetes.py
 echo "--- Helm chart: lint, render with several sets of values, Kubernetes schema validation"
 "$python" tests/deploy/check_helm.py --binary "$exporter"
+echo "--- Grafana alert rules in sync with the Prometheus rules (scripts/grafana-alerts.py)"
+"$python" scripts/grafana-alerts.py --check
+echo "--- Grafana alert rules against grafana-foundation-sdk's models and their Prometheus twins"
+"$python" tests/deploy/check_grafana_alerts.py
 echo "--- Grafana dashboards"
 "$python" tests/deploy/check_dashboards.py
 echo "--- Grafana dashboards against @grafana/schema (tsc)"
 "$python" tests/deploy/check_dashboard_schema.py
 echo "--- systemd unit"
 tests/deploy/check_systemd.sh "$exporter"
-echo "--- end to end: the exporter, Prometheus, every rule and every dashboard query"
+echo "--- end to end: the exporter, Prometheus, every rule, every dashboard query, every Grafana rule"
 "$python" tests/e2e/prometheus_e2e.py --binary "$exporter"
 
 # ---- Supply chain: the licenses, bans and sources of every dependency (deny.toml) -------

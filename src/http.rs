@@ -115,13 +115,14 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
-async fn index(State(state): State<AppState>) -> Html<String> {
+async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Html<String> {
     let snapshot = state.snapshot.load_full();
     Html(status_page::render(
         &snapshot,
         &state.report_dir,
         &state.telemetry_path,
         jiff::Timestamp::now(),
+        status_page::refresh_seconds(uri.query()),
     ))
 }
 

@@ -8,18 +8,39 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::build_info;
+use crate::check::{Severity, CHECKS};
 use crate::model::KeyStatus;
 use crate::snapshot::{KeyCounts, ReportState, Snapshot};
 
 pub const DOCS_URL: &str =
     "https://github.com/credential-report-exporter/credential-report-exporter/tree/main/docs";
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:1em 0}\
-th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\
-th{background:#f4f4f4}td.n{text-align:right}\
+/// Fits 1280 px without scrolling sideways: the long and rare facts of a report (its file,
+/// encoding, cell errors and last error) sit on a second line under its row, and paths and
+/// errors wrap anywhere. On a narrow screen only the table scrolls, inside its box.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}\
+h1{margin:.3em 0}h2{margin:1.2em 0 .4em}\
+.summary{display:flex;flex-wrap:wrap;gap:.8em}\
+.tile{border:1px solid #ccc;border-radius:6px;padding:.5em 1em;min-width:11em}\
+.tile b{display:block;font-size:1.8em}\
+.tile.bad,.tile.critical{border-color:#b00020;background:#fdecee}\
+.tile.warning{border-color:#b26a00;background:#fff4e0}.tile.good{border-color:#1b7f3b;background:#eaf6ee}\
+.wide{overflow-x:auto}table{border-collapse:collapse;width:100%}\
+th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
+th{background:#f4f4f4;font-weight:600}td.n{text-align:right;white-space:nowrap}\
+td:nth-child(2),td:nth-child(4),td:nth-child(10),td:nth-child(11){white-space:nowrap}\
+tr.detail td{border-top:0;background:#fafafa;font-size:.9em}\
+.path,.error,code{overflow-wrap:anywhere}.path{font-family:ui-monospace,monospace}\
+.error{color:#b00020;margin-top:.2em}\
 .bad{color:#b00020;font-weight:bold}.good{color:#1b7f3b}\
 .muted{color:#666}code{background:#f4f4f4;padding:0 .2em}";
+
+/// Columns of a report's first line; its second line spans them all.
+const COLUMNS: usize = 11;
+
+/// `?refresh=N` reloads the page every N seconds (a meta refresh: the page has no
+/// scripts), N within these bounds; anything else leaves the page still.
+const REFRESH_SECONDS: std::ops::RangeInclusive<u32> = 5..=86_400;
 
 /// The headline findings of one report: what an operator acts on first.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +98,14 @@ impl Findings {
     }
 }
 
+/// The severity `check` and the alerts give the finding of check `id`.
+fn severity(id: &str) -> Severity {
+    CHECKS
+        .iter()
+        .find(|check| check.id == id)
+        .map_or(Severity::Warning, |check| check.severity)
+}
+
 fn active_keys<'a>(keys: &[(KeyStatus, &'a KeyCounts)]) -> Option<&'a KeyCounts> {
     keys.iter()
         .find(|(status, _)| *status == KeyStatus::Active)
@@ -91,13 +120,32 @@ fn count(n: u64) -> String {
     }
 }
 
-pub fn render(snapshot: &Snapshot, dir: &Path, telemetry_path: &str, now: Timestamp) -> String {
+/// The seconds of a `refresh=N` in the page's query string, if within bounds.
+pub fn refresh_seconds(query: Option<&str>) -> Option<u32> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("refresh="))
+        .and_then(|n| n.parse().ok())
+        .filter(|n| REFRESH_SECONDS.contains(n))
+}
+
+pub fn render(
+    snapshot: &Snapshot,
+    dir: &Path,
+    telemetry_path: &str,
+    now: Timestamp,
+    refresh: Option<u32>,
+) -> String {
     let mut page = String::with_capacity(4096);
     let metrics = escape_html(telemetry_path);
     let revision = &build_info::REVISION[..build_info::REVISION.len().min(12)];
+    let reload = refresh.map_or(String::new(), |n| {
+        format!("<meta http-equiv=\"refresh\" content=\"{n}\">")
+    });
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{reload}\
          <title>Credential Report Exporter</title><style>{STYLE}</style></head>\n<body>\n\
          <h1>Credential Report Exporter</h1>\n\
          <p>Version {} <span class=\"muted\">(revision <code>{}</code>, rustc {}, {})</span></p>\n\
@@ -109,6 +157,30 @@ pub fn render(snapshot: &Snapshot, dir: &Path, telemetry_path: &str, now: Timest
         escape_html(build_info::RUST_VERSION),
         escape_html(build_info::TARGET),
     );
+
+    // The rows first, adding up as they go; the summary above them is their total.
+    let mut rows = String::with_capacity(1024);
+    let mut total = Findings::default();
+    let (mut users, mut down) = (0, 0);
+    for (name, report) in &snapshot.reports {
+        let findings = Findings::of(report);
+        total = total.add(findings.unwrap_or_default());
+        down += usize::from(!report.up);
+        let data = report.data.as_ref();
+        users += data.map_or(0, |d| d.rows);
+        report_rows(&mut rows, name, report, findings, now);
+    }
+    if snapshot.reports.len() > 1 {
+        let _ = writeln!(
+            rows,
+            "<tr><th colspan=\"4\">All reports</th><td class=\"n\">{users}</td>{}\
+             <td colspan=\"2\"></td></tr>",
+            total.cells()
+        );
+    }
+
+    page.push_str("<h2>Summary</h2>\n<div class=\"summary\">\n");
+    summary_tiles(&mut page, snapshot.reports.len(), down, total);
     let (folder_class, folder_state) = match (snapshot.scanned, snapshot.folder.is_readable()) {
         (false, _) => ("muted", "not scanned yet".to_owned()),
         (true, true) => ("good", snapshot.folder.describe()),
@@ -116,9 +188,18 @@ pub fn render(snapshot: &Snapshot, dir: &Path, telemetry_path: &str, now: Timest
     };
     let _ = writeln!(
         page,
-        "<h2>Report folder</h2>\n<p><code>{}</code>: <span class=\"{folder_class}\">{}</span></p>",
+        "</div>\n<p>Report folder <code>{}</code>: <span class=\"{folder_class}\">{}</span></p>",
         escape_html(&dir.display().to_string()),
         escape_html(&folder_state),
+    );
+    let _ = writeln!(
+        page,
+        "<p class=\"muted\">{}</p>",
+        refresh.map_or(
+            "Add <code>?refresh=60</code> to the address to reload this page every minute."
+                .to_owned(),
+            |n| format!("This page reloads every {n} s."),
+        )
     );
 
     page.push_str("<h2>Reports</h2>\n");
@@ -128,61 +209,135 @@ pub fn render(snapshot: &Snapshot, dir: &Path, telemetry_path: &str, now: Timest
         return page;
     }
     page.push_str(
-        "<table>\n<tr><th>Report</th><th>Provider</th><th>State</th><th>File</th><th>File age</th>\
-         <th>Users</th><th>Console users without MFA</th><th>Active keys at risk</th>\
-         <th>Active keys over 90 days</th><th>Active keys never used</th>\
-         <th>Longest an active key went unused</th><th>Encoding</th><th>Cell errors</th>\
-         <th>Last successful reload</th><th>Last error</th></tr>\n",
+        "<div class=\"wide\"><table>\n<tr><th>Report</th><th>Provider</th><th>State</th>\
+         <th>File age</th><th>Users</th><th>Console users without MFA</th>\
+         <th>Active keys at risk</th><th>Active keys over 90 days</th>\
+         <th>Active keys never used</th><th>Longest an active key went unused</th>\
+         <th>Last good read</th></tr>\n",
     );
-    let mut total = Findings::default();
-    let mut users = 0;
-    for (name, report) in &snapshot.reports {
-        let state = match report.up {
-            true => "<td class=\"good\">up</td>",
-            false => "<td class=\"bad\">down</td>",
-        };
-        let findings = Findings::of(report);
-        total = total.add(findings.unwrap_or_default());
-        let data = report.data.as_ref();
-        users += data.map_or(0, |d| d.rows);
-        let unused_for = data
-            .and_then(|d| {
-                active_keys(&d.aggregates.keys_by_status().collect::<Vec<_>>())?
-                    .least_recent_use
-                    .get()
-            })
-            .map_or("–".to_owned(), |t| age(now.duration_since(t)));
-        let _ = writeln!(
-            page,
-            "<tr><td>{}</td><td>{}</td>{state}<td>{}</td><td>{}</td><td class=\"n\">{}</td>{}\
-             <td>{unused_for}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
-            escape_html(name),
-            data.map_or("–", |d| d.provider.name()),
-            escape_html(&report.path.display().to_string()),
-            report
-                .file_modified
-                .map_or("–".to_owned(), |t| age(now.duration_since(t))),
-            data.map_or("–".to_owned(), |d| d.rows.to_string()),
-            findings.map_or("<td>–</td>".repeat(4), Findings::cells),
-            data.map_or("–", |d| d.encoding.name()),
-            data.map_or("–".to_owned(), |d| d.cell_errors.to_string()),
-            report.last_success.map_or("never".to_owned(), |t| {
-                t.round(jiff::Unit::Second)
-                    .map_or(t.to_string(), |t| t.to_string())
-            }),
-            escape_html(report.last_error.as_deref().unwrap_or("")),
-        );
-    }
-    if snapshot.reports.len() > 1 {
-        let _ = writeln!(
-            page,
-            "<tr><th colspan=\"5\">All reports</th><td class=\"n\">{users}</td>{}\
-             <td colspan=\"5\"></td></tr>",
-            total.cells()
-        );
-    }
-    page.push_str("</table>\n</body></html>\n");
+    page.push_str(&rows);
+    page.push_str("</table></div>\n</body></html>\n");
     page
+}
+
+/// Reports up and down, and the headline findings by the severity their alerts carry.
+fn summary_tiles(page: &mut String, reports: usize, down: usize, total: Findings) {
+    let up = reports - down;
+    let _ = writeln!(
+        page,
+        "<div class=\"tile {}\"><b>{up} of {reports}</b>reports up{}</div>",
+        if down == 0 { "good" } else { "bad" },
+        match down {
+            0 => String::new(),
+            n => format!(", <span class=\"bad\">{n} down</span>: the error is under its row"),
+        }
+    );
+    let findings = [
+        (
+            "key_at_risk",
+            "active keys at risk",
+            total.active_keys_at_risk,
+        ),
+        (
+            "console_without_mfa",
+            "console users without MFA",
+            Some(total.console_without_mfa),
+        ),
+        (
+            "key_over_90_days",
+            "active keys over 90 days",
+            Some(total.active_keys_over_90_days),
+        ),
+    ];
+    for level in [Severity::Critical, Severity::Warning, Severity::Info] {
+        let of_level: Vec<_> = findings
+            .iter()
+            .filter(|(id, _, n)| severity(id) == level && n.is_some())
+            .collect();
+        if of_level.is_empty() {
+            continue;
+        }
+        let sum: u64 = of_level.iter().filter_map(|(_, _, n)| *n).sum();
+        let what: Vec<String> = of_level
+            .iter()
+            .map(|(_, label, n)| format!("{} {label}", n.unwrap_or(0)))
+            .collect();
+        let _ = writeln!(
+            page,
+            "<div class=\"tile {}\"><b>{sum}</b>{} findings: {}</div>",
+            if sum == 0 { "good" } else { level.name() },
+            level.name(),
+            what.join(", ")
+        );
+    }
+    let _ = writeln!(
+        page,
+        "<div class=\"tile\"><b>{}</b>active keys never used</div>",
+        total.active_keys_never_used
+    );
+}
+
+/// A report's line of numbers, and under it its file, encoding, cell errors and, when its
+/// newest version was refused, the reason.
+fn report_rows(
+    rows: &mut String,
+    name: &str,
+    report: &ReportState,
+    findings: Option<Findings>,
+    now: Timestamp,
+) {
+    let state = match report.up {
+        true => "<td class=\"good\">up</td>",
+        false => "<td class=\"bad\">down</td>",
+    };
+    let data = report.data.as_ref();
+    let unused_for = data
+        .and_then(|d| {
+            active_keys(&d.aggregates.keys_by_status().collect::<Vec<_>>())?
+                .least_recent_use
+                .get()
+        })
+        .map_or("–".to_owned(), |t| age(now.duration_since(t)));
+    let _ = writeln!(
+        rows,
+        "<tr><td>{}</td><td>{}</td>{state}<td>{}</td><td class=\"n\">{}</td>{}\
+         <td>{unused_for}</td><td>{}</td></tr>",
+        escape_html(name),
+        data.map_or("–", |d| d.provider.name()),
+        report
+            .file_modified
+            .map_or("–".to_owned(), |t| age(now.duration_since(t))),
+        data.map_or("–".to_owned(), |d| d.rows.to_string()),
+        findings.map_or("<td>–</td>".repeat(4), Findings::cells),
+        report.last_success.map_or("never".to_owned(), |t| {
+            let at = t.round(jiff::Unit::Second).unwrap_or(t);
+            format!(
+                "<span title=\"{at}\">{} ago</span>",
+                age(now.duration_since(t))
+            )
+        }),
+    );
+    let _ = write!(
+        rows,
+        "<tr class=\"detail\"><td colspan=\"{COLUMNS}\"><span class=\"path\">{}</span>",
+        escape_html(&report.path.display().to_string()),
+    );
+    if let Some(d) = data {
+        let _ = write!(
+            rows,
+            " · {} · {} unreadable cell(s)",
+            d.encoding.name(),
+            d.cell_errors
+        );
+    }
+    if let Some(error) = &report.last_error {
+        let _ = write!(
+            rows,
+            "<div class=\"error\">Last error: {}</div>",
+            escape_html(error)
+        );
+    }
+    rows.push_str("</td></tr>\n");
 }
 
 /// How long ago, to the two largest units: `45s`, `12m 5s`, `3h 12m`, `4d 2h`.
@@ -222,6 +377,16 @@ mod tests {
             escape_html("<b>\"x\" & 'y'</b>"),
             "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
         );
+    }
+
+    #[test]
+    fn refresh_is_asked_for_in_the_query_within_bounds() {
+        assert_eq!(refresh_seconds(Some("refresh=30")), Some(30));
+        assert_eq!(refresh_seconds(Some("x=1&refresh=60")), Some(60));
+        assert_eq!(refresh_seconds(Some("refresh=1")), None, "too often");
+        assert_eq!(refresh_seconds(Some("refresh=soon")), None);
+        assert_eq!(refresh_seconds(Some("refresh=30\"><script>")), None);
+        assert_eq!(refresh_seconds(None), None);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{examples_on_a_fixed_day, Exporter};
+use common::{examples_dir, examples_on_a_fixed_day, Exporter};
+
+use std::path::Path;
+use std::process::Command;
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
@@ -92,19 +95,57 @@ fn probes_and_status_page() {
         .lines()
         .find(|line| line.contains("All reports"))
         .unwrap();
+    // The totals are the metrics' sums (keys cross 90 days as the examples age, so the
+    // count is read, not written down).
+    let metrics = exporter.metrics();
+    let sum = |family: &str, filter: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(&format!("{family}{{")) && l.contains(filter))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum()
+    };
+    let active = "status=\"active\"";
+    let want = [
+        sum("credential_report_users_console_without_mfa", ""),
+        sum("credential_report_access_keys_at_risk", active),
+        sum("credential_report_access_keys_over_90_days", active),
+        sum("credential_report_access_keys_never_used", active),
+    ];
+    assert_eq!(want[..2], [10, 2], "{metrics}");
     assert!(
-        totals.contains(&[bad(10), bad(2), bad(17), bad(5)].concat()),
-        "{totals}"
+        totals.contains(&want.map(bad).concat()),
+        "{totals} {want:?}"
     );
-    // File age: the copies were modified on 2026-11-24, days ago, in days and hours.
+    // File age, after the state: the copies were modified on 2026-11-24, days ago.
     assert!(
         row.split("</td><td>")
-            .nth(3)
+            .nth(2)
             .and_then(|cell| cell.split("</td>").next())
             .is_some_and(|age| age.contains("d ") && age.ends_with('h')),
         "{row}"
     );
-    assert!(page.contains("GB18030"));
+    // The file, its encoding and cell errors on the line under each report's row.
+    assert!(
+        page.contains("legacy-gbk.csv</span> · GB18030 · 0 unreadable cell(s)"),
+        "{page}"
+    );
+    // The summary: every report up, and the findings by their alerts' severity.
+    assert!(page.contains("<b>5 of 5</b>reports up</div>"), "{page}");
+    assert!(
+        page.contains("<b>2</b>critical findings: 2 active keys at risk"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("http-equiv=\"refresh\""),
+        "no reload unless asked for"
+    );
+    let (_, _, reloading) = exporter.get("/?refresh=30", None);
+    assert!(reloading.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
     assert!(page.contains("href=\"/metrics\""));
     assert!(page.contains("href=\"https://github.com/credential-report-exporter/credential-report-exporter/tree/main/docs\""));
     assert_eq!(exporter.get("/nothing-here", None).0, 404);
@@ -138,4 +179,143 @@ fn usernames_are_escaped_in_both_formats_and_the_page() {
     let (_, _, page) = exporter.get("/", None);
     assert!(!page.contains("<b>x"), "{page}");
     assert!(page.contains("<td>odd</td>"));
+}
+
+/// Headless Chromium (Debian's `chromium`), with a fresh profile and nothing that dials out.
+fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
+    let profile = format!("--user-data-dir={}", profile.display());
+    let mut command = Command::new("timeout");
+    command.args([
+        "120",
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+    ]);
+    command.args([
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+    ]);
+    command.args([
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ]);
+    command.arg(profile).args(args);
+    let output = command
+        .output()
+        .expect("chromium (Debian package chromium; scripts/test.sh installs it)");
+    assert!(
+        output.status.success(),
+        "chromium {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// At 1280 px, in a real browser, the page of a folder with a broken report fits: nothing
+/// sticks out to the right, and the broken report's error is on screen under its row.
+/// Chromium lays out a copy of the page with a script added that measures every cell
+/// (the page itself has none). Then it takes the screenshot docs/status-page.png shows:
+/// `UPDATE_SCREENSHOT=1 cargo test --test http status_page` writes it there.
+#[test]
+fn status_page_fits_1280_px_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let example = std::fs::read_to_string(examples_dir().join("acme-prod.csv")).unwrap();
+    let mut lines = example.lines();
+    let (header, row) = (lines.next().unwrap(), lines.next().unwrap());
+    // Header and half a row, as a writer caught mid-write leaves it; under a long name.
+    std::fs::write(
+        dir.path()
+            .join("acme-finance-eu-west-production-account-credential-report.csv"),
+        format!("{header}\n{}", &row[..row.len() / 2]),
+    )
+    .unwrap();
+    let exporter = Exporter::start(dir.path(), &[]);
+    exporter.wait_for_sample(
+        "credential_report_up{report=\"acme-finance-eu-west-production-account-credential-report\"} 0",
+    );
+    let (_, _, page) = exporter.get("/", None);
+    // One self-contained page: no script, style sheet, image or font from anywhere.
+    for external in ["<script", "<link", "<img", " src=", "url(", "@import"] {
+        assert!(!page.contains(external), "{external} in {page}");
+    }
+    assert!(
+        page.contains("<b>5 of 6</b>reports up, <span class=\"bad\">1 down</span>"),
+        "{page}"
+    );
+    let broken = page
+        .split("<tr><td>acme-finance-eu-west-production-account-credential-report</td>")
+        .nth(1)
+        .expect("the broken report's row");
+    let detail = broken.lines().nth(1).unwrap();
+    assert!(
+        detail.starts_with("<tr class=\"detail\">")
+            && detail.contains("<div class=\"error\">Last error: line 2:"),
+        "the error right under the broken report's row: {detail}"
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let measure = "<pre id=\"layout\"></pre><script>\
+        const edge = e => e.getBoundingClientRect().right;\
+        const out = [...document.querySelectorAll('td,th,.tile,.error,.path')].filter(e => edge(e) > innerWidth + 0.5);\
+        const errors = [...document.querySelectorAll('.error')];\
+        document.getElementById('layout').textContent = [innerWidth, document.documentElement.scrollWidth,\
+          out.length, errors.length, Math.max(0, ...errors.map(edge)), document.documentElement.scrollHeight].join(' ');\
+        </script></body>";
+    let measured = work.path().join("measured.html");
+    std::fs::write(&measured, page.replace("</body>", measure)).unwrap();
+    let dom = chromium(
+        &work.path().join("profile-measure"),
+        &[
+            "--window-size=1280,900",
+            "--dump-dom",
+            &format!("file://{}", measured.display()),
+        ],
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let layout: Vec<f64> = dom
+        .split("<pre id=\"layout\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no layout measured: {dom}"))
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let [width, scroll_width, sticking_out, errors, error_edge, height] = layout[..] else {
+        panic!("layout {layout:?}")
+    };
+    assert_eq!(width, 1280.0, "the window is 1280 px wide");
+    assert!(
+        scroll_width <= width,
+        "the page is {scroll_width} px wide at 1280"
+    );
+    assert_eq!(
+        sticking_out, 0.0,
+        "{sticking_out} cells or tiles end beyond 1280 px"
+    );
+    assert_eq!(errors, 1.0, "one broken report, one error shown");
+    assert!(error_edge <= width, "the error ends at {error_edge} px");
+
+    let screenshot = match std::env::var_os("UPDATE_SCREENSHOT") {
+        Some(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png"),
+        None => work.path().join("status-page.png"),
+    };
+    chromium(
+        &work.path().join("profile-screenshot"),
+        &[
+            &format!("--window-size=1280,{}", height.ceil() as u64 + 16),
+            &format!("--screenshot={}", screenshot.display()),
+            &exporter.url("/"),
+        ],
+    );
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let png_width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert_eq!(png_width, 1280, "the screenshot is 1280 px wide");
 }

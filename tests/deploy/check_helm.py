@@ -4,7 +4,8 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
 
   * `helm lint --strict` with the default values and with every set of values below, for
     the oldest Kubernetes version the checks cover (1.29) and the SDK's own: no warning, no
-    error; on 1.28 native sidecars are refused and the classic sidecar lints clean;
+    error; on 1.25 and 1.28 the default values lint clean (the fetcher becomes a classic
+    sidecar by itself) and native sidecars asked for are refused;
   * each set of values renders; built-in kinds validate strictly against the Kubernetes
     OpenAPI schemas (kubernetes-validate) of 1.29 and of the newest it knows; the Prometheus
     Operator's kinds against the subset of their CRDs in check_kubernetes.py;
@@ -12,11 +13,16 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
     seccomp, requests and limits, no service account token), one exporter runs at a time
     (one replica, Recreate), the exporter mounts the reports read-only and only the fetcher
     writes them, a native sidecar is an init container with restartPolicy Always;
-  * the monitor selects the Service (or the Pod), scrapes ports that exist, sets job, and
-    carries additionalLabels; the NetworkPolicy selects the Pod and admits the metrics port;
+  * the monitor selects the Service (or the Pod), scrapes ports that exist, sets job (or
+    leaves it to jobLabel), and carries additionalLabels, sampleLimit and targetLabels;
+    with webConfig the exporter and the fetcher mount the Secret read-only and get
+    --web.config.file, and with webConfig.tls both probe over HTTPS and both endpoints are
+    scraped over https with the values' tlsConfig and basicAuth; the NetworkPolicy selects the Pod and admits the metrics port;
   * with default values the PrometheusRule's groups equal the rules file's and the dashboard
     ConfigMaps hold grafana/dashboards/ byte for byte; with overrides, exactly the rules
-    asked for change, and in the way asked;
+    asked for change, and in the way asked; the Grafana alert rules' ConfigMap, labelled
+    for the alerts sidecar, holds grafana/provisioning/alerting/ byte for byte, or with
+    every Prometheus query (and nothing else) on grafanaAlerts.datasourceUid;
   * values that must be refused are refused, with a message naming the value;
   * every value in values.yaml is described in docs/helm.md;
   * with --binary, the real binary accepts the flags each rendering gives the exporter and
@@ -40,6 +46,7 @@ import check_kubernetes as k8s  # noqa: E402  (shares the CRD schemas and the sm
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy/helm/credential-report-exporter"
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
+GRAFANA_RULES = ROOT / "grafana/provisioning/alerting/credential-report.yaml"
 DOCS = ROOT / "docs/helm.md"
 RELEASE, NAMESPACE = "cre", "monitoring"
 KPS = {"release": "kube-prometheus-stack"}
@@ -78,6 +85,8 @@ CASES = {
             },
         },
         "dashboards": {"namespace": "grafana", "annotations": {"grafana_folder": "Security"}},
+        "grafanaAlerts": {"namespace": "grafana", "datasourceUid": "mimir-prod", "additionalLabels": {"team": "security"},
+                          "annotations": {"grafana_folder": "Security"}},
         "networkPolicy": {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
                           "extraEgress": [{"ports": [{"port": 80, "protocol": "TCP"}]}]},
     },
@@ -91,6 +100,31 @@ CASES = {
         "podLabels": {"sidecar.istio.io/inject": "false"},
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "monitoring", "effect": "NoSchedule"}],
     },
+    # TLS and basic auth from a web configuration; Prometheus checks the certificate and logs
+    # in; a CA bundle of one's own mounted in both containers; the scrape bounded.
+    "tls-basic-auth": {
+        "webConfig": {"existingSecret": "cre-web-config", "tls": True},
+        "prometheus": {"monitor": {"additionalLabels": KPS, "sampleLimit": 200000, "targetLabels": ["team"],
+                                   "tlsConfig": {"ca": {"secret": {"name": "cre-web-config", "key": "ca.crt"}},
+                                                 "serverName": "cre-credential-report-exporter.monitoring.svc"},
+                                   "basicAuth": {"username": {"name": "cre-scrape", "key": "username"},
+                                                 "password": {"name": "cre-scrape", "key": "password"}}}},
+        "extraVolumes": [{"name": "corporate-ca", "configMap": {"name": "corporate-ca"}}],
+        "extraVolumeMounts": [{"name": "corporate-ca", "mountPath": "/etc/ssl/corporate", "readOnly": True}],
+        "fetcher": {"extraVolumeMounts": [{"name": "corporate-ca", "mountPath": "/etc/ssl/corporate", "readOnly": True}]},
+    },
+    # Client certificates required: kubelet cannot present one, so the probes only connect;
+    # the PodMonitor takes job from a Pod label and copies another.
+    "mtls-podmonitor-joblabel": {
+        "webConfig": {"existingSecret": "cre-web-config", "tls": True, "tcpSocketProbes": True},
+        "podLabels": {"scrape-job": "credential-report-exporter", "team": "security"},
+        "prometheus": {"monitor": {"enabled": False},
+                       "podMonitor": {"enabled": True, "jobLabel": "scrape-job", "targetLabels": ["team"], "sampleLimit": 1000,
+                                      "tlsConfig": {"ca": {"secret": {"name": "cre-web-config", "key": "ca.crt"}},
+                                                    "cert": {"secret": {"name": "cre-scrape-cert", "key": "tls.crt"}},
+                                                    "keySecret": {"name": "cre-scrape-cert", "key": "tls.key"}}}},
+        "fetcher": {"enabled": False},
+    },
     "tencent-secret": {
         "fetcher": {"provider": "tencent-cam", "reportName": "tencent-prod", "existingSecret": "tencent-credentials",
                     "tencent": {"endpoint": "https://cam.tencentcloudapi.com"}},
@@ -102,6 +136,7 @@ CASES = {
         "prometheus": {"monitor": {"enabled": False}},
         "prometheusRule": {"enabled": False},
         "dashboards": {"enabled": False},
+        "grafanaAlerts": {"enabled": False},
         "serviceAccount": {"create": False, "name": "reports-reader"},
     },
 }
@@ -117,6 +152,9 @@ REFUSED = [
     ({"fetcher": {"provider": "alibaba-ram", "reportName": "x", "alibaba": {"rrsa": {"enabled": True}}}}, "rrsa needs roleArn"),
     ({"fetcher": {"aws": {"roleArns": ["not-an-arn"]}}}, "/fetcher/aws/roleArns"),
     ({"exporter": {"logLevel": "verbose"}}, "/exporter/logLevel"),
+    ({"grafanaAlerts": {"datasourceUid": "a uid with spaces"}}, "/grafanaAlerts/datasourceUid"),
+    ({"webConfig": {"tls": True}}, "webConfig.tls needs webConfig.existingSecret"),
+    ({"prometheus": {"monitor": {"basicAuth": {"username": {"name": "s"}}}}}, "/prometheus/monitor/basicAuth"),
     ({"metricsPort": 9100}, "metricsPort"),
     ({"reports": {"volume": {"hostPath": {"path": "/srv/reports"}, "emptyDir": {}}}}, "/reports/volume"),
 ]
@@ -166,6 +204,45 @@ def validate(case, docs):
                 problem(what, f"no schema in Kubernetes {version}")
 
 
+WEB_CONFIG_DIR = "/etc/credential-report-exporter/web"
+
+
+def check_web_config(where, spec, values):
+    """webConfig: the Secret mounted read-only in the exporter and the fetcher, the flag
+    passed to both, probes over HTTPS (or TCP); extraVolumes and their mounts."""
+    web = values["webConfig"]
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    if web["existingSecret"]:
+        if volumes.get("web-config", {}).get("secret", {}).get("secretName") != web["existingSecret"]:
+            problem(where, "webConfig.existingSecret is not a volume of the Pod")
+    elif "web-config" in volumes:
+        problem(where, "a web-config volume without webConfig.existingSecret")
+    for extra in values["extraVolumes"]:
+        if volumes.get(extra["name"]) != extra:
+            problem(where, f"extraVolumes {extra['name']} is not a volume of the Pod as given")
+    for c in spec.get("containers", []) + spec.get("initContainers", []):
+        cw = f"{where} container {c['name']}"
+        flag = f"--web.config.file={WEB_CONFIG_DIR}/web-config.yml"
+        mounts = [m for m in c.get("volumeMounts", []) if m["name"] == "web-config"]
+        if web["existingSecret"]:
+            if flag not in c.get("args", []):
+                problem(cw, f"no {flag}")
+            if mounts != [{"name": "web-config", "mountPath": WEB_CONFIG_DIR, "readOnly": True}]:
+                problem(cw, f"must mount the web configuration read-only at {WEB_CONFIG_DIR}: {mounts}")
+        elif mounts or any(a.startswith("--web.config.file") for a in c.get("args", [])):
+            problem(cw, "a web configuration without webConfig.existingSecret")
+        extra = values["extraVolumeMounts"] if c["name"] == "exporter" else values["fetcher"]["extraVolumeMounts"]
+        if any(m not in c.get("volumeMounts", []) for m in extra):
+            problem(cw, "lacks its extraVolumeMounts")
+        for probe in ("livenessProbe", "readinessProbe"):
+            got = c.get(probe, {})
+            if web["tcpSocketProbes"]:
+                if "tcpSocket" not in got or "httpGet" in got:
+                    problem(cw, f"{probe} must be a tcpSocket probe with webConfig.tcpSocketProbes")
+            elif got.get("httpGet", {}).get("scheme", "HTTP") != ("HTTPS" if web["tls"] else "HTTP"):
+                problem(cw, f"{probe} must use {'HTTPS' if web['tls'] else 'HTTP'}: {got}")
+
+
 def check_containers(where, spec, values):
     pod_sc = spec.get("securityContext", {})
     if spec.get("automountServiceAccountToken") is not False:
@@ -190,10 +267,12 @@ def check_containers(where, spec, values):
     if not exporter:
         problem(where, "no exporter container")
         return
+    check_web_config(where, spec, values)
     if exporter["resources"] != values["exporter"]["resources"]:
         problem(where, "the exporter's resources are not exporter.resources")
-    if exporter.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/-/healthy" or \
-            exporter.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/-/ready":
+    if not values["webConfig"]["tcpSocketProbes"] and (
+            exporter.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/-/healthy" or
+            exporter.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/-/ready"):
         problem(where, "the exporter's probes must be /-/healthy and /-/ready")
     exporter_mount = [m for m in exporter.get("volumeMounts", []) if m["mountPath"] == "/reports"]
     if not exporter_mount or exporter_mount[0].get("readOnly") is not True:
@@ -211,10 +290,13 @@ def check_containers(where, spec, values):
     if not fetcher:
         problem(where, "no fetcher container")
         return
+    # Unset, nativeSidecar follows the cluster: these renderings are for the SDK's own
+    # Kubernetes version, which has native sidecars (1.28 is linted in check_old_kubernetes).
+    native = want.get("nativeSidecar") is not False  # Helm drops a null value from the merge
     in_init = any(c["name"] == "fetcher" for c in spec.get("initContainers", []))
-    if want["nativeSidecar"] and not (in_init and fetcher.get("restartPolicy") == "Always"):
+    if native and not (in_init and fetcher.get("restartPolicy") == "Always"):
         problem(where, "a native sidecar is an init container with restartPolicy: Always")
-    if not want["nativeSidecar"] and in_init:
+    if not native and in_init:
         problem(where, "with nativeSidecar false the fetcher is an ordinary container")
     args = fetcher.get("args", [])
     expected = ["fetch", f"--provider={want['provider']}", "--report.dir=/reports", f"--fetch.interval={want['interval']}"]
@@ -273,8 +355,20 @@ def check_monitoring(case, kinds, values, pod, service):
             if not k8s.matches(m["spec"]["selector"], targets):
                 problem(where, "selects nothing")
             endpoints = m["spec"].get("endpoints") or m["spec"].get("podMetricsEndpoints")
+            target_key = "targetLabels" if kind == "ServiceMonitor" else "podTargetLabels"
+            if m["spec"].get(target_key, []) != settings["targetLabels"] or \
+                    m["spec"].get("sampleLimit", 0) != settings["sampleLimit"] or \
+                    m["spec"].get("jobLabel", "") != settings["jobLabel"]:
+                problem(where, f"does not carry the values' targetLabels (as {target_key}), sampleLimit and jobLabel")
+            web = values["webConfig"]
             jobs = {}
             for e in endpoints:
+                if e.get("scheme", "http") != ("https" if web["tls"] else "http"):
+                    problem(where, f"port {e['port']} is scraped over {e.get('scheme', 'http')} with webConfig.tls={web['tls']}")
+                if e.get("tlsConfig", {}) != (settings["tlsConfig"] if web["tls"] else {}):
+                    problem(where, f"port {e['port']}'s tlsConfig is not the values'")
+                if e.get("basicAuth", {}) != settings["basicAuth"]:
+                    problem(where, f"port {e['port']}'s basicAuth is not the values'")
                 if e["port"] not in ports:
                     problem(where, f"scrapes port {e['port']!r}, which does not exist")
                 if k8s.parse_duration(e["scrapeTimeout"]) > k8s.parse_duration(e["interval"]):
@@ -282,6 +376,11 @@ def check_monitoring(case, kinds, values, pod, service):
                 if e["interval"] != settings["interval"] or e.get("metricRelabelings", []) != settings["metricRelabelings"]:
                     problem(where, "does not use the values' interval and metricRelabelings")
                 jobs[e["port"]] = [r.get("replacement") for r in e.get("relabelings", []) if r.get("targetLabel") == "job"]
+            if settings["jobLabel"]:
+                # job comes from the label: the chart must not overwrite it.
+                if any(jobs.values()):
+                    problem(where, "with jobLabel the endpoints must not set job themselves")
+                continue
             if jobs.get("metrics") != ["credential-report-exporter"]:
                 problem(where, "must set job=credential-report-exporter on the exporter's port, which the rules expect")
             if values["fetcher"]["enabled"] and jobs.get("fetch-metrics") != ["credential-report-fetcher"]:
@@ -359,6 +458,38 @@ def check_rules_and_dashboards(case, kinds, values, overridden):
             problem(case, "a dashboard ConfigMap lacks dashboards.annotations")
     if served != want:
         problem(case, f"dashboard ConfigMaps hold {sorted(served)}, not grafana/dashboards/ as it is: run scripts/sync-kubernetes.py")
+    check_grafana_alerts(case, kinds, values["grafanaAlerts"])
+
+
+def check_grafana_alerts(case, kinds, alerts):
+    maps = [c for c in kinds.get("ConfigMap", []) if c["metadata"].get("labels", {}).get(alerts["label"]) == alerts["labelValue"]]
+    if len(maps) != (1 if alerts["enabled"] else 0):
+        problem(case, f"{len(maps)} Grafana alert ConfigMap(s) labelled {alerts['label']}={alerts['labelValue']} with enabled={alerts['enabled']}")
+    source = GRAFANA_RULES.read_text(encoding="utf-8")
+    for cm in maps:
+        meta = cm["metadata"]
+        if meta["namespace"] != (alerts["namespace"] or NAMESPACE):
+            problem(case, f"the Grafana alert ConfigMap is in namespace {meta['namespace']}")
+        if any(meta.get("labels", {}).get(k) != v for k, v in alerts["additionalLabels"].items()) or \
+                any(meta.get("annotations", {}).get(k) != v for k, v in alerts["annotations"].items()):
+            problem(case, "the Grafana alert ConfigMap lacks grafanaAlerts.additionalLabels or annotations")
+        data = cm.get("data", {})
+        if list(data) != [GRAFANA_RULES.name]:
+            problem(case, f"the Grafana alert ConfigMap holds {sorted(data)}, not {GRAFANA_RULES.name}")
+            continue
+        if alerts["datasourceUid"] == "prometheus":
+            if data[GRAFANA_RULES.name] != source:
+                problem(case, "the Grafana alert ConfigMap is not grafana/provisioning/alerting/ as it is: run scripts/sync-kubernetes.py")
+            continue
+        # Another data source: the same rules, each Prometheus query pointed at it.
+        want = yaml.safe_load(source)
+        for group in want["groups"]:
+            for rule in group["rules"]:
+                for query in rule["data"]:
+                    if query["datasourceUid"] != "__expr__":
+                        query["datasourceUid"] = query["model"]["datasource"]["uid"] = alerts["datasourceUid"]
+        if yaml.safe_load(data[GRAFANA_RULES.name]) != want:
+            problem(case, f"with datasourceUid {alerts['datasourceUid']} the Grafana rules are not the file's with only their queries' data source changed")
 
 
 def check_case(case, given):
@@ -434,16 +565,28 @@ def check_lint(case, values, kube_versions=("v1.29.0", None)):
             problem(f"helm lint {case}", error)
 
 
-def check_old_kubernetes():
-    """Native sidecars need 1.29: on 1.28 the chart refuses them, and the classic sidecar
-    lints clean. Rendering here cannot pretend to be 1.28, and lint only logs a template's
-    `fail` (to the library's stderr), so a child process lints and its log is read."""
+def lint_log(values, kube_version):
+    """What lint logs for `values` on `kube_version`, read from a child process: lint only
+    logs a template's `fail` (to the library's stderr), and rendering here cannot pretend to
+    be an older Kubernetes."""
     code = ("import helm_python as h; "
-            f"h.lint({str(CHART)!r}, None, strict=True, namespace={NAMESPACE!r}, kube_version='v1.28.0')")
+            f"h.lint({str(CHART)!r}, {values!r}, strict=True, namespace={NAMESPACE!r}, kube_version={kube_version!r})")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    if "fetcher.nativeSidecar needs Kubernetes 1.29" not in result.stdout + result.stderr:
-        problem("helm lint on Kubernetes 1.28", f"native sidecars were not refused:\n{result.stderr[-2000:]}")
-    check_lint("classic sidecar on Kubernetes 1.28", {"fetcher": {"nativeSidecar": False}}, ["v1.28.0"])
+    return result.stdout + result.stderr
+
+
+def check_old_kubernetes():
+    """Native sidecars need 1.29: the default values install on every version kubeVersion
+    admits (the fetcher falls back to a classic sidecar by itself), and native sidecars
+    asked for on 1.28 are refused."""
+    refused = lint_log({"fetcher": {"nativeSidecar": True}}, "v1.28.0")
+    if "fetcher.nativeSidecar needs Kubernetes 1.29" not in refused:
+        problem("helm lint on Kubernetes 1.28", f"native sidecars asked for were not refused:\n{refused[-2000:]}")
+    for version in ("v1.25.0", "v1.28.0"):
+        log = lint_log({}, version)
+        if "nativeSidecar" in log or "error" in log.lower():
+            problem(f"helm lint on Kubernetes {version}", f"the default values fail:\n{log[-2000:]}")
+    check_lint("default values on Kubernetes 1.25 and 1.28", {}, ["v1.25.0", "v1.28.0"])
 
 
 def check_refused():

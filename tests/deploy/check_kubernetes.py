@@ -73,13 +73,18 @@ RELABELING = {
     },
     "additionalProperties": False,
 }
+SECRET_KEY = {"type": "object", "required": ["key"], "properties": {"name": {"type": "string"}, "key": {"type": "string"},
+                                                                "optional": {"type": "boolean"}}, "additionalProperties": False}
 ENDPOINT = {
     "type": "object",
     "required": ["port"],
     "properties": {"port": {"type": "string", "minLength": 1}, "path": {"type": "string"}, "scheme": {"enum": ["http", "https"]},
                    "interval": DURATION, "scrapeTimeout": DURATION, "honorLabels": {"type": "boolean"},
                    "relabelings": {"type": "array", "items": RELABELING},
-                   "metricRelabelings": {"type": "array", "items": RELABELING}},
+                   "metricRelabelings": {"type": "array", "items": RELABELING},
+                   "tlsConfig": {"type": "object"},
+                   "basicAuth": {"type": "object", "properties": {"username": SECRET_KEY, "password": SECRET_KEY},
+                                 "additionalProperties": False}},
     "additionalProperties": False,
 }
 
@@ -95,12 +100,17 @@ CRD_SCHEMAS = {
     "ServiceMonitor": crd_schema({
         "type": "object", "required": ["selector", "endpoints"],
         "properties": {"selector": LABEL_SELECTOR, "endpoints": {"type": "array", "minItems": 1, "items": ENDPOINT},
-                       "jobLabel": {"type": "string"}, "namespaceSelector": {"type": "object"}},
+                       "jobLabel": {"type": "string"}, "namespaceSelector": {"type": "object"},
+                       "targetLabels": {"type": "array", "items": {"type": "string"}},
+                       "podTargetLabels": {"type": "array", "items": {"type": "string"}},
+                       "sampleLimit": {"type": "integer", "minimum": 0}},
         "additionalProperties": False}),
     "PodMonitor": crd_schema({
         "type": "object", "required": ["selector", "podMetricsEndpoints"],
         "properties": {"selector": LABEL_SELECTOR, "podMetricsEndpoints": {"type": "array", "minItems": 1, "items": ENDPOINT},
-                       "jobLabel": {"type": "string"}, "namespaceSelector": {"type": "object"}},
+                       "jobLabel": {"type": "string"}, "namespaceSelector": {"type": "object"},
+                       "podTargetLabels": {"type": "array", "items": {"type": "string"}},
+                       "sampleLimit": {"type": "integer", "minimum": 0}},
         "additionalProperties": False}),
     "PrometheusRule": crd_schema({
         "type": "object", "required": ["groups"],

@@ -19,14 +19,20 @@ deploy/prometheus/credential-report-exporter.rules.yml loaded. It then
     count that provider's reports only;
   * checks that the alerts the examples must raise are pending or firing with the
     expected labels, that every annotation rendered and links to a runbook section that
-    exists, and that users with nothing wrong raise nothing.
+    exists, and that users with nothing wrong raise nothing;
+  * evaluates every Grafana-managed rule of grafana/provisioning/alerting/ the way
+    Grafana's server-side expressions do (its Prometheus query as an instant query, then
+    reduce, math and threshold, series by series) and checks that each fires on exactly
+    the series the Prometheus alert of the same name is pending or firing on.
 
 Usage: tests/e2e/prometheus_e2e.py [--binary PATH] [--keep]
 Only loopback addresses are used; every process started is stopped on exit.
 """
 
 import argparse
+import ast
 import json
+import math
 import os
 import re
 import shutil
@@ -45,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
 DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))
 RUNBOOK = ROOT / "docs/runbook.md"
+GRAFANA_RULES = ROOT / "grafana/provisioning/alerting/credential-report.yaml"
 JOB = "credential-report-exporter"
 
 # Rules whose expression is empty in this test by design, and why.
@@ -512,6 +519,122 @@ def check_alerts(prometheus, addresses, errors):
     return alerts
 
 
+# ---- Grafana-managed rules -------------------------------------------------------------
+# Grafana's server-side expressions, series by series (pkg/expr in Grafana): a query's
+# series, keyed by their labels, each reduced to one number; math and thresholds map those
+# numbers. Only what the rules use is here; anything else stops the test, so a new kind of
+# expression cannot be checked by accident as something else.
+
+REDUCERS = {
+    "last": lambda values: values[-1],
+    "min": min,
+    "max": max,
+    "sum": math.fsum,
+    "count": lambda values: float(len(values)),
+    "mean": lambda values: math.fsum(values) / len(values),
+}
+
+THRESHOLDS = {
+    "gt": lambda v, p: v > p[0],
+    "lt": lambda v, p: v < p[0],
+    "gte": lambda v, p: v >= p[0],
+    "lte": lambda v, p: v <= p[0],
+    "eq": lambda v, p: v == p[0],
+    "ne": lambda v, p: v != p[0],
+    "within_range": lambda v, p: p[0] < v < p[1],
+    "outside_range": lambda v, p: v < p[0] or v > p[1],
+}
+
+MATH_FUNCTIONS = {
+    "is_number": lambda v: float(not math.isnan(v) and not math.isinf(v)),
+    "is_nan": lambda v: float(math.isnan(v)),
+    "is_inf": lambda v: float(math.isinf(v)),
+    "abs": abs,
+}
+
+
+def math_value(node, variables):
+    """One number of a math expression, for one series (Go's rules: || and && give 1 or 0)."""
+    if isinstance(node, ast.Expression):
+        return math_value(node.body, variables)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return float(node.value)
+    if isinstance(node, ast.Name) and node.id in variables:
+        return variables[node.id]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MATH_FUNCTIONS and len(node.args) == 1:
+        return MATH_FUNCTIONS[node.func.id](math_value(node.args[0], variables))
+    if isinstance(node, ast.BoolOp):
+        values = [math_value(v, variables) != 0 for v in node.values]
+        return float(any(values) if isinstance(node.op, ast.Or) else all(values))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        a, b = math_value(node.left, variables), math_value(node.comparators[0], variables)
+        ops = {ast.Gt: a > b, ast.Lt: a < b, ast.GtE: a >= b, ast.LtE: a <= b, ast.Eq: a == b, ast.NotEq: a != b}
+        return float(ops[type(node.ops[0])])
+    if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div):
+        a, b = math_value(node.left, variables), math_value(node.right, variables)
+        return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}.get(type(node.op), a / b if b else math.nan)
+    raise ValueError(f"math node {ast.dump(node)} is not one this test evaluates")
+
+
+def evaluate_grafana_rule(prometheus, rule, at):
+    """The series (label sets) on which the rule's condition is true at `at`, and a reason
+    when it is not one this test can evaluate."""
+    results = {}
+    for query in rule["data"]:
+        model = query["model"]
+        kind = model.get("type") if query["datasourceUid"] == "__expr__" else "query"
+        if kind == "query":
+            series = prometheus.api("query", query=model["expr"], time=f"{at:.3f}")["result"]
+            results[query["refId"]] = {
+                frozenset((k, v) for k, v in s["metric"].items() if k != "__name__"): [float(s["value"][1])]
+                for s in series}
+        elif kind == "reduce":
+            results[query["refId"]] = {labels: [REDUCERS[model["reducer"]](values)]
+                                       for labels, values in results[model["expression"]].items()}
+        elif kind == "threshold":
+            (condition,) = model["conditions"]
+            test = THRESHOLDS[condition["evaluator"]["type"]]
+            results[query["refId"]] = {labels: [float(test(values[-1], condition["evaluator"]["params"]))]
+                                       for labels, values in results[model["expression"]].items()}
+        elif kind == "math":
+            tree = ast.parse(re.sub(r"\$\{?(\w+)\}?", r"\1", model["expression"].replace("||", " or ").replace("&&", " and ")), mode="eval")
+            refs = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in results})
+            keys = set.intersection(*(set(results[r]) for r in refs))
+            results[query["refId"]] = {labels: [math_value(tree, {r: results[r][labels][-1] for r in refs})] for labels in keys}
+        else:
+            raise ValueError(f"expression type {kind!r} is not one this test evaluates")
+    return {labels for labels, values in results[rule["condition"]].items() if values[-1] != 0 and not math.isnan(values[-1])}
+
+
+def check_grafana_rules(prometheus, alerts, errors):
+    import yaml  # in .venv (tests/requirements.txt), like the other deployment checks
+
+    groups = yaml.safe_load(GRAFANA_RULES.read_text(encoding="utf-8"))["groups"]
+    at = time.time()
+    compared = nonempty = 0
+    for rule in (rule for group in groups for rule in group["rules"]):
+        name = rule["title"]
+        try:
+            fired = evaluate_grafana_rule(prometheus, rule, at)
+        except (QueryError, ValueError, KeyError) as problem:
+            errors.append(f"Grafana rule {name}: {problem}")
+            continue
+        rule_labels = set(rule.get("labels", {})) | {"alertname"}
+        # Active alerts only: one kept by keep_firing_for no longer matches its expression.
+        twin = {frozenset((k, v) for k, v in a["labels"].items() if k not in rule_labels)
+                for a in alerts if a["labels"]["alertname"] == name and a["state"] in ("pending", "firing")
+                and not a.get("keepFiringSince")}
+        compared += 1
+        nonempty += bool(fired)
+        if fired != twin:
+            show = lambda sets: sorted(dict(s).get("report") or dict(s).get("instance") or "?" for s in sets)
+            errors.append(f"Grafana rule {name} fires on {len(fired)} series, its Prometheus twin on {len(twin)}; "
+                          f"only Grafana: {show(fired - twin)}; only Prometheus: {show(twin - fired)}")
+        if not fired and name not in EXPECTED_EMPTY_RULES:
+            errors.append(f"Grafana rule {name}: fires on nothing, but the examples raise its Prometheus twin")
+    log(f"{compared} Grafana rules evaluated against their Prometheus twins, {nonempty} of them firing")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # Without --binary: the release build, wherever cargo puts it (CARGO_TARGET_DIR or target/).
@@ -552,7 +675,8 @@ def main():
         errors = []
         check_rules(prometheus, errors)
         check_dashboards(prometheus, errors)
-        check_alerts(prometheus, addresses, errors)
+        alerts = check_alerts(prometheus, addresses, errors)
+        check_grafana_rules(prometheus, alerts, errors)
         if errors:
             print("\n".join(f"  - {e}" for e in errors), file=sys.stderr)
             fail(f"{len(errors)} problem(s); logs in {work}")

@@ -1,14 +1,14 @@
 {{/*
 The fetcher's container: `credential-report-exporter fetch`, writing into the reports
 volume. A native sidecar (an init container that keeps running) when
-fetcher.nativeSidecar, so it starts before the exporter and stops after it.
+fetcher.nativeSidecar (by default, where the cluster has them), so it starts before the exporter and stops after it.
 */}}
 {{- define "cre.fetcherContainer" -}}
 {{- $fetcher := .Values.fetcher -}}
 - name: fetcher
   image: {{ include "cre.image" . }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  {{- if $fetcher.nativeSidecar }}
+  {{- if eq (include "cre.nativeSidecar" .) "true" }}
   restartPolicy: Always
   {{- end }}
   args:
@@ -19,6 +19,7 @@ fetcher.nativeSidecar, so it starts before the exporter and stops after it.
     - --web.listen-address=:{{ $fetcher.port }}
     - --log.level={{ .Values.exporter.logLevel }}
     - --log.format={{ .Values.exporter.logFormat }}
+    {{- with include "cre.webConfigArgs" . | trim }}{{ . | nindent 4 }}{{ end }}
     {{- with $fetcher.reportName }}
     - --report.name={{ . }}
     {{- end }}
@@ -72,22 +73,13 @@ fetcher.nativeSidecar, so it starts before the exporter and stops after it.
       mountPath: /var/run/secrets/ack.alibabacloud.com/rrsa-tokens
       readOnly: true
     {{- end }}
+    {{- with include "cre.webConfigMount" . | trim }}{{ . | nindent 4 }}{{ end }}
+    {{- with $fetcher.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   # Ready as soon as it serves: a failing cloud API must not take the exporter's Pod out
   # of service; the fetcher's alerts say why reports stopped.
-  livenessProbe:
-    httpGet:
-      path: /-/healthy
-      port: fetch-metrics
-    periodSeconds: 10
-    timeoutSeconds: 3
-    failureThreshold: 3
-  readinessProbe:
-    httpGet:
-      path: /-/ready
-      port: fetch-metrics
-    periodSeconds: 10
-    timeoutSeconds: 3
-    failureThreshold: 3
+  {{- include "cre.probes" (dict "root" . "port" "fetch-metrics" "readinessPeriod" 10) | trim | nindent 2 }}
   resources:
     {{- toYaml $fetcher.resources | nindent 4 }}
   securityContext:

@@ -89,3 +89,66 @@ CredentialReportRootUsedRecently:
 CredentialReportConsolePasswordUnused:
   literal: 45 * 86400
 {{- end }}
+
+{{/*
+"true" when the fetcher runs as a native sidecar: fetcher.nativeSidecar when set, else
+whether the cluster has them (Kubernetes 1.29 and later), so the defaults install on
+every version kubeVersion admits.
+*/}}
+{{- define "cre.nativeSidecar" -}}
+{{- $native := .Values.fetcher.nativeSidecar }}
+{{- if kindIs "invalid" $native }}
+{{- $native = semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version }}
+{{- end }}
+{{- if $native }}true{{ end }}
+{{- end }}
+
+{{/* Where webConfig.existingSecret is mounted, in the exporter and the fetcher alike. */}}
+{{- define "cre.webConfigDir" -}}
+/etc/credential-report-exporter/web
+{{- end }}
+
+{{/*
+The web configuration's part of a container: its flag, mount and probes. One web
+configuration serves both the exporter and the fetcher (their ports, their probes).
+*/}}
+{{- define "cre.webConfigArgs" -}}
+{{- if .Values.webConfig.existingSecret }}
+- --web.config.file={{ include "cre.webConfigDir" . }}/web-config.yml
+{{- end }}
+{{- end }}
+
+{{- define "cre.webConfigMount" -}}
+{{- if .Values.webConfig.existingSecret }}
+- name: web-config
+  mountPath: {{ include "cre.webConfigDir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+A container's two probes on `port`. With webConfig.tls they speak HTTPS (kubelet does not
+check the certificate); with webConfig.tcpSocketProbes they only connect, for a web
+configuration that requires client certificates, which kubelet cannot present. Neither
+probe needs basic auth: the exporter serves /-/healthy and /-/ready without it.
+*/}}
+{{- define "cre.probes" -}}
+{{- $web := .root.Values.webConfig }}
+{{- range $probe := list (dict "name" "livenessProbe" "path" "/-/healthy" "period" 10) (dict "name" "readinessProbe" "path" "/-/ready" "period" $.readinessPeriod) }}
+{{ $probe.name }}:
+  {{- if $web.tcpSocketProbes }}
+  tcpSocket:
+    port: {{ $.port }}
+  {{- else }}
+  httpGet:
+    path: {{ $probe.path }}
+    port: {{ $.port }}
+    {{- if $web.tls }}
+    scheme: HTTPS
+    {{- end }}
+  {{- end }}
+  periodSeconds: {{ $probe.period }}
+  timeoutSeconds: 3
+  failureThreshold: 3
+{{- end }}
+{{- end }}
