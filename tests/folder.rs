@@ -186,12 +186,15 @@ fn glob_selects_which_files_are_reports() {
 #[test]
 fn polling_finds_changes_without_events() {
     // Polling is what NFS users rely on; prove a rescan happens on the interval alone by
-    // changing a file behind a folder the exporter watches only through a symlinked file.
+    // changing a file the exporter sees only through a link. The file is in a hidden
+    // subfolder, as Kubernetes' ..data is: inside the report folder (a link may not lead
+    // out of it), but not watched, since watching is not recursive.
     let dir = tempfile::tempdir().unwrap();
-    let elsewhere = tempfile::tempdir().unwrap();
-    let target = elsewhere.path().join("real.csv");
+    let hidden = dir.path().join("..data");
+    fs::create_dir(&hidden).unwrap();
+    let target = hidden.join("real.csv");
     fs::write(&target, report_with_users(1)).unwrap();
-    symlink(&target, dir.path().join("acme.csv")).unwrap();
+    symlink("..data/real.csv", dir.path().join("acme.csv")).unwrap();
     let exporter = Exporter::start(dir.path(), &["--watch.poll-interval", "1s"]);
     exporter.wait_for_sample(&users_line("acme", 1));
     // Written outside the watched folder: no event reaches the exporter.
