@@ -17,7 +17,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # Same Debian release as the build stage, so the binary finds the glibc it was linked with.
 FROM gcr.io/distroless/cc-debian12:nonroot
 LABEL org.opencontainers.image.title="credential-report-exporter" \
-      org.opencontainers.image.description="Prometheus exporter for Tencent Cloud CAM user credential reports" \
+      org.opencontainers.image.description="Prometheus exporter for cloud credential reports (AWS IAM, Alibaba Cloud RAM, Tencent Cloud CAM), with a fetcher" \
       org.opencontainers.image.source="https://github.com/credential-report-exporter/credential-report-exporter" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /out/credential-report-exporter /usr/local/bin/credential-report-exporter

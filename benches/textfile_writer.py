@@ -105,9 +105,9 @@ def main():
                    {"active": 1, "disabled": 0}.get(status))
             sample("credential_report_access_key_at_risk", "1 if MayBeAtRisk.", key,
                    flag(row[prefix + "MayBeAtRisk"]))
-            sample("credential_report_access_key_created_over_90_days", "1 if over 90 days.", key,
+            sample("credential_report_access_key_created_over_90d", "1 if over 90 days.", key,
                    flag(row[prefix + "CreatedOver90Days"]))
-            sample("credential_report_access_key_created_over_30_days", "1 if over 30 days.", key,
+            sample("credential_report_access_key_created_over_30d", "1 if over 30 days.", key,
                    flag(row[prefix + "CreatedOver30Days"]))
             sample("credential_report_access_key_created_timestamp_seconds", "Key creation.", key,
                    timestamp(row[prefix + "CreationTime"]))

@@ -352,7 +352,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         ),
         (
             (
-                "credential_report_users_password_unused_over_45_days",
+                "credential_report_users_password_unused_over_45d",
                 "Users with a console password not used for more than 45 days before the report was generated (never used: since it was last changed); CIS AWS Foundations 1.12.",
                 |c| c.password_unused_over_45_days,
             ),
@@ -419,7 +419,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         ),
         (
             (
-                "credential_report_access_keys_over_90_days",
+                "credential_report_access_keys_over_90d",
                 "Access keys created more than 90 days ago, as the report flags them.",
                 |c| c.over_90_days,
             ),
@@ -427,7 +427,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         ),
         (
             (
-                "credential_report_access_keys_over_30_days",
+                "credential_report_access_keys_over_30d",
                 "Access keys created more than 30 days ago, as the report flags them.",
                 |c| c.over_30_days,
             ),
@@ -707,12 +707,12 @@ const KEY_FLAGS: [Family<KeyFlag>; 4] = [
         |k| k.facts.at_risk.as_bool(),
     ),
     (
-        "credential_report_access_key_created_over_90_days",
+        "credential_report_access_key_created_over_90d",
         "1 if the report flags the access key as created more than 90 days ago, 0 if not.",
         |k| k.facts.created_over_90_days.as_bool(),
     ),
     (
-        "credential_report_access_key_created_over_30_days",
+        "credential_report_access_key_created_over_30d",
         "1 if the report flags the access key as created more than 30 days ago, 0 if not.",
         |k| k.facts.created_over_30_days.as_bool(),
     ),

@@ -474,7 +474,7 @@ fn the_exporter_reads_the_rebuilt_report_without_the_checks_no_api_gives() {
         format!("credential_report_users_without_mfa{{{r},user_type=\"sub_user\"}} 9"),
         format!("credential_report_access_keys{{{r},status=\"active\"}} 18"),
         format!("credential_report_access_keys{{{r},status=\"disabled\"}} 1"),
-        format!("credential_report_access_keys_over_90_days{{{r},status=\"active\"}} 17"),
+        format!("credential_report_access_keys_over_90d{{{r},status=\"active\"}} 17"),
         format!("credential_report_cell_errors{{{r}}} 0"),
     ] {
         assert!(

@@ -109,7 +109,7 @@ fn probes_and_status_page() {
     let want = [
         sum("credential_report_users_console_without_mfa", ""),
         sum("credential_report_access_keys_at_risk", active),
-        sum("credential_report_access_keys_over_90_days", active),
+        sum("credential_report_access_keys_over_90d", active),
         sum("credential_report_access_keys_never_used", active),
     ];
     assert_eq!(want[..2], [10, 2], "{metrics}");
