@@ -146,6 +146,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let options = ServeOptions {
         tls,
         read_header_timeout: Some(config.web_read_header_timeout).filter(|t| !t.is_zero()),
+        write_timeout: Some(config.web_write_timeout).filter(|t| !t.is_zero()),
     };
     web::serve(listener, app, options, shutdown_signal()).await;
     info!("shut down cleanly");

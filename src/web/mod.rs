@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use config::WebConfig;
-pub use serve::{serve, ServeOptions};
+pub use serve::{serve, ServeOptions, WRITE_TIMEOUT};
 
 /// Reads the file and everything it names: the configuration, and the TLS server
 /// configuration when it turns TLS on.
