@@ -79,6 +79,7 @@ fn run_fetch(config: FetchConfig) -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    http::check_telemetry_path(&config.web_telemetry_path)?;
     // Checked, certificates and keys included, before anything else starts: a bad file
     // stops the exporter here rather than failing every scrape.
     let (web_config, tls) = match &config.web_config_file {
