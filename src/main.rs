@@ -11,7 +11,7 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use clap::Parser;
 use tokio::net::TcpListener;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use credential_report_exporter::allocator;
 use credential_report_exporter::body::Bodies;
@@ -22,9 +22,10 @@ use credential_report_exporter::fetch::{self, FetchConfig};
 use credential_report_exporter::reload::{LoadOptions, Reloader};
 use credential_report_exporter::snapshot::Snapshot;
 use credential_report_exporter::web::{self, ServeOptions, WebConfig};
-use credential_report_exporter::{build_info, http, watch};
+use credential_report_exporter::{build_info, http, process, watch};
 
 fn main() -> ExitCode {
+    let open_files = process::raise_open_files_limit();
     // A subcommand by its first word only: the serving flags stay top-level and required,
     // exactly as before, instead of moving under a `serve` that deployments do not name.
     let mut args: Vec<_> = std::env::args_os().collect();
@@ -40,6 +41,10 @@ fn main() -> ExitCode {
     let config = Config::parse_from(args);
     allocator::return_large_buffers_when_freed();
     init_logging(config.log_level, config.log_format, false);
+    match open_files {
+        Some((before, after)) => debug!(?before, ?after, "soft limit on open files"),
+        None => warn!("cannot raise the soft limit on open files to the hard one; idle connections may keep out others"),
+    }
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
