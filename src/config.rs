@@ -77,6 +77,10 @@ pub struct Config {
     #[arg(long = "web.read-header-timeout", env = "CREDENTIAL_REPORT_WEB_READ_HEADER_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub web_read_header_timeout: Duration,
 
+    /// Time a client may accept no byte of an answer before it is dropped and its request slot freed. Keep it above your longest scrape_timeout (Prometheus's default is 10s); a scraper that reads never meets it. 0: no limit.
+    #[arg(long = "web.write-timeout", env = "CREDENTIAL_REPORT_WEB_WRITE_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub web_write_timeout: Duration,
+
     /// Least severe log level written.
     #[arg(
         long = "log.level",

@@ -26,6 +26,10 @@ pub struct AppState {
     pub report_dir: PathBuf,
 }
 
+/// The routes served whatever the flags say; `--web.telemetry-path` may be none of them.
+pub const BUILT_IN_PATHS: [&str; 3] = ["/", "/-/healthy", "/-/ready"];
+
+/// Routes the metrics at `state.telemetry_path`, which [`check_telemetry_path`] passed.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(&state.telemetry_path.clone(), get(metrics))
@@ -33,6 +37,24 @@ pub fn router(state: AppState) -> Router {
         .route("/-/ready", get(ready))
         .route("/", get(index))
         .with_state(state)
+}
+
+/// Refuses a `--web.telemetry-path` the router cannot take: a built-in route's (axum
+/// panics on a route given twice), or one with axum's capture syntax (`{id}`, `:id`,
+/// `*rest`), which would match paths other than the one written.
+pub fn check_telemetry_path(path: &str) -> anyhow::Result<()> {
+    if BUILT_IN_PATHS.contains(&path) {
+        anyhow::bail!(
+            "--web.telemetry-path={path:?} is already a built-in route ({}); choose another, such as /metrics",
+            BUILT_IN_PATHS.join(", ")
+        );
+    }
+    let pattern = path.contains(['{', '}'])
+        || (path.split('/')).any(|segment| segment.starts_with([':', '*']));
+    if pattern {
+        anyhow::bail!("--web.telemetry-path={path:?}: a segment may not start with ':' or '*', nor hold '{{' or '}}' (they would make it a pattern)");
+    }
+    Ok(())
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -129,6 +151,19 @@ async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Html<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn telemetry_paths_that_collide_or_capture_are_refused() {
+        assert!(check_telemetry_path("/metrics").is_ok());
+        assert!(check_telemetry_path("/probe/metrics").is_ok());
+        for path in BUILT_IN_PATHS {
+            let error = check_telemetry_path(path).unwrap_err().to_string();
+            assert!(error.contains("already a built-in route"), "{error}");
+        }
+        for path in ["/{id}", "/:id", "/metrics/*rest", "/a}"] {
+            assert!(check_telemetry_path(path).is_err(), "{path}");
+        }
+    }
 
     #[test]
     fn prometheus_accept_header_gets_openmetrics() {

@@ -11,7 +11,7 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use clap::{CommandFactory, FromArgMatches};
 use tokio::net::TcpListener;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use credential_report_exporter::allocator;
 use credential_report_exporter::body::Bodies;
@@ -22,9 +22,10 @@ use credential_report_exporter::fetch::{self, FetchConfig};
 use credential_report_exporter::reload::{LoadOptions, Reloader};
 use credential_report_exporter::snapshot::Snapshot;
 use credential_report_exporter::web::{self, ServeOptions, WebConfig};
-use credential_report_exporter::{build_info, http, watch};
+use credential_report_exporter::{build_info, http, process, watch};
 
 fn main() -> ExitCode {
+    let open_files = process::raise_open_files_limit();
     let config = match parse_command_line() {
         Invocation::Serve(config) => config,
         Invocation::Fetch(config) => return run_fetch(config),
@@ -35,6 +36,10 @@ fn main() -> ExitCode {
     };
     allocator::return_large_buffers_when_freed();
     init_logging(config.log_level, config.log_format, false);
+    match open_files {
+        Some((before, after)) => debug!(?before, ?after, "soft limit on open files"),
+        None => warn!("cannot raise the soft limit on open files to the hard one; idle connections may keep out others"),
+    }
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,6 +110,7 @@ fn run_fetch(config: FetchConfig) -> ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    http::check_telemetry_path(&config.web_telemetry_path)?;
     // Checked, certificates and keys included, before anything else starts: a bad file
     // stops the exporter here rather than failing every scrape.
     let (web_config, tls) = match &config.web_config_file {
@@ -172,6 +178,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let options = ServeOptions {
         tls,
         read_header_timeout: Some(config.web_read_header_timeout).filter(|t| !t.is_zero()),
+        write_timeout: Some(config.web_write_timeout).filter(|t| !t.is_zero()),
     };
     web::serve(listener, app, options, shutdown_signal()).await;
     info!("shut down cleanly");

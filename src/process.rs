@@ -8,6 +8,25 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
+/// Raises the soft limit on open files to the hard limit, as Prometheus and every Go
+/// program do at start: the soft limit is often 1024 (or lower, set by a shell or unit),
+/// and each connection and report takes a descriptor, so idle clients could otherwise
+/// keep out the probes. Returns the soft limit before and after; `None` where the limit
+/// cannot be read or set (then it is left as it was).
+pub fn raise_open_files_limit() -> Option<(Option<u64>, Option<u64>)> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current == limit.maximum {
+        return Some((limit.current, limit.current));
+    }
+    let raised = rustix::process::Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    setrlimit(Resource::Nofile, raised).ok()?;
+    Some((limit.current, limit.maximum))
+}
+
 /// What /proc says about this process; a figure /proc does not give is left out.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ProcessStats {

@@ -186,18 +186,17 @@ fn glob_selects_which_files_are_reports() {
 #[test]
 fn polling_finds_changes_without_events() {
     // Polling is what NFS users rely on; prove a rescan happens on the interval alone by
-    // changing a file the exporter sees only through a link. The file is in a hidden
-    // subfolder, as Kubernetes' ..data is: inside the report folder (a link may not lead
-    // out of it), but not watched, since watching is not recursive.
+    // changing a file in a sub-folder (the folder is watched, not what is below it),
+    // reached through a link inside the folder (links out of it are not read).
     let dir = tempfile::tempdir().unwrap();
-    let hidden = dir.path().join("..data");
-    fs::create_dir(&hidden).unwrap();
-    let target = hidden.join("real.csv");
+    let below = dir.path().join("below");
+    fs::create_dir(&below).unwrap();
+    let target = below.join("real.csv");
     fs::write(&target, report_with_users(1)).unwrap();
-    symlink("..data/real.csv", dir.path().join("acme.csv")).unwrap();
+    symlink("below/real.csv", dir.path().join("acme.csv")).unwrap();
     let exporter = Exporter::start(dir.path(), &["--watch.poll-interval", "1s"]);
     exporter.wait_for_sample(&users_line("acme", 1));
-    // Written outside the watched folder: no event reaches the exporter.
+    // Written below the watched folder: no event reaches the exporter.
     fs::write(&target, report_with_users(9)).unwrap();
     exporter.wait_for_sample(&users_line("acme", 9));
 }

@@ -170,3 +170,243 @@ fn check_refuses_a_link_to_proc() {
     assert!(stderr.contains("outside the report folder"), "{stderr}");
     assert!(!stderr.contains("PATH="), "{stderr}");
 }
+
+/// A GET of `path` with basic auth, timed out as Prometheus's default scrape timeout does:
+/// the status, or `None` when the request failed or timed out.
+fn get_as(agent: &ureq::Agent, url: &str, user: &str, password: &str) -> Option<u16> {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut response = agent
+        .get(url)
+        .header("Authorization", format!("Basic {token}"))
+        .call()
+        .ok()?;
+    response.body_mut().read_to_vec().ok()?;
+    Some(response.status().as_u16())
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
+}
+
+/// 60 clients sending wrong passwords neither hold the request slots nor slow the real
+/// scraper: auth runs before a slot is taken, bcrypt on its own thread with a short queue,
+/// and the scraper's credentials are remembered after its first check.
+#[test]
+fn wrong_password_floods_never_lock_out_the_scraper() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    const ATTACKERS: usize = 60;
+    const SCRAPES: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("acme.csv"), report_with_users(3)).unwrap();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("web.yml");
+    // Cost 10, as `htpasswd -nBC 10` makes: tens of milliseconds a check, as in production.
+    let hash = bcrypt::hash("scrape-password", 10).unwrap();
+    fs::write(
+        &config,
+        format!("basic_auth_users:\n  prometheus: '{hash}'\n"),
+    )
+    .unwrap();
+    let exporter = Exporter::start(dir.path(), &["--web.config.file", config.to_str().unwrap()]);
+    let url = exporter.url("/metrics");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let statuses = Arc::new(Mutex::new(Vec::<Option<u16>>::new()));
+    let attackers: Vec<_> = (0..ATTACKERS)
+        .map(|i| {
+            let (stop, statuses, url) = (stop.clone(), statuses.clone(), url.clone());
+            std::thread::spawn(move || {
+                let agent = agent(Duration::from_secs(30));
+                let mut mine = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    mine.push(get_as(&agent, &url, "prometheus", &format!("guess-{i}")));
+                }
+                statuses.lock().unwrap().extend(mine);
+            })
+        })
+        .collect();
+    // Let the flood fill the queue before the scraper comes.
+    std::thread::sleep(Duration::from_secs(1));
+
+    let scraper = agent(Duration::from_secs(10));
+    let mut scrapes = Vec::new();
+    for _ in 0..SCRAPES {
+        let started = Instant::now();
+        let status = get_as(&scraper, &url, "prometheus", "scrape-password");
+        scrapes.push((status, started.elapsed()));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let healthy = exporter.status("/-/healthy");
+    stop.store(true, Ordering::Relaxed);
+    for attacker in attackers {
+        attacker.join().unwrap();
+    }
+    let statuses = statuses.lock().unwrap();
+    let count = |wanted: Option<u16>| statuses.iter().filter(|&&s| s == wanted).count();
+    eprintln!(
+        "flood: {} requests: {} got 401, {} got 429, {} got 503, {} failed; scrapes: {scrapes:?}",
+        statuses.len(),
+        count(Some(401)),
+        count(Some(429)),
+        count(Some(503)),
+        count(None),
+    );
+    let succeeded = scrapes.iter().filter(|(s, _)| *s == Some(200)).count();
+    assert!(
+        succeeded >= SCRAPES - 1,
+        "{succeeded} of {SCRAPES} scrapes: {scrapes:?}"
+    );
+    assert_eq!(count(Some(200)), 0, "a wrong password passed");
+    assert_eq!(count(Some(503)), 0, "wrong passwords took request slots");
+    assert_eq!(healthy, 200);
+}
+
+/// Clients that request a large answer and never read it are dropped after
+/// --web.write-timeout, and their slots freed: a normal scrape then succeeds.
+#[test]
+fn clients_that_never_read_are_dropped_and_free_their_slots() {
+    const STALLED: usize = 45;
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("big.csv"), report_with_users(3000)).unwrap();
+    // Long enough to see the slots held first; the default is 30 s.
+    let exporter = Exporter::start(dir.path(), &["--web.write-timeout", "10s"]);
+    exporter.wait_for_sample(&users_line("big", 3000));
+    let body = exporter.metrics().len();
+    assert!(
+        body > 1 << 20,
+        "an answer of {body} bytes fits in socket buffers"
+    );
+
+    let started = Instant::now();
+    let stalled: Vec<_> = (0..STALLED)
+        .map(|_| common::request_without_reading(&exporter.address, "/metrics"))
+        .collect();
+    // Their requests are in before the first scrape.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut refused = 0;
+    let scraped = loop {
+        let (status, _, _) = exporter.get("/metrics", None);
+        match status {
+            200 => break started.elapsed(),
+            503 => refused += 1,
+            other => panic!("scrape answered {other}"),
+        }
+        assert_eq!(exporter.status("/-/healthy"), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "no scrape within 45 s"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    eprintln!(
+        "{STALLED} clients that never read a {body}-byte answer: {refused} scrapes refused, \
+         the first served {scraped:?} after they came"
+    );
+    assert!(
+        refused > 0,
+        "the stalled clients never held the slots: the test proves nothing"
+    );
+    assert!(
+        scraped >= Duration::from_secs(10),
+        "served before the write timeout"
+    );
+    drop(stalled);
+}
+
+/// A telemetry path that is a built-in route's is refused at start with a clear error and
+/// exit 1, not a panic.
+#[test]
+fn a_telemetry_path_on_a_built_in_route_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().to_str().unwrap();
+    for path in ["/-/healthy", "/-/ready"] {
+        let args = [
+            "--report.dir",
+            dir,
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.telemetry-path",
+            path,
+        ];
+        let output = run_for_at_most(&args, Duration::from_secs(20)).expect("it exits");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{path}: {stderr}");
+        assert!(
+            stderr.contains("already a built-in route"),
+            "{path}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// The hard limit on open files of the current process, from /proc.
+fn limits_of(pid: &str) -> (String, String) {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[3].to_owned(), fields[4].to_owned())
+}
+
+/// Started with a soft limit of 128 open files, the exporter raises it to the hard limit,
+/// and 243 idle connections no longer keep out the probes.
+#[test]
+fn the_soft_open_files_limit_is_raised_to_the_hard_one() {
+    let (_, hard) = limits_of("self");
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("acme.csv"), report_with_users(3)).unwrap();
+    let nofile = format!("--nofile=128:{hard}");
+    let exporter = Exporter::spawn_via(&["prlimit", &nofile, "--"], dir.path(), &[]);
+    let (soft, hard_seen) = limits_of(&exporter.pid().to_string());
+    assert_eq!(soft, hard_seen, "soft limit not raised");
+    assert_eq!(hard_seen, hard);
+    let idle: Vec<_> = (0..243)
+        .map(|_| std::net::TcpStream::connect(&exporter.address).unwrap())
+        .collect();
+    assert_eq!(exporter.status("/-/healthy"), 200);
+    assert_eq!(exporter.status("/metrics"), 200);
+    drop(idle);
+}
+
+/// Faults in the web config that could never work stop the start with a clear message:
+/// a bcrypt cost that would take hours a check, a user name basic auth cannot carry.
+#[test]
+fn web_configs_that_could_never_work_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let cases = [
+        (
+            hash.replacen("$04$", "$31$", 1),
+            "prometheus",
+            "bcrypt cost 31 is above 16",
+        ),
+        (hash.clone(), "'prom:etheus'", "cannot contain a colon"),
+    ];
+    for (hash, user, expected) in cases {
+        let config = dir.path().join("web.yml");
+        fs::write(&config, format!("basic_auth_users:\n  {user}: '{hash}'\n")).unwrap();
+        let args = [
+            "--report.dir",
+            dir.path().to_str().unwrap(),
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.config.file",
+            config.to_str().unwrap(),
+        ];
+        let started = Instant::now();
+        let output = run_for_at_most(&args, Duration::from_secs(20)).expect("it exits");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}

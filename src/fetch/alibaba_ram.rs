@@ -193,15 +193,8 @@ impl AlibabaRam {
                 .map_err(|e| {
                     invalid("GetCredentialReport", format!("Content is not base64: {e}"))
                 })?;
-            let time = page.generated.parse::<jiff::Timestamp>().map_err(|_| {
-                invalid(
-                    "GetCredentialReport",
-                    format!(
-                        "GeneratedTime {:?} is not an ISO 8601 time",
-                        scrub(&page.generated, &[], &[])
-                    ),
-                )
-            })?;
+            let time = time_of("GeneratedTime", &page.generated)
+                .map_err(|e| invalid("GetCredentialReport", e))?;
             match generated {
                 None => generated = Some(time),
                 // A report regenerated while we paged: its pages do not belong together.
@@ -495,13 +488,10 @@ impl AlibabaRam {
                 format!("the answer is not the documented JSON: {}", json_error(&e)),
             )
         })?;
-        let expires = a
-            .credentials
-            .expiration
-            .parse::<jiff::Timestamp>()
-            .map_err(|_| {
+        let expires =
+            time_of("Credentials.Expiration", &a.credentials.expiration).map_err(|e| {
                 calls.record(ACTION, FailureReason::InvalidResponse.as_str());
-                invalid(ACTION, "Credentials.Expiration is not an ISO 8601 time")
+                invalid(ACTION, e)
             })?;
         calls.record(ACTION, CALL_SUCCESS);
         Ok((
@@ -681,6 +671,23 @@ fn bool_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Err
     }
 }
 
+/// A time the API wrote (ISO 8601 in UTC, `2024-11-01T08:00:00Z`), or what is wrong with
+/// it: not such a time, or one outside the years a timestamp holds (-9999 to 9999).
+fn time_of(field: &str, text: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(time) = text.parse::<jiff::Timestamp>() {
+        return Ok(time);
+    }
+    let shown = scrub(&crate::report::prefix(text, 64), &[], &[]);
+    // The date and time alone read, but not as an instant: it is out of range.
+    let civil = text
+        .get(..19)
+        .and_then(|t| t.parse::<jiff::civil::DateTime>().ok());
+    Err(match civil {
+        Some(_) => format!("{field} {shown:?} is out of the range of times the fetcher takes (years -9999 to 9999)"),
+        None => format!("{field} {shown:?} is not an ISO 8601 time like 2024-11-01T08:00:00Z"),
+    })
+}
+
 fn invalid(action: &str, message: impl std::fmt::Display) -> FetchError {
     FetchError::new(
         FailureReason::InvalidResponse,
@@ -691,6 +698,21 @@ fn invalid(action: &str, message: impl std::fmt::Display) -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_out_of_range_or_malformed_are_told_apart() {
+        assert!(time_of("GeneratedTime", "2024-11-01T08:00:00Z").is_ok());
+        assert_eq!(
+            time_of("GeneratedTime", "9999-12-31T23:59:59Z").unwrap_err(),
+            "GeneratedTime \"9999-12-31T23:59:59Z\" is out of the range of times the fetcher takes (years -9999 to 9999)"
+        );
+        assert_eq!(
+            time_of("GeneratedTime", "yesterday").unwrap_err(),
+            "GeneratedTime \"yesterday\" is not an ISO 8601 time like 2024-11-01T08:00:00Z"
+        );
+        let long = time_of("GeneratedTime", &"9".repeat(1 << 20)).unwrap_err();
+        assert!(long.len() < 200, "{long}");
+    }
 
     #[test]
     fn pages_repeating_the_header_keep_it_once() {

@@ -10,9 +10,9 @@ use hyper_util::rt::TokioExecutor;
 
 use super::{FailureReason, FetchError};
 
-/// A single API answer larger than this is refused (the largest credential report page is a few
+/// A single API answer larger than this is refused, by every provider's fetcher (the largest credential report page is a few
 /// MB of base64; this bounds memory if something else answers).
-const MAX_ANSWER_BYTES: usize = 256 << 20;
+pub(super) const MAX_ANSWER_BYTES: usize = 256 << 20;
 /// One call, connect to last byte. Generous: a page of a large report is slow on a slow link.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -16,6 +16,13 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::ReportStateType;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 
 use super::{
     ApiCalls, FailureReason, FetchConfig, FetchError, FetchedReport, Target, CALL_NOT_READY,
@@ -168,7 +175,7 @@ impl AwsIam {
                             calls.record(ACTION, FailureReason::InvalidResponse.as_str());
                             FetchError::new(
                                 FailureReason::InvalidResponse,
-                                format!("GetCredentialReport: GeneratedTime {generated} is out of range"),
+                                format!("GetCredentialReport: GeneratedTime {generated} is out of the range of times the fetcher takes (years -9999 to 9999)"),
                             )
                         })?;
                         calls.record(ACTION, CALL_SUCCESS);
@@ -225,12 +232,24 @@ impl AwsIam {
                     calls.record(ACTION, FailureReason::InvalidResponse.as_str());
                     return Err(FetchError::new(
                         FailureReason::InvalidResponse,
-                        format!("GenerateCredentialReport answered the unknown state {other:?}"),
+                        unknown_state(other),
                     ));
                 }
             }
         }
     }
+}
+
+/// What GenerateCredentialReport answered instead of a State it documents.
+fn unknown_state(state: Option<&ReportStateType>) -> String {
+    let answered = match state {
+        Some(state) => format!("State {:?}", crate::report::prefix(state.as_str(), 64)),
+        None => "no State".to_owned(),
+    };
+    format!(
+        "GenerateCredentialReport answered {answered}, not one of {}",
+        ReportStateType::values().join(", ")
+    )
 }
 
 /// Counts a failed call and says why it failed, with the service's error code and message
@@ -406,26 +425,96 @@ fn account_of_role(arn: &str) -> anyhow::Result<&str> {
 }
 
 /// rustls with ring (no aws-lc, so no C toolchain beyond ring's), the system's CA
-/// certificates, and the standard HTTPS_PROXY / NO_PROXY variables.
-fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// certificates, and the standard HTTPS_PROXY / NO_PROXY variables; answers capped at
+/// [`MAX_ANSWER_BYTES`](super::api::MAX_ANSWER_BYTES), as Alibaba's and Tencent's are.
+fn http_client() -> SharedHttpClient {
     // The documented builder has no proxy setting; this is the same connector as its
     // build_https(), with one.
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-        let mut builder =
-            aws_smithy_http_client::Connector::builder().proxy_config(ProxyConfig::from_env());
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
+    let client =
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+            let mut builder =
+                aws_smithy_http_client::Connector::builder().proxy_config(ProxyConfig::from_env());
+            builder.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                builder.set_sleep_impl(components.sleep_impl());
+            }
+            builder
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .build()
+        });
+    SharedHttpClient::new(Capped(client))
+}
+
+/// An HTTP client whose answers' bodies fail once they pass the cap: the SDK reads a whole
+/// answer into memory before it parses it, whatever its size (a 1 GiB answer took 2.7 GB).
+#[derive(Debug)]
+struct Capped<T>(T);
+
+impl HttpClient for Capped<SharedHttpClient> {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(Capped(self.0.http_connector(settings, components)))
+    }
+}
+
+impl HttpConnector for Capped<SharedHttpConnector> {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let call = self.0.call(request);
+        HttpConnectorFuture::new(async move {
+            Ok(call
+                .await?
+                .map(|body| capped(body, super::api::MAX_ANSWER_BYTES)))
+        })
+    }
+}
+
+/// `body`, failing with a plain error once more than `max` bytes came.
+fn capped(body: SdkBody, max: usize) -> SdkBody {
+    use http_body_util::BodyExt;
+    let limited = http_body_util::Limited::new(body, max).map_err(move |error| {
+        match error.is::<http_body_util::LengthLimitError>() {
+            true => {
+                format!("the answer is larger than {max} bytes, the most the fetcher holds").into()
+            }
+            false => error,
         }
-        builder
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build()
-    })
+    });
+    SdkBody::from_body_1_x(limited)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_undocumented_state_is_named_with_the_documented_ones() {
+        let state = ReportStateType::from("COMP");
+        assert_eq!(
+            unknown_state(Some(&state)),
+            "GenerateCredentialReport answered State \"COMP\", not one of COMPLETE, INPROGRESS, STARTED"
+        );
+        assert!(unknown_state(None).starts_with("GenerateCredentialReport answered no State"));
+    }
+
+    #[tokio::test]
+    async fn answers_past_the_cap_fail_with_a_plain_error() {
+        use http_body_util::BodyExt;
+        let read = |bytes: &'static [u8], max| async move {
+            capped(SdkBody::from(bytes), max)
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+        };
+        assert_eq!(read(b"0123456789", 10).await.unwrap(), &b"0123456789"[..]);
+        let error = read(b"0123456789", 9).await.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "the answer is larger than 9 bytes, the most the fetcher holds"
+        );
+    }
 
     #[test]
     fn role_arns_give_their_account() {

@@ -234,6 +234,7 @@ async fn start_server(
     let options = ServeOptions {
         tls,
         read_header_timeout: Some(Duration::from_secs(10)),
+        write_timeout: Some(web::WRITE_TIMEOUT),
     };
     Ok(tokio::spawn(web::serve(listener, app, options, async {
         let _ = stop.await;

@@ -173,8 +173,15 @@ impl WebConfig {
         }
         let headers = headers(file.http_server_config.headers)?;
         for (user, hash) in &file.basic_auth_users {
-            check_bcrypt_hash(hash)
-                .with_context(|| format!("basic_auth_users.{user}: not a bcrypt hash"))?;
+            // Basic auth sends `user:password`, split at the first colon: such a user could
+            // never log in.
+            if user.contains(':') {
+                bail!("basic_auth_users.{user}: a user name cannot contain a colon: basic auth splits user and password at the first one, so this user could never log in");
+            }
+            if user.is_empty() {
+                bail!("basic_auth_users: a user name cannot be empty");
+            }
+            check_bcrypt_hash(hash).with_context(|| format!("basic_auth_users.{user}"))?;
         }
         Ok(WebConfig {
             tls,
@@ -335,13 +342,36 @@ fn headers(headers: BTreeMap<String, String>) -> anyhow::Result<Vec<(HeaderName,
     Ok(checked)
 }
 
+/// The highest bcrypt cost accepted. Each step doubles the time a check takes: 10 (what
+/// `htpasswd -nBC 10` and the toolkit's docs use) takes about 50 ms, 12 about 0.2 s, and 16
+/// about 3 s, already most of Prometheus's default 10 s scrape timeout for the first scrape
+/// after a start. 31 would take days: the exporter would look hung.
+pub const MAX_BCRYPT_COST: u32 = 16;
+
 fn check_bcrypt_hash(hash: &str) -> anyhow::Result<()> {
-    let parts: bcrypt::HashParts = hash.parse()?;
-    // Go's bcrypt refuses costs outside 4..=31 too.
-    if !(4..=31).contains(&parts.get_cost()) {
-        bail!("cost {} is outside 4..=31", parts.get_cost());
+    let parts: bcrypt::HashParts = hash.parse().context("not a bcrypt hash")?;
+    let cost = parts.get_cost();
+    if cost < 4 {
+        bail!("bcrypt cost {cost} is below 4, the least bcrypt allows");
+    }
+    if cost > MAX_BCRYPT_COST {
+        let seconds = 0.05 * f64::from(1u32 << (cost - 10).min(30));
+        bail!(
+            "bcrypt cost {cost} is above {MAX_BCRYPT_COST}: each check of a new password would take about {} (cost 10 takes about 50 ms, and each step doubles it); make the hash again with cost 10 to 12, e.g. htpasswd -nBC 10 \"\" | tr -d ':\\n'",
+            about(seconds)
+        );
     }
     Ok(())
+}
+
+/// A rough duration for a message: seconds, minutes, hours or days.
+fn about(seconds: f64) -> String {
+    match seconds {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.0} minutes", s / 60.0),
+        s if s < 172_800.0 => format!("{:.0} hours", s / 3600.0),
+        s => format!("{:.0} days", s / 86_400.0),
+    }
 }
 
 fn rate_limit(file: RateLimitFile) -> anyhow::Result<Option<RateLimit>> {
@@ -482,6 +512,13 @@ rate_limit:
         assert!(error("tls_server_config:\n  cert_fil: a\n").contains("cert_fil"));
         assert!(error("basic_auth_user:\n  a: b\n").contains("basic_auth_user"));
         assert!(error("basic_auth_users:\n  alice: hunter2\n").contains("basic_auth_users.alice"));
+        let colon = error(&format!("basic_auth_users:\n  \"ali:ce\": {HASH}\n"));
+        assert!(colon.contains("cannot contain a colon"), "{colon}");
+        // Cost 31 hung the start silently, making the dummy hash.
+        let slow = HASH.replacen("$10$", "$31$", 1);
+        let slow = error(&format!("basic_auth_users:\n  alice: {slow}\n"));
+        assert!(slow.contains("bcrypt cost 31 is above 16"), "{slow}");
+        assert!(slow.contains("29 hours"), "{slow}");
         assert!(error("tls_server_config:\n  cert_file: a\n").contains("key_file"));
         assert!(error(
             "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: Sometimes\n"

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use config::WebConfig;
-pub use serve::{serve, ServeOptions};
+pub use serve::{serve, ServeOptions, WRITE_TIMEOUT};
 
 /// Reads the file and everything it names: the configuration, and the TLS server
 /// configuration when it turns TLS on.
@@ -27,16 +27,17 @@ pub fn load(path: &Path) -> anyhow::Result<(WebConfig, Option<Arc<rustls::Server
 }
 
 /// Wraps the routes in the file's protections and the request bound, outermost first:
-/// response headers, rate limit (429), concurrency bound (503), basic auth (401), routes.
+/// response headers, rate limit (429), basic auth (401), concurrency bound (503), routes.
+/// Auth comes before the bound, so clients without the password never hold a slot.
 /// `max_requests` 0: no bound.
 pub fn protect(routes: Router, config: &WebConfig, max_requests: usize) -> Router {
     let mut app = routes;
-    if let Some(auth) = auth::BasicAuth::new(config.users.clone()) {
-        app = app.layer(from_fn_with_state(auth, auth::require));
-    }
     if max_requests > 0 {
         let permits = Arc::new(Semaphore::new(max_requests));
         app = app.layer(from_fn_with_state(permits, limits::concurrency));
+    }
+    if let Some(auth) = auth::BasicAuth::new(config.users.clone()) {
+        app = app.layer(from_fn_with_state(auth, auth::require));
     }
     if let Some(limit) = config.rate_limit {
         let bucket = Arc::new(limits::TokenBucket::new(limit));

@@ -1,9 +1,12 @@
 //! The accept loop: plain HTTP or TLS on one listener, HTTP/1.1 with a header read
-//! timeout, and a shutdown that stops accepting at once and gives requests in flight a
-//! short grace. (`axum::serve` takes neither TLS nor a header timeout.)
+//! timeout and a write timeout, and a shutdown that stops accepting at once and gives
+//! requests in flight a short grace. (`axum::serve` takes neither TLS nor the timeouts.)
 
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -11,7 +14,9 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
@@ -25,7 +30,14 @@ pub struct ServeOptions {
     /// How long a client may take to send a request's headers (and, with TLS, its
     /// handshake); also how long an idle kept-alive connection stays open. `None`: no limit.
     pub read_header_timeout: Option<Duration>,
+    /// How long a client may accept no byte of an answer before it is dropped, and the
+    /// request slot it held freed. `None`: no limit.
+    pub write_timeout: Option<Duration>,
 }
+
+/// The write timeout of servers with no flag for it (the fetcher's): longer than any
+/// scrape timeout, so only a client that stopped reading meets it.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `app` on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -55,6 +67,7 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        let stream = WriteTimeout::new(stream, options.write_timeout);
         let service = TowerToHyperService::new(app.clone());
         let watcher = graceful.watcher();
         let http = http.clone();
@@ -102,5 +115,97 @@ pub async fn serve(
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             warn!(grace = ?SHUTDOWN_GRACE, "requests still in flight at shutdown were cut off");
         }
+    }
+}
+
+/// A connection whose writes fail once the client has accepted no byte for `limit`: hyper
+/// has no write timeout, and a client that requests a large answer and never reads it
+/// would hold its request slot (and the answer) for ever. Under TLS, so a stalled
+/// handshake or record write counts too.
+struct WriteTimeout {
+    stream: TcpStream,
+    limit: Option<Duration>,
+    /// Set while writes are blocked, from the first one that was; cleared by any progress.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl WriteTimeout {
+    fn new(stream: TcpStream, limit: Option<Duration>) -> Self {
+        WriteTimeout {
+            stream,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// `poll`'s result, or a timeout error once writes have been blocked for the limit.
+    fn watch<T>(
+        &mut self,
+        context: &mut Context<'_>,
+        poll: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let result = poll(Pin::new(&mut self.stream), context);
+        let Some(limit) = self.limit else {
+            return result;
+        };
+        if result.is_ready() {
+            self.stalled = None;
+            return result;
+        }
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(context) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client accepted no bytes for {limit:?} (--web.write-timeout)"),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for WriteTimeout {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(context, buf)
+    }
+}
+
+impl AsyncWrite for WriteTimeout {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .watch(context, |stream, context| stream.poll_write(context, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().watch(context, |stream, context| {
+            stream.poll_write_vectored(context, bufs)
+        })
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut()
+            .watch(context, |stream, context| stream.poll_flush(context))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut()
+            .watch(context, |stream, context| stream.poll_shutdown(context))
     }
 }

@@ -304,3 +304,46 @@ pub fn open_to_everyone(dir: &Path) {
 pub fn users_line(report: &str, count: usize) -> String {
     format!("credential_report_users{{report=\"{report}\",user_type=\"sub_user\"}} {count}")
 }
+
+/// Sends `GET path` to `address` (an IPv4 host:port) and never reads the answer. The socket's
+/// receive buffer is a few KiB, so an answer larger than that stalls the server's writes at
+/// once rather than after the megabytes the kernel would otherwise take in.
+pub fn request_without_reading(address: &str, path: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+
+    let address: std::net::SocketAddrV4 = address.parse().unwrap();
+    // SAFETY: a fresh socket, its options and connect, each checked; the descriptor is
+    // handed to the TcpStream, which then owns it.
+    let mut stream = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let stream = std::net::TcpStream::from_raw_fd(fd);
+        let size: libc::c_int = 4096;
+        let set = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        assert_eq!(set, 0, "SO_RCVBUF: {}", std::io::Error::last_os_error());
+        let peer = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: address.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*address.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let connected = libc::connect(
+            fd,
+            (&peer as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(connected, 0, "connect: {}", std::io::Error::last_os_error());
+        stream
+    };
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    stream
+}
