@@ -17,7 +17,9 @@
 pub mod alibaba_ram;
 pub mod api;
 pub mod aws;
+mod call;
 pub mod config;
+pub mod credentials;
 mod metrics;
 mod run;
 pub mod sign;
@@ -116,8 +118,8 @@ impl FetchError {
 
 /// The `result` of an API call that did not fail: the provider answered as asked.
 pub const CALL_SUCCESS: &str = "success";
-/// The `result` of an API call answered "not yet" (a report still being generated, expired
-/// or not present): expected, and followed by another call.
+/// The `result` of an API call answered "not yet" or "gone" (a report still being generated,
+/// expired or not present; a user deleted since the lists were read): expected, and handled.
 pub const CALL_NOT_READY: &str = "not_ready";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -187,7 +189,11 @@ impl Source {
                 &|name| std::env::var(name).ok(),
             )?)),
             Provider::TencentCam => Ok(Source::Tencent(tencent_cam::TencentCam::new(
-                &config.tencent_endpoint,
+                &tencent_cam::Options {
+                    site: config.tencent_site,
+                    endpoint: config.tencent_endpoint.as_deref(),
+                    per_second: config.tencent_rate_limit,
+                },
                 &|name| std::env::var(name).ok(),
             )?)),
         }
