@@ -747,7 +747,26 @@ fn fetch_paced(users: u64) -> (Duration, u64) {
     let (fake, cam) = start_limited(Mode::Large(users), Some(20));
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let out = run(&fake, dir.path(), SECRET_KEY);
+    // One attempt, long enough for the whole account at the paced rate (about N / 18 s).
+    let timeout = format!("{}s", 60 + users / 10);
+    let out = fetch_once(
+        dir.path(),
+        &[
+            "--provider",
+            "tencent-cam",
+            "--tencent.endpoint",
+            &fake.url(),
+            "--fetch.attempts",
+            "1",
+            "--fetch.timeout",
+            &timeout,
+        ],
+        &[
+            ("TENCENTCLOUD_SECRET_ID", SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", SECRET_KEY),
+            ("TENCENTCLOUD_SESSION_TOKEN", TOKEN),
+        ],
+    );
     let took = started.elapsed();
     assert!(out.status.success(), "{}", printed(&out));
     let csv = std::fs::read_to_string(dir.path().join(format!("{OWNER}.csv"))).unwrap();
