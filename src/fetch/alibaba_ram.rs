@@ -55,6 +55,16 @@ pub struct AlibabaRam {
     account: std::sync::OnceLock<String>,
 }
 
+impl super::Source for AlibabaRam {
+    fn fetch<'a>(
+        &'a self,
+        _target: usize,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
+        Box::pin(self.fetch(calls))
+    }
+}
+
 impl AlibabaRam {
     /// `endpoint` is `--alibaba.endpoint`; `poll` the wait between "is the report ready?" calls.
     pub fn new(endpoint: &str, poll: Duration, env: Env<'_>) -> anyhow::Result<AlibabaRam> {
@@ -420,13 +430,15 @@ impl AlibabaRam {
         .await?;
         let a = match reply {
             Reply::Done(a) => a,
-            Reply::NotReady(e) | Reply::Failed(e) => return Err(FetchError::new(
-                e.reason,
-                format!(
+            Reply::NotReady(e) | Reply::Failed(e) => {
+                return Err(FetchError::new(
+                    e.reason,
+                    format!(
                     "{ACTION} (RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN): {}",
                     e.message
                 ),
-            )),
+                ))
+            }
         };
         let expires = a
             .credentials

@@ -95,6 +95,16 @@ struct UserInfo {
     console_login: Option<i64>,
 }
 
+impl super::Source for TencentCam {
+    fn fetch<'a>(
+        &'a self,
+        _target: usize,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
+        Box::pin(self.fetch(calls))
+    }
+}
+
 impl TencentCam {
     pub fn new(options: &Options<'_>, env: Env<'_>) -> anyhow::Result<TencentCam> {
         let get = |name: &str| {
@@ -167,8 +177,10 @@ impl TencentCam {
         let generated = jiff::Timestamp::now();
         let account_id = self.owner_uin(calls).await?;
         let listed = self.people(calls).await?;
-        let found: Vec<Option<Details>> = futures_util::stream::iter(listed.iter())
-            .map(|p| self.details(p, calls))
+        // The futures made first, then streamed: a stream mapping through a closure over
+        // borrowed items is not provably Send (a known limit of the compiler).
+        let asks: Vec<_> = listed.iter().map(|p| self.details(p, calls)).collect();
+        let found: Vec<Option<Details>> = futures_util::stream::iter(asks)
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
@@ -422,14 +434,17 @@ impl TencentCam {
             #[serde(default)]
             last_secret_used_date: Option<i64>,
         }
-        let pages: Vec<Rows> = futures_util::stream::iter(ids.chunks(SECRET_IDS_PER_CALL))
+        let asks: Vec<_> = ids
+            .chunks(SECRET_IDS_PER_CALL)
             .map(|chunk| {
-                self.required(
+                self.required::<Rows>(
                     calls,
                     "GetSecurityLastUsed",
                     json!({ "SecretIdList": chunk }),
                 )
             })
+            .collect();
+        let pages: Vec<Rows> = futures_util::stream::iter(asks)
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
