@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -83,11 +84,14 @@ where
 /// Paces calls within a rate per action, as APIs that limit each action on its own (Tencent
 /// CAM: 20 a second) ask: a token bucket per action holding one token, refilled at the rate
 /// less a tenth. One token, not a burst: a burst on top of a full second's calls is what gets
-/// throttled. The tenth is for the way there: calls sent evenly do not arrive evenly, and at
-/// exactly the limit one delayed call puts 21 into some second at the API.
+/// throttled. Each call of an action is let go at least an interval after the previous one
+/// was *let go* (not after its planned turn), so a task woken late by a busy machine delays
+/// those after it instead of bunching with them; the tenth is for the way from here to the
+/// API, where calls sent evenly do not arrive evenly.
 pub struct Pacer {
     interval: Duration,
-    next: Mutex<HashMap<&'static str, Instant>>,
+    /// Per action, when its last call was let go.
+    last: std::sync::Mutex<HashMap<&'static str, Arc<Mutex<Option<Instant>>>>>,
 }
 
 impl Pacer {
@@ -95,21 +99,25 @@ impl Pacer {
     pub fn new(per_second: u32) -> Pacer {
         Pacer {
             interval: Duration::from_millis(1100) / per_second.max(1),
-            next: Mutex::new(HashMap::new()),
+            last: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     /// Waits until a call of `action` keeps within the rate, and takes its turn.
     pub async fn wait(&self, action: &'static str) {
-        let turn = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let slot = next.entry(action).or_insert(now);
-            let turn = (*slot).max(now);
-            *slot = turn + self.interval;
-            turn
-        };
-        tokio::time::sleep_until(turn).await;
+        let bucket = Arc::clone(
+            self.last
+                .lock()
+                .expect("the pacer's map is never left poisoned")
+                .entry(action)
+                .or_default(),
+        );
+        // Held while waiting: the calls of one action go one after another.
+        let mut last = bucket.lock().await;
+        if let Some(previous) = *last {
+            tokio::time::sleep_until(previous + self.interval).await;
+        }
+        *last = Some(Instant::now());
     }
 }
 
