@@ -1,17 +1,17 @@
 //! The real `fetch --provider aws-iam` against a fake IAM and STS API on loopback that
 //! checks every request's signature, then the real exporter reading what it wrote.
 
+mod cloud_fakes;
 mod common;
 #[path = "common/python.rs"]
 mod python;
-mod support_aws;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use cloud_fakes::aws::{report, Answer, Credential, FakeAws};
 use common::{Exporter, BINARY};
-use support_aws::fake::{report, Answer, Credential, FakeAws};
 
 const ACCOUNT: &str = "123456789012";
 const KEY_ID: &str = "ASIAFAKEBASEKEY00001";

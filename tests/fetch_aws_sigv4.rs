@@ -1,17 +1,17 @@
-//! The fake AWS API's SigV4 verifier (tests/support_aws/sigv4.rs) is what proves the
+//! The fake AWS API's SigV4 verifier (tests/cloud_fakes/sigv4.rs) is what proves the
 //! fetcher signs correctly, so it is checked itself: against AWS's published examples and
 //! against botocore, AWS's Python SDK, signing the same requests. And it must refuse.
 //!
 //! Needs the test Python (tests/requirements.txt in .venv/, as scripts/test.sh installs it, or
 //! CREDENTIAL_REPORT_TEST_PYTHON); without it the botocore test fails and says how to get it.
 
+mod cloud_fakes;
 #[path = "common/python.rs"]
 mod python;
-mod support_aws;
 
+use cloud_fakes::sigv4::{verify, Request};
+use cloud_fakes::sigv4_suite::SUITE;
 use serde_json::{json, Value};
-use support_aws::sigv4::{verify, Request};
-use support_aws::suite::SUITE;
 
 const SUITE_KEY_ID: &str = "AKIDEXAMPLE";
 const SUITE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

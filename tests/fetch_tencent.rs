@@ -8,8 +8,9 @@ mod common;
 #[path = "common/python.rs"]
 mod python;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use cloud_fakes::{assert_no_secrets, fetch_once, printed, Fake, Request, Tc3Verifier};
 use serde_json::{json, Value};
@@ -26,6 +27,11 @@ enum Mode {
     Malformed,
     /// ListUsers answers HTTP 503.
     Server,
+    /// ListAccessKeys fails for svc3, always, with a server error.
+    KeysUnreadable,
+    /// An account of this many sub-users with one key each, and nobody else; no scripted
+    /// throttling, only the rate limit.
+    Large(u64),
 }
 
 struct Cam {
@@ -34,6 +40,12 @@ struct Cam {
     bad: Mutex<Vec<String>>,
     /// UINs whose first ListAccessKeys was throttled already.
     throttled: Mutex<HashSet<u64>>,
+    /// CAM's documented limit, enforced: at most this many calls of one action in any second.
+    rate_limit: Option<usize>,
+    /// Per action, when the calls of the last second arrived.
+    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Calls refused for going over `rate_limit`.
+    over_the_limit: Mutex<u64>,
 }
 
 fn ok(v: Value) -> (u16, String) {
@@ -79,6 +91,8 @@ fn keys_of(uin: u64) -> Vec<Value> {
             json!({"AccessKeyId": "AKIDalice000000000000000000000000002", "Status": "Inactive", "CreateTime": days_ago(10)}),
         ],
         100000000012 => vec![json!({"AccessKeyId": "AKIDbot00000000000000000000000000001", "Status": "Active", "CreateTime": days_ago(40)})],
+        // A collaborator holds API keys like a sub-user (Tencent's CAM guide, "Access Key").
+        200000000000 => vec![json!({"AccessKeyId": "AKIDpartner0000000000000000000000000001", "Status": "Active", "CreateTime": "2021-06-01 10:00:00"})],
         u @ 100000000100..=100000000107 => (1..=2)
             .map(|k| json!({"AccessKeyId": format!("AKIDsvc{}00000000000000000000000000{k}", u - 100000000100), "Status": "Active", "CreateTime": days_ago(100)}))
             .collect(),
@@ -105,6 +119,25 @@ impl Cam {
         }
         let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
         let action = r.header("x-tc-action").unwrap_or("").to_owned();
+        if let Some(limit) = self.rate_limit {
+            let now = Instant::now();
+            let mut recent = self.recent.lock().unwrap();
+            let calls = recent.entry(action.clone()).or_default();
+            while calls
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+            {
+                calls.pop_front();
+            }
+            if calls.len() >= limit {
+                *self.over_the_limit.lock().unwrap() += 1;
+                return err("RequestLimitExceeded", "Your current request times equals to `20` in a second, which exceeds the frequency limit");
+            }
+            calls.push_back(now);
+        }
+        if let Mode::Large(n) = self.mode {
+            return large_account(&action, &body, n);
+        }
         if self.mode == Mode::AccessDenied && action == "ListUsers" {
             return err(
                 "UnauthorizedOperation",
@@ -160,11 +193,14 @@ impl Cam {
             }
             "ListAccessKeys" => {
                 let uin = body["TargetUin"].as_u64().unwrap();
-                if uin >= 200000000000 {
+                if uin == 200000000001 {
                     return err(
-                        "InvalidParameter",
-                        "a collaborator's keys are not listed here",
+                        "ResourceNotFound.UserNotExist",
+                        "deleted since the lists were read",
                     );
+                }
+                if self.mode == Mode::KeysUnreadable && uin == 100000000103 {
+                    return err("InternalError", "an internal error occurred");
                 }
                 if self.throttled.lock().unwrap().insert(uin) {
                     return err("RequestLimitExceeded", "Your current request times equals to `20` in a second, which exceeds the frequency limit");
@@ -180,10 +216,13 @@ impl Cam {
                     100000000013 => ok(
                         json!({"LoginFlag": {"Wechat": 1}, "ActionFlag": zero, "PromptTrust": 0}),
                     ),
+                    // partner1 was deleted after the lists were read: dropped from the report.
                     200000000001 => err(
                         "ResourceNotFound.UserNotExist",
-                        "not a sub-user of this account",
+                        "deleted since the lists were read",
                     ),
+                    // Nothing for partner2: its protection is unknown, written N/A.
+                    200000000002 => err("InvalidParameter", "no settings for this user"),
                     _ => ok(json!({"LoginFlag": zero, "ActionFlag": zero, "PromptTrust": 0})),
                 }
             }
@@ -196,18 +235,59 @@ impl Cam {
                 let rows: Vec<Value> = ids
                     .iter()
                     .map(|id| {
-                        let date = if id.ends_with("alice000000000000000000000000001") {
-                            "2026-11-20"
+                        // alice's first key: the lagging date and the moment (ms), which wins.
+                        let (date, moment) = if id.ends_with("alice000000000000000000000000001") {
+                            ("2026-11-20", 1_795_219_750_000i64)
+                        } else if id.ends_with("partner0000000000000000000000000001") {
+                            ("2026-11-19", 0)
                         } else {
-                            ""
+                            ("", 0)
                         };
-                        json!({"SecretId": id, "LastUsedDate": date, "LastSecretUsedDate": 0})
+                        json!({"SecretId": id, "LastUsedDate": date, "LastSecretUsedDate": moment})
                     })
                     .collect();
                 ok(json!({ "SecretIdLastUsedRows": rows }))
             }
             other => err("InvalidAction", &format!("{other} unknown")),
         }
+    }
+}
+
+/// The answers of an account of `n` sub-users with one key each, and nobody else.
+fn large_account(action: &str, body: &Value, n: u64) -> (u16, String) {
+    let uin = |i: u64| 100_000_100_000 + i;
+    match action {
+        "GetUserAppId" => ok(json!({"Uin": OWNER, "OwnerUin": OWNER, "AppId": 1250000000})),
+        "ListUsers" => ok(json!({ "Data": (0..n)
+            .map(|i| json!({"Uin": uin(i), "Name": format!("user{i}"), "Uid": i, "ConsoleLogin": 0, "CreateTime": "2023-01-01 00:00:00"}))
+            .collect::<Vec<_>>() })),
+        "ListCollaborators" => ok(json!({"TotalNum": 0, "Data": []})),
+        "ListWeChatWorkSubAccounts" => ok(json!({"TotalCount": 0, "Data": []})),
+        "ListReceiver" => ok(json!({"TotalCount": 0, "Receivers": []})),
+        "DescribeSubAccounts" => {
+            let uins: Vec<u64> =
+                serde_json::from_value(body["FilterSubAccountUin"].clone()).unwrap();
+            ok(json!({ "SubAccounts": uins.iter()
+                .map(|u| json!({"Uin": u, "UserType": 2, "Name": "x", "Uid": 1, "CreateTime": "2023-01-01 00:00:00"}))
+                .collect::<Vec<_>>() }))
+        }
+        "DescribeSafeAuthFlagColl" => {
+            let zero = json!({"Phone": 0, "Token": 0, "Stoken": 0, "Wechat": 0, "Custom": 0, "Mail": 0, "U2FToken": 0});
+            ok(json!({"LoginFlag": zero, "ActionFlag": zero, "PromptTrust": 0}))
+        }
+        "ListAccessKeys" => {
+            let u = body["TargetUin"].as_u64().unwrap();
+            ok(
+                json!({ "AccessKeys": [{"AccessKeyId": format!("AKID{u:032}"), "Status": "Active", "CreateTime": "2024-01-01 00:00:00"}] }),
+            )
+        }
+        "GetSecurityLastUsed" => {
+            let ids: Vec<String> = serde_json::from_value(body["SecretIdList"].clone()).unwrap();
+            ok(json!({ "SecretIdLastUsedRows": ids.iter()
+                .map(|id| json!({"SecretId": id, "LastUsedDate": "", "LastSecretUsedDate": 0}))
+                .collect::<Vec<_>>() }))
+        }
+        other => err("InvalidAction", &format!("{other} unknown")),
     }
 }
 
@@ -233,6 +313,11 @@ impl Cam {
 }
 
 fn start(mode: Mode) -> (Fake, Arc<Cam>) {
+    start_limited(mode, None)
+}
+
+/// A fake that also enforces CAM's rate limit: `rate_limit` calls of one action a second.
+fn start_limited(mode: Mode, rate_limit: Option<usize>) -> (Fake, Arc<Cam>) {
     let cam = Arc::new(Cam {
         verifier: Tc3Verifier {
             secret_id: SECRET_ID.into(),
@@ -242,6 +327,9 @@ fn start(mode: Mode) -> (Fake, Arc<Cam>) {
         mode,
         bad: Mutex::new(Vec::new()),
         throttled: Mutex::new(HashSet::new()),
+        rate_limit,
+        recent: Mutex::new(HashMap::new()),
+        over_the_limit: Mutex::new(0),
     });
     let handler = Arc::clone(&cam);
     (Fake::start(move |r| handler.handle(r)), cam)
@@ -328,8 +416,10 @@ fn the_report_is_rebuilt_from_every_list_and_written() {
         "no API gives these: {header}"
     );
     let rows = rows(&csv);
-    // 8 svc + alice + bot + carol + 3 partners + oncall; alice once although she also receives messages.
-    assert_eq!(rows.len(), 15, "{csv}");
+    // 8 svc + alice + bot + carol + 2 partners + oncall; alice once although she also receives
+    // messages; partner1, deleted after the lists were read, not at all.
+    assert_eq!(rows.len(), 14, "{csv}");
+    assert!(!rows.contains_key("partner1"), "{csv}");
 
     let alice = &rows["alice"];
     assert_eq!(alice["AccountID"], "100000000011");
@@ -349,7 +439,8 @@ fn the_report_is_rebuilt_from_every_list_and_written() {
     );
     assert_eq!(alice["AccessKey1Status"], "Active");
     assert_eq!(alice["AccessKey1CreationTime"], "2020/3/14 11:22:33");
-    assert_eq!(alice["AccessKey1lastUsedDate"], "2026/11/20");
+    // LastSecretUsedDate's moment, finer than the lagging LastUsedDate (2026-11-20).
+    assert_eq!(alice["AccessKey1lastUsedDate"], "2026/11/21 8:09:10");
     assert_eq!(alice["AccessKey1CreatedOver90Days"], "TRUE");
     assert_eq!(alice["AccessKey2Status"], "Disable");
     assert_eq!(alice["AccessKey2lastUsedDate"], "N/A");
@@ -372,9 +463,19 @@ fn the_report_is_rebuilt_from_every_list_and_written() {
     assert_eq!(rows["partner0"]["UserType"], "Collaborator");
     assert_eq!(rows["partner0"]["LoginConsoleActive"], "not_supported");
     assert_eq!(
-        rows["partner1"]["LoginProtectionActive"], "N/A",
+        rows["partner2"]["LoginProtectionActive"], "N/A",
         "DescribeSafeAuthFlagColl had nothing for it"
     );
+    // A collaborator's API key is listed like a sub-user's.
+    let partner0 = &rows["partner0"];
+    assert_eq!(
+        partner0["AccessKey1SecretId"],
+        "AKIDpartner0000000000000000000000000001"
+    );
+    assert_eq!(partner0["AccessKey1Status"], "Active");
+    assert_eq!(partner0["AccessKey1CreatedOver90Days"], "TRUE");
+    assert_eq!(partner0["AccessKey1lastUsedDate"], "2026/11/19");
+    assert_eq!(rows["partner2"]["AccessKey1SecretId"], "N/A", "no keys");
     assert_eq!(rows["oncall"]["UserType"], "Message-receiver");
     assert_eq!(rows["oncall"]["AccountID"], "555");
     assert_eq!(rows["oncall"]["MFADeviceActive"], "not_supported");
@@ -387,11 +488,11 @@ fn the_report_is_rebuilt_from_every_list_and_written() {
     let actions = fake.actions();
     let count = |a: &str| actions.iter().filter(|x| *x == a).count();
     assert_eq!(count("ListCollaborators"), 2, "{actions:?}");
-    assert_eq!(count("GetSecurityLastUsed"), 2, "19 keys: 10 + 9");
+    assert_eq!(count("GetSecurityLastUsed"), 2, "20 keys: 10 + 10");
     assert_eq!(
         count("ListAccessKeys"),
-        2 * 11,
-        "each of 11 users throttled once, then answered"
+        2 * 13,
+        "each of 11 sub-users and 2 collaborators throttled once, then answered"
     );
     assert_eq!(count("DescribeSubAccounts"), 1);
     assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN]);
@@ -469,12 +570,12 @@ fn the_exporter_reads_the_rebuilt_report_without_the_checks_no_api_gives() {
         format!("credential_report_info{{{r},provider=\"tencent-cam\"}} 1"),
         format!("credential_report_users{{{r},user_type=\"sub_user\"}} 10"),
         format!("credential_report_users{{{r},user_type=\"wecom_sub_user\"}} 1"),
-        format!("credential_report_users{{{r},user_type=\"collaborator\"}} 3"),
+        format!("credential_report_users{{{r},user_type=\"collaborator\"}} 2"),
         format!("credential_report_users{{{r},user_type=\"message_receiver\"}} 1"),
         format!("credential_report_users_without_mfa{{{r},user_type=\"sub_user\"}} 9"),
-        format!("credential_report_access_keys{{{r},status=\"active\"}} 18"),
+        format!("credential_report_access_keys{{{r},status=\"active\"}} 19"),
         format!("credential_report_access_keys{{{r},status=\"disabled\"}} 1"),
-        format!("credential_report_access_keys_over_90d{{{r},status=\"active\"}} 17"),
+        format!("credential_report_access_keys_over_90d{{{r},status=\"active\"}} 18"),
         format!("credential_report_cell_errors{{{r}}} 0"),
     ] {
         assert!(
@@ -510,10 +611,11 @@ fn the_fetchers_metrics_count_calls_by_action_and_result_and_hold_no_secret() {
     let metrics = fetcher
         .metrics_when(|m| m.contains("credential_report_fetch_last_success_timestamp_seconds{"));
     for line in [
-        "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"throttled\"} 11",
-        "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"success\"} 11",
+        "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"throttled\"} 13",
+        "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"success\"} 13",
         "credential_report_fetch_api_calls_total{action=\"GetSecurityLastUsed\",result=\"success\"} 2",
         "credential_report_fetch_api_calls_total{action=\"DescribeSafeAuthFlagColl\",result=\"invalid_response\"} 1",
+        "credential_report_fetch_api_calls_total{action=\"DescribeSafeAuthFlagColl\",result=\"not_ready\"} 1",
         "credential_report_fetch_failures_total{account=\"default\",reason=\"throttled\"} 0",
     ] {
         assert!(metrics.lines().any(|l| l == line), "missing {line}:\n{metrics}");
@@ -594,4 +696,96 @@ fn a_server_error_is_retried_and_then_reported_as_server() {
         5
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn keys_that_cannot_be_read_fail_the_fetch_and_keep_the_last_report() {
+    let (fake, _cam) = start(Mode::KeysUnreadable);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{OWNER}.csv"));
+    std::fs::write(&path, b"the last good report\r\n\xef").unwrap();
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let out = fetch_once(
+        dir.path(),
+        &[
+            "--provider",
+            "tencent-cam",
+            "--tencent.endpoint",
+            &fake.url(),
+            "--fetch.attempts",
+            "2",
+        ],
+        &[
+            ("TENCENTCLOUD_SECRET_ID", SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", SECRET_KEY),
+            ("TENCENTCLOUD_SESSION_TOKEN", TOKEN),
+        ],
+    );
+    let text = printed(&out);
+    assert!(!out.status.success(), "{text}");
+    // Never "no key" for "could not read": the whole fetch fails, with the reason.
+    assert!(
+        text.contains("ListAccessKeys: InternalError") && text.contains("(server)"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"the last good report\r\n\xef"
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_no_secrets(&text, &[SECRET_ID, SECRET_KEY, TOKEN]);
+}
+
+/// Fetches an account of `users` sub-users from a fake that refuses more than 20 calls of
+/// one action in any second, as CAM documents; answers the wall time and how many calls the
+/// fake refused.
+fn fetch_paced(users: u64) -> (Duration, u64) {
+    let (fake, cam) = start_limited(Mode::Large(users), Some(20));
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    // One attempt, long enough for the whole account at the paced rate (about N / 18 s).
+    let timeout = format!("{}s", 60 + users / 10);
+    let out = fetch_once(
+        dir.path(),
+        &[
+            "--provider",
+            "tencent-cam",
+            "--tencent.endpoint",
+            &fake.url(),
+            "--fetch.attempts",
+            "1",
+            "--fetch.timeout",
+            &timeout,
+        ],
+        &[
+            ("TENCENTCLOUD_SECRET_ID", SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", SECRET_KEY),
+            ("TENCENTCLOUD_SESSION_TOKEN", TOKEN),
+        ],
+    );
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", printed(&out));
+    let csv = std::fs::read_to_string(dir.path().join(format!("{OWNER}.csv"))).unwrap();
+    assert_eq!(csv.lines().count() as u64, users + 1);
+    let refused = *cam.over_the_limit.lock().unwrap();
+    eprintln!("{users} users: {took:?}, {refused} calls over the limit");
+    (took, refused)
+}
+
+#[test]
+fn calls_keep_within_twenty_a_second_per_action() {
+    // 300 users: 300 ListAccessKeys and 300 DescribeSafeAuthFlagColl calls, paced.
+    let (_, refused) = fetch_paced(300);
+    assert!(refused <= 2, "{refused} calls were over CAM's rate limit");
+}
+
+#[test]
+#[ignore = "takes about five minutes: 5,000 calls of each per-user action at 20 a second"]
+fn five_thousand_users_keep_within_twenty_a_second_per_action() {
+    let (_, refused) = fetch_paced(5_000);
+    assert!(refused <= 2, "{refused} calls were over CAM's rate limit");
 }

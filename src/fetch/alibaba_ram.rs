@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde::Deserialize;
-use tokio::sync::Mutex;
 
-use super::api::{json_error, nonce, ApiClient, Endpoint, Env};
+use super::api::{json_error, nonce, Answer, ApiClient, Endpoint, Env};
+use super::call::{self, ApiError, Reply, Retries};
+use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::{acs3, scrub, Secret};
-use super::{ApiCalls, FailureReason, FetchError, FetchedReport, CALL_NOT_READY, CALL_SUCCESS};
+use super::{ApiCalls, FailureReason, FetchError, FetchedReport};
 
 const IMS_VERSION: &str = "2019-08-15";
 const STS_VERSION: &str = "2015-04-01";
@@ -29,34 +30,39 @@ const MAX_REGENERATIONS: u32 = 3;
 /// Pages of one report at most (3,501 lines a page: about 35 million users).
 const MAX_PAGES: usize = 10_000;
 
-/// An AccessKey (or STS token) to sign with.
-#[derive(Clone)]
-struct Keys {
-    id: String,
-    secret: Secret,
-    token: Option<Secret>,
+/// ACK RRSA: whom the projected service-account token is exchanged as.
+struct Rrsa {
+    role_arn: String,
+    provider_arn: String,
+    session_name: String,
 }
 
-enum Credentials {
-    Static(Keys),
-    /// ACK RRSA: a projected service-account token, exchanged for STS credentials.
-    Oidc {
-        role_arn: String,
-        provider_arn: String,
-        token_file: PathBuf,
-        session_name: String,
-        cached: Mutex<Option<(Keys, jiff::Timestamp)>>,
-    },
-}
+/// Throttling is not retried within a call: the fetch loop's attempts, with their backoff,
+/// retry the whole report (its generation is the expensive part, and is not redone).
+const NO_RETRIES: Retries = Retries {
+    throttled: 0,
+    base: Duration::ZERO,
+};
 
 pub struct AlibabaRam {
     client: ApiClient,
     ims: Endpoint,
     sts: Endpoint,
     credentials: Credentials,
+    rrsa: Option<Rrsa>,
     poll: Duration,
     /// The account id, once known: it never changes, so one answer serves every later fetch.
     account: std::sync::OnceLock<String>,
+}
+
+impl super::Source for AlibabaRam {
+    fn fetch<'a>(
+        &'a self,
+        _target: usize,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
+        Box::pin(self.fetch(calls))
+    }
 }
 
 impl AlibabaRam {
@@ -67,11 +73,13 @@ impl AlibabaRam {
             "ALIBABA_CLOUD_STS_ENDPOINT",
             &env("ALIBABA_CLOUD_STS_ENDPOINT").unwrap_or_else(|| DEFAULT_STS.to_owned()),
         )?;
+        let (credentials, rrsa) = credentials_from(env)?;
         Ok(AlibabaRam {
             client: ApiClient::new()?,
             ims,
             sts,
-            credentials: credentials_from(env)?,
+            credentials,
+            rrsa,
             poll,
             account: std::sync::OnceLock::new(),
         })
@@ -277,140 +285,73 @@ impl AlibabaRam {
         action: &'static str,
         query: &[(String, String)],
     ) -> Result<Result<T, String>, FetchError> {
-        let date = jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
-        let nonce = nonce();
-        let headers = acs3::sign_rpc(
-            &acs3::RpcCall {
-                method: "POST",
-                host: endpoint.host(),
-                action,
-                version,
-                query,
-                body: b"",
-                date: &date,
-                nonce: &nonce,
-            },
-            &keys.id,
-            &keys.secret,
-            keys.token.as_ref(),
-        );
         let path = if query.is_empty() {
             "/".to_owned()
         } else {
             format!("/?{}", acs3::canonical_query(query))
         };
         let known = keys.known();
-        let answer = match self
-            .client
-            .post(endpoint, &path, &headers, None, Vec::new())
-            .await
-        {
-            Ok(a) => a,
-            Err(e) => {
-                calls.record(action, e.reason.as_str());
-                return Err(FetchError::new(
-                    e.reason,
-                    format!("{action}: {}", scrub(&e.message, &known.0, &known.1)),
-                ));
-            }
-        };
-        if (200..300).contains(&answer.status) {
-            return match serde_json::from_slice::<T>(&answer.body) {
-                Ok(v) => {
-                    calls.record(action, CALL_SUCCESS);
-                    Ok(Ok(v))
-                }
-                Err(e) => {
-                    calls.record(action, FailureReason::InvalidResponse.as_str());
-                    Err(invalid(
-                        action,
-                        format!("the answer is not the documented JSON: {}", json_error(&e)),
-                    ))
-                }
-            };
-        }
-        let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let code = scrub(&err.code, &known.0, &known.1);
-        if is_report_absent(&err.code) {
-            calls.record(action, CALL_NOT_READY);
-            return Ok(Err(code));
-        }
-        let reason = classify(answer.status, &err.code);
-        calls.record(action, reason.as_str());
-        Err(FetchError::new(
-            reason,
-            format!(
-                "{action}: HTTP {} {}{}{}",
-                answer.status,
-                if code.is_empty() {
-                    "(no error code)"
-                } else {
-                    &code
+        let reply = call::call(calls, None, NO_RETRIES, action, || async {
+            let date = jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            let nonce = nonce();
+            let headers = acs3::sign_rpc(
+                &acs3::RpcCall {
+                    method: "POST",
+                    host: endpoint.host(),
+                    action,
+                    version,
+                    query,
+                    body: b"",
+                    date: &date,
+                    nonce: &nonce,
                 },
-                if err.message.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", scrub(&err.message, &known.0, &known.1))
-                },
-                if err.request_id.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " (RequestId {})",
-                        scrub(&err.request_id, &known.0, &known.1)
+                &keys.id,
+                &keys.secret,
+                keys.token.as_ref(),
+            );
+            let answer = self
+                .client
+                .post(endpoint, &path, &headers, None, Vec::new())
+                .await
+                .map_err(|e| {
+                    FetchError::new(
+                        e.reason,
+                        format!("{action}: {}", scrub(&e.message, &known.0, &known.1)),
                     )
-                },
-            ),
-        ))
+                })?;
+            read_answer(action, answer, &known)
+        })
+        .await?;
+        match reply {
+            Reply::Done(v) => Ok(Ok(v)),
+            Reply::NotReady(e) => Ok(Err(e.code)),
+            Reply::Failed(e) => Err(FetchError::new(
+                e.reason,
+                format!("{action}: {}", e.message),
+            )),
+        }
     }
 
     /// The keys to sign with; for RRSA, fresh STS credentials when the cached ones near expiry.
     async fn keys(&self, calls: &ApiCalls) -> Result<Keys, FetchError> {
-        let Credentials::Oidc {
-            role_arn,
-            provider_arn,
-            token_file,
-            session_name,
-            cached,
-        } = &self.credentials
-        else {
-            let Credentials::Static(keys) = &self.credentials else {
-                unreachable!()
-            };
-            return Ok(keys.clone());
-        };
-        let mut cached = cached.lock().await;
-        if let Some((keys, expires)) = &*cached {
-            if jiff::Timestamp::now() + RENEW_BEFORE < *expires {
-                return Ok(keys.clone());
-            }
-        }
-        // Re-read every time: the kubelet rotates the projected token.
-        let token = std::fs::read_to_string(token_file).map_err(|e| {
-            FetchError::new(
-                FailureReason::AccessDenied,
-                format!(
-                    "ALIBABA_CLOUD_OIDC_TOKEN_FILE {}: {e}",
-                    token_file.display()
-                ),
-            )
-        })?;
-        let (keys, expires) = self
-            .assume_role_with_oidc(role_arn, provider_arn, token.trim(), session_name, calls)
-            .await?;
-        *cached = Some((keys.clone(), expires));
-        Ok(keys)
+        self.credentials
+            .keys(|token| async move {
+                let rrsa = self
+                    .rrsa
+                    .as_ref()
+                    .expect("web identity comes with its role");
+                self.assume_role_with_oidc(rrsa, &token, calls).await
+            })
+            .await
     }
 
     /// STS `AssumeRoleWithOIDC`: anonymous (the OIDC token is the credential), form-encoded.
     async fn assume_role_with_oidc(
         &self,
-        role_arn: &str,
-        provider_arn: &str,
+        rrsa: &Rrsa,
         oidc_token: &str,
-        session_name: &str,
         calls: &ApiCalls,
     ) -> Result<(Keys, jiff::Timestamp), FetchError> {
         const ACTION: &str = "AssumeRoleWithOIDC";
@@ -431,69 +372,65 @@ impl AlibabaRam {
             expiration: String,
         }
         let form = [
-            ("RoleArn", role_arn),
-            ("OIDCProviderArn", provider_arn),
+            ("RoleArn", rrsa.role_arn.as_str()),
+            ("OIDCProviderArn", rrsa.provider_arn.as_str()),
             ("OIDCToken", oidc_token),
-            ("RoleSessionName", session_name),
+            ("RoleSessionName", rrsa.session_name.as_str()),
             ("DurationSeconds", "3600"),
         ]
         .iter()
         .map(|(k, v)| format!("{k}={}", super::sign::percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-        let timestamp = jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
-        let path = format!(
-            "/?Action={ACTION}&Format=JSON&Version={STS_VERSION}&Timestamp={}",
-            super::sign::percent_encode(&timestamp)
-        );
         let headers = vec![("host".to_owned(), self.sts.host().to_owned())];
         let known: (Vec<&str>, Vec<&str>) = (vec![oidc_token], vec![]);
-        let answer = self
-            .client
-            .post(
-                &self.sts,
-                &path,
-                &headers,
-                Some("application/x-www-form-urlencoded"),
-                form.into_bytes(),
-            )
-            .await
-            .map_err(|e| {
-                calls.record(ACTION, e.reason.as_str());
-                FetchError::new(
-                    e.reason,
-                    format!("{ACTION}: {}", scrub(&e.message, &known.0, &known.1)),
+        let reply = call::call(calls, None, NO_RETRIES, ACTION, || async {
+            let timestamp = jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            let path = format!(
+                "/?Action={ACTION}&Format=JSON&Version={STS_VERSION}&Timestamp={}",
+                super::sign::percent_encode(&timestamp)
+            );
+            let answer = self
+                .client
+                .post(
+                    &self.sts,
+                    &path,
+                    &headers,
+                    Some("application/x-www-form-urlencoded"),
+                    form.clone().into_bytes(),
                 )
-            })?;
-        if !(200..300).contains(&answer.status) {
-            let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-            let reason = classify(answer.status, &err.code);
-            calls.record(ACTION, reason.as_str());
-            return Err(FetchError::new(
-                reason,
-                format!(
-                    "{ACTION} (RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN): HTTP {} {}: {}",
-                    answer.status,
-                    scrub(&err.code, &known.0, &known.1),
-                    scrub(&err.message, &known.0, &known.1)
+                .await
+                .map_err(|e| {
+                    FetchError::new(
+                        e.reason,
+                        format!("{ACTION}: {}", scrub(&e.message, &known.0, &known.1)),
+                    )
+                })?;
+            let reply = read_answer::<Answer>(ACTION, answer, &known)?;
+            // The expiry is part of a usable answer: checked here, so a bad one is recorded.
+            if let Reply::Done(a) = &reply {
+                time_of("Credentials.Expiration", &a.credentials.expiration)
+                    .map_err(|e| invalid(ACTION, e))?;
+            }
+            Ok(reply)
+        })
+        .await?;
+        let a = match reply {
+            Reply::Done(a) => a,
+            Reply::NotReady(e) | Reply::Failed(e) => {
+                return Err(FetchError::new(
+                    e.reason,
+                    format!(
+                    "{ACTION} (RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN): {}",
+                    e.message
                 ),
-            ));
-        }
-        let a: Answer = serde_json::from_slice(&answer.body).map_err(|e| {
-            calls.record(ACTION, FailureReason::InvalidResponse.as_str());
-            invalid(
-                ACTION,
-                format!("the answer is not the documented JSON: {}", json_error(&e)),
-            )
-        })?;
-        let expires =
-            time_of("Credentials.Expiration", &a.credentials.expiration).map_err(|e| {
-                calls.record(ACTION, FailureReason::InvalidResponse.as_str());
-                invalid(ACTION, e)
-            })?;
-        calls.record(ACTION, CALL_SUCCESS);
+                ))
+            }
+        };
+        let expires = time_of("Credentials.Expiration", &a.credentials.expiration)
+            .map_err(|e| invalid(ACTION, e))?;
         Ok((
             Keys {
                 id: a.credentials.id,
@@ -505,18 +442,60 @@ impl AlibabaRam {
     }
 }
 
-impl Keys {
-    /// The values a message must never show: (secrets, key ids to mask).
-    fn known(&self) -> (Vec<&str>, Vec<&str>) {
-        let mut secrets = vec![self.secret.expose()];
-        if let Some(t) = &self.token {
-            secrets.push(t.expose());
-        }
-        (secrets, vec![self.id.as_str()])
+/// What one answer says: `T` from a 2xx answer's JSON; [`Reply::NotReady`] for "the report is
+/// absent, expired or not ready"; else the error's code, message and request id, scrubbed of
+/// `known`.
+fn read_answer<T: for<'de> Deserialize<'de>>(
+    action: &str,
+    answer: Answer,
+    known: &(Vec<&str>, Vec<&str>),
+) -> Result<Reply<T>, FetchError> {
+    if (200..300).contains(&answer.status) {
+        return serde_json::from_slice::<T>(&answer.body)
+            .map(Reply::Done)
+            .map_err(|e| {
+                invalid(
+                    action,
+                    format!("the answer is not the documented JSON: {}", json_error(&e)),
+                )
+            });
     }
+    let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let code = scrub(&err.code, &known.0, &known.1);
+    let message = format!(
+        "HTTP {} {}{}{}",
+        answer.status,
+        if code.is_empty() {
+            "(no error code)"
+        } else {
+            &code
+        },
+        if err.message.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", scrub(&err.message, &known.0, &known.1))
+        },
+        if err.request_id.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (RequestId {})",
+                scrub(&err.request_id, &known.0, &known.1)
+            )
+        },
+    );
+    let error = ApiError {
+        reason: classify(answer.status, &err.code),
+        code,
+        message,
+    };
+    Ok(match is_report_absent(&err.code) {
+        true => Reply::NotReady(error),
+        false => Reply::Failed(error),
+    })
 }
 
-fn credentials_from(env: Env<'_>) -> anyhow::Result<Credentials> {
+fn credentials_from(env: Env<'_>) -> anyhow::Result<(Credentials, Option<Rrsa>)> {
     let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
     if let Some(id) = get("ALIBABA_CLOUD_ACCESS_KEY_ID") {
         let secret = get("ALIBABA_CLOUD_ACCESS_KEY_SECRET").ok_or_else(|| {
@@ -524,11 +503,12 @@ fn credentials_from(env: Env<'_>) -> anyhow::Result<Credentials> {
                 "ALIBABA_CLOUD_ACCESS_KEY_ID is set but ALIBABA_CLOUD_ACCESS_KEY_SECRET is not"
             )
         })?;
-        return Ok(Credentials::Static(Keys {
+        let keys = Keys {
             id: id.trim().to_owned(),
             secret: Secret::new(secret.trim()),
             token: get("ALIBABA_CLOUD_SECURITY_TOKEN").map(|t| Secret::new(t.trim())),
-        }));
+        };
+        return Ok((Credentials::Static(keys), None));
     }
     let rrsa = [
         "ALIBABA_CLOUD_ROLE_ARN",
@@ -537,14 +517,19 @@ fn credentials_from(env: Env<'_>) -> anyhow::Result<Credentials> {
     ]
     .map(get);
     match rrsa {
-        [Some(role_arn), Some(provider_arn), Some(token_file)] => Ok(Credentials::Oidc {
-            role_arn,
-            provider_arn,
-            token_file: PathBuf::from(token_file),
-            session_name: get("ALIBABA_CLOUD_ROLE_SESSION_NAME")
-                .unwrap_or_else(|| "credential-report-exporter".to_owned()),
-            cached: Mutex::new(None),
-        }),
+        [Some(role_arn), Some(provider_arn), Some(token_file)] => Ok((
+            Credentials::WebIdentity(WebIdentity::new(
+                PathBuf::from(token_file),
+                "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+                RENEW_BEFORE,
+            )),
+            Some(Rrsa {
+                role_arn,
+                provider_arn,
+                session_name: get("ALIBABA_CLOUD_ROLE_SESSION_NAME")
+                    .unwrap_or_else(|| "credential-report-exporter".to_owned()),
+            }),
+        )),
         [None, None, None] => anyhow::bail!(
             "no Alibaba Cloud credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET \
              (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials), or use ACK RRSA \
@@ -792,7 +777,7 @@ mod tests {
         };
         assert!(matches!(
             credentials_from(&keys).unwrap(),
-            Credentials::Static(_)
+            (Credentials::Static(_), None)
         ));
     }
 }

@@ -43,6 +43,20 @@ pub struct AwsIam {
     poll_interval: Duration,
 }
 
+impl super::Source for AwsIam {
+    fn targets(&self) -> Vec<Target> {
+        AwsIam::targets(self)
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        target: usize,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
+        Box::pin(AwsIam::fetch(self, target, calls))
+    }
+}
+
 impl AwsIam {
     pub async fn new(config: &FetchConfig) -> anyhow::Result<AwsIam> {
         for arn in &config.aws_role_arns {

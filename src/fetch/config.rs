@@ -113,14 +113,35 @@ pub struct FetchConfig {
     )]
     pub alibaba_endpoint: String,
 
-    /// Tencent Cloud: the CAM endpoint.
+    /// Tencent Cloud: the site the account lives on, which picks the API domains: `china`
+    /// (cam.tencentcloudapi.com) or `international` (cam.intl.tencentcloudapi.com, and STS's
+    /// sts.intl.tencentcloudapi.com for TKE workload identity).
+    #[arg(
+        long = "tencent.site",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_SITE",
+        value_name = "SITE",
+        default_value = "china"
+    )]
+    pub tencent_site: super::tencent_cam::Site,
+
+    /// Tencent Cloud: the CAM endpoint, overriding the one --tencent.site picks.
     #[arg(
         long = "tencent.endpoint",
         env = "CREDENTIAL_REPORT_FETCH_TENCENT_ENDPOINT",
-        value_name = "URL",
-        default_value = "https://cam.tencentcloudapi.com"
+        value_name = "URL"
     )]
-    pub tencent_endpoint: String,
+    pub tencent_endpoint: Option<String>,
+
+    /// Tencent Cloud: calls a second per CAM action. Tencent documents 20 for each action the
+    /// fetcher uses; lower it when other tools call the same actions with this account.
+    #[arg(
+        long = "tencent.rate-limit",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_RATE_LIMIT",
+        value_name = "N",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub tencent_rate_limit: u32,
 
     /// Least severe log level written.
     #[arg(

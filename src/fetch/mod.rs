@@ -1,23 +1,24 @@
 //! `credential-report-exporter fetch`: gets credential reports from a cloud's API and
 //! writes them into the folder the exporter reads.
 //!
-//! The seam every provider plugs into: a provider module offers a source whose `fetch`
-//! returns one [`FetchedReport`] or a [`FetchError`] with its [`FailureReason`], and counts
-//! each API call in [`ApiCalls`]. [`Source`] dispatches to the providers statically. The
-//! rest is shared: [`config`] (flags), [`writer`] (atomic file), `run` (the loop, retries,
-//! the fetcher's /metrics and probes).
+//! The seam every provider plugs into: a provider module implements [`Source`], whose `fetch`
+//! returns one [`FetchedReport`] or a [`FetchError`] with its [`FailureReason`]. Shared by the
+//! providers: [`credentials`] (static keys or a web identity, cached), `call` (one paced,
+//! recorded, retried API call), [`api`] (HTTP client and endpoints), [`sign`]. Shared by the
+//! loop: [`config`] (flags), `validate` (the exporter's reader judges a report before it is
+//! written), [`writer`] (atomic file), `run` (rounds, retries, the fetcher's /metrics).
 //!
-//! Adding a provider: a module with a type built from `&FetchConfig` (its endpoint flag,
-//! `poll_interval`) offering `async fn fetch(&self, calls: &ApiCalls) -> Result<FetchedReport,
-//! FetchError>`; a variant of [`Source`] and an arm in each of its three matches (a
-//! single-account provider has the one target `default`). One attempt is one call of
-//! `fetch`: it waits for the report to be generated itself, and leaves retries and backoff
-//! across attempts to the loop (return the reason; access denied is not retried).
+//! Adding a provider: a module implementing [`Source`] (a single-account provider keeps the
+//! default `targets`), an arm in [`source`], and its flags in [`config`]. One attempt is one
+//! call of `fetch`: it waits for the report to be generated itself, and leaves retries and
+//! backoff across attempts to the loop (return the reason; access denied is not retried).
 
 pub mod alibaba_ram;
 pub mod api;
 pub mod aws;
+mod call;
 pub mod config;
+pub mod credentials;
 mod metrics;
 mod run;
 pub mod sign;
@@ -27,6 +28,7 @@ pub mod writer;
 
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -116,8 +118,8 @@ impl FetchError {
 
 /// The `result` of an API call that did not fail: the provider answered as asked.
 pub const CALL_SUCCESS: &str = "success";
-/// The `result` of an API call answered "not yet" (a report still being generated, expired
-/// or not present): expected, and followed by another call.
+/// The `result` of an API call answered "not yet" or "gone" (a report still being generated,
+/// expired or not present; a user deleted since the lists were read): expected, and handled.
 pub const CALL_NOT_READY: &str = "not_ready";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -169,50 +171,42 @@ impl Target {
     }
 }
 
-/// The providers, dispatched statically.
-pub enum Source {
-    Aws(aws::AwsIam),
-    Alibaba(alibaba_ram::AlibabaRam),
-    Tencent(tencent_cam::TencentCam),
+/// What a provider's fetcher offers the loop: the reports a round fetches, and one attempt
+/// at one of them. Each provider implements it in its own file; [`source`] picks one.
+pub trait Source: Send + Sync {
+    /// The reports one round fetches, in order. Single-account providers: the one `default`.
+    fn targets(&self) -> Vec<Target> {
+        vec![Target::own_account()]
+    }
+
+    /// One attempt at the report of `targets()[target]`: it waits for the report to be
+    /// generated itself, and leaves retries across attempts to the loop.
+    fn fetch<'a>(
+        &'a self,
+        target: usize,
+        calls: &'a ApiCalls,
+    ) -> BoxFuture<'a, Result<FetchedReport, FetchError>>;
 }
 
-impl Source {
-    /// Builds the provider's client from the flags and its standard credential sources.
-    pub async fn new(config: &FetchConfig) -> anyhow::Result<Source> {
-        match config.provider {
-            Provider::AwsIam => Ok(Source::Aws(aws::AwsIam::new(config).await?)),
-            Provider::AlibabaRam => Ok(Source::Alibaba(alibaba_ram::AlibabaRam::new(
-                &config.alibaba_endpoint,
-                poll_interval(config),
-                &|name| std::env::var(name).ok(),
-            )?)),
-            Provider::TencentCam => Ok(Source::Tencent(tencent_cam::TencentCam::new(
-                &config.tencent_endpoint,
-                &|name| std::env::var(name).ok(),
-            )?)),
-        }
-    }
-
-    /// The reports one round fetches, in order.
-    pub fn targets(&self) -> Vec<Target> {
-        match self {
-            Source::Aws(aws) => aws.targets(),
-            Source::Alibaba(_) | Source::Tencent(_) => vec![Target::own_account()],
-        }
-    }
-
-    /// One attempt at the report of `targets()[target]`.
-    pub async fn fetch(
-        &self,
-        target: usize,
-        calls: &ApiCalls,
-    ) -> Result<FetchedReport, FetchError> {
-        match self {
-            Source::Aws(aws) => aws.fetch(target, calls).await,
-            Source::Alibaba(alibaba) => alibaba.fetch(calls).await,
-            Source::Tencent(tencent) => tencent.fetch(calls).await,
-        }
-    }
+/// Builds the provider's fetcher from the flags and its standard credential sources.
+pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
+    let env = |name: &str| std::env::var(name).ok();
+    Ok(match config.provider {
+        Provider::AwsIam => Box::new(aws::AwsIam::new(config).await?),
+        Provider::AlibabaRam => Box::new(alibaba_ram::AlibabaRam::new(
+            &config.alibaba_endpoint,
+            poll_interval(config),
+            &env,
+        )?),
+        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(
+            &tencent_cam::Options {
+                site: config.tencent_site,
+                endpoint: config.tencent_endpoint.as_deref(),
+                per_second: config.tencent_rate_limit,
+            },
+            &env,
+        )?),
+    })
 }
 
 /// The waits between "is the report ready yet?" questions within one attempt: the

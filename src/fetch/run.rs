@@ -28,7 +28,8 @@ pub async fn run(
     // fetch fails.
     std::fs::create_dir_all(&config.report_dir)
         .with_context(|| format!("--report.dir={}", config.report_dir.display()))?;
-    let source = Source::new(&config).await?;
+    let source = super::source(&config).await?;
+    let source = source.as_ref();
     let targets = source.targets();
     if config.report_name.is_some() && targets.len() > 1 {
         anyhow::bail!(
@@ -50,7 +51,7 @@ pub async fn run(
     let rounds = async {
         loop {
             let started = Instant::now();
-            let failures = round(&config, &source, &targets, &calls, &metrics).await;
+            let failures = round(&config, source, &targets, &calls, &metrics).await;
             if config.once {
                 return match failures.is_empty() {
                     true => Ok(()),
@@ -79,7 +80,7 @@ pub async fn run(
 /// Fetches every target once; returns one line per target that failed.
 async fn round(
     config: &FetchConfig,
-    source: &Source,
+    source: &dyn Source,
     targets: &[Target],
     calls: &ApiCalls,
     metrics: &FetchMetrics,
@@ -141,7 +142,7 @@ async fn round(
 /// between them capped at a tenth of the interval so retries stay inside it.
 async fn fetch_with_retries(
     config: &FetchConfig,
-    source: &Source,
+    source: &dyn Source,
     index: usize,
     target: &Target,
     calls: &ApiCalls,

@@ -88,6 +88,8 @@ pub struct Header<'r> {
     /// Every column asked for, as the provider names it, in the order asked; kept only for
     /// [`Header::asked`].
     asked: Option<Vec<String>>,
+    /// Of those, the required ones, for [`Header::asked_required`].
+    asked_required: Vec<String>,
     /// The first fault met: a required column missing, or a column present twice.
     fault: Option<ReportError>,
     provider: Provider,
@@ -101,6 +103,7 @@ impl<'r> Header<'r> {
             row,
             found: 0,
             asked: None,
+            asked_required: Vec::new(),
             fault: None,
             provider,
             wanted: String::new(),
@@ -117,6 +120,9 @@ impl<'r> Header<'r> {
 
     /// A column the provider's reports always have; a report without it is refused.
     pub fn required(&mut self, name: &str) -> Column {
+        if self.asked.is_some() {
+            self.asked_required.push(name.to_owned());
+        }
         self.optional(name).unwrap_or_else(|| {
             self.fault.get_or_insert(ReportError::MissingColumn {
                 provider: self.provider,
@@ -159,6 +165,12 @@ impl<'r> Header<'r> {
     /// order), by a header made [`Header::noting_asked`].
     pub fn asked(self) -> Vec<String> {
         self.asked.unwrap_or_default()
+    }
+
+    /// The required columns asked for, in the order asked, by a header made
+    /// [`Header::noting_asked`].
+    pub fn asked_required(self) -> Vec<String> {
+        self.asked_required
     }
 
     /// The first fault met while the layout asked for its columns.

@@ -72,6 +72,12 @@ impl Provider {
         with_format!(self, F => table::columns::<F>()).join(",")
     }
 
+    /// The columns every report of this provider has, in the documented order: the header
+    /// of a report rebuilt from an API that gives nothing more (the Tencent fetcher's).
+    pub fn required_columns(self) -> Vec<String> {
+        with_format!(self, F => table::required_columns::<F>())
+    }
+
     /// How well `header` fits this provider's reports: how many of its columns are there.
     fn fit(self, header: &HeaderRow) -> usize {
         with_format!(self, F => table::fit::<F>(header))

@@ -44,6 +44,13 @@ pub fn columns<F: Format>() -> Vec<String> {
     header.asked()
 }
 
+/// `F`'s required columns (those every report of it has), in its documented order.
+pub fn required_columns<F: Format>() -> Vec<String> {
+    let mut header = Header::noting_asked(F::PROVIDER);
+    F::layout(&mut header);
+    header.asked_required()
+}
+
 /// Where the users of a report go as they are read.
 pub trait Sink {
     /// Whether the facts only the metrics show are read ([`Row::for_metrics`]): creation

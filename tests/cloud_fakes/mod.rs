@@ -1,7 +1,13 @@
-//! Fakes of the Alibaba Cloud and Tencent Cloud APIs on 127.0.0.1 for the fetcher's tests, and
-//! their own signature verifiers: written here from the clouds' documents, never calling the
-//! fetcher's signer, so a bug there cannot hide in both.
+//! The one fake-cloud HTTP helper of the fetcher's tests: an HTTP/1.1 server on 127.0.0.1
+//! ([`Fake`]) that keeps every request and answer, and the clouds' signature verifiers
+//! (ACS3 and TC3 here, SigV4 in [`sigv4`]), written from the clouds' documents, never calling
+//! the fetcher's signer, so a bug there cannot hide in both. [`aws`] is the fake IAM and STS
+//! on top of it; the Alibaba and Tencent fakes live in their test files.
 #![allow(dead_code)] // each test file uses a different part of this
+
+pub mod aws;
+pub mod sigv4;
+pub mod sigv4_suite;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -14,7 +20,7 @@ use ring::{digest, hmac};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_credential-report-exporter");
 
-/// One request as the fake received it. Header names are lower case.
+/// One request as the fake received it: method, path, raw query, lower-case header names, body.
 #[derive(Clone, Debug)]
 pub struct Request {
     pub method: String,
@@ -25,12 +31,22 @@ pub struct Request {
 }
 
 impl Request {
+    /// A header's value, its name matched without regard to case (as HTTP names are).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+    /// The form body's fields, percent-decoded (`+` is a space).
+    pub fn form(&self) -> std::collections::HashMap<String, String> {
+        String::from_utf8_lossy(&self.body)
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (decode(&k.replace('+', " ")), decode(&v.replace('+', " "))))
+            .collect()
+    }
+
     /// A query parameter, percent-decoded.
     pub fn param(&self, name: &str) -> Option<String> {
         self.query.split('&').find_map(|kv| {
@@ -57,7 +73,16 @@ pub struct Exchange {
 }
 
 impl Fake {
+    /// A fake answering JSON (Alibaba, Tencent).
     pub fn start(handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static) -> Fake {
+        Fake::start_answering("application/json", handler)
+    }
+
+    /// A fake whose answers are of `content_type` (AWS's query APIs answer `text/xml`).
+    pub fn start_answering(
+        content_type: &'static str,
+        handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static,
+    ) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -84,7 +109,7 @@ impl Fake {
                         });
                         log.lock().unwrap().push(request);
                         let head = format!(
-                            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                            "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
                             body.len()
                         );
                         if stream.write_all(head.as_bytes()).is_err()
@@ -122,12 +147,14 @@ impl Fake {
     }
 }
 
-/// The API action a request asks for: Alibaba's and Tencent's headers, or the query's `Action`.
+/// The API action a request asks for: Alibaba's and Tencent's headers, the query's `Action`,
+/// or a form body's (AWS's query APIs).
 fn action_of(r: &Request) -> String {
     r.header("x-acs-action")
         .or(r.header("x-tc-action"))
         .map(str::to_owned)
         .or_else(|| r.param("Action"))
+        .or_else(|| r.form().remove("Action"))
         .unwrap_or_default()
 }
 

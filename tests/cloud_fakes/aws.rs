@@ -4,13 +4,12 @@
 //! plays scripted answers (errors, states, malformed bodies) before its defaults.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 
 use super::sigv4::{self, Request};
+use super::Fake;
 
 /// Credentials the fake accepts, and the account they belong to.
 #[derive(Clone, Debug)]
@@ -50,8 +49,6 @@ struct State {
     /// account → (report bytes, GeneratedTime).
     reports: HashMap<String, (Vec<u8>, String)>,
     calls: Vec<Call>,
-    /// Every answer given: (action, HTTP status, body).
-    answers: Vec<(String, u16, String)>,
     issued: u32,
 }
 
@@ -59,24 +56,19 @@ struct State {
 pub struct FakeAws {
     pub url: String,
     state: Arc<Mutex<State>>,
+    server: Arc<Fake>,
 }
 
 impl FakeAws {
     pub fn start() -> FakeAws {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = FakeAws {
-            url,
-            state: Arc::default(),
-        };
-        let server = fake.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().map_while(Result::ok) {
-                let server = server.clone();
-                std::thread::spawn(move || server.serve(stream));
-            }
-        });
-        fake
+        let state: Arc<Mutex<State>> = Arc::default();
+        let answering = Arc::clone(&state);
+        let server = Fake::start_answering("text/xml", move |request| answer(&answering, request));
+        FakeAws {
+            url: server.url(),
+            state,
+            server: Arc::new(server),
+        }
     }
 
     pub fn add_credential(&self, access_key_id: &str, credential: Credential) {
@@ -113,7 +105,11 @@ impl FakeAws {
 
     /// Every answer given so far, in order: (action, HTTP status, body).
     pub fn answers(&self) -> Vec<(String, u16, String)> {
-        self.state.lock().unwrap().answers.clone()
+        self.server
+            .answers()
+            .into_iter()
+            .map(|a| (a.action, a.status, a.body))
+            .collect()
     }
 
     /// Every secret and session token the fake knows or issued.
@@ -137,118 +133,97 @@ impl FakeAws {
             .cloned()
             .collect()
     }
+}
 
-    fn serve(&self, stream: TcpStream) {
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        while let Some(request) = read_request(&mut reader) {
-            let (status, body) = self.answer(&request);
-            let action = form(&request).remove("Action").unwrap_or_default();
-            self.state
-                .lock()
-                .unwrap()
-                .answers
-                .push((action, status, body.clone()));
-            let response = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: text/xml\r\nx-amzn-requestid: 00000000-fake\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            if writer.write_all(response.as_bytes()).is_err() {
-                return;
-            }
+/// The fake's answer to one request, as AWS gives it.
+fn answer(state: &Mutex<State>, request: &Request) -> (u16, String) {
+    let form = form(request);
+    let action = form.get("Action").cloned().unwrap_or_default();
+    let mut state = state.lock().unwrap();
+    let credentials = state.credentials.clone();
+    let now = jiff::Timestamp::now().as_second();
+    let verified = sigv4::verify(
+        request,
+        |id| credentials.get(id).map(|c| c.secret.clone()),
+        Some(now),
+    );
+    let (access_key_id, verdict) = match verified {
+        Err(error) => (String::new(), Err(error)),
+        Ok(signed) => {
+            let credential = &credentials[&signed.access_key_id];
+            let expected_service = if action == "AssumeRole" { "sts" } else { "iam" };
+            let verdict = if signed.service != expected_service {
+                Err(format!("{action} signed for service {}", signed.service))
+            } else if signed.region != "us-east-1" {
+                Err(format!("signed for region {}", signed.region))
+            } else if request.header("x-amz-security-token") != credential.session_token.as_deref()
+            {
+                Err("session token missing or wrong".to_owned())
+            } else {
+                Ok(())
+            };
+            (signed.access_key_id, verdict)
         }
-    }
-
-    fn answer(&self, request: &Request) -> (u16, String) {
-        let form = form(request);
-        let action = form.get("Action").cloned().unwrap_or_default();
-        let mut state = self.state.lock().unwrap();
-        let credentials = state.credentials.clone();
-        let now = jiff::Timestamp::now().as_second();
-        let verified = sigv4::verify(
-            request,
-            |id| credentials.get(id).map(|c| c.secret.clone()),
-            Some(now),
+    };
+    state.calls.push(Call {
+        action: action.clone(),
+        access_key_id: access_key_id.clone(),
+        verified: verdict.clone(),
+    });
+    if let Err(why) = verdict {
+        eprintln!("fake AWS refused {action}: {why}");
+        return error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
         );
-        let (access_key_id, verdict) = match verified {
-            Err(error) => (String::new(), Err(error)),
-            Ok(signed) => {
-                let credential = &credentials[&signed.access_key_id];
-                let expected_service = if action == "AssumeRole" { "sts" } else { "iam" };
-                let verdict = if signed.service != expected_service {
-                    Err(format!("{action} signed for service {}", signed.service))
-                } else if signed.region != "us-east-1" {
-                    Err(format!("signed for region {}", signed.region))
-                } else if request.header("x-amz-security-token")
-                    != credential.session_token.as_deref()
-                {
-                    Err("session token missing or wrong".to_owned())
-                } else {
-                    Ok(())
-                };
-                (signed.access_key_id, verdict)
-            }
-        };
-        state.calls.push(Call {
-            action: action.clone(),
-            access_key_id: access_key_id.clone(),
-            verified: verdict.clone(),
-        });
-        if let Err(why) = verdict {
-            eprintln!("fake AWS refused {action}: {why}");
-            return error(
-                403,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided.",
-            );
-        }
-        let account = credentials[&access_key_id].account.clone();
-        let scripted = state
-            .scripts
-            .get_mut(&(account.clone(), action.clone()))
-            .and_then(VecDeque::pop_front);
-        match (scripted, action.as_str()) {
-            (Some(Answer::Error(status, code)), _) => error(
-                status,
-                code,
-                // AWS quotes the caller in denials; the fetcher must mask the key id.
-                &format!("{code} for the request signed with {access_key_id}"),
-            ),
-            (Some(Answer::Raw(status, body)), _) => (status, body),
-            (Some(Answer::State(s)), "GenerateCredentialReport") => generate(s),
-            (None, "GenerateCredentialReport") => generate("COMPLETE"),
-            (None, "GetCredentialReport") => match state.reports.get(&account) {
-                Some((content, generated)) => get_report(content, generated),
-                None => error(410, "ReportNotPresent", "no report"),
-            },
-            (None, "AssumeRole") => {
-                let arn = form.get("RoleArn").cloned().unwrap_or_default();
-                match state.roles.get(&arn).cloned() {
-                    None => error(
-                        403,
-                        "AccessDenied",
-                        &format!(
-                            "{access_key_id} is not authorized to perform sts:AssumeRole on {arn}"
-                        ),
+    }
+    let account = credentials[&access_key_id].account.clone();
+    let scripted = state
+        .scripts
+        .get_mut(&(account.clone(), action.clone()))
+        .and_then(VecDeque::pop_front);
+    match (scripted, action.as_str()) {
+        (Some(Answer::Error(status, code)), _) => error(
+            status,
+            code,
+            // AWS quotes the caller in denials; the fetcher must mask the key id.
+            &format!("{code} for the request signed with {access_key_id}"),
+        ),
+        (Some(Answer::Raw(status, body)), _) => (status, body),
+        (Some(Answer::State(s)), "GenerateCredentialReport") => generate(s),
+        (None, "GenerateCredentialReport") => generate("COMPLETE"),
+        (None, "GetCredentialReport") => match state.reports.get(&account) {
+            Some((content, generated)) => get_report(content, generated),
+            None => error(410, "ReportNotPresent", "no report"),
+        },
+        (None, "AssumeRole") => {
+            let arn = form.get("RoleArn").cloned().unwrap_or_default();
+            match state.roles.get(&arn).cloned() {
+                None => error(
+                    403,
+                    "AccessDenied",
+                    &format!(
+                        "{access_key_id} is not authorized to perform sts:AssumeRole on {arn}"
                     ),
-                    Some(role_account) => {
-                        state.issued += 1;
-                        let id = format!("ASIAFAKEISSUED{:06}", state.issued);
-                        let credential = Credential {
-                            secret: format!("issued-secret-{}-xYz/+AbC", state.issued),
-                            session_token: Some(format!(
-                                "issued-token-{}-FwoGZXIvYXdzEJr//////////wEaDE",
-                                state.issued
-                            )),
-                            account: role_account,
-                        };
-                        state.credentials.insert(id.clone(), credential.clone());
-                        assume_role(&id, &credential, &arn)
-                    }
+                ),
+                Some(role_account) => {
+                    state.issued += 1;
+                    let id = format!("ASIAFAKEISSUED{:06}", state.issued);
+                    let credential = Credential {
+                        secret: format!("issued-secret-{}-xYz/+AbC", state.issued),
+                        session_token: Some(format!(
+                            "issued-token-{}-FwoGZXIvYXdzEJr//////////wEaDE",
+                            state.issued
+                        )),
+                        account: role_account,
+                    };
+                    state.credentials.insert(id.clone(), credential.clone());
+                    assume_role(&id, &credential, &arn)
                 }
             }
-            (_, other) => error(400, "InvalidAction", &format!("unknown action {other}")),
         }
+        (_, other) => error(400, "InvalidAction", &format!("unknown action {other}")),
     }
 }
 
@@ -259,45 +234,6 @@ fn form(request: &Request) -> HashMap<String, String> {
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (sigv4::percent_decode(k), sigv4::percent_decode(v)))
         .collect()
-}
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let target = parts.next()?.to_owned();
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_owned(), q.to_owned()),
-        None => (target, String::new()),
-    };
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).ok()?;
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':')?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Request {
-        method,
-        path,
-        query,
-        headers,
-        body,
-    })
 }
 
 fn error(status: u16, code: &str, message: &str) -> (u16, String) {

@@ -6,24 +6,7 @@ use std::collections::BTreeMap;
 
 use ring::{digest, hmac};
 
-/// A request as it arrived: method, path, raw query, lower-case header names, body.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use super::Request;
 
 /// What a verified request was signed with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,584 @@
+//! Tencent Cloud CAM: no API hands out the console's credential report, so it is rebuilt from
+//! CAM API 3.0 (2019-01-16) calls: the people from the lists, each one's protection and keys,
+//! then the keys' last use.
+//!
+//! Its parts: [`envelope`] (the signed request and its answer), [`paging`] (offset-paged
+//! lists), [`sts`] (TKE workload identity), [`report`] (the rebuilt CSV). The column-to-API
+//! mapping, and the vendor page behind each, is in docs/providers/tencent-cam.md.
+
+mod envelope;
+mod paging;
+mod report;
+mod sts;
+
+use std::collections::BTreeMap;
+
+use futures_util::{StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::api::{ApiClient, Endpoint, Env};
+use super::call::{self, Pacer, Reply, Retries};
+use super::credentials::{Credentials, Keys, WebIdentity};
+use super::sign::{scrub, Secret};
+use super::{ApiCalls, FailureReason, FetchError, FetchedReport};
+use envelope::invalid;
+use report::{Details, Key, Kind, LastUsed, Person, Protection, REPORT_TZ};
+
+const VERSION: &str = "2019-01-16";
+/// The credential scope's service: every call goes to CAM.
+const SERVICE: &str = "cam";
+/// People whose details are asked at once. The pacer, not this, keeps the rate; this only
+/// keeps enough calls waiting for each action's turn.
+const CONCURRENCY: usize = 8;
+/// `DescribeSubAccounts` takes at most 50 UINs, `GetSecurityLastUsed` at most 10 SecretIds.
+const SUB_ACCOUNTS_PER_CALL: usize = 50;
+const SECRET_IDS_PER_CALL: usize = 10;
+/// Throttled calls are tried again up to this many times, waiting 250 ms, 500 ms, 1 s … (8 s at most).
+const THROTTLE_RETRIES: u32 = 6;
+/// TKE temporary keys are renewed when a tenth of their life is left.
+const RENEW_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_secs(sts::DURATION / 10);
+
+/// Which of Tencent Cloud's two sites the account lives on: its API domains differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Site {
+    /// China (cloud.tencent.com): `cam.tencentcloudapi.com`, `sts.tencentcloudapi.com`.
+    China,
+    /// International (tencentcloud.com): `cam.intl.tencentcloudapi.com`, `sts.intl.tencentcloudapi.com`.
+    International,
+}
+
+impl Site {
+    fn cam(self) -> &'static str {
+        match self {
+            Site::China => "https://cam.tencentcloudapi.com",
+            Site::International => "https://cam.intl.tencentcloudapi.com",
+        }
+    }
+
+    fn sts(self) -> &'static str {
+        match self {
+            Site::China => "https://sts.tencentcloudapi.com",
+            Site::International => "https://sts.intl.tencentcloudapi.com",
+        }
+    }
+}
+
+/// What the fetcher's flags say about Tencent.
+pub struct Options<'a> {
+    pub site: Site,
+    /// `--tencent.endpoint`: overrides the site's CAM endpoint.
+    pub endpoint: Option<&'a str>,
+    /// `--tencent.rate-limit`: calls a second per action.
+    pub per_second: u32,
+}
+
+pub struct TencentCam {
+    client: ApiClient,
+    endpoint: Endpoint,
+    credentials: Credentials,
+    /// For TKE workload identity, where to exchange the token.
+    tke: Option<sts::Tke>,
+    pacer: Pacer,
+    retries: Retries,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UserInfo {
+    uin: u64,
+    name: String,
+    #[serde(default)]
+    create_time: Option<String>,
+    #[serde(default)]
+    console_login: Option<i64>,
+}
+
+impl super::Source for TencentCam {
+    fn fetch<'a>(
+        &'a self,
+        _target: usize,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
+        Box::pin(self.fetch(calls))
+    }
+}
+
+impl TencentCam {
+    pub fn new(options: &Options<'_>, env: Env<'_>) -> anyhow::Result<TencentCam> {
+        let get = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let tke_vars = [
+            "TKE_REGION",
+            "TKE_PROVIDER_ID",
+            "TKE_ROLE_ARN",
+            "TKE_WEB_IDENTITY_TOKEN_FILE",
+        ]
+        .map(get);
+        let (credentials, tke) = match (get("TENCENTCLOUD_SECRET_ID"), get("TENCENTCLOUD_SECRET_KEY"), tke_vars) {
+            (Some(id), Some(key), _) => (
+                Credentials::Static(Keys {
+                    id,
+                    secret: Secret::new(key),
+                    token: get("TENCENTCLOUD_SESSION_TOKEN").map(Secret::new),
+                }),
+                None,
+            ),
+            (Some(_), None, _) | (None, Some(_), _) => anyhow::bail!(
+                "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY go together; one of them is not set"
+            ),
+            (None, None, [Some(region), Some(provider_id), Some(role_arn), Some(token_file)]) => (
+                Credentials::WebIdentity(WebIdentity::new(
+                    token_file.into(),
+                    "TKE_WEB_IDENTITY_TOKEN_FILE",
+                    RENEW_BEFORE,
+                )),
+                Some(sts::Tke {
+                    region,
+                    provider_id,
+                    role_arn,
+                    sts: Endpoint::parse(
+                        "TENCENTCLOUD_STS_ENDPOINT",
+                        &get("TENCENTCLOUD_STS_ENDPOINT").unwrap_or_else(|| options.site.sts().to_owned()),
+                    )?,
+                }),
+            ),
+            (None, None, [None, None, None, None]) => anyhow::bail!(
+                "no Tencent Cloud credentials: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY \
+                 (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials), or use TKE workload identity \
+                 (TKE_REGION, TKE_PROVIDER_ID, TKE_ROLE_ARN, TKE_WEB_IDENTITY_TOKEN_FILE)"
+            ),
+            (None, None, _) => anyhow::bail!(
+                "TKE workload identity needs all of TKE_REGION, TKE_PROVIDER_ID, TKE_ROLE_ARN and TKE_WEB_IDENTITY_TOKEN_FILE; some are missing"
+            ),
+        };
+        Ok(TencentCam {
+            client: ApiClient::new()?,
+            endpoint: Endpoint::parse(
+                "--tencent.endpoint",
+                options.endpoint.unwrap_or(options.site.cam()),
+            )?,
+            credentials,
+            tke,
+            pacer: Pacer::new(options.per_second),
+            retries: Retries {
+                throttled: THROTTLE_RETRIES,
+                base: std::time::Duration::from_millis(250),
+            },
+        })
+    }
+
+    /// One attempt at the report of the credentials' own account.
+    pub async fn fetch(&self, calls: &ApiCalls) -> Result<FetchedReport, FetchError> {
+        let generated = jiff::Timestamp::now();
+        let account_id = self.owner_uin(calls).await?;
+        let listed = self.people(calls).await?;
+        // The futures made first, then streamed: a stream mapping through a closure over
+        // borrowed items is not provably Send (a known limit of the compiler).
+        let asks: Vec<_> = listed.iter().map(|p| self.details(p, calls)).collect();
+        let found: Vec<Option<Details>> = futures_util::stream::iter(asks)
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        // A person deleted since the lists were read is not in the account any more.
+        let (people, mut details): (Vec<Person>, Vec<Details>) = listed
+            .into_iter()
+            .zip(found)
+            .filter_map(|(p, d)| d.map(|d| (p, d)))
+            .unzip();
+        let ids: Vec<String> = details
+            .iter()
+            .flat_map(|d| d.keys.iter().map(|k| k.id.clone()))
+            .collect();
+        let last_used = self.last_used(&ids, calls).await?;
+        for k in details.iter_mut().flat_map(|d| d.keys.iter_mut()) {
+            k.last_used = last_used.get(&k.id).copied().flatten();
+        }
+        Ok(FetchedReport {
+            account_id: Some(account_id),
+            content: report::render(&people, &details, generated),
+            generated,
+            users_listed: Some(people.len() as u64),
+        })
+    }
+
+    /// `GetUserAppId`: the main account's UIN, which names the report by default.
+    async fn owner_uin(&self, calls: &ApiCalls) -> Result<String, FetchError> {
+        #[derive(Deserialize)]
+        struct AppId {
+            #[serde(rename = "OwnerUin")]
+            owner_uin: Value,
+        }
+        let a: AppId = self.required(calls, "GetUserAppId", json!({})).await?;
+        let uin = match a.owner_uin {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        if uin.is_empty() || !uin.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("GetUserAppId", "OwnerUin is not a number"));
+        }
+        Ok(uin)
+    }
+
+    /// Everyone the report lists: sub-users, collaborators, WeCom sub-users, message receivers,
+    /// with each UIN's kind as DescribeSubAccounts says.
+    async fn people(&self, calls: &ApiCalls) -> Result<Vec<Person>, FetchError> {
+        #[derive(Deserialize)]
+        struct Users {
+            #[serde(rename = "Data", default)]
+            data: Vec<UserInfo>,
+        }
+        let mut by_uin: BTreeMap<u64, Person> = BTreeMap::new();
+        let users: Users = self.required(calls, "ListUsers", json!({})).await?;
+        for u in users.data {
+            by_uin.insert(u.uin, person(u, Kind::SubUser));
+        }
+        for u in self
+            .offset_pages::<UserInfo>(calls, "ListCollaborators", "TotalNum", "Data", true)
+            .await?
+        {
+            by_uin
+                .entry(u.uin)
+                .or_insert_with(|| person(u, Kind::Collaborator));
+        }
+        for u in self
+            .offset_pages::<UserInfo>(
+                calls,
+                "ListWeChatWorkSubAccounts",
+                "TotalCount",
+                "Data",
+                false,
+            )
+            .await?
+        {
+            // Also listed by ListUsers on some accounts: the WeCom kind wins.
+            by_uin.insert(u.uin, person(u, Kind::WeComSubUser));
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Receiver {
+            uid: Value,
+            #[serde(default)]
+            uin: Option<Value>,
+            name: String,
+        }
+        let mut receivers = Vec::new();
+        for r in self
+            .offset_pages::<Receiver>(calls, "ListReceiver", "TotalCount", "Receivers", false)
+            .await?
+        {
+            let uin = r.uin.as_ref().and_then(number);
+            // A sub-user who also receives messages is listed once, as the sub-user.
+            if uin.is_some_and(|u| by_uin.contains_key(&u)) {
+                continue;
+            }
+            receivers.push(Person {
+                id: uin
+                    .map(|u| u.to_string())
+                    .or_else(|| number(&r.uid).map(|u| u.to_string()))
+                    .unwrap_or_default(),
+                uin,
+                name: r.name,
+                kind: Kind::MessageReceiver,
+                created: None,
+                console_login: None,
+            });
+        }
+        // The kind and creation time DescribeSubAccounts gives (it knows every UIN's UserType).
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct SubAccounts {
+            #[serde(default)]
+            sub_accounts: Vec<SubAccount>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct SubAccount {
+            uin: u64,
+            #[serde(default)]
+            user_type: Option<i64>,
+            #[serde(default)]
+            create_time: Option<String>,
+        }
+        let uins: Vec<u64> = by_uin.keys().copied().collect();
+        for chunk in uins.chunks(SUB_ACCOUNTS_PER_CALL) {
+            let a: SubAccounts = self
+                .required(
+                    calls,
+                    "DescribeSubAccounts",
+                    json!({ "FilterSubAccountUin": chunk }),
+                )
+                .await?;
+            for s in a.sub_accounts {
+                if let Some(p) = by_uin.get_mut(&s.uin) {
+                    if let Some(kind) = s.user_type.and_then(Kind::from_user_type) {
+                        p.kind = kind;
+                    }
+                    if p.created.is_none() {
+                        p.created = s.create_time.as_deref().and_then(civil_time);
+                    }
+                }
+            }
+        }
+        let mut people: Vec<Person> = by_uin.into_values().chain(receivers).collect();
+        people.sort_by(|a, b| (a.kind, a.uin, &a.name).cmp(&(b.kind, b.uin, &b.name)));
+        Ok(people)
+    }
+
+    /// Protection and keys of one person (`DescribeSafeAuthFlagColl`, `ListAccessKeys`);
+    /// `None` when the person no longer exists.
+    async fn details(&self, p: &Person, calls: &ApiCalls) -> Result<Option<Details>, FetchError> {
+        let (Some(uin), true) = (p.uin, p.kind.has_keys()) else {
+            return Ok(Some(Details {
+                protection: None,
+                keys: Vec::new(),
+            }));
+        };
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Flags {
+            login_flag: Option<BTreeMap<String, Value>>,
+            action_flag: Option<BTreeMap<String, Value>>,
+        }
+        let on = |flags: &Option<BTreeMap<String, Value>>, names: &[&str]| {
+            flags.as_ref().is_some_and(|f| {
+                f.iter().any(|(k, v)| {
+                    (names.is_empty() || names.contains(&k.as_str())) && number(v).unwrap_or(0) != 0
+                })
+            })
+        };
+        const MFA: &[&str] = &["Token", "Stoken", "U2FToken", "Passkey"];
+        let protection = match self
+            .call::<Flags>(calls, "DescribeSafeAuthFlagColl", &json!({ "SubUin": uin }))
+            .await?
+        {
+            Reply::Done(f) => Some(Protection {
+                login: on(&f.login_flag, &[]),
+                operation: on(&f.action_flag, &[]),
+                mfa: on(&f.login_flag, MFA) || on(&f.action_flag, MFA),
+            }),
+            Reply::NotReady(_) => return Ok(None),
+            // Unknown, written N/A; throttling, access denied and server errors still fail.
+            Reply::Failed(e) if e.reason == FailureReason::InvalidResponse => {
+                tracing::info!(action = "DescribeSafeAuthFlagColl", code = %e.code, "no protection settings for this user; written N/A");
+                None
+            }
+            Reply::Failed(e) => return Err(api_failure("DescribeSafeAuthFlagColl", e)),
+        };
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct AccessKeys {
+            #[serde(default)]
+            access_keys: Vec<RawKey>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct RawKey {
+            access_key_id: String,
+            status: String,
+            #[serde(default)]
+            create_time: Option<String>,
+        }
+        // Sub-users and collaborators alike: both hold API keys that act on this account.
+        // Any answer but the keys or "no such user" fails the fetch: "no key" must never
+        // stand for "could not read".
+        let raw = match self
+            .call::<AccessKeys>(calls, "ListAccessKeys", &json!({ "TargetUin": uin }))
+            .await?
+        {
+            Reply::Done(k) => k.access_keys,
+            Reply::NotReady(_) => return Ok(None),
+            Reply::Failed(e) => return Err(api_failure("ListAccessKeys", e)),
+        };
+        let mut keys: Vec<Key> = raw
+            .into_iter()
+            .map(|k| Key {
+                active: k.status.eq_ignore_ascii_case("Active"),
+                created: k.create_time.as_deref().and_then(civil_time),
+                id: k.access_key_id,
+                last_used: None,
+            })
+            .collect();
+        keys.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        if keys.len() > 2 {
+            tracing::warn!(uin, keys = keys.len(), "ListAccessKeys gave more than the two keys a report has columns for; the oldest two are written");
+            keys.truncate(2);
+        }
+        Ok(Some(Details { protection, keys }))
+    }
+
+    /// `GetSecurityLastUsed`, ten SecretIds a call: when each was last used, if ever; to the
+    /// moment where `LastSecretUsedDate` says, else the day `LastUsedDate` says (a day late).
+    async fn last_used(
+        &self,
+        ids: &[String],
+        calls: &ApiCalls,
+    ) -> Result<BTreeMap<String, Option<LastUsed>>, FetchError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Rows {
+            #[serde(default)]
+            secret_id_last_used_rows: Vec<Row>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Row {
+            secret_id: String,
+            #[serde(default)]
+            last_used_date: Option<String>,
+            #[serde(default)]
+            last_secret_used_date: Option<i64>,
+        }
+        let asks: Vec<_> = ids
+            .chunks(SECRET_IDS_PER_CALL)
+            .map(|chunk| {
+                self.required::<Rows>(
+                    calls,
+                    "GetSecurityLastUsed",
+                    json!({ "SecretIdList": chunk }),
+                )
+            })
+            .collect();
+        let pages: Vec<Rows> = futures_util::stream::iter(asks)
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let tz = jiff::tz::TimeZone::get(REPORT_TZ).expect("the bundled time zone database");
+        let mut out = BTreeMap::new();
+        for r in pages.into_iter().flat_map(|p| p.secret_id_last_used_rows) {
+            let moment = r
+                .last_secret_used_date
+                .filter(|&t| t > 0)
+                .and_then(|t| {
+                    // Milliseconds; seconds if the number is too small to be milliseconds.
+                    let t = if t > 100_000_000_000 {
+                        jiff::Timestamp::from_millisecond(t)
+                    } else {
+                        jiff::Timestamp::from_second(t)
+                    };
+                    t.ok()
+                })
+                .map(|t| LastUsed::Moment(tz.to_datetime(t)));
+            let day = r
+                .last_used_date
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .and_then(|d| {
+                    jiff::civil::Date::strptime("%Y-%m-%d", d.get(..10).unwrap_or(d)).ok()
+                })
+                .map(LastUsed::Day);
+            out.insert(r.secret_id, moment.or(day));
+        }
+        Ok(out)
+    }
+
+    /// A call whose every error answer is a failure.
+    async fn required<T: DeserializeOwned>(
+        &self,
+        calls: &ApiCalls,
+        action: &'static str,
+        params: Value,
+    ) -> Result<T, FetchError> {
+        match self.call(calls, action, &params).await? {
+            Reply::Done(v) => Ok(v),
+            Reply::NotReady(e) | Reply::Failed(e) => Err(api_failure(action, e)),
+        }
+    }
+
+    /// A list the account may not have (WeCom, message receivers): an error of the
+    /// `InvalidResponse` class (`ResourceNotFound`, `UnsupportedOperation`, `InvalidParameter`…)
+    /// gives `None`; throttling, access denied and server errors stay failures.
+    async fn optional<T: DeserializeOwned>(
+        &self,
+        calls: &ApiCalls,
+        action: &'static str,
+        params: Value,
+    ) -> Result<Option<T>, FetchError> {
+        match self.call(calls, action, &params).await? {
+            Reply::Done(v) => Ok(Some(v)),
+            Reply::NotReady(e) | Reply::Failed(e) if e.reason == FailureReason::InvalidResponse => {
+                tracing::info!(action, code = %e.code, "not available for this account; left out");
+                Ok(None)
+            }
+            Reply::NotReady(e) | Reply::Failed(e) => Err(api_failure(action, e)),
+        }
+    }
+
+    /// One signed, paced call, retried while throttled (see [`call::call`]).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        calls: &ApiCalls,
+        action: &'static str,
+        params: &Value,
+    ) -> Result<Reply<T>, FetchError> {
+        let body = params.to_string().into_bytes();
+        call::call(calls, Some(&self.pacer), self.retries, action, || async {
+            let keys = self.keys(calls).await?;
+            let known = keys.known();
+            let headers =
+                envelope::sign(self.endpoint.host(), SERVICE, VERSION, action, &body, &keys);
+            let answer = self
+                .client
+                .post(&self.endpoint, "/", &headers, None, body.clone())
+                .await
+                .map_err(|e| {
+                    FetchError::new(
+                        e.reason,
+                        format!("{action}: {}", scrub(&e.message, &known.0, &known.1)),
+                    )
+                })?;
+            envelope::read(action, answer, &known)
+        })
+        .await
+    }
+
+    /// The keys to sign with; for TKE, fresh temporary keys when the cached ones near expiry.
+    async fn keys(&self, calls: &ApiCalls) -> Result<Keys, FetchError> {
+        self.credentials
+            .keys(|token| async move {
+                let tke = self.tke.as_ref().expect("web identity comes with its STS");
+                tke.exchange(&self.client, token, calls).await
+            })
+            .await
+    }
+}
+
+fn api_failure(action: &str, e: call::ApiError) -> FetchError {
+    FetchError::new(e.reason, format!("{action}: {}: {}", e.code, e.message))
+}
+
+fn person(u: UserInfo, kind: Kind) -> Person {
+    Person {
+        id: u.uin.to_string(),
+        uin: Some(u.uin),
+        name: u.name,
+        kind,
+        created: u.create_time.as_deref().and_then(civil_time),
+        console_login: u.console_login.map(|c| c != 0),
+    }
+}
+
+/// CAM writes times as `2019-08-16 09:25:56`, Beijing time.
+fn civil_time(s: &str) -> Option<jiff::civil::DateTime> {
+    let s = s.trim();
+    jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", s)
+        .or_else(|_| {
+            jiff::civil::Date::strptime("%Y-%m-%d", s)
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .ok()
+}
+
+fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
