@@ -24,6 +24,8 @@ pub struct AppState {
     pub telemetry_path: String,
     /// `--report.dir`, shown on the status page.
     pub report_dir: PathBuf,
+    /// The time ages count up to (`--now`); `None`: the clock.
+    pub now: Option<jiff::Timestamp>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -121,7 +123,7 @@ async fn index(State(state): State<AppState>) -> Html<String> {
         &snapshot,
         &state.report_dir,
         &state.telemetry_path,
-        jiff::Timestamp::now(),
+        state.now.unwrap_or_else(jiff::Timestamp::now),
     ))
 }
 
