@@ -84,6 +84,7 @@ fn encode(c: &mut Criterion) {
                 per_user,
                 show_secret_ids: false,
                 max_per_user_series: 0,
+                now: None,
             },
         );
         for format in [Format::OpenMetrics, Format::Classic] {

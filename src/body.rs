@@ -109,7 +109,8 @@ impl Bodies {
             self.asked[index(format)].store(true, Ordering::Relaxed);
             let cell = self.cell(&snapshot, format);
             if let Some(deflated) = cell.get() {
-                return MetricsBody::Gzip(GzipBody::new(deflated, &live(format)));
+                let live = live(&self.exposition, &snapshot, format);
+                return MetricsBody::Gzip(GzipBody::new(deflated, &live));
             }
             self.compress(cell, &snapshot, format);
         }
@@ -125,8 +126,8 @@ impl Bodies {
             // Encoded at once, here: a thread per scrape costs more than a small body, and
             // 200 concurrent scrapes on threads left 40 MiB behind (tests/load.rs).
             let mut text = String::new();
-            let encoded = (exposition.encode_snapshot(snapshot, format, &mut text))
-                .and_then(|()| text.write_str(&live(format)));
+            let encoded = (exposition.encode_snapshot(Arc::clone(&snapshot), format, &mut text))
+                .and_then(|()| text.write_str(&live(&exposition, &snapshot, format)));
             if encoded.is_ok() {
                 // The channel is new and has room: this cannot fail.
                 let _ = sender.try_send(Bytes::from(text));
@@ -140,8 +141,8 @@ impl Bodies {
             };
             // The only error is the client gone: then there is nobody to finish for.
             let _ = exposition
-                .encode_snapshot(snapshot, format, &mut out)
-                .and_then(|()| out.write_str(&live(format)))
+                .encode_snapshot(Arc::clone(&snapshot), format, &mut out)
+                .and_then(|()| out.write_str(&live(&exposition, &snapshot, format)))
                 .and_then(|()| out.send());
         });
         StreamedBody { receiver }
@@ -228,12 +229,14 @@ impl Bodies {
     }
 }
 
-/// The families read at each scrape (the process's), and OpenMetrics' closing `# EOF`.
-fn live(format: Format) -> String {
+/// The families made at each scrape: `snapshot`'s counts that change with the time (a
+/// few per report), the process's, and OpenMetrics' closing `# EOF`.
+fn live(exposition: &Exposition, snapshot: &Arc<Snapshot>, format: Format) -> String {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(ProcessCollector));
     let mut out = String::with_capacity(2048);
     // Writing to a String cannot fail.
+    let _ = exposition.encode_aging(Arc::clone(snapshot), format, &mut out);
     let _ = match format {
         Format::OpenMetrics => {
             text::encode_registry(&mut out, &registry).and_then(|()| text::encode_eof(&mut out))
@@ -502,6 +505,15 @@ mod tests {
 
     #[test]
     fn live_part_ends_openmetrics_with_eof_and_classic_without() {
+        let snapshot = Arc::new(Snapshot::default());
+        let options = crate::exposition::ExpositionOptions {
+            per_user: true,
+            show_secret_ids: false,
+            max_per_user_series: 0,
+            now: None,
+        };
+        let exposition = Exposition::new(Arc::new(ArcSwap::new(Arc::clone(&snapshot))), options);
+        let live = |format| live(&exposition, &snapshot, format);
         let openmetrics = live(Format::OpenMetrics);
         assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
         assert!(openmetrics.contains("# TYPE process_cpu_seconds counter"));

@@ -52,6 +52,10 @@ pub struct Config {
     )]
     pub metrics_max_per_user_series: u64,
 
+    /// The time the counts that change with it (keys over 90 days, passwords unused for 45) count up to, as RFC 3339 (2026-11-24T00:00:00Z), like `check --now`. Default: the clock at each scrape. Set it only for reproducible output (tests, demos).
+    #[arg(long = "now", env = "CREDENTIAL_REPORT_NOW", value_name = "TIME", value_parser = crate::check::parse_now)]
+    pub now: Option<jiff::Timestamp>,
+
     /// Address to listen on, as host:port; `:9877` means every interface.
     #[arg(long = "web.listen-address", env = "CREDENTIAL_REPORT_WEB_LISTEN_ADDRESS", value_name = "HOST:PORT", default_value = ":9877", value_parser = parse_listen_address)]
     pub web_listen_address: String,

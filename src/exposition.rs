@@ -17,7 +17,10 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::build_info;
 use crate::model::{mask_key_id, AccessKey, Flag, Time, User, MAX_KEY_SLOTS};
 use crate::report::Checks;
-use crate::snapshot::{self, Aggregates, KeyCounts, ReportData, ReportState, Snapshot, UserCounts};
+use crate::snapshot::{
+    self, Aggregates, KeyAges, KeyCounts, ReportData, ReportState, RootCredential, Snapshot,
+    UserCounts,
+};
 
 /// The two formats a scrape can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,16 @@ pub struct ExpositionOptions {
     /// in report-name and then file order; `credential_report_per_user_series_dropped`
     /// says how many series the rest would have been.
     pub max_per_user_series: u64,
+    /// The time ages count up to (`--now`); `None`: the clock, at each scrape.
+    pub now: Option<jiff::Timestamp>,
+}
+
+impl ExpositionOptions {
+    /// The time the counts that change with it (keys over 90 days, passwords unused for
+    /// 45) count up to, for this scrape.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.now.unwrap_or_else(jiff::Timestamp::now)
+    }
 }
 
 /// The registry a scrape encodes; it holds only the snapshot collector.
@@ -61,7 +74,11 @@ pub struct Exposition {
 impl Exposition {
     pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, options: ExpositionOptions) -> Self {
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(SnapshotCollector { snapshot, options }));
+        registry.register_collector(Box::new(SnapshotCollector {
+            snapshot: Arc::clone(&snapshot),
+            options,
+        }));
+        registry.register_collector(Box::new(AgingCollector { snapshot, options }));
         Exposition {
             registry,
             options,
@@ -99,6 +116,39 @@ impl Exposition {
             Format::OpenMetrics => text::encode_registry(out, &registry),
             Format::Classic => prometheus_text::encode(out, &registry),
         }
+    }
+
+    /// Writes the families of `snapshot` that change with the time ([`encode_aging`]), as
+    /// of this scrape's "now", without `# EOF`: they are encoded at every scrape, while
+    /// the rest of a snapshot's body may be kept compressed for as long as it is served.
+    pub fn encode_aging(
+        &self,
+        snapshot: Arc<Snapshot>,
+        format: Format,
+        out: &mut impl fmt::Write,
+    ) -> fmt::Result {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(AgingCollector {
+            snapshot: Arc::new(ArcSwap::new(snapshot)),
+            options: self.options,
+        }));
+        match format {
+            Format::OpenMetrics => text::encode_registry(out, &registry),
+            Format::Classic => prometheus_text::encode(out, &registry),
+        }
+    }
+}
+
+/// The counts that change as time passes, though the report does not.
+#[derive(Debug)]
+struct AgingCollector {
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    options: ExpositionOptions,
+}
+
+impl Collector for AgingCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        encode_aging(&mut encoder, &self.snapshot.load(), self.options.now())
     }
 }
 
@@ -200,6 +250,8 @@ type UserFlag = fn(&User) -> Flag;
 type UserTime = fn(&User) -> Time;
 type KeyFlag = fn(&AccessKey) -> Option<bool>;
 type KeyTime = fn(&AccessKey) -> Time;
+/// How many keys are over some age as of a time.
+type KeysOver = fn(&KeyAges, jiff::Timestamp) -> u64;
 /// Whether a report answers the check a family shows; one that does not gets no series.
 type Answers = fn(&Checks) -> bool;
 const ALWAYS: Answers = |_| true;
@@ -292,7 +344,7 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
 }
 
 fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let families: [(Family<UserCount>, Answers); 9] = [
+    let families: [(Family<UserCount>, Answers); 8] = [
         (("credential_report_users", "Users in the report.", |c| c.users), ALWAYS),
         (
             (
@@ -350,14 +402,6 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
             ),
             ALWAYS,
         ),
-        (
-            (
-                "credential_report_users_password_unused_over_45d",
-                "Users with a console password not used for more than 45 days before the report was generated (never used: since it was last changed); CIS AWS Foundations 1.12.",
-                |c| c.password_unused_over_45_days,
-            ),
-            |checks| checks.password_last_used,
-        ),
     ];
     for ((name, help, value), answers) in families {
         let samples = reports_answering(snapshot, answers).flat_map(|(report, data)| {
@@ -400,7 +444,7 @@ fn by_status<'s>(
 }
 
 fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let families: [(Family<KeyCount>, Answers); 5] = [
+    let families: [(Family<KeyCount>, Answers); 4] = [
         (
             (
                 "credential_report_access_keys",
@@ -419,25 +463,17 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         ),
         (
             (
-                "credential_report_access_keys_over_90d",
-                "Access keys created more than 90 days ago, as the report flags them.",
-                |c| c.over_90_days,
-            ),
-            ALWAYS,
-        ),
-        (
-            (
-                "credential_report_access_keys_over_30d",
-                "Access keys created more than 30 days ago, as the report flags them.",
-                |c| c.over_30_days,
-            ),
-            ALWAYS,
-        ),
-        (
-            (
                 "credential_report_access_keys_never_used",
                 "Access keys with no last-used date.",
                 |c| c.never_used,
+            ),
+            ALWAYS,
+        ),
+        (
+            (
+                "credential_report_access_keys_never_used_by_console_users",
+                "Access keys with no last-used date whose user, other than the root user, has a console password (PasswordEnabled TRUE): keys made at the user's setup that nothing needed; CIS AWS Foundations 1.11.",
+                |c| c.never_used_by_console_users,
             ),
             ALWAYS,
         ),
@@ -479,6 +515,24 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         None,
         by_status(snapshot, |checks| checks.root_user, |a| &a.root_keys),
     )?;
+    let root_credentials =
+        reports_answering(snapshot, |checks| checks.root_user).flat_map(|(report, data)| {
+            (RootCredential::ALL.into_iter())
+                .zip(data.aggregates.root_credentials)
+                .map(move |(credential, count)| {
+                    (
+                        [("report", report), ("credential", credential.label())],
+                        count,
+                    )
+                })
+        });
+    gauges(
+        encoder,
+        "credential_report_root_credentials",
+        "What the account's root user may sign in or call with, by kind: password (1 where the report says it has one or, as AWS's always does, cannot say), active access_key and active signing_certificate counts. Its MFA matters only where one is above 0.",
+        None,
+        root_credentials,
+    )?;
     let root_last_used =
         reports_answering(snapshot, |checks| checks.root_user).filter_map(|(report, data)| {
             Some((
@@ -505,6 +559,59 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         ),
     )?;
     Ok(())
+}
+
+/// The counts that change as time passes, as of `now`: keys over 90 and over 30 days old,
+/// passwords unused for 45 days or more. Counted as `check --now` and the alerts count them
+/// (from the creation time, or the last use, against `now`), so that all three agree.
+fn encode_aging(
+    encoder: &mut DescriptorEncoder,
+    snapshot: &Snapshot,
+    now: jiff::Timestamp,
+) -> fmt::Result {
+    let ages: [Family<KeysOver>; 2] = [
+        (
+            "credential_report_access_keys_over_90d",
+            "Access keys created more than 90 days before now (the scrape's time, or --now), from their creation time; a key whose creation time the report does not give counts by the report's CreatedOver90Days flag.",
+            KeyAges::over_90_days,
+        ),
+        (
+            "credential_report_access_keys_over_30d",
+            "Access keys created more than 30 days before now (the scrape's time, or --now), from their creation time; a key whose creation time the report does not give counts by the report's CreatedOver30Days flag.",
+            KeyAges::over_30_days,
+        ),
+    ];
+    for (name, help, over) in ages {
+        let samples = reports_answering(snapshot, ALWAYS).flat_map(|(report, data)| {
+            data.aggregates
+                .keys_by_status()
+                .map(move |(status, counts)| {
+                    (
+                        [("report", report), ("status", status.label())],
+                        over(&counts.ages, now),
+                    )
+                })
+        });
+        gauges(encoder, name, help, None, samples)?;
+    }
+    let unused = reports_answering(snapshot, |checks| checks.password_last_used).flat_map(
+        |(report, data)| {
+            data.aggregates.users.keys().map(move |&user_type| {
+                (
+                    [("report", report), ("user_type", user_type.label())],
+                    data.aggregates
+                        .passwords_unused_over_45_days(user_type, now),
+                )
+            })
+        },
+    );
+    gauges(
+        encoder,
+        "credential_report_users_password_unused_over_45d",
+        "Users with a console password last used (never used: last changed) 45 days or more before now (the scrape's time, or --now); CIS AWS Foundations 1.12.",
+        None,
+        unused,
+    )
 }
 
 /// The first `served` users of the snapshot, with their report's name.
@@ -708,12 +815,12 @@ const KEY_FLAGS: [Family<KeyFlag>; 4] = [
     ),
     (
         "credential_report_access_key_created_over_90d",
-        "1 if the report flags the access key as created more than 90 days ago, 0 if not.",
+        "1 if the report flags the access key as created more than 90 days before it was generated, 0 if not: the report's own word; the counts and alerts use the creation time.",
         |k| k.facts.created_over_90_days.as_bool(),
     ),
     (
         "credential_report_access_key_created_over_30d",
-        "1 if the report flags the access key as created more than 30 days ago, 0 if not.",
+        "1 if the report flags the access key as created more than 30 days before it was generated, 0 if not: the report's own word; the counts and alerts use the creation time.",
         |k| k.facts.created_over_30_days.as_bool(),
     ),
 ];
@@ -829,6 +936,7 @@ mod tests {
             per_user: true,
             show_secret_ids: false,
             max_per_user_series: limit,
+            now: None,
         };
         Exposition::new(snapshot(), options).render(Format::Classic)
     }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub telemetry_path: String,
     /// `--report.dir`, shown on the status page.
     pub report_dir: PathBuf,
+    /// The time ages count up to (`--now`); `None`: the clock.
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// The routes served whatever the flags say; `--web.telemetry-path` may be none of them.
@@ -143,7 +145,7 @@ async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Html<Stri
         &snapshot,
         &state.report_dir,
         &state.telemetry_path,
-        jiff::Timestamp::now(),
+        state.now.unwrap_or_else(jiff::Timestamp::now),
         status_page::refresh_seconds(uri.query()),
     ))
 }

@@ -148,6 +148,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             per_user: config.metrics_per_user,
             show_secret_ids: config.metrics_show_secret_ids,
             max_per_user_series: config.metrics_max_per_user_series,
+            now: config.now,
         },
     );
     let bodies = Arc::new(Bodies::new(Arc::clone(&snapshot), Arc::new(exposition)));
@@ -164,6 +165,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         bodies,
         telemetry_path: config.web_telemetry_path.clone(),
         report_dir: config.report_dir.clone(),
+        now: config.now,
     });
     let app = web::protect(routes, &web_config, config.web_max_requests);
     info!(

@@ -314,6 +314,36 @@ impl<'a> User<'a> {
         self.keys().filter(|key| key.is_active()).count()
     }
 
+    /// Whether the user may have a console password: the report says `true`, or cannot say
+    /// (`not_supported`, which AWS's report says of every root user).
+    pub fn may_have_password(&self) -> bool {
+        matches!(self.facts.password_enabled, Flag::True | Flag::NotSupported)
+    }
+
+    /// How many of the user's signing certificates are active.
+    pub fn active_signing_certificates(&self) -> usize {
+        (self.facts.signing_certificates.iter())
+            .filter(|status| **status == Some(KeyStatus::Active))
+            .count()
+    }
+
+    /// Whether the root user has anything to sign in or call with, so that its MFA
+    /// matters: a password (as [`User::may_have_password`]), an active access key or an
+    /// active signing certificate. An AWS Organizations member account's root user has
+    /// none by default (AWS's root-user guide).
+    pub fn root_has_credentials(&self) -> bool {
+        self.may_have_password() || self.active_keys() > 0 || self.active_signing_certificates() > 0
+    }
+
+    /// When a console password was last used or, never used, last changed: its "unused
+    /// since" for CIS AWS Foundations 1.12; `NONE` where the report gives neither.
+    pub fn password_unused_since(&self) -> Time {
+        match self.facts.password_last_used {
+            Time::NONE => self.facts.password_last_rotated,
+            used => used,
+        }
+    }
+
     /// When the user last did anything the report records: signed in or used a key.
     pub fn last_used(&self) -> Time {
         self.keys()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::model::{KeyStatus, Time, User, UserTable, UserType};
+use crate::model::{KeyFacts, KeyStatus, Time, User, UserTable, UserType};
 use crate::report::{self, Checks, Encoding, Provider, ReadOptions, ReadSummary, ReportError};
 
 /// Per user type: how many users, and how many of them fail each check.
@@ -21,19 +21,96 @@ pub struct UserCounts {
     pub without_operation_protection: u64,
     pub with_abnormal_logins: u64,
     pub with_two_active_keys: u64,
-    /// Users with a console password unused for 45 days or more (CIS AWS 1.12), as of
-    /// the report's generation; never used counts from the password's last change.
-    pub password_unused_over_45_days: u64,
 }
 
+/// Times that make a count change as "now" moves on: a key's creation, a password's last
+/// use. Kept sorted, so that how many lie more than some days before any "now" (a
+/// scrape's, the status page's) is one binary search; the same count `check` and the
+/// alerts make, with the same `>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Times {
+    /// Seconds since the epoch, sorted once the report is read.
+    seconds: Vec<i64>,
+}
+
+impl Times {
+    fn add(&mut self, time: Time) {
+        if let Some(seconds) = time.seconds() {
+            self.seconds.push(seconds);
+        }
+    }
+
+    fn append(&mut self, later: Times) {
+        self.seconds.extend(later.seconds);
+    }
+
+    fn sort(&mut self) {
+        self.seconds.sort_unstable();
+    }
+
+    /// How many are more than `seconds` before `now` (`>`), or, with `or_exactly`, that
+    /// many or more (`>=`).
+    pub fn older_than(&self, seconds: i64, now: Timestamp, or_exactly: bool) -> u64 {
+        let limit = now.as_second().saturating_sub(seconds);
+        let before = match or_exactly {
+            true => self.seconds.partition_point(|&t| t <= limit),
+            false => self.seconds.partition_point(|&t| t < limit),
+        };
+        before as u64
+    }
+}
+
+/// Access keys' ages, to count those over some days as of any "now": from the creation
+/// time where the report gives one; only a key whose creation time it does not give counts
+/// by the report's own flag (Tencent's CreatedOver90Days and CreatedOver30Days).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyAges {
+    created: Times,
+    /// Keys without a creation time that the report flags as over 90 and over 30 days.
+    flagged_over_90_days: u64,
+    flagged_over_30_days: u64,
+}
+
+impl KeyAges {
+    fn add(&mut self, key: &KeyFacts) {
+        match key.created {
+            Time::NONE => {
+                self.flagged_over_90_days += u64::from(key.created_over_90_days.is_true());
+                self.flagged_over_30_days += u64::from(key.created_over_30_days.is_true());
+            }
+            created => self.created.add(created),
+        }
+    }
+
+    fn append(&mut self, later: KeyAges) {
+        self.created.append(later.created);
+        self.flagged_over_90_days += later.flagged_over_90_days;
+        self.flagged_over_30_days += later.flagged_over_30_days;
+    }
+
+    /// Keys created more than 90 days before `now`.
+    pub fn over_90_days(&self, now: Timestamp) -> u64 {
+        self.created.older_than(90 * DAY, now, false) + self.flagged_over_90_days
+    }
+
+    /// Keys created more than 30 days before `now`.
+    pub fn over_30_days(&self, now: Timestamp) -> u64 {
+        self.created.older_than(30 * DAY, now, false) + self.flagged_over_30_days
+    }
+}
+
+const DAY: i64 = 86_400;
+
 /// Per key status: how many keys, and how many of them fail each check.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyCounts {
     pub keys: u64,
     pub at_risk: u64,
-    pub over_90_days: u64,
-    pub over_30_days: u64,
+    pub ages: KeyAges,
     pub never_used: u64,
+    /// Keys never used whose user (other than the root user) has a console password: keys
+    /// made at the user's setup that nothing needed (CIS AWS Foundations 1.11).
+    pub never_used_by_console_users: u64,
     /// The earliest last use among these keys, a never-used key counting from its
     /// creation: `time()` minus it is the longest any key has gone unused, so an alert on
     /// unused keys works without per-user series and keeps its threshold in PromQL.
@@ -52,9 +129,69 @@ pub struct Aggregates {
     pub root_last_used: Time,
     /// Signing certificates, by status like `keys`.
     pub signing_certificates: [u64; 3],
+    /// The root user's credentials, as [`RootCredential::ALL`]; only reports with a root
+    /// user's row have them.
+    pub root_credentials: [u64; 3],
+    /// When each password-enabled user other than the root user last used the password
+    /// (or, never used, last changed it), by user type like `users`: passwords unused
+    /// for 45 days or more as of any "now" (CIS AWS Foundations 1.12).
+    pub password_unused_since: BTreeMap<UserType, Times>,
+}
+
+/// What the root user may sign in or call with: what makes its MFA matter (AWS's root-user
+/// guide; Prowler's iam_root_mfa_enabled judges only a root that has one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootCredential {
+    /// A console password: `true`, or `not_supported`, which AWS's report says of every
+    /// root user and so cannot rule one out.
+    Password,
+    /// Active access keys.
+    AccessKey,
+    /// Active X.509 signing certificates.
+    SigningCertificate,
+}
+
+impl RootCredential {
+    /// In the order of the enum, so `credential as usize` indexes it.
+    pub const ALL: [RootCredential; 3] = [
+        RootCredential::Password,
+        RootCredential::AccessKey,
+        RootCredential::SigningCertificate,
+    ];
+
+    /// The value of the `credential` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            RootCredential::Password => "password",
+            RootCredential::AccessKey => "access_key",
+            RootCredential::SigningCertificate => "signing_certificate",
+        }
+    }
 }
 
 impl Aggregates {
+    /// Users other than the root user who may sign in to the console without MFA, as
+    /// `check` and CredentialReportConsoleUserWithoutMFA count them (the root user has
+    /// its own check).
+    pub fn console_users_without_mfa(&self) -> u64 {
+        (self.users.iter())
+            .filter(|(user_type, _)| **user_type != UserType::Root)
+            .map(|(_, counts)| counts.console_without_mfa)
+            .sum()
+    }
+
+    /// Passwords of users of `user_type` unused for 45 days or more (`>=`) before `now`.
+    pub fn passwords_unused_over_45_days(&self, user_type: UserType, now: Timestamp) -> u64 {
+        (self.password_unused_since.get(&user_type)).map_or(0, |times| {
+            times.older_than(PASSWORD_UNUSED_DAYS * DAY, now, true)
+        })
+    }
+
+    /// The counts of active keys.
+    pub fn active_keys(&self) -> &KeyCounts {
+        &self.keys[KeyStatus::Active as usize]
+    }
+
     /// The key counts by status, as [`by_status`] shows them.
     pub fn keys_by_status(&self) -> impl Iterator<Item = (KeyStatus, &KeyCounts)> {
         by_status(&self.keys, |counts| counts.keys)
@@ -75,20 +212,19 @@ pub fn by_status<T>(
 /// per row than the map [`Aggregates`] keeps.
 struct Tally {
     users: [UserCounts; UserType::ALL.len()],
+    password_unused_since: [Times; UserType::ALL.len()],
     rest: Aggregates,
-    /// When the report was generated: passwords unused for 45 days before it count.
-    unused_since: Time,
 }
 
 /// How many days a console password may go unused (CIS AWS Foundations 1.12).
 const PASSWORD_UNUSED_DAYS: i64 = 45;
 
 impl Tally {
-    fn new(generated: Timestamp) -> Self {
+    fn new() -> Self {
         Tally {
             users: Default::default(),
+            password_unused_since: Default::default(),
             rest: Aggregates::default(),
-            unused_since: Time::from(generated),
         }
     }
 
@@ -103,34 +239,31 @@ impl Tally {
         counts.without_operation_protection += u64::from(facts.operation_protection.is_false());
         counts.with_abnormal_logins += u64::from(facts.abnormal_logins.is_true());
         counts.with_two_active_keys += u64::from(user.active_keys() >= 2);
-        if facts.password_enabled.is_true() {
-            let since = [
-                facts.password_last_used,
-                facts.password_last_rotated,
-                facts.created,
-            ]
-            .into_iter()
-            .find(|time| time.is_some())
-            .unwrap_or(Time::NONE);
-            let unused = since.older_than(PASSWORD_UNUSED_DAYS, self.unused_since);
-            counts.password_unused_over_45_days += u64::from(unused.is_true());
-        }
         let is_root = facts.user_type == UserType::Root;
+        if facts.password_enabled.is_true() {
+            self.password_unused_since[facts.user_type as usize].add(user.password_unused_since());
+        }
         if is_root {
             self.rest.root_last_used = self.rest.root_last_used.max(user.last_used());
+            let credentials = &mut self.rest.root_credentials;
+            credentials[RootCredential::Password as usize] += u64::from(user.may_have_password());
+            credentials[RootCredential::AccessKey as usize] += user.active_keys() as u64;
+            credentials[RootCredential::SigningCertificate as usize] +=
+                user.active_signing_certificates() as u64;
         }
         for status in facts.signing_certificates.into_iter().flatten() {
             self.rest.signing_certificates[status as usize] += 1;
         }
+        let console_user = !is_root && facts.password_enabled.is_true();
         for key in user.keys() {
             let status = key.facts.status as usize;
             self.rest.root_keys[status] += u64::from(is_root);
             let counts = &mut self.rest.keys[status];
             counts.keys += 1;
             counts.at_risk += u64::from(key.is_at_risk());
-            counts.over_90_days += u64::from(key.facts.created_over_90_days.is_true());
-            counts.over_30_days += u64::from(key.facts.created_over_30_days.is_true());
+            counts.ages.add(&key.facts);
             counts.never_used += u64::from(key.is_never_used());
+            counts.never_used_by_console_users += u64::from(console_user && key.is_never_used());
             let used = match key.facts.last_used {
                 Time::NONE => key.facts.created,
                 used => used,
@@ -141,6 +274,11 @@ impl Tally {
 
     /// Adds the tally of the users read from further down the same report.
     fn add_tally(&mut self, later: Tally) {
+        for (times, later) in
+            (self.password_unused_since.iter_mut()).zip(later.password_unused_since)
+        {
+            times.append(later);
+        }
         for (counts, later) in self.users.iter_mut().zip(later.users) {
             let UserCounts {
                 users,
@@ -151,7 +289,6 @@ impl Tally {
                 without_operation_protection,
                 with_abnormal_logins,
                 with_two_active_keys,
-                password_unused_over_45_days,
             } = later;
             counts.users += users;
             counts.console_login_enabled += console_login_enabled;
@@ -161,7 +298,6 @@ impl Tally {
             counts.without_operation_protection += without_operation_protection;
             counts.with_abnormal_logins += with_abnormal_logins;
             counts.with_two_active_keys += with_two_active_keys;
-            counts.password_unused_over_45_days += password_unused_over_45_days;
         }
         let Aggregates {
             users: _,
@@ -169,40 +305,57 @@ impl Tally {
             root_keys,
             root_last_used,
             signing_certificates,
+            root_credentials,
+            password_unused_since: _,
         } = later.rest;
         for (counts, later) in self.rest.keys.iter_mut().zip(keys) {
             let KeyCounts {
                 keys,
                 at_risk,
-                over_90_days,
-                over_30_days,
+                ages,
                 never_used,
+                never_used_by_console_users,
                 least_recent_use,
             } = later;
             counts.keys += keys;
             counts.at_risk += at_risk;
-            counts.over_90_days += over_90_days;
-            counts.over_30_days += over_30_days;
+            counts.ages.append(ages);
             counts.never_used += never_used;
+            counts.never_used_by_console_users += never_used_by_console_users;
             counts.least_recent_use = earliest(counts.least_recent_use, least_recent_use);
         }
         for (count, later) in self.rest.root_keys.iter_mut().zip(root_keys) {
             *count += later;
         }
         self.rest.root_last_used = self.rest.root_last_used.max(root_last_used);
+        for (count, later) in (self.rest.root_credentials.iter_mut()).zip(root_credentials) {
+            *count += later;
+        }
         for (count, later) in (self.rest.signing_certificates.iter_mut()).zip(signing_certificates)
         {
             *count += later;
         }
     }
 
-    fn into_aggregates(self) -> Aggregates {
+    fn into_aggregates(mut self) -> Aggregates {
+        for counts in &mut self.rest.keys {
+            counts.ages.created.sort();
+        }
+        let users: BTreeMap<UserType, UserCounts> = (UserType::ALL.into_iter())
+            .zip(self.users)
+            .filter(|(_, counts)| counts.users > 0)
+            .collect();
+        let password_unused_since = (UserType::ALL.into_iter())
+            .zip(self.password_unused_since)
+            .filter(|(user_type, _)| users.contains_key(user_type))
+            .map(|(user_type, mut times)| {
+                times.sort();
+                (user_type, times)
+            })
+            .collect();
         Aggregates {
-            users: UserType::ALL
-                .into_iter()
-                .zip(self.users)
-                .filter(|(_, counts)| counts.users > 0)
-                .collect(),
+            users,
+            password_unused_since,
             ..self.rest
         }
     }
@@ -225,7 +378,7 @@ struct Reading {
 
 impl Reading {
     /// Ready for the users of `text`, and room for them at once rather than by doubling.
-    fn new(generated: Timestamp, keep_users: bool, text: &str) -> Self {
+    fn new(keep_users: bool, text: &str) -> Self {
         let users = keep_users.then(|| {
             let mut users = UserTable::new();
             // A row per line, near enough.
@@ -233,7 +386,7 @@ impl Reading {
             users
         });
         Reading {
-            tally: Tally::new(generated),
+            tally: Tally::new(),
             users,
         }
     }
@@ -297,7 +450,7 @@ impl ReportData {
     ) -> Result<(ReportData, ReadSummary), ReportError> {
         let (summary, readings) =
             report::read_in_parts(bytes, options, generated, threads, |stretch| {
-                Reading::new(generated, keep_users, stretch)
+                Reading::new(keep_users, stretch)
             })?;
         let mut readings = readings.into_iter();
         let mut reading = readings

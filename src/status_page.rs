@@ -53,21 +53,17 @@ struct Findings {
 }
 
 impl Findings {
-    fn of(report: &ReportState) -> Option<Findings> {
+    /// The counts as of `now`, as the gauges, the alerts and `check` make them.
+    fn of(report: &ReportState, now: Timestamp) -> Option<Findings> {
         let data = report.data.as_ref()?;
         let active = active_keys(&data.aggregates.keys_by_status().collect::<Vec<_>>());
         Some(Findings {
-            console_without_mfa: data
-                .aggregates
-                .users
-                .values()
-                .map(|c| c.console_without_mfa)
-                .sum(),
+            console_without_mfa: data.aggregates.console_users_without_mfa(),
             active_keys_at_risk: data
                 .checks
                 .keys_at_risk
                 .then(|| active.map_or(0, |k| k.at_risk)),
-            active_keys_over_90_days: active.map_or(0, |k| k.over_90_days),
+            active_keys_over_90_days: active.map_or(0, |k| k.ages.over_90_days(now)),
             active_keys_never_used: active.map_or(0, |k| k.never_used),
         })
     }
@@ -163,7 +159,7 @@ pub fn render(
     let mut total = Findings::default();
     let (mut users, mut down) = (0, 0);
     for (name, report) in &snapshot.reports {
-        let findings = Findings::of(report);
+        let findings = Findings::of(report, now);
         total = total.add(findings.unwrap_or_default());
         down += usize::from(!report.up);
         let data = report.data.as_ref();

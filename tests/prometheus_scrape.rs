@@ -85,8 +85,8 @@ fn prometheus_scrapes_openmetrics() {
     let scraped = query(port, "scrape_samples_scraped{job=\"credential-report\"}");
     assert_eq!(scraped[0]["value"][1], served.to_string(), "{scraped}");
     let users = query(port, "sum(credential_report_users)");
-    // 18 Tencent users in three reports, 6 AWS IAM and 5 Alibaba RAM users.
-    assert_eq!(users[0]["value"][1], "29", "{users}");
+    // 18 Tencent users in three reports, 7 AWS IAM and 5 Alibaba RAM users.
+    assert_eq!(users[0]["value"][1], "30", "{users}");
     let counter = query(
         port,
         "credential_report_reloads_total{report=\"acme-prod\",result=\"success\"}",

@@ -181,6 +181,22 @@ fn cells(index: usize, row: &Row, dash: bool) -> Vec<String> {
     cells
 }
 
+/// "Now" for the key ages: keys over 90 and 30 days count from their creation time up to it.
+const NOW: &str = "2026-11-24T00:00:00Z";
+
+/// Whether a key created at `created` (Asia/Shanghai time, as the report writes it) is
+/// more than `days` days old at [`NOW`].
+fn older_than(created: (u16, u8, u8, u8, u8, u8), days: i64) -> bool {
+    let (y, m, d, h, mi, s) = created;
+    let created = jiff::civil::datetime(y as i16, m as i8, d as i8, h as i8, mi as i8, s as i8, 0);
+    let created = TimeZone::get("Asia/Shanghai")
+        .unwrap()
+        .to_timestamp(created)
+        .unwrap();
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    now.as_second() - created.as_second() > days * 86_400
+}
+
 /// The straightforward count the exporter must agree with.
 fn reference(rows: &[Row]) -> (Vec<(UserType, UserCounts)>, [[u64; 5]; 3]) {
     let mut by_type: Vec<(UserType, UserCounts)> = Vec::new();
@@ -211,8 +227,9 @@ fn reference(rows: &[Row]) -> (Vec<(UserType, UserCounts)>, [[u64; 5]; 3]) {
             let status = if key.active { 0 } else { 1 };
             keys[status][0] += 1;
             keys[status][1] += key.at_risk as u64;
-            keys[status][2] += key.over_90 as u64;
-            keys[status][3] += key.over_30 as u64;
+            // The report's own flags count only where it gives no creation time.
+            keys[status][2] += older_than(row.created, 90) as u64;
+            keys[status][3] += older_than(row.created, 30) as u64;
             keys[status][4] += key.last_used.is_none() as u64;
         }
     }
@@ -248,7 +265,8 @@ proptest! {
         let actual: Vec<(UserType, UserCounts)> = data.aggregates.users.iter().map(|(t, c)| (*t, *c)).collect();
         prop_assert_eq!(actual, by_type);
         for (status, counts) in data.aggregates.keys.iter().enumerate() {
-            let actual = [counts.keys, counts.at_risk, counts.over_90_days, counts.over_30_days, counts.never_used];
+            let now = NOW.parse().unwrap();
+            let actual = [counts.keys, counts.at_risk, counts.ages.over_90_days(now), counts.ages.over_30_days(now), counts.never_used];
             prop_assert_eq!(actual, keys[status]);
         }
         let names: Vec<&str> = data.users.iter().map(|u| u.username).collect();

@@ -338,7 +338,7 @@ fn check(
         [
             counts.keys,
             counts.never_used,
-            counts.over_90_days,
+            counts.ages.over_90_days(generated),
             aggregates.root_keys[status as usize],
         ]
     };

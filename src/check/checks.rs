@@ -144,7 +144,11 @@ impl Check {
 const AWS_1_4: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.4");
 const AWS_1_5: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.5");
 const AWS_1_7: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.7");
+const AWS_1_10: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.10");
+const AWS_1_11: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.11");
 const AWS_1_12: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.12");
+const AWS_1_13: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.13");
+const AWS_1_14: (Provider, &str) = (Provider::AwsIam, "CIS AWS Foundations v3.0.0 1.14");
 const ALI_1_1: (Provider, &str) = (
     Provider::AlibabaRam,
     "CIS Alibaba Cloud Foundation v1.0.0 1.1",
@@ -157,6 +161,14 @@ const ALI_1_3: (Provider, &str) = (
     Provider::AlibabaRam,
     "CIS Alibaba Cloud Foundation v1.0.0 1.3",
 );
+const ALI_1_4: (Provider, &str) = (
+    Provider::AlibabaRam,
+    "CIS Alibaba Cloud Foundation v1.0.0 1.4",
+);
+const ALI_1_6: (Provider, &str) = (
+    Provider::AlibabaRam,
+    "CIS Alibaba Cloud Foundation v1.0.0 1.6",
+);
 const ALI_1_5: (Provider, &str) = (
     Provider::AlibabaRam,
     "CIS Alibaba Cloud Foundation v1.0.0 1.5 (asks for 90 days)",
@@ -167,7 +179,7 @@ pub static CONSOLE_WITHOUT_MFA: Check = Check {
     severity: Severity::Warning,
     alert: "CredentialReportConsoleUserWithoutMFA",
     title: "A user who may sign in to the console has no MFA device",
-    cis: &[],
+    cis: &[AWS_1_10, ALI_1_4],
     threshold: None,
     answered: ALWAYS,
     words: |_, out| out.push_str("may sign in to the console without an MFA device"),
@@ -190,13 +202,20 @@ pub static KEY_OVER_90_DAYS: Check = Check {
     severity: Severity::Warning,
     alert: "CredentialReportAccessKeyOlderThan90Days",
     title: "An active access key is older than the threshold",
-    cis: &[],
+    cis: &[AWS_1_14, ALI_1_6],
     threshold: Some(("check.key-max-age", Threshold::days(90))),
     answered: ALWAYS,
     words: |finding, out| {
         finding.write_key(out);
-        out.push_str(" was created or last rotated ");
-        finding.write_age(out);
+        match finding.fact {
+            Fact::Age { .. } => {
+                out.push_str(" was created or last rotated ");
+                finding.write_age(out);
+            }
+            _ => out.push_str(
+                " has no readable creation time; the report flags it as created more than 90 days ago",
+            ),
+        }
     },
 };
 pub static KEY_UNUSED_45_DAYS: Check = Check {
@@ -205,7 +224,7 @@ pub static KEY_UNUSED_45_DAYS: Check = Check {
     alert: "CredentialReportAccessKeyUnused",
     title:
         "An active access key was not used (or, never used, created) for the threshold or longer",
-    cis: &[],
+    cis: &[AWS_1_12],
     threshold: Some(("check.key-max-unused", Threshold::days(45))),
     answered: ALWAYS,
     words: |finding, out| {
@@ -222,7 +241,7 @@ pub static TWO_ACTIVE_KEYS: Check = Check {
     severity: Severity::Info,
     alert: "CredentialReportUserWithTwoActiveKeys",
     title: "A user has two or more active access keys",
-    cis: &[],
+    cis: &[AWS_1_13],
     threshold: None,
     answered: ALWAYS,
     words: |finding, out| {
@@ -230,6 +249,36 @@ pub static TWO_ACTIVE_KEYS: Check = Check {
             out.push_str(itoa::Buffer::new().format(active));
         }
         out.push_str(" active access keys");
+    },
+};
+pub static CONSOLE_USER_KEY_NEVER_USED: Check = Check {
+    id: "console_user_key_never_used",
+    severity: Severity::Warning,
+    alert: "CredentialReportConsoleUserKeyNeverUsed",
+    title: "A user with a console password has an active access key that was never used",
+    cis: &[AWS_1_11],
+    threshold: None,
+    answered: ALWAYS,
+    words: |finding, out| {
+        finding.write_key(out);
+        out.push_str(" was never used, and the user has a console password");
+    },
+};
+pub static SIGNING_CERTIFICATE_ACTIVE: Check = Check {
+    id: "signing_certificate_active",
+    severity: Severity::Info,
+    alert: "CredentialReportSigningCertificateActive",
+    title: "A user has an active X.509 signing certificate",
+    cis: &[],
+    threshold: None,
+    // The alert reads a series the exporter serves only for reports that carry
+    // certificates (AWS IAM).
+    answered: |checks| checks.signing_certificates,
+    words: |finding, out| {
+        if let Fact::Certificate(slot) = finding.fact {
+            out.push_str("active signing certificate ");
+            out.push_str(itoa::Buffer::new().format(slot));
+        }
     },
 };
 pub static ABNORMAL_LOGINS: Check = Check {
@@ -259,7 +308,7 @@ pub static ROOT_WITHOUT_MFA: Check = Check {
     id: "root_without_mfa",
     severity: Severity::Critical,
     alert: "CredentialReportRootWithoutMFA",
-    title: "The root user has no MFA device",
+    title: "The root user has a password, an active access key or an active signing certificate, and no MFA device",
     cis: &[AWS_1_5, ALI_1_3],
     threshold: None,
     answered: WITH_ROOT_ROW,
@@ -312,7 +361,7 @@ pub static STALE_REPORT: Check = Check {
 
 /// Every check, in the order findings about one user are listed. Checks are statics, not
 /// consts, so that each is one place in memory: [`Check::position`] finds it by address.
-pub static CHECKS: [&Check; 11] = [
+pub static CHECKS: [&Check; 13] = [
     &STALE_REPORT,
     &KEY_AT_RISK,
     &ROOT_ACCESS_KEY,
@@ -323,7 +372,9 @@ pub static CHECKS: [&Check; 11] = [
     &PASSWORD_UNUSED_45_DAYS,
     &KEY_OVER_90_DAYS,
     &KEY_UNUSED_45_DAYS,
+    &CONSOLE_USER_KEY_NEVER_USED,
     &TWO_ACTIVE_KEYS,
+    &SIGNING_CERTIFICATE_ACTIVE,
 ];
 
 /// The thresholds in force (the flags'), in seconds.
@@ -436,6 +487,8 @@ enum Fact {
         fallback: bool,
     },
     ActiveKeys(usize),
+    /// The slot of a signing certificate, from 1.
+    Certificate(usize),
 }
 
 impl Finding<'_> {
@@ -562,7 +615,9 @@ impl Judge {
             for key in user.keys() {
                 add(&ROOT_ACCESS_KEY, Some(key), Fact::Plain);
             }
-            if facts.mfa.is_false() {
+            // Only a root user that has something to sign in or call with needs MFA: an
+            // AWS Organizations member account's has nothing by default.
+            if facts.mfa.is_false() && user.root_has_credentials() {
                 add(&ROOT_WITHOUT_MFA, None, Fact::Plain);
             }
             // `<`: the alert fires for a day after each use.
@@ -595,9 +650,21 @@ impl Judge {
             }
         }
         for key in user.keys().filter(|key| key.is_active()) {
-            // `>`, as the alert: a key exactly 90 days old is not over 90 days.
-            if let Some(fact) = older(key.facts.created, t.key_max_age, true, false) {
-                add(&KEY_OVER_90_DAYS, Some(key), fact);
+            // `>`, as the alert: a key exactly 90 days old is not over 90 days. A key with
+            // no creation time counts by the report's own flag, as the gauge counts it,
+            // where that flag answers the question asked (90 days).
+            match key.facts.created {
+                Time::NONE => {
+                    let flagged = key.facts.created_over_90_days.is_true();
+                    if flagged && t.key_max_age == Threshold::days(90) {
+                        add(&KEY_OVER_90_DAYS, Some(key), Fact::Plain);
+                    }
+                }
+                created => {
+                    if let Some(fact) = older(created, t.key_max_age, true, false) {
+                        add(&KEY_OVER_90_DAYS, Some(key), fact);
+                    }
+                }
             }
         }
         for key in user.keys().filter(|key| key.is_active()) {
@@ -610,9 +677,28 @@ impl Judge {
                 add(&KEY_UNUSED_45_DAYS, Some(key), fact);
             }
         }
+        // CIS AWS 1.11: a key nothing has used, of a user who signs in with a password, is
+        // most likely one made with the user "just in case". The root user has its own.
+        if !is_root && facts.password_enabled.is_true() {
+            for key in user
+                .keys()
+                .filter(|key| key.is_active() && key.is_never_used())
+            {
+                add(&CONSOLE_USER_KEY_NEVER_USED, Some(key), Fact::Plain);
+            }
+        }
         let active = user.active_keys();
         if active >= 2 {
             add(&TWO_ACTIVE_KEYS, None, Fact::ActiveKeys(active));
+        }
+        for (slot, status) in facts.signing_certificates.iter().enumerate() {
+            if *status == Some(KeyStatus::Active) {
+                add(
+                    &SIGNING_CERTIFICATE_ACTIVE,
+                    None,
+                    Fact::Certificate(slot + 1),
+                );
+            }
         }
     }
 }

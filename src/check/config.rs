@@ -87,7 +87,7 @@ pub enum FailOn {
     Never,
 }
 
-fn parse_now(text: &str) -> Result<Timestamp, String> {
+pub fn parse_now(text: &str) -> Result<Timestamp, String> {
     text.parse().map_err(|error| {
         format!("{text:?} is not an RFC 3339 time like 2026-11-24T00:00:00Z: {error}")
     })

@@ -116,12 +116,11 @@ impl Format for AwsIam {
                 operation_protection: Flag::NotSupported,
                 mfa: row.flag(layout.mfa_active),
                 abnormal_logins: Flag::NotSupported,
-                signing_certificates: row.for_metrics([None; 2], |row| {
-                    layout.certificates.each_ref().map(|certificate| {
-                        // Like a key, a certificate exists where it has a rotation date.
-                        let rotated = row.utc_date(certificate.last_rotated, &[]);
-                        rotated.is_some().then(|| row.active(certificate.active))
-                    })
+                // Read for `check` too: signing_certificate_active and root_without_mfa judge them.
+                signing_certificates: layout.certificates.each_ref().map(|certificate| {
+                    // Like a key, a certificate exists where it has a rotation date.
+                    let rotated = row.utc_date(certificate.last_rotated, &[]);
+                    rotated.is_some().then(|| row.active(certificate.active))
                 }),
             },
             key_slots: [

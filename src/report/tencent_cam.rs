@@ -166,9 +166,9 @@ fn key<'a>(row: &mut Row<'a, '_>, slot: u8, layout: &KeyLayout) -> Option<Access
                 .unwrap_or(KeyStatus::Unknown),
             // A key that exists but was never used has no date here.
             last_used: row.local_date(layout.last_used_date, &["-", "never"]),
-            created_over_90_days: row.for_metrics(Flag::NotSupported, |row| {
-                row.flag(layout.created_over_90_days)
-            }),
+            // Read for `check` too: a key whose creation time cannot be read is over 90
+            // days by this flag, for the check as for the gauge.
+            created_over_90_days: row.flag(layout.created_over_90_days),
             created_over_30_days: row.for_metrics(Flag::NotSupported, |row| {
                 row.flag(layout.created_over_30_days)
             }),

@@ -128,6 +128,14 @@ EXPECTED_ALERTS = [
                                                    cis_control="CIS Alibaba Cloud Foundation v1.0.0 1.5 (asks for 90 days)")),
     ("CredentialReportConsolePasswordUnused", {"report": "aggregate-alibaba", "provider": "alibaba-ram", "username": None}),
     ("CredentialReportSigningCertificateActive", {"report": "aws-prod", "status": "active", "provider": "aws-iam", "severity": "info"}),
+    # CIS AWS 1.11: new-hire's key, active and never used, of a user with a console password.
+    ("CredentialReportConsoleUserKeyNeverUsed", dict(_k("aws-prod", "new-hire", "1"), provider="aws-iam",
+                                                     cis_control="CIS AWS Foundations v3.0.0 1.11", severity="warning")),
+    # Every provider's alerts carry cis_control; Tencent Cloud has no CIS benchmark: none.
+    ("CredentialReportAccessKeyOlderThan90Days", dict(_k("aws-prod", "bob.ops", "1"), cis_control="CIS AWS Foundations v3.0.0 1.14")),
+    ("CredentialReportConsoleUserWithoutMFA", dict(_u("alibaba-prod", "bob@acme.onaliyun.com"),
+                                                   cis_control="CIS Alibaba Cloud Foundation v1.0.0 1.4")),
+    ("CredentialReportUserWithTwoActiveKeys", dict(_u("acme-prod", "bob.ops"), cis_control="none")),
     # The pipeline.
     ("CredentialReportParseFailed", {"report": "broken", "severity": "warning"}),
     ("CredentialReportStale", {"report": "stale", "severity": "warning"}),
