@@ -300,8 +300,8 @@ fn tls_version(key: &str, name: Option<String>) -> anyhow::Result<Option<TlsVers
 /// Go's names for TLS 1.2 suites are the IANA names rustls uses. As in Go, the list does
 /// not apply to TLS 1.3, whose suites are always on; naming them is allowed and does nothing.
 fn cipher_suites(names: Vec<String>) -> anyhow::Result<Vec<String>> {
-    let tls12: Vec<String> = crate::web::tls::tls12_suite_names();
-    let tls13 = crate::web::tls::tls13_suite_names();
+    let tls12: Vec<String> = super::suites::tls12_suite_names();
+    let tls13 = super::suites::tls13_suite_names();
     let mut kept = Vec::new();
     for name in names {
         if tls12.contains(&name) {

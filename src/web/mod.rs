@@ -5,6 +5,7 @@ mod auth;
 pub mod config;
 mod limits;
 mod serve;
+mod suites;
 mod tls;
 
 use std::path::Path;

@@ -19,27 +19,7 @@ use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConf
 use tracing::{info, warn};
 
 use super::config::{ClientAuth, Curve, Pem, TlsSettings, TlsVersion};
-
-/// IANA names of the TLS 1.2 suites this build can offer.
-pub(super) fn tls12_suite_names() -> Vec<String> {
-    suite_names(&rustls::version::TLS12)
-}
-
-/// As Go and IANA name them: rustls says `TLS13_AES_128_GCM_SHA256` for `TLS_AES_128_GCM_SHA256`.
-pub(super) fn tls13_suite_names() -> Vec<String> {
-    suite_names(&rustls::version::TLS13)
-        .into_iter()
-        .map(|name| name.replacen("TLS13_", "TLS_", 1))
-        .collect()
-}
-
-fn suite_names(version: &rustls::SupportedProtocolVersion) -> Vec<String> {
-    ring::ALL_CIPHER_SUITES
-        .iter()
-        .filter(|suite| suite.version() == version)
-        .map(|suite| format!("{:?}", suite.suite()))
-        .collect()
-}
+use super::suites;
 
 /// Builds the server configuration, reading every file it names.
 pub fn server_config(settings: &TlsSettings) -> anyhow::Result<Arc<ServerConfig>> {
@@ -75,7 +55,7 @@ fn provider(settings: &TlsSettings) -> CryptoProvider {
                 provider
                     .cipher_suites
                     .iter()
-                    .find(|suite| &format!("{:?}", suite.suite()) == name)
+                    .find(|suite| &suites::name(suite) == name)
                     .copied()
             })
             .collect();
