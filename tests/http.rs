@@ -110,7 +110,10 @@ fn probes_and_status_page() {
     let want = [
         // The root user has alerts of its own: the page, like check, counts the others.
         sum("credential_report_users_console_without_mfa", "")
-            - sum("credential_report_users_console_without_mfa", "user_type=\"root\""),
+            - sum(
+                "credential_report_users_console_without_mfa",
+                "user_type=\"root\"",
+            ),
         sum("credential_report_access_keys_at_risk", active),
         sum("credential_report_access_keys_over_90d", active),
         sum("credential_report_access_keys_never_used", active),
