@@ -18,7 +18,7 @@ elif ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 # npm (with nodejs) for tsc and @grafana/schema, which the dashboard schema check installs.
 command -v npm >/dev/null || need_apt+=(npm)
-# Headless Chromium for the status page's layout test (tests/http.rs), with a font to lay out in.
+# Headless Chromium for the status page's layout test (tests/it/http.rs), with a font to lay out in.
 command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} from Debian"

@@ -1,4 +1,4 @@
-"""Signs the requests tests/sign_sdk.rs sends on stdin with the clouds' own Python SDKs
+"""Signs the requests tests/it/sign_sdk.rs sends on stdin with the clouds' own Python SDKs
 (alibabacloud-openapi-util, tencentcloud-sdk-python-common) and prints what they produce, so
 the Rust signers are checked against the official ones on the same inputs.
 

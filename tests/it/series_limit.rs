@@ -1,9 +1,7 @@
 //! `--metrics.max-per-user-series`: the real binary, generated reports, real HTTP. The
 //! limit holds, whole users are shown, and what was left out is counted in a metric.
 
-mod common;
-
-use common::Exporter;
+use crate::common::Exporter;
 use credential_report_exporter::generate::{self, Spec};
 
 /// Sample lines of the per-user and per-key families (not the `users`/`access_keys`

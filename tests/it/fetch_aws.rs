@@ -1,17 +1,12 @@
 //! The real `fetch --provider aws-iam` against a fake IAM and STS API on loopback that
 //! checks every request's signature, then the real exporter reading what it wrote.
 
-mod cloud_fakes;
-mod common;
-#[path = "common/python.rs"]
-mod python;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use cloud_fakes::aws::{report, Answer, Credential, FakeAws};
-use common::{Exporter, BINARY};
+use crate::cloud_fakes::aws::{report, Answer, Credential, FakeAws};
+use crate::common::{Exporter, BINARY};
 
 const ACCOUNT: &str = "123456789012";
 const KEY_ID: &str = "ASIAFAKEBASEKEY00001";
@@ -106,7 +101,7 @@ fn assert_answers_speak_botocores_models(
             serde_json::json!({"api": api, "action": action, "status": status, "body": body})
         })
         .collect();
-    python::assert_vendor_models(answers)
+    crate::python::assert_vendor_models(answers)
 }
 
 fn generated() -> SystemTime {
@@ -409,7 +404,7 @@ fn the_loop_serves_metrics_that_say_why_and_never_a_secret() {
         &[Answer::Raw(200, "garbage".to_owned())],
     );
     let dir = tempfile::tempdir().unwrap();
-    let address = format!("127.0.0.1:{}", common::free_port());
+    let address = format!("127.0.0.1:{}", crate::common::free_port());
     let mut child = fetcher(
         &fake,
         dir.path(),

@@ -2,16 +2,11 @@
 //! request's ACS3 signature with its own verifier, pages the report, and injects throttling, an
 //! expired report, access denied and malformed answers.
 
-mod cloud_fakes;
-mod common;
-#[path = "common/python.rs"]
-mod python;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::cloud_fakes::{assert_no_secrets, fetch_once, printed, Acs3Verifier, Fake, Request};
 use base64::Engine;
-use cloud_fakes::{assert_no_secrets, fetch_once, printed, Acs3Verifier, Fake, Request};
 
 const KEY_ID: &str = "LTAI5tFakeKeyIdForTests01";
 const SECRET: &str = "FakeSecretForTests0123456789ab";
@@ -160,7 +155,7 @@ impl Ims {
         let field = |name: &str| {
             form.split('&').find_map(|kv| {
                 let (k, v) = kv.split_once('=')?;
-                (k == name).then(|| cloud_fakes::decode(v))
+                (k == name).then(|| crate::cloud_fakes::decode(v))
             })
         };
         if field("OIDCToken").as_deref() != Some(expected_token.as_str())
@@ -216,7 +211,7 @@ fn assert_answers_speak_alibabas_models(fake: &Fake) -> serde_json::Map<String, 
             serde_json::json!({"api": api, "action": a.action, "status": a.status, "body": a.body})
         })
         .collect();
-    python::assert_vendor_models(answers)
+    crate::python::assert_vendor_models(answers)
 }
 
 fn env(fake: &Fake) -> Vec<(&'static str, String)> {
@@ -429,7 +424,7 @@ fn the_exporter_reads_the_fetched_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&fake, dir.path(), &env(&fake));
     assert!(out.status.success(), "{}", printed(&out));
-    let exporter = common::Exporter::start(dir.path(), &[]);
+    let exporter = crate::common::Exporter::start(dir.path(), &[]);
     let metrics = exporter.metrics();
     let r = format!("report=\"{ACCOUNT}\"");
     for line in [
@@ -464,7 +459,7 @@ fn the_fetchers_metrics_count_the_throttled_attempt_and_the_expired_report() {
     let url = fake.url();
     let env = env(&fake);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let fetcher = cloud_fakes::Fetcher::spawn(
+    let fetcher = crate::cloud_fakes::Fetcher::spawn(
         dir.path(),
         &["--provider", "alibaba-ram", "--alibaba.endpoint", &url],
         &env,

@@ -5,14 +5,11 @@
 //! Needs the test Python (tests/requirements.txt in .venv/, as scripts/test.sh installs it, or
 //! CREDENTIAL_REPORT_TEST_PYTHON); without it this test fails and says how to get it.
 
-#[path = "common/python.rs"]
-mod python;
-
 use credential_report_exporter::fetch::sign::{acs3, tc3, Secret};
 use serde_json::{json, Value};
 
 fn run_sdk(cases: &Value) -> Vec<Value> {
-    match python::run_script("sign_sdk.py", cases) {
+    match crate::python::run_script("sign_sdk.py", cases) {
         Value::Array(answers) => answers,
         other => panic!("tests/sign_sdk.py answered {other}, not a list"),
     }

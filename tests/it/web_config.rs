@@ -1,8 +1,6 @@
 //! `--web.config.file` and the HTTP limits, against the real binary: TLS with certificates
 //! made here, client certificates, basic auth, TLS versions, slow clients, methods.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -18,7 +16,7 @@ use rustls::{
     ClientConfig, ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion,
 };
 
-use common::{
+use crate::common::{
     examples_dir, free_port, report_with_users, request_without_reading, users_line, Exporter,
     BINARY,
 };
@@ -631,11 +629,11 @@ fn a_renewed_certificate_is_served_without_a_restart() {
         .unwrap()
         .self_signed(&key)
         .unwrap();
-    common::write_atomically(
+    crate::common::write_atomically(
         &pki.dir.path().join("tls/server.key"),
         key.serialize_pem().as_bytes(),
     );
-    common::write_atomically(
+    crate::common::write_atomically(
         &pki.dir.path().join("tls/server.crt"),
         renewed.pem().as_bytes(),
     );

@@ -1,10 +1,8 @@
 //! SIGTERM ends the exporter cleanly and promptly, even while it is reading a large report.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{report_with_users, write_atomically, Exporter};
+use crate::common::{report_with_users, write_atomically, Exporter};
 
 /// Large enough that reading it takes the exporter a while (about 45 MB).
 const USERS: usize = 200_000;

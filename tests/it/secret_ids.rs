@@ -1,8 +1,6 @@
 //! No log line holds a whole SecretId, whatever the report holds and at any log level.
 
-mod common;
-
-use common::{report_with_users, Exporter};
+use crate::common::{report_with_users, Exporter};
 
 #[test]
 fn logs_never_show_a_whole_secret_id() {

@@ -1,13 +1,11 @@
 //! File-system faults with real files: permissions, a read-only folder, a storm of
 //! rewrites, and a folder of ten thousand reports.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::{open_to_everyone, report_with_users, users_line, write_atomically, Exporter};
+use crate::common::{open_to_everyone, report_with_users, users_line, write_atomically, Exporter};
 
 #[test]
 fn unreadable_file_is_refused_while_others_keep_working() {

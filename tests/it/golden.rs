@@ -1,14 +1,12 @@
 //! The `/metrics` output for `examples/reports/`, compared with checked-in golden files,
 //! and checked by Debian's `promtool`. After an intended change of the output, regenerate
-//! with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
-
-mod common;
+//! with `UPDATE_GOLDEN=1 cargo test --test it golden` and review the diff.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{examples_on_a_fixed_day, Exporter};
+use crate::common::{examples_on_a_fixed_day, Exporter};
 
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0";
 
@@ -51,7 +49,7 @@ fn compare_with_golden(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; run UPDATE_GOLDEN=1 cargo test --test golden",
+            "{}: {e}; run UPDATE_GOLDEN=1 cargo test --test it golden",
             path.display()
         )
     });
@@ -62,7 +60,7 @@ fn compare_with_golden(name: &str, actual: &str) {
             .position(|(e, a)| e != a)
             .unwrap_or(expected.lines().count().min(actual.lines().count()));
         panic!(
-            "{} differs from the output at line {}:\n  golden: {:?}\n  actual: {:?}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test golden",
+            "{} differs from the output at line {}:\n  golden: {:?}\n  actual: {:?}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test it golden",
             path.display(),
             first_difference + 1,
             expected.lines().nth(first_difference),

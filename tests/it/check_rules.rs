@@ -4,8 +4,6 @@
 //! whose findings become the alerts promtool must see firing, no more and no fewer.
 //! Reports at the thresholds' edges (a second either side) make `>` against `>=` count.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -14,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 
-use common::{examples_dir, Exporter, BINARY};
+use crate::common::{examples_dir, Exporter, BINARY};
 use credential_report_exporter::check::CHECKS;
 
 /// When the reports were generated and "now" for `check`; promtool evaluates at

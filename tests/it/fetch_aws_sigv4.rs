@@ -5,12 +5,8 @@
 //! Needs the test Python (tests/requirements.txt in .venv/, as scripts/test.sh installs it, or
 //! CREDENTIAL_REPORT_TEST_PYTHON); without it the botocore test fails and says how to get it.
 
-mod cloud_fakes;
-#[path = "common/python.rs"]
-mod python;
-
-use cloud_fakes::sigv4::{verify, Request};
-use cloud_fakes::sigv4_suite::SUITE;
+use crate::cloud_fakes::sigv4::{verify, Request};
+use crate::cloud_fakes::sigv4_suite::SUITE;
 use serde_json::{json, Value};
 
 const SUITE_KEY_ID: &str = "AKIDEXAMPLE";
@@ -165,7 +161,7 @@ fn accepts_what_botocore_signs() {
          "region": "us-east-1", "service": "iam"},
     ]);
     let signed: Vec<Value> =
-        serde_json::from_value(python::run_script("sigv4_botocore.py", &cases)).unwrap();
+        serde_json::from_value(crate::python::run_script("sigv4_botocore.py", &cases)).unwrap();
     assert_eq!(signed.len(), cases.as_array().unwrap().len());
     let now = jiff::Timestamp::now().as_second();
     for (case, signed) in cases.as_array().unwrap().iter().zip(&signed) {

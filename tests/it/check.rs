@@ -1,18 +1,16 @@
 //! `credential-report-exporter check`, the real binary: each output format for the examples
 //! and the bad-input corpus of every provider against golden files in tests/golden/check/,
 //! exit statuses, masked key ids, and the serving rules for folders. After an intended
-//! change of the output, regenerate with `UPDATE_GOLDEN=1 cargo test --test check` and
+//! change of the output, regenerate with `UPDATE_GOLDEN=1 cargo test --test it check::` and
 //! review the diff.
-
-mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::{examples_dir, BINARY};
+use crate::common::{examples_dir, BINARY};
 
-/// The examples are copied as generated at 2026-11-24T00:00:00Z, as tests/golden.rs does,
+/// The examples are copied as generated at 2026-11-24T00:00:00Z, as tests/it/golden.rs does,
 /// and checked as of then: the ages, and so the findings, are the same on any day.
 const GENERATED: u64 = 1_795_478_400;
 const NOW: &str = "2026-11-24T00:00:00Z";
@@ -78,7 +76,7 @@ fn compare_with_golden(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; run UPDATE_GOLDEN=1 cargo test --test check",
+            "{}: {e}; run UPDATE_GOLDEN=1 cargo test --test it check::",
             path.display()
         )
     });
@@ -89,7 +87,7 @@ fn compare_with_golden(name: &str, actual: &str) {
             .position(|(e, a)| e != a)
             .unwrap_or(expected.lines().count().min(actual.lines().count()));
         panic!(
-            "{} differs from the output at line {}:\n  golden: {:?}\n  actual: {:?}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test check",
+            "{} differs from the output at line {}:\n  golden: {:?}\n  actual: {:?}\nIf the change is intended: UPDATE_GOLDEN=1 cargo test --test it check::",
             path.display(),
             line + 1,
             expected.lines().nth(line),

@@ -1,12 +1,10 @@
 //! Starts that fail: they say why in the configured log format and exit non-zero,
 //! without a panic.
 
-mod common;
-
 use std::net::TcpListener;
 use std::process::{Command, Output};
 
-use common::{examples_dir, BINARY};
+use crate::common::{examples_dir, BINARY};
 
 fn run(flags: &[&str]) -> Output {
     Command::new(BINARY)
@@ -50,7 +48,8 @@ fn listen_address_without_a_port_shows_the_expected_form() {
 
 #[test]
 fn durations_take_units_together() {
-    let exporter = common::Exporter::start(&examples_dir(), &["--watch.poll-interval", "1m30s"]);
+    let exporter =
+        crate::common::Exporter::start(&examples_dir(), &["--watch.poll-interval", "1m30s"]);
     assert_eq!(exporter.status("/-/ready"), 200);
 }
 
@@ -76,7 +75,7 @@ fn version_names_the_revision_compiler_and_target() {
 
 #[test]
 fn sizes_take_units() {
-    let exporter = common::Exporter::start(&examples_dir(), &["--report.max-bytes", "1KiB"]);
+    let exporter = crate::common::Exporter::start(&examples_dir(), &["--report.max-bytes", "1KiB"]);
     let metrics = exporter.metrics();
     // acme-prod is larger than 1 KiB, so it is refused; the flag itself was accepted.
     assert!(

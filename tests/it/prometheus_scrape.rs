@@ -1,12 +1,10 @@
 //! A real Prometheus (Debian's package) scrapes the real exporter: it negotiates
 //! OpenMetrics and ingests every family without error.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{examples_on_a_fixed_day, free_port, Exporter};
+use crate::common::{examples_on_a_fixed_day, free_port, Exporter};
 
 struct Prometheus(Child);
 

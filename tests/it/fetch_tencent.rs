@@ -3,16 +3,11 @@
 //! for), limits GetSecurityLastUsed to ten SecretIds, throttles, and answers access denied and
 //! malformed JSON where a test asks it to.
 
-mod cloud_fakes;
-mod common;
-#[path = "common/python.rs"]
-mod python;
-
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cloud_fakes::{assert_no_secrets, fetch_once, printed, Fake, Request, Tc3Verifier};
+use crate::cloud_fakes::{assert_no_secrets, fetch_once, printed, Fake, Request, Tc3Verifier};
 use serde_json::{json, Value};
 
 const SECRET_ID: &str = "AKIDFakeSecretIdForTests0123456789ab";
@@ -349,7 +344,7 @@ fn assert_answers_speak_tencents_models(fake: &Fake) -> serde_json::Map<String, 
             json!({"api": api, "action": a.action, "status": a.status, "body": a.body})
         })
         .collect();
-    python::assert_vendor_models(answers)
+    crate::python::assert_vendor_models(answers)
 }
 
 fn run(fake: &Fake, dir: &std::path::Path, secret_key: &str) -> std::process::Output {
@@ -562,7 +557,7 @@ fn the_exporter_reads_the_rebuilt_report_without_the_checks_no_api_gives() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&fake, dir.path(), SECRET_KEY);
     assert!(out.status.success(), "{}", printed(&out));
-    let exporter = common::Exporter::start(dir.path(), &[]);
+    let exporter = crate::common::Exporter::start(dir.path(), &[]);
     let metrics = exporter.metrics();
     let r = format!("report=\"{OWNER}\"");
     for line in [
@@ -599,7 +594,7 @@ fn the_fetchers_metrics_count_calls_by_action_and_result_and_hold_no_secret() {
     let (fake, _cam) = start(Mode::Normal);
     let dir = tempfile::tempdir().unwrap();
     let url = fake.url();
-    let fetcher = cloud_fakes::Fetcher::spawn(
+    let fetcher = crate::cloud_fakes::Fetcher::spawn(
         dir.path(),
         &["--provider", "tencent-cam", "--tencent.endpoint", &url],
         &[

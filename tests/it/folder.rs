@@ -1,12 +1,10 @@
 //! The folder, followed: real files in a real folder, the real binary, real HTTP.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::time::Duration;
 
-use common::{report_with_users, users_line, write_atomically, Exporter};
+use crate::common::{report_with_users, users_line, write_atomically, Exporter};
 
 #[test]
 fn new_report_is_served_within_two_seconds() {
@@ -245,7 +243,7 @@ fn sigterm_exits_cleanly() {
 #[test]
 fn folder_that_is_missing_a_file_or_unreadable_is_reported() {
     let parent = tempfile::tempdir().unwrap();
-    common::open_to_everyone(parent.path());
+    crate::common::open_to_everyone(parent.path());
     let dir = parent.path().join("reports");
     let folder_page = |exporter: &Exporter| exporter.get("/", None).2;
 

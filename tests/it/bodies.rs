@@ -3,13 +3,11 @@
 //! reload, within the series limit, in both formats. Read over a raw HTTP/1.1 connection,
 //! so that nothing between decides the encoding.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{report_with_users, users_line, write_atomically, Exporter};
+use crate::common::{report_with_users, users_line, write_atomically, Exporter};
 
 const OPENMETRICS: &str = "application/openmetrics-text;version=1.0.0";
 
@@ -193,7 +191,7 @@ fn series_limit_holds_gzip_and_streamed() {
 
 #[test]
 fn clients_without_gzip_or_refusing_it_get_plain_text() {
-    let examples = common::examples_on_a_fixed_day();
+    let examples = crate::common::examples_on_a_fixed_day();
     let exporter = Exporter::start(examples.path(), &[]);
     let mut stream = TcpStream::connect(&exporter.address).unwrap();
     write!(

@@ -1,8 +1,6 @@
 //! The HTTP surface: content negotiation, probes, the status page, unknown paths.
 
-mod common;
-
-use common::{examples_dir, examples_on_a_fixed_day, Exporter};
+use crate::common::{examples_dir, examples_on_a_fixed_day, Exporter};
 
 use std::path::Path;
 use std::process::Command;
@@ -170,7 +168,8 @@ fn telemetry_path_is_configurable() {
 #[test]
 fn usernames_are_escaped_in_both_formats_and_the_page() {
     let dir = tempfile::tempdir().unwrap();
-    let report = common::report_with_users(1).replace("user0", "\"<b>x\\y</b>\"\"q\"\"\nz\"");
+    let report =
+        crate::common::report_with_users(1).replace("user0", "\"<b>x\\y</b>\"\"q\"\"\nz\"");
     std::fs::write(dir.path().join("odd.csv"), report).unwrap();
     let exporter = Exporter::start(dir.path(), &[]);
     exporter.wait_for_sample("credential_report_up{report=\"odd\"} 1");
@@ -224,7 +223,7 @@ fn chromium(profile: &Path, args: &[&str]) -> std::process::Output {
 /// sticks out to the right, and the broken report's error is on screen under its row.
 /// Chromium lays out a copy of the page with a script added that measures every cell
 /// (the page itself has none). Then it takes the screenshot docs/status-page.png shows:
-/// `UPDATE_SCREENSHOT=1 cargo test --test http status_page` writes it there.
+/// `UPDATE_SCREENSHOT=1 cargo test --test it status_page` writes it there.
 #[test]
 fn status_page_fits_1280_px_in_chromium() {
     let dir = tempfile::tempdir().unwrap();

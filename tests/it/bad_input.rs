@@ -1,12 +1,10 @@
 //! Bad input against the running binary: each broken version gets a clear error that names
 //! the file and line, is counted in a metric, and loses nothing.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::{report_with_users, write_atomically, Exporter};
+use crate::common::{report_with_users, write_atomically, Exporter};
 
 fn corpus(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
