@@ -53,7 +53,7 @@ pub struct Config {
     pub metrics_max_per_user_series: u64,
 
     /// The time the counts that change with it (keys over 90 days, passwords unused for 45) count up to, as RFC 3339 (2026-11-24T00:00:00Z), like `check --now`. Default: the clock at each scrape. Set it only for reproducible output (tests, demos).
-    #[arg(long = "now", env = "CREDENTIAL_REPORT_NOW", value_name = "TIME", value_parser = crate::check::parse_now)]
+    #[arg(long = "now", env = "CREDENTIAL_REPORT_NOW", value_name = "TIME", value_parser = parse_now)]
     pub now: Option<jiff::Timestamp>,
 
     /// Address to listen on, as host:port; `:9877` means every interface.
@@ -236,6 +236,13 @@ pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
         _ => return Err(expected()),
     };
     number.checked_mul(multiplier).ok_or_else(expected)
+}
+
+/// The `--now` of serving and of `check`: an RFC 3339 time the ages count up to.
+pub(crate) fn parse_now(text: &str) -> Result<jiff::Timestamp, String> {
+    text.parse().map_err(|error| {
+        format!("{text:?} is not an RFC 3339 time like 2026-11-24T00:00:00Z: {error}")
+    })
 }
 
 /// host:port, :port or [v6]:port. Only the form is checked here; whether the host

@@ -10,7 +10,7 @@ use super::checks::{
     Threshold, KEY_OVER_90_DAYS, KEY_UNUSED_45_DAYS, PASSWORD_UNUSED_45_DAYS, ROOT_USED_RECENTLY,
     STALE_REPORT,
 };
-use crate::config::ReportFlags;
+use crate::config::{parse_now, ReportFlags};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,10 +85,4 @@ pub enum FailOn {
     Warning,
     Critical,
     Never,
-}
-
-pub fn parse_now(text: &str) -> Result<Timestamp, String> {
-    text.parse().map_err(|error| {
-        format!("{text:?} is not an RFC 3339 time like 2026-11-24T00:00:00Z: {error}")
-    })
 }

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use jiff::Timestamp;
 
 pub use checks::{Check, Finding, Severity, Threshold, CHECKS};
-pub use config::{parse_now, CheckConfig, FailOn, OutputFormat};
+pub use config::{CheckConfig, FailOn, OutputFormat};
 use walk::{Outcome, Render, Walk};
 
 use crate::cores::on_every_core_in_order;
