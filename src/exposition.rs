@@ -107,15 +107,11 @@ impl Exposition {
         format: Format,
         out: &mut impl fmt::Write,
     ) -> fmt::Result {
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(SnapshotCollector {
+        let collector = SnapshotCollector {
             snapshot: Arc::new(ArcSwap::new(snapshot)),
             options: self.options,
-        }));
-        match format {
-            Format::OpenMetrics => text::encode_registry(out, &registry),
-            Format::Classic => prometheus_text::encode(out, &registry),
-        }
+        };
+        encode_collector(Box::new(collector), format, out)
     }
 
     /// Writes the families of `snapshot` that change with the time ([`encode_aging`]), as
@@ -127,15 +123,25 @@ impl Exposition {
         format: Format,
         out: &mut impl fmt::Write,
     ) -> fmt::Result {
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(AgingCollector {
+        let collector = AgingCollector {
             snapshot: Arc::new(ArcSwap::new(snapshot)),
             options: self.options,
-        }));
-        match format {
-            Format::OpenMetrics => text::encode_registry(out, &registry),
-            Format::Classic => prometheus_text::encode(out, &registry),
-        }
+        };
+        encode_collector(Box::new(collector), format, out)
+    }
+}
+
+/// One collector's families in `format`, without OpenMetrics' closing `# EOF`.
+fn encode_collector(
+    collector: Box<dyn Collector>,
+    format: Format,
+    out: &mut impl fmt::Write,
+) -> fmt::Result {
+    let mut registry = Registry::default();
+    registry.register_collector(collector);
+    match format {
+        Format::OpenMetrics => text::encode_registry(out, &registry),
+        Format::Classic => prometheus_text::encode(out, &registry),
     }
 }
 
