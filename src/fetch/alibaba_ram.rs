@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde::Deserialize;
 
-use super::api::{json_error, nonce, Answer, ApiClient, Endpoint, Env};
+use super::api::{failed_call, json_error, nonce, Answer, ApiClient, Endpoint, Env};
 use super::call::{self, ApiError, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::{acs3, scrub, Secret};
@@ -315,12 +315,7 @@ impl AlibabaRam {
                 .client
                 .post(endpoint, &path, &headers, None, Vec::new())
                 .await
-                .map_err(|e| {
-                    FetchError::new(
-                        e.reason,
-                        format!("{action}: {}", scrub(&e.message, &known.0, &known.1)),
-                    )
-                })?;
+                .map_err(failed_call(action, &known))?;
             read_answer(action, answer, &known)
         })
         .await?;
@@ -402,12 +397,7 @@ impl AlibabaRam {
                     form.clone().into_bytes(),
                 )
                 .await
-                .map_err(|e| {
-                    FetchError::new(
-                        e.reason,
-                        format!("{ACTION}: {}", scrub(&e.message, &known.0, &known.1)),
-                    )
-                })?;
+                .map_err(failed_call(ACTION, &known))?;
             let reply = read_answer::<Answer>(ACTION, answer, &known)?;
             // The expiry is part of a usable answer: checked here, so a bad one is recorded.
             if let Reply::Done(a) = &reply {

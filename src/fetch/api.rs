@@ -179,6 +179,23 @@ pub fn nonce() -> String {
     super::sign::hex(&bytes)
 }
 
+/// For `map_err` on [`ApiClient::post`]: the failed call's error, named by `action` and
+/// scrubbed of the secrets and key ids in `known`, as every message of a cloud call is.
+pub fn failed_call<'a>(
+    action: &'a str,
+    known: &'a (Vec<&'a str>, Vec<&'a str>),
+) -> impl FnOnce(FetchError) -> FetchError + 'a {
+    move |e| {
+        FetchError::new(
+            e.reason,
+            format!(
+                "{action}: {}",
+                super::sign::scrub(&e.message, &known.0, &known.1)
+            ),
+        )
+    }
+}
+
 /// A JSON error without the value that caused it (it could be a key id or a token).
 pub fn json_error(e: &serde_json::Error) -> String {
     use serde_json::error::Category;

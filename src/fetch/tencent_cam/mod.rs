@@ -18,10 +18,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{ApiClient, Endpoint, Env};
+use super::api::{failed_call, ApiClient, Endpoint, Env};
 use super::call::{self, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
-use super::sign::{scrub, Secret};
+use super::sign::Secret;
 use super::{ApiCalls, FailureReason, FetchError, FetchedReport};
 use envelope::invalid;
 use report::{Details, Key, Kind, LastUsed, Person, Protection, REPORT_TZ};
@@ -527,12 +527,7 @@ impl TencentCam {
                 .client
                 .post(&self.endpoint, "/", &headers, None, body.clone())
                 .await
-                .map_err(|e| {
-                    FetchError::new(
-                        e.reason,
-                        format!("{action}: {}", scrub(&e.message, &known.0, &known.1)),
-                    )
-                })?;
+                .map_err(failed_call(action, &known))?;
             envelope::read(action, answer, &known)
         })
         .await

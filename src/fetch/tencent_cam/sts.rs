@@ -5,10 +5,10 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::api::{ApiClient, Endpoint};
+use super::super::api::{failed_call, ApiClient, Endpoint};
 use super::super::call::{self, Reply, Retries};
 use super::super::credentials::Keys;
-use super::super::sign::{scrub, tc3, Secret};
+use super::super::sign::{tc3, Secret};
 use super::super::{ApiCalls, FailureReason, FetchError};
 use super::envelope;
 
@@ -74,12 +74,7 @@ impl Tke {
             let answer = client
                 .post(&self.sts, "/", &headers, None, body.clone())
                 .await
-                .map_err(|e| {
-                    FetchError::new(
-                        e.reason,
-                        format!("{ACTION}: {}", scrub(&e.message, &known.0, &known.1)),
-                    )
-                })?;
+                .map_err(failed_call(ACTION, &known))?;
             envelope::read::<Answer>(ACTION, answer, &known)
         })
         .await?;
