@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{ArgAction, Args, Parser, ValueEnum};
 use jiff::tz::TimeZone;
 use regex::Regex;
@@ -11,11 +12,11 @@ use regex::Regex;
 use crate::reload::{FileGlob, Selection};
 use crate::report::{Provider, ReadOptions};
 
+/// Serves cloud credential reports (Tencent Cloud CAM, AWS IAM, Alibaba Cloud RAM) as Prometheus metrics.
 #[derive(Debug, Parser)]
 #[command(
     name = "credential-report-exporter",
     version = crate::build_info::LONG_VERSION,
-    about = "Serves cloud credential reports (Tencent Cloud CAM, AWS IAM, Alibaba Cloud RAM) as Prometheus metrics.",
     // A flag given twice takes its last value, as wrappers that append flags expect.
     args_override_self = true
 )]
@@ -129,7 +130,8 @@ pub struct ReportFlags {
         long = "report.provider",
         env = "CREDENTIAL_REPORT_PROVIDER",
         value_name = "PROVIDER",
-        default_value = "auto"
+        default_value = "auto",
+        value_parser = ProviderChoice::parser()
     )]
     pub provider: ProviderChoice,
 
@@ -149,7 +151,7 @@ impl ReportFlags {
     pub fn read_options(&self) -> ReadOptions {
         ReadOptions {
             timezone: self.timezone.clone(),
-            provider: self.provider.into(),
+            provider: self.provider.0,
         }
     }
 }
@@ -174,22 +176,18 @@ impl LogLevel {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProviderChoice {
-    Auto,
-    TencentCam,
-    AwsIam,
-    AlibabaRam,
-}
+/// `--report.provider`: one provider, or `auto` (`None`) to tell each file's by its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderChoice(pub Option<Provider>);
 
-impl From<ProviderChoice> for Option<Provider> {
-    fn from(choice: ProviderChoice) -> Option<Provider> {
-        match choice {
-            ProviderChoice::Auto => None,
-            ProviderChoice::TencentCam => Some(Provider::TencentCam),
-            ProviderChoice::AwsIam => Some(Provider::AwsIam),
-            ProviderChoice::AlibabaRam => Some(Provider::AlibabaRam),
-        }
+impl ProviderChoice {
+    const AUTO: &'static str = "auto";
+
+    /// `auto` or a provider's name, listed in `--help` and in errors as clap lists an enum's.
+    fn parser() -> impl TypedValueParser<Value = ProviderChoice> {
+        let names = std::iter::once(Self::AUTO).chain(Provider::ALL.map(Provider::name));
+        PossibleValuesParser::new(names)
+            .map(|name| ProviderChoice(Provider::ALL.into_iter().find(|p| p.name() == name)))
     }
 }
 

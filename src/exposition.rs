@@ -288,7 +288,7 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
     gauges(
         encoder,
         "credential_report_info",
-        "A metric with a constant 1 for each report read, labelled by the provider whose report it is (tencent-cam, aws-iam, alibaba-ram).",
+        "A metric with a constant 1 for each report read, labelled by the provider whose report it is (as --report.provider names it).",
         None,
         providers,
     )?;
@@ -379,7 +379,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_without_login_protection",
-                "Users without login protection (Tencent CAM's LoginProtectionActive FALSE).",
+                "Users without login protection (the report's LoginProtectionActive FALSE).",
                 |c| c.without_login_protection,
             ),
             |checks| checks.login_protection,
@@ -387,7 +387,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_without_operation_protection",
-                "Users without operation protection (Tencent CAM's OperationProtectionActive FALSE).",
+                "Users without operation protection (the report's OperationProtectionActive FALSE).",
                 |c| c.without_operation_protection,
             ),
             |checks| checks.operation_protection,
@@ -462,7 +462,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         (
             (
                 "credential_report_access_keys_at_risk",
-                "Access keys the provider flags as possibly leaked (Tencent CAM's MayBeAtRisk TRUE).",
+                "Access keys the provider flags as possibly leaked (the report's MayBeAtRisk TRUE).",
                 |c| c.at_risk,
             ),
             |checks| checks.keys_at_risk,
@@ -478,7 +478,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         (
             (
                 "credential_report_access_keys_never_used_by_console_users",
-                "Access keys with no last-used date whose user, other than the root user, has a console password (PasswordEnabled TRUE): keys made at the user's setup that nothing needed; CIS AWS Foundations 1.11.",
+                "Access keys with no last-used date whose user, other than the root user, has a console password (PasswordEnabled TRUE): keys made at the user's setup that nothing needed.",
                 |c| c.never_used_by_console_users,
             ),
             ALWAYS,
@@ -517,7 +517,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
     gauges(
         encoder,
         "credential_report_root_access_keys",
-        "Access keys of the account's root user, by status; CIS AWS Foundations 1.4 and CIS Alibaba Cloud Foundations 1.2 want none.",
+        "Access keys of the account's root user, by status; the CIS benchmarks want none.",
         None,
         by_status(snapshot, |checks| checks.root_user, |a| &a.root_keys),
     )?;
@@ -535,7 +535,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
     gauges(
         encoder,
         "credential_report_root_credentials",
-        "What the account's root user may sign in or call with, by kind: password (1 where the report says it has one or, as AWS's always does, cannot say), active access_key and active signing_certificate counts. Its MFA matters only where one is above 0.",
+        "What the account's root user may sign in or call with, by kind: password (1 where the report says it has one or cannot say), active access_key and active signing_certificate counts. Its MFA matters only where one is above 0.",
         None,
         root_credentials,
     )?;
@@ -614,7 +614,7 @@ fn encode_aging(
     gauges(
         encoder,
         "credential_report_users_password_unused_over_45d",
-        "Users with a console password last used (never used: last changed) 45 days or more before now (the scrape's time, or --now); CIS AWS Foundations 1.12.",
+        "Users with a console password last used (never used: last changed) 45 days or more before now (the scrape's time, or --now).",
         None,
         unused,
     )
@@ -716,12 +716,12 @@ const USER_FLAGS: [Family<UserFlag>; 6] = [
     ),
     (
         "credential_report_user_login_protection_enabled",
-        "1 if login protection is on (Tencent CAM's LoginProtectionActive), 0 if not; absent where not supported.",
+        "1 if login protection is on (the report's LoginProtectionActive), 0 if not; absent where not supported.",
         |u| u.facts.login_protection,
     ),
     (
         "credential_report_user_operation_protection_enabled",
-        "1 if operation protection is on (Tencent CAM's OperationProtectionActive), 0 if not; absent where not supported.",
+        "1 if operation protection is on (the report's OperationProtectionActive), 0 if not; absent where not supported.",
         |u| u.facts.operation_protection,
     ),
     (
@@ -877,7 +877,7 @@ fn encode_keys(
     gauges(
         encoder,
         "credential_report_access_key_last_used_info",
-        "A metric with a constant 1 for each access key the report says where it was last used, labelled by that region and service (AWS).",
+        "A metric with a constant 1 for each access key the report says where it was last used, labelled by that region and service.",
         None,
         places,
     )?;

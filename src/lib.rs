@@ -16,7 +16,7 @@ pub mod config;
 pub mod cores;
 pub mod exposition;
 pub mod fetch;
-pub mod generate;
+pub use report::generate;
 pub mod http;
 pub mod model;
 pub mod process;

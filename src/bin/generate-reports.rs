@@ -10,12 +10,6 @@ use clap::Parser;
 use credential_report_exporter::generate::{self, Spec};
 use credential_report_exporter::report::Provider;
 
-fn provider(name: &str) -> Result<Provider, String> {
-    (Provider::ALL.into_iter())
-        .find(|provider| provider.name() == name)
-        .ok_or_else(|| format!("{name:?} is not one of tencent-cam, aws-iam, alibaba-ram"))
-}
-
 #[derive(Debug, Parser)]
 #[command(
     name = "generate-reports",
@@ -34,8 +28,8 @@ struct Args {
     /// Folder to write into; created if missing.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Whose reports to write: tencent-cam, aws-iam or alibaba-ram.
-    #[arg(long, default_value = "tencent-cam", value_parser = provider)]
+    /// Whose reports to write.
+    #[arg(long, value_enum, default_value_t)]
     provider: Provider,
     /// Write only this file of the set (by index), e.g. to change one report in place.
     #[arg(long, value_name = "INDEX")]

@@ -107,7 +107,7 @@ fn result(outcome: &Outcome, finding: &Finding, uri: &str) -> Value {
 }
 
 fn rule(check: &Check) -> Value {
-    let cis: Vec<&str> = check.cis.iter().map(|(_, control)| *control).collect();
+    let cis: Vec<&str> = check.cis_controls().collect();
     json!({
         "id": check.id,
         "name": check.alert,

@@ -44,6 +44,21 @@ const NO_RETRIES: Retries = Retries {
     base: Duration::ZERO,
 };
 
+/// `fetch`'s flags for Alibaba Cloud RAM.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "alibaba")]
+pub struct Flags {
+    /// Alibaba Cloud: the IMS endpoint.
+    #[arg(
+        id = "alibaba.endpoint",
+        long = "alibaba.endpoint",
+        env = "CREDENTIAL_REPORT_FETCH_ALIBABA_ENDPOINT",
+        value_name = "URL",
+        default_value = "https://ims.aliyuncs.com"
+    )]
+    pub endpoint: String,
+}
+
 pub struct AlibabaRam {
     client: ApiClient,
     ims: Endpoint,

@@ -222,19 +222,19 @@ mod tests {
 
     #[test]
     fn https_anywhere_http_only_to_loopback() {
-        let e = Endpoint::parse("--x", "https://ims.aliyuncs.com/").unwrap();
-        assert_eq!(e.host(), "ims.aliyuncs.com");
+        let e = Endpoint::parse("--x", "https://api.example.com/").unwrap();
+        assert_eq!(e.host(), "api.example.com");
         assert_eq!(
             Endpoint::parse("--x", "http://127.0.0.1:4000")
                 .unwrap()
                 .host(),
             "127.0.0.1:4000"
         );
-        let err = Endpoint::parse("--alibaba.endpoint", "http://ims.aliyuncs.com")
+        let err = Endpoint::parse("--cloud.endpoint", "http://api.example.com")
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--alibaba.endpoint") && err.contains("127.0.0.1"),
+            err.contains("--cloud.endpoint") && err.contains("127.0.0.1"),
             "{err}"
         );
         assert_eq!(

@@ -25,9 +25,33 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
 use super::{
-    ApiCalls, FailureReason, FetchConfig, FetchError, FetchedReport, Target, CALL_NOT_READY,
-    CALL_SUCCESS,
+    ApiCalls, FailureReason, FetchError, FetchedReport, Target, CALL_NOT_READY, CALL_SUCCESS,
 };
+
+/// `fetch`'s flags for AWS IAM.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "aws")]
+pub struct Flags {
+    /// AWS: a role to assume for one account's report; repeat it (or separate with commas) for many accounts. Unset: the credentials' own account.
+    #[arg(
+        id = "aws.role-arn",
+        long = "aws.role-arn",
+        env = "CREDENTIAL_REPORT_FETCH_AWS_ROLE_ARN",
+        value_name = "ARN",
+        value_delimiter = ',',
+        action = clap::ArgAction::Append
+    )]
+    pub role_arns: Vec<String>,
+
+    /// AWS: the external id the roles' trust policies require, if any.
+    #[arg(
+        id = "aws.external-id",
+        long = "aws.external-id",
+        env = "CREDENTIAL_REPORT_FETCH_AWS_EXTERNAL_ID",
+        value_name = "ID"
+    )]
+    pub external_id: Option<String>,
+}
 
 /// How often one attempt goes back to GenerateCredentialReport after being told the report
 /// expired or is not present; more means the service is confused, and the attempt fails.
@@ -58,8 +82,9 @@ impl super::Source for AwsIam {
 }
 
 impl AwsIam {
-    pub async fn new(config: &FetchConfig) -> anyhow::Result<AwsIam> {
-        for arn in &config.aws_role_arns {
+    /// `poll_interval` is the wait between "is the report ready?" calls.
+    pub async fn new(flags: &Flags, poll_interval: Duration) -> anyhow::Result<AwsIam> {
+        for arn in &flags.role_arns {
             account_of_role(arn)?;
         }
         let sdk = aws_config::defaults(BehaviorVersion::latest())
@@ -81,9 +106,9 @@ impl AwsIam {
         };
         Ok(AwsIam {
             config: sdk,
-            role_arns: config.aws_role_arns.clone(),
-            external_id: config.aws_external_id.clone(),
-            poll_interval: super::poll_interval(config),
+            role_arns: flags.role_arns.clone(),
+            external_id: flags.external_id.clone(),
+            poll_interval,
         })
     }
 

@@ -86,62 +86,9 @@ pub struct FetchConfig {
     #[arg(long = "web.config.file", env = "CREDENTIAL_REPORT_FETCH_WEB_CONFIG_FILE", value_name = "FILE", value_parser = parse_optional_path)]
     pub web_config_file: Option<PathBuf>,
 
-    /// AWS: a role to assume for one account's report; repeat it (or separate with commas) for many accounts. Unset: the credentials' own account.
-    #[arg(
-        long = "aws.role-arn",
-        env = "CREDENTIAL_REPORT_FETCH_AWS_ROLE_ARN",
-        value_name = "ARN",
-        value_delimiter = ',',
-        action = clap::ArgAction::Append
-    )]
-    pub aws_role_arns: Vec<String>,
-
-    /// AWS: the external id the roles' trust policies require, if any.
-    #[arg(
-        long = "aws.external-id",
-        env = "CREDENTIAL_REPORT_FETCH_AWS_EXTERNAL_ID",
-        value_name = "ID"
-    )]
-    pub aws_external_id: Option<String>,
-
-    /// Alibaba Cloud: the IMS endpoint.
-    #[arg(
-        long = "alibaba.endpoint",
-        env = "CREDENTIAL_REPORT_FETCH_ALIBABA_ENDPOINT",
-        value_name = "URL",
-        default_value = "https://ims.aliyuncs.com"
-    )]
-    pub alibaba_endpoint: String,
-
-    /// Tencent Cloud: the site the account lives on, which picks the API domains: `china`
-    /// (cam.tencentcloudapi.com) or `international` (cam.intl.tencentcloudapi.com, and STS's
-    /// sts.intl.tencentcloudapi.com for TKE workload identity).
-    #[arg(
-        long = "tencent.site",
-        env = "CREDENTIAL_REPORT_FETCH_TENCENT_SITE",
-        value_name = "SITE",
-        default_value = "china"
-    )]
-    pub tencent_site: super::tencent_cam::Site,
-
-    /// Tencent Cloud: the CAM endpoint, overriding the one --tencent.site picks.
-    #[arg(
-        long = "tencent.endpoint",
-        env = "CREDENTIAL_REPORT_FETCH_TENCENT_ENDPOINT",
-        value_name = "URL"
-    )]
-    pub tencent_endpoint: Option<String>,
-
-    /// Tencent Cloud: calls a second per CAM action. Tencent documents 20 for each action the
-    /// fetcher uses; lower it when other tools call the same actions with this account.
-    #[arg(
-        long = "tencent.rate-limit",
-        env = "CREDENTIAL_REPORT_FETCH_TENCENT_RATE_LIMIT",
-        value_name = "N",
-        default_value_t = 20,
-        value_parser = clap::value_parser!(u32).range(1..)
-    )]
-    pub tencent_rate_limit: u32,
+    /// Each provider's own flags (`--aws.*`, `--alibaba.*`, `--tencent.*`).
+    #[command(flatten)]
+    pub providers: super::ProviderFlags,
 
     /// Least severe log level written.
     #[arg(
@@ -180,27 +127,14 @@ mod tests {
 
     #[test]
     fn defaults_suit_unattended_use() {
+        let provider = Provider::default();
         let config =
-            FetchConfig::try_parse_from(["x", "--provider", "aws-iam", "--report.dir", "d"])
+            FetchConfig::try_parse_from(["x", "--provider", provider.name(), "--report.dir", "d"])
                 .unwrap();
-        assert_eq!(config.provider, Provider::AwsIam);
+        assert_eq!(config.provider, provider);
         assert_eq!(config.fetch_interval, Duration::from_secs(4 * 3600));
         assert!(!config.once);
         assert!(config.web_listen_address.is_none());
-        assert!(config.aws_role_arns.is_empty());
-    }
-
-    #[test]
-    fn role_arns_repeat_and_split_on_commas() {
-        let config = FetchConfig::try_parse_from([
-            "x",
-            "--provider=aws-iam",
-            "--report.dir=d",
-            "--aws.role-arn=arn:aws:iam::111111111111:role/a",
-            "--aws.role-arn=arn:aws:iam::222222222222:role/b,arn:aws:iam::333333333333:role/c",
-        ])
-        .unwrap();
-        assert_eq!(config.aws_role_arns.len(), 3);
     }
 
     #[test]
@@ -209,13 +143,10 @@ mod tests {
         assert!(parse_report_name("../etc/passwd").is_err());
         assert!(parse_report_name(".hidden").is_err());
         assert!(parse_report_name("").is_err());
-        let error = FetchConfig::try_parse_from([
-            "x",
-            "--provider=aws-iam",
-            "--report.dir=d",
-            "--report.name=a/b",
-        ])
-        .unwrap_err();
+        let provider = format!("--provider={}", Provider::default());
+        let error =
+            FetchConfig::try_parse_from(["x", &provider, "--report.dir=d", "--report.name=a/b"])
+                .unwrap_err();
         assert!(error.to_string().contains("a/b"), "{error}");
     }
 }

@@ -155,7 +155,7 @@ mod tests {
     fn failures_start_at_zero_and_calls_are_counted() {
         let calls = ApiCalls::default();
         let target = Target::own_account();
-        let metrics = FetchMetrics::new("aws-iam", std::slice::from_ref(&target), &calls);
+        let metrics = FetchMetrics::new("some-cloud", std::slice::from_ref(&target), &calls);
         calls.record("GetCredentialReport", "success");
         metrics.attempt_failed(&target, FailureReason::Throttled);
         let text = metrics.render(Format::Classic);
@@ -169,7 +169,7 @@ mod tests {
             "credential_report_fetch_api_calls_total{action=\"GetCredentialReport\",result=\"success\"} 1"
         ));
         let build = format!(
-            "credential_report_fetcher_build_info{{version=\"{}\",provider=\"aws-iam\"}} 1",
+            "credential_report_fetcher_build_info{{version=\"{}\",provider=\"some-cloud\"}} 1",
             env!("CARGO_PKG_VERSION")
         );
         assert!(text.contains(&build), "{text}");

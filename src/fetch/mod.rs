@@ -9,7 +9,7 @@
 //! written), [`writer`] (atomic file), `run` (rounds, retries, the fetcher's /metrics).
 //!
 //! Adding a provider: a module implementing [`Source`] (a single-account provider keeps the
-//! default `targets`), an arm in [`source`], and its flags in [`config`]. One attempt is one
+//! default `targets`), an arm in [`source`], and its flags in [`ProviderFlags`]. One attempt is one
 //! call of `fetch`: it waits for the report to be generated itself, and leaves retries and
 //! backoff across attempts to the loop (return the reason; access denied is not retried).
 
@@ -188,24 +188,30 @@ pub trait Source: Send + Sync {
     ) -> BoxFuture<'a, Result<FetchedReport, FetchError>>;
 }
 
+/// Every provider's own flags, each declared in its provider's file.
+#[derive(Debug, clap::Args)]
+pub struct ProviderFlags {
+    #[command(flatten)]
+    pub aws: aws::Flags,
+    #[command(flatten)]
+    pub alibaba: alibaba_ram::Flags,
+    #[command(flatten)]
+    pub tencent: tencent_cam::Flags,
+}
+
 /// Builds the provider's fetcher from the flags and its standard credential sources.
 pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
     let env = |name: &str| std::env::var(name).ok();
+    let flags = &config.providers;
+    let poll = poll_interval(config);
     Ok(match config.provider {
-        Provider::AwsIam => Box::new(aws::AwsIam::new(config).await?),
+        Provider::AwsIam => Box::new(aws::AwsIam::new(&flags.aws, poll).await?),
         Provider::AlibabaRam => Box::new(alibaba_ram::AlibabaRam::new(
-            &config.alibaba_endpoint,
-            poll_interval(config),
+            &flags.alibaba.endpoint,
+            poll,
             &env,
         )?),
-        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(
-            &tencent_cam::Options {
-                site: config.tencent_site,
-                endpoint: config.tencent_endpoint.as_deref(),
-                per_second: config.tencent_rate_limit,
-            },
-            &env,
-        )?),
+        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(&flags.tencent, &env)?),
     })
 }
 

@@ -33,7 +33,7 @@ pub async fn run(
     let targets = source.targets();
     if config.report_name.is_some() && targets.len() > 1 {
         anyhow::bail!(
-            "--report.name names one report, but {} are fetched (one per --aws.role-arn); leave it out to name each by its account id",
+            "--report.name names one report, but {} are fetched; leave it out to name each by its account id",
             targets.len()
         );
     }

@@ -50,61 +50,92 @@ fn refused(why: String) -> FetchError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::{self, Spec};
 
-    const AWS_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
-    const ROOT: &str = "<root_account>,arn:aws:iam::123456789012:root,2019-03-01T10:00:00+00:00,not_supported,N/A,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
-    const ALICE: &str = "alice,arn:aws:iam::123456789012:user/alice,2020-01-01T00:00:00+00:00,true,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A";
-
-    fn fetched(content: String, users_listed: Option<u64>) -> FetchedReport {
-        FetchedReport {
-            account_id: None,
-            content: content.into_bytes(),
-            generated: "2026-11-25T00:00:00Z".parse().unwrap(),
-            users_listed,
-        }
+    /// Every provider's generated report of three users: a header and lines 2 to 4.
+    fn reports() -> impl Iterator<Item = (Provider, String)> {
+        let spec = Spec {
+            users: 3,
+            files: 1,
+            seed: 1,
+        };
+        (Provider::ALL.into_iter()).map(move |p| {
+            (
+                p,
+                String::from_utf8(generate::report_of(p, &spec, 0)).unwrap(),
+            )
+        })
     }
 
-    fn verdict(content: String, users_listed: Option<u64>) -> Result<(), String> {
-        refuse_unusable(Provider::AwsIam, &fetched(content, users_listed)).map_err(|e| {
+    fn verdict(provider: Provider, content: &str, users_listed: Option<u64>) -> Result<(), String> {
+        let report = FetchedReport {
+            account_id: None,
+            content: content.as_bytes().to_vec(),
+            generated: generate::GENERATED,
+            users_listed,
+        };
+        refuse_unusable(provider, &report).map_err(|e| {
             assert_eq!(e.reason, FailureReason::RefusedReport);
             e.message
         })
     }
 
+    fn lines(text: &str) -> Vec<&str> {
+        text.lines().collect()
+    }
+
     #[test]
     fn a_whole_report_passes() {
-        assert_eq!(
-            verdict(format!("{AWS_HEADER}\n{ROOT}\n{ALICE}\n"), None),
-            Ok(())
-        );
+        for (provider, text) in reports() {
+            assert_eq!(verdict(provider, &text, None), Ok(()), "{provider}");
+        }
     }
 
     #[test]
     fn a_row_cut_short_is_refused_with_its_line() {
-        let cut = &ALICE[..40];
-        let e = verdict(format!("{AWS_HEADER}\n{ROOT}\n{cut}"), None).unwrap_err();
-        assert!(e.contains("line 3") && e.contains("fields"), "{e}");
+        for (provider, text) in reports() {
+            let cut = &text[..text.trim_end().len() - 30];
+            let e = verdict(provider, cut, None).unwrap_err();
+            assert!(e.contains("line 4"), "{provider}: {e}");
+        }
     }
 
     #[test]
     fn a_header_alone_is_refused() {
-        let e = verdict(format!("{AWS_HEADER}\n"), None).unwrap_err();
-        assert!(e.contains("no users"), "{e}");
+        for (provider, text) in reports() {
+            let e = verdict(provider, &format!("{}\n", lines(&text)[0]), None).unwrap_err();
+            assert!(e.contains("no users"), "{provider}: {e}");
+        }
     }
 
     #[test]
     fn no_root_row_is_refused_where_the_provider_always_writes_one() {
-        let e = verdict(format!("{AWS_HEADER}\n{ALICE}\n"), None).unwrap_err();
-        assert!(e.contains("no root row"), "{e}");
+        let mut with_root_rows = 0;
+        for (provider, text) in reports() {
+            let options = ReadOptions {
+                timezone: jiff::tz::TimeZone::UTC,
+                provider: Some(provider),
+            };
+            let summary = report::read(text.as_bytes(), &options, generate::GENERATED, |_| {});
+            if !summary.unwrap().checks.root_user {
+                continue;
+            }
+            with_root_rows += 1;
+            // The generated root row is the first.
+            let mut rows = lines(&text);
+            rows.remove(1);
+            let e = verdict(provider, &rows.join("\n"), None).unwrap_err();
+            assert!(e.contains("no root row"), "{provider}: {e}");
+        }
+        assert!(with_root_rows > 0, "no provider writes a root row");
     }
 
     #[test]
     fn fewer_users_than_listed_are_refused() {
-        let e = verdict(format!("{AWS_HEADER}\n{ROOT}\n{ALICE}\n"), Some(3)).unwrap_err();
-        assert!(e.contains("2 users, fewer than the 3"), "{e}");
-        assert_eq!(
-            verdict(format!("{AWS_HEADER}\n{ROOT}\n{ALICE}\n"), Some(2)),
-            Ok(())
-        );
+        for (provider, text) in reports() {
+            let e = verdict(provider, &text, Some(4)).unwrap_err();
+            assert!(e.contains("3 users, fewer than the 4"), "{provider}: {e}");
+            assert_eq!(verdict(provider, &text, Some(3)), Ok(()), "{provider}");
+        }
     }
 }

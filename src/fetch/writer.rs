@@ -58,7 +58,8 @@ mod tests {
     #[test]
     fn writes_bytes_and_generation_time() {
         let dir = tempfile::tempdir().unwrap();
-        let content = b"user,arn\r\n<root_account>,arn:aws:iam::123456789012:root\r\n\xef";
+        // CRLF and a byte that is not UTF-8: written as they came.
+        let content = b"user,id\r\nroot,123456789012\r\n\xef";
         let path = write_report(dir.path(), "123456789012", content, generated()).unwrap();
         assert_eq!(path, dir.path().join("123456789012.csv"));
         assert_eq!(fs::read(&path).unwrap(), content);

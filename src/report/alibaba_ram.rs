@@ -3,7 +3,10 @@
 
 use super::columns::{Column, Header};
 use super::row::Row;
-use super::table::Format;
+use std::fmt::Write as _;
+
+use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
+use super::table::{self, Format};
 use super::{Checks, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
 
@@ -44,6 +47,31 @@ const NEVER: &[&str] = &["-"];
 
 impl Format for AlibabaRam {
     const PROVIDER: Provider = Provider::AlibabaRam;
+    /// CIS Alibaba Cloud Foundation Benchmark v1.0.0, section 1 (as Turbot's `cis_v100`
+    /// maps its controls).
+    const CIS_CONTROLS: &'static [(&'static str, &'static str)] = &[
+        (
+            "console_without_mfa",
+            "CIS Alibaba Cloud Foundation v1.0.0 1.4",
+        ),
+        (
+            "key_over_90_days",
+            "CIS Alibaba Cloud Foundation v1.0.0 1.6",
+        ),
+        ("root_access_key", "CIS Alibaba Cloud Foundation v1.0.0 1.2"),
+        (
+            "root_without_mfa",
+            "CIS Alibaba Cloud Foundation v1.0.0 1.3",
+        ),
+        (
+            "root_used_recently",
+            "CIS Alibaba Cloud Foundation v1.0.0 1.1",
+        ),
+        (
+            "password_unused_45_days",
+            "CIS Alibaba Cloud Foundation v1.0.0 1.5 (asks for 90 days)",
+        ),
+    ];
     type Layout = Layout;
 
     fn layout(header: &mut Header<'_>) -> Layout {
@@ -106,6 +134,12 @@ impl Format for AlibabaRam {
             key_slots,
         }
     }
+
+    /// As `GetCredentialReport` returns them: the root's row first.
+    fn generated_report(spec: &Spec, index: usize) -> Vec<u8> {
+        let header = table::columns::<AlibabaRam>().join(",");
+        Writer::api_report(spec, index, &header, write_row)
+    }
 }
 
 /// The account a RAM user's logon name belongs to: `alice@example.onaliyun.com` →
@@ -144,6 +178,46 @@ fn key<'a>(
             created_over_30_days: created.older_than(30, generated),
         },
     })
+}
+
+/// One user's row of a generated report: user `row` of the file, the root user first.
+fn write_row(w: &mut Writer, row: usize) {
+    let root = row == 0;
+    match root {
+        true => w.cell("<root>"),
+        false => {
+            let _ = write!(w.out, "svc-{row}@acme.onaliyun.com,");
+        }
+    }
+    let created = w.moment_between(FIRST_CREATION, REPORT_TIME);
+    w.iso_date(created);
+    let password = root || w.rng.chance(60);
+    match password {
+        true => w.iso_date_after(created),
+        false => w.cell("-"),
+    }
+    w.cell(if password { "TRUE" } else { "FALSE" });
+    w.flag(95, "TRUE", "FALSE");
+    match password {
+        true => w.iso_date_after(created),
+        false => w.cell("-"),
+    }
+    w.flag(60, "TRUE", "FALSE");
+    let keys = w.rng.pick(&[(40, 0), (45, 1), (10, 2), (5, 5)]);
+    for slot in 0..5 {
+        if slot >= keys {
+            w.cells(&["FALSE", "FALSE", "-", "-"]);
+            continue;
+        }
+        w.cell("TRUE");
+        w.flag(85, "TRUE", "FALSE");
+        let rotated = w.moment_between(created, REPORT_TIME);
+        w.iso_date(rotated);
+        match w.rng.chance(15) {
+            true => w.cell("-"),
+            false => w.iso_date_after(rotated),
+        }
+    }
 }
 
 #[cfg(test)]

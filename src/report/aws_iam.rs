@@ -3,6 +3,9 @@
 
 use super::columns::{Column, Header};
 use super::row::{is_absent, Row};
+use std::fmt::Write as _;
+
+use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
 use super::table::Format;
 use super::{Checks, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
@@ -43,6 +46,22 @@ const NO_INFORMATION: &[&str] = &["no_information"];
 
 impl Format for AwsIam {
     const PROVIDER: Provider = Provider::AwsIam;
+    /// CIS Amazon Web Services Foundations Benchmark v3.0.0, section 1 (as Prowler's
+    /// `cis_3.0_aws.json` maps its checks).
+    const CIS_CONTROLS: &'static [(&'static str, &'static str)] = &[
+        ("console_without_mfa", "CIS AWS Foundations v3.0.0 1.10"),
+        ("key_over_90_days", "CIS AWS Foundations v3.0.0 1.14"),
+        ("key_unused_45_days", "CIS AWS Foundations v3.0.0 1.12"),
+        ("two_active_keys", "CIS AWS Foundations v3.0.0 1.13"),
+        (
+            "console_user_key_never_used",
+            "CIS AWS Foundations v3.0.0 1.11",
+        ),
+        ("root_access_key", "CIS AWS Foundations v3.0.0 1.4"),
+        ("root_without_mfa", "CIS AWS Foundations v3.0.0 1.5"),
+        ("root_used_recently", "CIS AWS Foundations v3.0.0 1.7"),
+        ("password_unused_45_days", "CIS AWS Foundations v3.0.0 1.12"),
+    ];
     type Layout = Layout;
 
     fn layout(header: &mut Header<'_>) -> Layout {
@@ -132,6 +151,11 @@ impl Format for AwsIam {
             ],
         }
     }
+
+    /// As `GenerateCredentialReport` writes them: the root's row first.
+    fn generated_report(spec: &Spec, index: usize) -> Vec<u8> {
+        Writer::api_report(spec, index, DOCUMENTED_HEADER, write_row)
+    }
 }
 
 /// The account id of an ARN: `arn:aws:iam::123456789012:user/alice` → `123456789012`.
@@ -180,6 +204,65 @@ fn key<'a>(
             created_over_30_days: created.older_than(30, generated),
         },
     })
+}
+
+/// The header AWS documents: the exporter reads all but `password_next_rotation`.
+const DOCUMENTED_HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+/// One user's row of a generated report: user `row` of the file, the root user first.
+fn write_row(w: &mut Writer, row: usize) {
+    let root = row == 0;
+    let name = if root {
+        "<root_account>".to_owned()
+    } else {
+        format!("svc-{row}")
+    };
+    let arn_tail = if root {
+        "root".to_owned()
+    } else {
+        format!("user/{name}")
+    };
+    let _ = write!(w.out, "{name},arn:aws:iam::123456789012:{arn_tail},");
+    let created = w.moment_between(FIRST_CREATION, REPORT_TIME);
+    w.iso_date(created);
+    let password = root || w.rng.chance(60);
+    w.cell(match (root, password) {
+        (true, _) => "not_supported",
+        (false, true) => "true",
+        (false, false) => "false",
+    });
+    match (password, w.rng.chance(10)) {
+        (true, false) => w.iso_date_after(created),
+        (true, true) => w.cell("no_information"),
+        (false, _) => w.cell("N/A"),
+    }
+    match password && !root {
+        true => w.iso_date_after(created),
+        false => w.cell("N/A"),
+    }
+    w.cell("N/A");
+    w.flag(60, "true", "false");
+    let keys = w.rng.pick(&[(40, 0), (45, 1), (15, 2)]);
+    for slot in 0..2 {
+        if slot >= keys {
+            w.cell("false");
+            for _ in 0..4 {
+                w.cell("N/A");
+            }
+            continue;
+        }
+        w.flag(85, "true", "false");
+        let rotated = w.moment_between(created, REPORT_TIME);
+        w.iso_date(rotated);
+        match w.rng.chance(15) {
+            true => w.cells(&["N/A", "N/A", "N/A"]),
+            false => {
+                w.iso_date_after(rotated);
+                w.cells(&["us-east-1", "s3"]);
+            }
+        }
+    }
+    w.cells(&["false", "N/A", "false", "N/A"]);
 }
 
 #[cfg(test)]

@@ -193,7 +193,7 @@ mod tests {
             "abnormal loginsnumwithin30days",
             " ACCESSKEY1LASTUSEDDATE",
         ]);
-        let mut header = Header::new(&row, Provider::TencentCam);
+        let mut header = Header::new(&row, Provider::default());
         assert_eq!(header.required("AccessKey1lastUsedDate"), Column(2));
         assert_eq!(
             header.optional("Abnormal LoginsNumWithin30Days"),
@@ -207,20 +207,20 @@ mod tests {
     #[test]
     fn missing_column_is_named_with_its_provider() {
         let row = HeaderRow::new(["Username"]);
-        let mut header = Header::new(&row, Provider::TencentCam);
+        let mut header = Header::new(&row, Provider::default());
         header.required("Username");
         header.required("MFADeviceActive");
         assert_eq!(header.optional("AccessKey1MayBeAtRisk"), None);
         assert_eq!(
             header.finish().unwrap_err().to_string(),
-            "line 1 (the header): required column \"MFADeviceActive\" is missing from this tencent-cam report"
+            format!("line 1 (the header): required column \"MFADeviceActive\" is missing from this {} report", Provider::default())
         );
     }
 
     #[test]
     fn column_twice_is_refused() {
         let row = HeaderRow::new(["Username", "user name"]);
-        let mut header = Header::new(&row, Provider::TencentCam);
+        let mut header = Header::new(&row, Provider::default());
         header.required("Username");
         assert!(matches!(
             header.finish().unwrap_err(),

@@ -29,26 +29,31 @@ pub use table::Sink;
 macro_rules! with_format {
     ($provider:expr, $format:ident => $body:expr) => {
         match $provider {
-            Provider::TencentCam => {
-                type $format = tencent_cam::TencentCam;
+            $crate::report::Provider::TencentCam => {
+                type $format = $crate::report::tencent_cam::TencentCam;
                 $body
             }
-            Provider::AwsIam => {
-                type $format = aws_iam::AwsIam;
+            $crate::report::Provider::AwsIam => {
+                type $format = $crate::report::aws_iam::AwsIam;
                 $body
             }
-            Provider::AlibabaRam => {
-                type $format = alibaba_ram::AlibabaRam;
+            $crate::report::Provider::AlibabaRam => {
+                type $format = $crate::report::alibaba_ram::AlibabaRam;
                 $body
             }
         }
     };
 }
 
+/// Synthetic reports of every provider; declared after [`with_format!`], which it uses.
+pub mod generate;
+
 /// The clouds whose credential reports the exporter reads. Their names are the
 /// `--report.provider` and `fetch --provider` values and the `provider` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Provider {
+    // The default of `generate-reports` and the benchmarks: the first provider served.
+    #[default]
     TencentCam,
     AwsIam,
     AlibabaRam,
@@ -76,6 +81,12 @@ impl Provider {
     /// of a report rebuilt from an API that gives nothing more (the Tencent fetcher's).
     pub fn required_columns(self) -> Vec<String> {
         with_format!(self, F => table::required_columns::<F>())
+    }
+
+    /// The controls of this provider's CIS benchmark that `check`'s checks stand for, as
+    /// (check id, control).
+    pub fn cis_controls(self) -> &'static [(&'static str, &'static str)] {
+        with_format!(self, F => <F as table::Format>::CIS_CONTROLS)
     }
 
     /// How well `header` fits this provider's reports: how many of its columns are there.

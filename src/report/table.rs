@@ -7,6 +7,7 @@ use jiff::Timestamp;
 
 use super::cells::LocalDates;
 use super::columns::{Header, HeaderRow};
+use super::generate::Spec;
 use super::records::Records;
 use super::row::Row;
 use super::{quote_left_open, Checks, Encoding, Provider, ReadSummary, ReportError};
@@ -16,6 +17,10 @@ use crate::model::{Time, User};
 /// a [`User`]. Each provider is one file implementing this.
 pub trait Format {
     const PROVIDER: Provider;
+
+    /// The controls of the provider's CIS benchmark that `check`'s checks stand for, as
+    /// (check id, control): the alerts' `cis_control` label and the findings' `cis`.
+    const CIS_CONTROLS: &'static [(&'static str, &'static str)];
 
     /// Where the provider's columns are in one report.
     type Layout: Sync;
@@ -28,6 +33,10 @@ pub trait Format {
 
     /// Reads one row. `generated` is when the report was made.
     fn user<'a>(layout: &Self::Layout, row: &mut Row<'a, '_>, generated: Time) -> User<'a>;
+
+    /// File `index` of `spec`: a realistic report of this provider for benchmarks and
+    /// tests, the same bytes for the same seed ([`generate`](super::generate)).
+    fn generated_report(spec: &Spec, index: usize) -> Vec<u8>;
 }
 
 /// How many of `F`'s columns `header` has.

@@ -4,7 +4,12 @@
 use super::cells::parse_count;
 use super::columns::{Column, Header};
 use super::row::{flag, Row};
-use super::table::Format;
+use std::fmt::Write as _;
+
+use jiff::civil::DateTime;
+
+use super::generate::{Console, Spec, Writer, DAY, FIRST_CREATION, REPORT_TIME};
+use super::table::{self, Format};
 use super::{Checks, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, KeyStatus, Time, User, UserFacts, UserType};
 
@@ -54,6 +59,8 @@ const KEY_STATUSES: [(&str, KeyStatus); 4] = [
 
 impl Format for TencentCam {
     const PROVIDER: Provider = Provider::TencentCam;
+    /// CIS publishes no Tencent Cloud benchmark.
+    const CIS_CONTROLS: &'static [(&'static str, &'static str)] = &[];
     type Layout = Layout;
 
     fn layout(header: &mut Header<'_>) -> Layout {
@@ -127,6 +134,32 @@ impl Format for TencentCam {
             key_slots: [key(row, 1, first), key(row, 2, second), None, None, None],
         }
     }
+
+    /// Both consoles' forms, alternating by file ([`Console::of_file`]): the international
+    /// console's `2019/8/16 9:25:56`, the Chinese one's `2019-08-16 09:25:56` with a
+    /// byte-order mark and login counts.
+    fn generated_report(spec: &Spec, index: usize) -> Vec<u8> {
+        let mut writer = Writer::new(spec, index, 220);
+        let console = Console::of_file(index);
+        if console == Console::Chinese {
+            writer.out.push('\u{feff}');
+        }
+        writer
+            .out
+            .push_str(&table::columns::<TencentCam>().join(","));
+        writer.out.push('\n');
+        // Sub-account UINs are 12-digit numbers, handed out in rising order within an account.
+        let mut uin = 100_000_000_000 + writer.rng.below(800_000_000_000);
+        for row in 0..spec.users_in_file(index) {
+            uin += 1 + writer.rng.below(50);
+            let mut user = UserRow {
+                writer: &mut writer,
+                console,
+            };
+            user.write(uin, row);
+        }
+        writer.out.into_bytes()
+    }
 }
 
 /// The vendor documents TRUE/FALSE, but some reports carry a count of logins.
@@ -174,6 +207,188 @@ fn key<'a>(row: &mut Row<'a, '_>, slot: u8, layout: &KeyLayout) -> Option<Access
             }),
         },
     })
+}
+
+/// One user's row of a generated report, in the date form of the file's console.
+struct UserRow<'a> {
+    writer: &'a mut Writer,
+    console: Console,
+}
+
+impl UserRow<'_> {
+    fn write(&mut self, uin: u64, row: usize) {
+        let user_type = self.writer.rng.pick(&[
+            (80, "Sub-user"),
+            (8, "Collaborator"),
+            (7, "WeWork-Sub-user"),
+            (5, "Message-receiver"),
+        ]);
+        let created = self.moment_between(FIRST_CREATION, REPORT_TIME);
+        let _ = write!(self.writer.out, "{uin},");
+        self.username(row);
+        self.writer.out.push_str(user_type);
+        self.writer.out.push(',');
+        self.date(created);
+        self.writer.out.push(',');
+        let ns = "not_supported";
+        match user_type {
+            "Sub-user" => {
+                let password = self.writer.rng.chance(75);
+                self.cell(if password { "TRUE" } else { "FALSE" });
+                match password {
+                    true => {
+                        let rotated = self.moment_between(created, REPORT_TIME);
+                        self.date(rotated);
+                        self.writer.out.push(',');
+                        let console = self.writer.rng.chance(95);
+                        self.cell(if console { "TRUE" } else { "FALSE" });
+                    }
+                    // No password: no rotation date and no console access.
+                    false => self.cells(&["FALSE", "FALSE"]),
+                }
+                self.flag(60);
+                self.flag(50);
+                // not_supported: no mobile number or WeChat bound for MFA.
+                let mfa = self
+                    .writer
+                    .rng
+                    .pick(&[(50, "TRUE"), (40, "FALSE"), (10, ns)]);
+                self.cell(mfa);
+                self.abnormal_logins();
+                let keys = self.writer.rng.pick(&[(40, 0), (45, 1), (15, 2)]);
+                self.keys(created, keys);
+            }
+            "Collaborator" => {
+                // Collaborators log in as their own root account.
+                self.cells(&[ns, ns, ns]);
+                self.flag(70);
+                self.flag(60);
+                self.flag(70);
+                self.abnormal_logins();
+                let keys = self.writer.rng.pick(&[(80, 0), (20, 1)]);
+                self.keys(created, keys);
+            }
+            "WeWork-Sub-user" => {
+                // WeCom sub-users log in by QR code, without a password.
+                self.cells(&[ns, ns]);
+                self.flag(80);
+                self.flag(50);
+                self.flag(40);
+                let mfa = self
+                    .writer
+                    .rng
+                    .pick(&[(40, "TRUE"), (40, "FALSE"), (20, ns)]);
+                self.cell(mfa);
+                self.abnormal_logins();
+                let keys = self.writer.rng.pick(&[(90, 0), (10, 1)]);
+                self.keys(created, keys);
+            }
+            _ => {
+                // Message receivers only receive messages: nothing applies.
+                self.cells(&[ns, ns, ns, ns, ns, ns]);
+                self.abnormal_logins();
+                for _ in 0..2 {
+                    self.cells(&["N/A", ns, ns, ns, ns, ns, ns]);
+                }
+            }
+        }
+        self.writer.end_row();
+    }
+
+    /// Unique within the file; some need quoting, some are Chinese.
+    fn username(&mut self, row: usize) {
+        const GIVEN: [&str; 8] = [
+            "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
+        ];
+        const TEAMS: [&str; 6] = ["ops", "data", "billing", "audit", "web", "ml"];
+        const CHINESE: [&str; 6] = ["李娜", "王芳", "张伟", "刘洋", "陈静", "杨磊"];
+        let given = GIVEN[self.writer.rng.below(GIVEN.len() as u64) as usize];
+        let team = TEAMS[self.writer.rng.below(TEAMS.len() as u64) as usize];
+        let chinese = CHINESE[self.writer.rng.below(CHINESE.len() as u64) as usize];
+        let _ = match self.writer.rng.below(100) {
+            0..=49 => write!(self.writer.out, "{given}.{team}{row}"),
+            50..=69 => write!(self.writer.out, "svc-{team}-{row}"),
+            70..=84 => write!(self.writer.out, "运维-{chinese}{row}"),
+            85..=94 => write!(self.writer.out, "{given}+{row}@{team}.example"),
+            // A display name with a comma and quotes: the CSV quotes it.
+            _ => write!(self.writer.out, "\"{given}, {team} \"\"#{row}\"\"\""),
+        };
+        self.writer.out.push(',');
+    }
+
+    fn abnormal_logins(&mut self) {
+        let suspicious = self.writer.rng.chance(3);
+        match (self.console, suspicious) {
+            (Console::International, true) => self.cell("TRUE"),
+            (Console::International, false) => self.cell("FALSE"),
+            // The Chinese console writes a count of logins.
+            (Console::Chinese, true) => {
+                let count = 1 + self.writer.rng.below(9);
+                let _ = write!(self.writer.out, "{count},");
+            }
+            (Console::Chinese, false) => self.cell("0"),
+        }
+    }
+
+    fn keys(&mut self, user_created: DateTime, keys: usize) {
+        for slot in 0..2 {
+            if slot >= keys {
+                self.cells(&["N/A"; 7]);
+                continue;
+            }
+            self.writer.out.push_str("AKID");
+            const ALPHABET: &[u8] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            for _ in 0..32 {
+                let index = self.writer.rng.below(ALPHABET.len() as u64) as usize;
+                self.writer.out.push(char::from(ALPHABET[index]));
+            }
+            self.writer.out.push(',');
+            let at_risk = self.writer.rng.chance(1);
+            self.cell(if at_risk { "TRUE" } else { "FALSE" });
+            let created = self.moment_between(user_created, REPORT_TIME);
+            self.date(created);
+            self.writer.out.push(',');
+            let active = self.writer.rng.chance(85);
+            self.cell(if active { "Active" } else { "Disable" });
+            match self.writer.rng.chance(15) {
+                true => self.cell("N/A"),
+                false => {
+                    let used = self.moment_between(created, REPORT_TIME);
+                    self.date(used);
+                    self.writer.out.push(',');
+                }
+            }
+            let age = REPORT_TIME.duration_since(created).as_secs();
+            self.cell(if age > 90 * DAY { "TRUE" } else { "FALSE" });
+            self.cell(if age > 30 * DAY { "TRUE" } else { "FALSE" });
+        }
+    }
+
+    fn flag(&mut self, percent_true: u64) {
+        self.writer.flag(percent_true, "TRUE", "FALSE");
+    }
+
+    fn cell(&mut self, text: &str) {
+        self.writer.cell(text);
+    }
+
+    fn cells(&mut self, texts: &[&str]) {
+        self.writer.cells(texts);
+    }
+
+    fn date(&mut self, at: DateTime) {
+        let (y, mo, d) = (at.year(), at.month(), at.day());
+        let (h, mi, s) = (at.hour(), at.minute(), at.second());
+        let _ = match self.console {
+            Console::International => write!(self.writer.out, "{y}/{mo}/{d} {h}:{mi:02}:{s:02}"),
+            Console::Chinese => write!(self.writer.out, "{y}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"),
+        };
+    }
+
+    fn moment_between(&mut self, from: DateTime, to: DateTime) -> DateTime {
+        self.writer.moment_between(from, to)
+    }
 }
 
 #[cfg(test)]

@@ -65,13 +65,42 @@ impl Site {
     }
 }
 
-/// What the fetcher's flags say about Tencent.
-pub struct Options<'a> {
+/// `fetch`'s flags for Tencent Cloud CAM.
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "tencent")]
+pub struct Flags {
+    /// Tencent Cloud: the site the account lives on, which picks the API domains: `china`
+    /// (cam.tencentcloudapi.com) or `international` (cam.intl.tencentcloudapi.com, and STS's
+    /// sts.intl.tencentcloudapi.com for TKE workload identity).
+    #[arg(
+        id = "tencent.site",
+        long = "tencent.site",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_SITE",
+        value_name = "SITE",
+        default_value = "china"
+    )]
     pub site: Site,
-    /// `--tencent.endpoint`: overrides the site's CAM endpoint.
-    pub endpoint: Option<&'a str>,
-    /// `--tencent.rate-limit`: calls a second per action.
-    pub per_second: u32,
+
+    /// Tencent Cloud: the CAM endpoint, overriding the one --tencent.site picks.
+    #[arg(
+        id = "tencent.endpoint",
+        long = "tencent.endpoint",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub endpoint: Option<String>,
+
+    /// Tencent Cloud: calls a second per CAM action. Tencent documents 20 for each action the
+    /// fetcher uses; lower it when other tools call the same actions with this account.
+    #[arg(
+        id = "tencent.rate-limit",
+        long = "tencent.rate-limit",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_RATE_LIMIT",
+        value_name = "N",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub rate_limit: u32,
 }
 
 pub struct TencentCam {
@@ -106,7 +135,7 @@ impl super::Source for TencentCam {
 }
 
 impl TencentCam {
-    pub fn new(options: &Options<'_>, env: Env<'_>) -> anyhow::Result<TencentCam> {
+    pub fn new(flags: &Flags, env: Env<'_>) -> anyhow::Result<TencentCam> {
         let get = |name: &str| {
             env(name)
                 .map(|v| v.trim().to_owned())
@@ -143,7 +172,7 @@ impl TencentCam {
                     role_arn,
                     sts: Endpoint::parse(
                         "TENCENTCLOUD_STS_ENDPOINT",
-                        &get("TENCENTCLOUD_STS_ENDPOINT").unwrap_or_else(|| options.site.sts().to_owned()),
+                        &get("TENCENTCLOUD_STS_ENDPOINT").unwrap_or_else(|| flags.site.sts().to_owned()),
                     )?,
                 }),
             ),
@@ -160,11 +189,11 @@ impl TencentCam {
             client: ApiClient::new()?,
             endpoint: Endpoint::parse(
                 "--tencent.endpoint",
-                options.endpoint.unwrap_or(options.site.cam()),
+                flags.endpoint.as_deref().unwrap_or(flags.site.cam()),
             )?,
             credentials,
             tke,
-            pacer: Pacer::new(options.per_second),
+            pacer: Pacer::new(flags.rate_limit),
             retries: Retries {
                 throttled: THROTTLE_RETRIES,
                 base: std::time::Duration::from_millis(250),
