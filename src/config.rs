@@ -86,21 +86,32 @@ pub struct Config {
     #[arg(long = "web.write-timeout", env = "CREDENTIAL_REPORT_WEB_WRITE_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub web_write_timeout: Duration,
 
+    #[command(flatten)]
+    pub log: LogFlags,
+}
+
+/// `--log.*`, the same for the exporter and `fetch`.
+#[derive(Debug, Args)]
+pub struct LogFlags {
     /// Least severe log level written.
     #[arg(
+        id = "log.level",
         long = "log.level",
         env = "CREDENTIAL_REPORT_LOG_LEVEL",
+        value_name = "LOG_LEVEL",
         default_value = "info"
     )]
-    pub log_level: LogLevel,
+    pub level: LogLevel,
 
     /// Log line format.
     #[arg(
+        id = "log.format",
         long = "log.format",
         env = "CREDENTIAL_REPORT_LOG_FORMAT",
+        value_name = "LOG_FORMAT",
         default_value = "logfmt"
     )]
-    pub log_format: LogFormat,
+    pub format: LogFormat,
 }
 
 /// How reports are chosen in a folder and read: the `--report.*` flags serving and `check`

@@ -16,12 +16,12 @@ use tracing::{debug, error, info, warn};
 use credential_report_exporter::allocator;
 use credential_report_exporter::body::Bodies;
 use credential_report_exporter::check::{self, CheckConfig};
-use credential_report_exporter::config::{Config, LogFormat, LogLevel};
+use credential_report_exporter::config::{Config, LogFlags, LogFormat};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
 use credential_report_exporter::fetch::{self, FetchConfig};
 use credential_report_exporter::reload::{LoadOptions, Reloader};
 use credential_report_exporter::snapshot::Snapshot;
-use credential_report_exporter::web::{self, ServeOptions, WebConfig};
+use credential_report_exporter::web::{self, ServeOptions};
 use credential_report_exporter::{build_info, http, process, watch};
 
 fn main() -> ExitCode {
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         }
     };
     allocator::return_large_buffers_when_freed();
-    init_logging(config.log_level, config.log_format, false);
+    init_logging(&config.log, false);
     match open_files {
         Some((before, after)) => debug!(?before, ?after, "soft limit on open files"),
         None => warn!("cannot raise the soft limit on open files to the hard one; idle connections may keep out others"),
@@ -93,7 +93,7 @@ fn parse_command_line() -> Invocation {
 }
 
 fn run_fetch(config: FetchConfig) -> ExitCode {
-    init_logging(config.log_level, config.log_format, true);
+    init_logging(&config.log, true);
     let result = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -113,17 +113,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     http::check_telemetry_path(&config.web_telemetry_path)?;
     // Checked, certificates and keys included, before anything else starts: a bad file
     // stops the exporter here rather than failing every scrape.
-    let (web_config, tls) = match &config.web_config_file {
-        Some(path) => {
-            let loaded =
-                web::load(path).with_context(|| format!("--web.config.file={}", path.display()))?;
-            for warning in &loaded.0.warnings {
-                warn!(file = %path.display(), "{warning}");
-            }
-            loaded
-        }
-        None => (WebConfig::default(), None),
-    };
+    let (web_config, tls) = web::load(config.web_config_file.as_deref())?;
 
     // Before the folder is read: a port in use is found out at once, with nothing to undo.
     let listener = bind(&config.web_listen_address).await?;
@@ -206,7 +196,8 @@ async fn shutdown_signal() {
 /// `quiet_dependencies`: other crates log at most at info. The AWS SDK's debug lines print
 /// whole access key ids (its credentials' Debug form redacts only the secret), and a
 /// debug log must not leak what /metrics never shows.
-fn init_logging(level: LogLevel, format: LogFormat, quiet_dependencies: bool) {
+fn init_logging(log: &LogFlags, quiet_dependencies: bool) {
+    let (level, format) = (log.level, log.format);
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
     let filter = match quiet_dependencies {

@@ -9,6 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::build_info;
 use crate::check::{Severity, CHECKS};
+use crate::markup::escape;
 use crate::model::KeyStatus;
 use crate::snapshot::{KeyCounts, ReportState, Snapshot};
 
@@ -133,7 +134,7 @@ pub fn render(
     refresh: Option<u32>,
 ) -> String {
     let mut page = String::with_capacity(4096);
-    let metrics = escape_html(telemetry_path);
+    let metrics = escape(telemetry_path);
     let revision = &build_info::REVISION[..build_info::REVISION.len().min(12)];
     let reload = refresh.map_or(String::new(), |n| {
         format!("<meta http-equiv=\"refresh\" content=\"{n}\">")
@@ -148,10 +149,10 @@ pub fn render(
          <p><a href=\"{metrics}\">Metrics</a> · <a href=\"/-/healthy\">Health</a> · \
          <a href=\"/-/ready\">Readiness</a> · <a href=\"{DOCS_URL}\">Documentation</a> \
          (<a href=\"{DOCS_URL}/metrics.md\">metrics</a>, <a href=\"{DOCS_URL}/runbook.md\">runbook</a>)</p>\n",
-        escape_html(build_info::VERSION),
-        escape_html(revision),
-        escape_html(build_info::RUST_VERSION),
-        escape_html(build_info::TARGET),
+        escape(build_info::VERSION),
+        escape(revision),
+        escape(build_info::RUST_VERSION),
+        escape(build_info::TARGET),
     );
 
     // The rows first, adding up as they go; the summary above them is their total.
@@ -185,8 +186,8 @@ pub fn render(
     let _ = writeln!(
         page,
         "</div>\n<p>Report folder <code>{}</code>: <span class=\"{folder_class}\">{}</span></p>",
-        escape_html(&dir.display().to_string()),
-        escape_html(&folder_state),
+        escape(&dir.display().to_string()),
+        escape(&folder_state),
     );
     let _ = writeln!(
         page,
@@ -298,7 +299,7 @@ fn report_rows(
         rows,
         "<tr><td>{}</td><td>{}</td>{state}<td>{}</td><td class=\"n\">{}</td>{}\
          <td>{unused_for}</td><td>{}</td></tr>",
-        escape_html(name),
+        escape(name),
         data.map_or("–", |d| d.provider.name()),
         report
             .file_modified
@@ -316,7 +317,7 @@ fn report_rows(
     let _ = write!(
         rows,
         "<tr class=\"detail\"><td colspan=\"{COLUMNS}\"><span class=\"path\">{}</span>",
-        escape_html(&report.path.display().to_string()),
+        escape(&report.path.display().to_string()),
     );
     if let Some(d) = data {
         let _ = write!(
@@ -330,7 +331,7 @@ fn report_rows(
         let _ = write!(
             rows,
             "<div class=\"error\">Last error: {}</div>",
-            escape_html(error)
+            escape(error)
         );
     }
     rows.push_str("</td></tr>\n");
@@ -348,32 +349,9 @@ fn age(elapsed: SignedDuration) -> String {
     }
 }
 
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape_html("<b>\"x\" & 'y'</b>"),
-            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
-        );
-    }
 
     #[test]
     fn refresh_is_asked_for_in_the_query_within_bounds() {

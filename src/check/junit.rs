@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use super::checks::{Finding, CHECKS};
 use super::walk::Outcome;
 use super::{Collected, Run};
+use crate::markup;
 
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
     // The schema wants a local date-time without a zone; it is UTC.
@@ -31,7 +32,7 @@ fn suite(
     findings: &[Finding],
     timestamp: &str,
 ) {
-    let classname = escape(&outcome.report);
+    let classname = markup::escape(&outcome.report);
     let mut cases = String::new();
     let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
     if let Some(error) = &outcome.error {
@@ -40,7 +41,7 @@ fn suite(
         let _ = writeln!(
             cases,
             "    <testcase name=\"read\" classname=\"{classname}\" time=\"0\">\n      <error message=\"{}\" type=\"unreadable\"/>\n    </testcase>",
-            escape(error)
+            markup::escape(error)
         );
     }
     for check in CHECKS {
@@ -67,7 +68,7 @@ fn suite(
         let failing: Vec<String> = findings
             .iter()
             .filter(|f| f.check.id == check.id && run.fails(f.check.severity))
-            .map(|f| escape(&super::describe(f)))
+            .map(|f| markup::escape(&super::describe(f)))
             .collect();
         if failing.is_empty() {
             cases.push_str("/>\n");
@@ -87,13 +88,13 @@ fn suite(
         .iter()
         .map(|f| {
             let severity = f.check.severity.name();
-            escape(&format!("{severity}: {}", super::describe(f)))
+            markup::escape(&format!("{severity}: {}", super::describe(f)))
         })
         .collect();
     let _ = write!(
         xml,
         "  <testsuite package=\"credential-report-exporter.check\" id=\"{id}\" name=\"{classname}\" timestamp=\"{timestamp}\" hostname=\"localhost\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"0\">\n    <properties>\n      <property name=\"path\" value=\"{}\"/>\n",
-        escape(&outcome.path.to_string_lossy())
+        markup::escape(&outcome.path.to_string_lossy())
     );
     if let Some(provider) = outcome.provider {
         let _ = writeln!(
@@ -106,41 +107,6 @@ fn suite(
         xml,
         "    </properties>\n{cases}    <system-out>{}</system-out>\n    <system-err>{}</system-err>\n  </testsuite>\n",
         all.join("\n"),
-        outcome.first_cell_errors.iter().map(|e| escape(e)).collect::<Vec<_>>().join("\n"),
+        outcome.first_cell_errors.iter().map(|e| markup::escape(e)).collect::<Vec<_>>().join("\n"),
     );
-}
-
-/// Text for XML 1.0 attributes and elements. Characters XML 1.0 cannot carry at all (most
-/// C0 controls) are written as `\u{…}` text instead: a username is free text.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            // Written as references, so attribute values keep them (a parser turns a
-            // literal line break in an attribute into a space).
-            '\n' => escaped.push_str("&#10;"),
-            '\r' => escaped.push_str("&#13;"),
-            '\t' => escaped.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
-                escaped.extend(c.escape_unicode())
-            }
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn xml_escapes_markup_and_controls() {
-        assert_eq!(escape("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
-        assert_eq!(escape("x\ny\u{1}"), "x&#10;y\\u{1}");
-    }
 }

@@ -10,9 +10,7 @@ use clap::Parser;
 
 pub use crate::report::Provider;
 
-use crate::config::{
-    parse_duration, parse_listen_address, parse_optional_path, LogFormat, LogLevel,
-};
+use crate::config::{parse_duration, parse_listen_address, parse_optional_path, LogFlags};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,21 +88,8 @@ pub struct FetchConfig {
     #[command(flatten)]
     pub providers: super::ProviderFlags,
 
-    /// Least severe log level written.
-    #[arg(
-        long = "log.level",
-        env = "CREDENTIAL_REPORT_LOG_LEVEL",
-        default_value = "info"
-    )]
-    pub log_level: LogLevel,
-
-    /// Log line format.
-    #[arg(
-        long = "log.format",
-        env = "CREDENTIAL_REPORT_LOG_FORMAT",
-        default_value = "logfmt"
-    )]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub log: LogFlags,
 }
 
 /// A report name becomes a file name: no folders, nothing hidden, nothing empty.

@@ -15,7 +15,7 @@ use tracing::{error, info, warn};
 
 use super::metrics::FetchMetrics;
 use super::{validate, writer, ApiCalls, FailureReason, FetchConfig, FetchError, Source, Target};
-use crate::web::{self, ServeOptions, WebConfig};
+use crate::web::{self, ServeOptions};
 
 /// Runs the fetcher until `shutdown` completes (or, with --once, after one round). With
 /// --once, an error names every report that could not be fetched and why.
@@ -209,17 +209,7 @@ async fn start_server(
     metrics: Arc<FetchMetrics>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let (web_config, tls) = match &config.web_config_file {
-        Some(path) => {
-            let loaded =
-                web::load(path).with_context(|| format!("--web.config.file={}", path.display()))?;
-            for warning in &loaded.0.warnings {
-                warn!(file = %path.display(), "{warning}");
-            }
-            loaded
-        }
-        None => (WebConfig::default(), None),
-    };
+    let (web_config, tls) = web::load(config.web_config_file.as_deref())?;
     let routes = Router::new()
         .route("/metrics", get(serve_metrics))
         .route("/-/healthy", get(|| async { "Healthy\n" }))

@@ -11,6 +11,7 @@ mod tls;
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context;
 use axum::middleware::from_fn_with_state;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -19,11 +20,19 @@ use tokio::sync::Semaphore;
 pub use config::WebConfig;
 pub use serve::{serve, ServeOptions, WRITE_TIMEOUT};
 
-/// Reads the file and everything it names: the configuration, and the TLS server
-/// configuration when it turns TLS on.
-pub fn load(path: &Path) -> anyhow::Result<(WebConfig, Option<Arc<rustls::ServerConfig>>)> {
-    let config = WebConfig::load(path)?;
-    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+/// Reads `--web.config.file` and everything it names: the configuration, and the TLS
+/// server configuration when it turns TLS on; its warnings are logged. No file: plain HTTP
+/// without auth. Every command that serves HTTP loads it here.
+pub fn load(file: Option<&Path>) -> anyhow::Result<(WebConfig, Option<Arc<rustls::ServerConfig>>)> {
+    let Some(path) = file else {
+        return Ok((WebConfig::default(), None));
+    };
+    let flag = || format!("--web.config.file={}", path.display());
+    let config = WebConfig::load(path).with_context(flag)?;
+    for warning in &config.warnings {
+        tracing::warn!(file = %path.display(), "{warning}");
+    }
+    let tls = (config.tls.as_ref().map(tls::server_config).transpose()).with_context(flag)?;
     Ok((config, tls))
 }
 
