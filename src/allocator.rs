@@ -5,10 +5,10 @@
 /// glibc gives an allocation of at least its mmap threshold a mapping of its own, which
 /// `free` unmaps. The threshold starts at 128 KiB but rises to the size of every such
 /// block freed (up to 32 MiB): after the first reload, a report's file buffer and its user
-/// table come from the heap, whose freed pages stay resident and scattered. Serving a
-/// 100,000-user report through three reloads held 72 MiB more than one reload needs
-/// (`benches/scrape_large.py`); with the threshold fixed at 1 MiB, 29 MiB, and 19 MiB
-/// with the compressed bodies kept in pieces above it (`body.rs`).
+/// table come from the heap, whose freed pages stay resident and scattered: serving a
+/// large report through reloads held several reloads' worth. Fixed at 1 MiB, with the
+/// compressed bodies kept in pieces above it (`body.rs`), most of that goes back
+/// (`benches/scrape_large.py`, "Peak RSS across those reloads" in `benches/RESULTS.md`).
 pub fn return_large_buffers_when_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; it is called at start, before any

@@ -403,7 +403,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
         (
             (
                 "credential_report_users_with_two_active_keys",
-                "Users with both access keys active.",
+                "Users with two or more access keys active.",
                 |c| c.with_two_active_keys,
             ),
             ALWAYS,

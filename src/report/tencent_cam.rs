@@ -1,5 +1,5 @@
 //! Tencent Cloud CAM user credential reports: their columns and their cell vocabulary.
-//! The vendor's description is `shared/seeds/tencent-cam-credential-report.txt`.
+//! The vendor's description of each column is quoted in `docs/providers/tencent-cam.md`.
 
 use super::cells::parse_count;
 use super::columns::{Column, Header};
