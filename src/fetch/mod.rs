@@ -13,18 +13,18 @@
 //! call of `fetch`: it waits for the report to be generated itself, and leaves retries and
 //! backoff across attempts to the loop (return the reason; access denied is not retried).
 
-pub mod alibaba_ram;
-pub mod api;
-pub mod aws;
+mod alibaba_ram;
+mod api;
+mod aws;
 mod call;
-pub mod config;
-pub mod credentials;
+mod config;
+mod credentials;
 mod metrics;
 mod run;
 pub mod sign;
-pub mod tencent_cam;
+mod tencent_cam;
 mod validate;
-pub mod writer;
+mod writer;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! file (TLS, basic auth, headers, rate limit), request limits, and the accept loop.
 
 mod auth;
-pub mod config;
+mod config;
 mod limits;
 mod serve;
 mod suites;
