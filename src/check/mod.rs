@@ -238,7 +238,9 @@ fn describe(finding: &Finding) -> String {
 /// CI log watching stderr whatever the format on stdout.
 fn report_to_stderr(outcome: &Outcome) {
     let mut stderr = io::stderr().lock();
-    let (report, file) = (&outcome.report, outcome.path.display());
+    // Names from a hostile folder: escaped, so no terminal escape reaches the terminal.
+    let path = outcome.path.to_string_lossy();
+    let (report, file) = (table::printable(&outcome.report), table::printable(&path));
     if let Some(error) = &outcome.error {
         let _ = writeln!(stderr, "error: report {report} ({file}) refused: {error}");
     }

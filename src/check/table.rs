@@ -95,7 +95,7 @@ fn write_line(
 
 /// Usernames and report names may hold line breaks and other control characters (a
 /// report's cells are free text): shown escaped, so each finding stays one line.
-fn printable(text: &str) -> Cow<'_, str> {
+pub(super) fn printable(text: &str) -> Cow<'_, str> {
     match text.chars().any(char::is_control) {
         false => Cow::Borrowed(text),
         true => Cow::Owned(

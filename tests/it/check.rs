@@ -392,3 +392,19 @@ fn the_documented_table_sample_is_true() {
         rest = &rest[at + line.len()..];
     }
 }
+
+/// A file's name is free text from whoever writes into the folder: on stderr, as in the
+/// table, its control characters are escaped, so none reaches the terminal.
+#[test]
+fn a_file_name_with_terminal_escapes_is_escaped_on_stderr() {
+    let dir = workspace();
+    let folder = dir.path().join("hostile");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("\u{1b}[2Jwiped.csv"), "id,name\n1,a\n").unwrap();
+    let output = check(dir.path(), &["hostile"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(stderr.contains("\\u{1b}[2Jwiped"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(!stdout(&output).contains('\u{1b}'), "{}", stdout(&output));
+}
