@@ -1,5 +1,7 @@
 //! Encoding `/metrics` from a loaded snapshot: aggregates of 1,000 reports, and per-user
-//! series of 10,000 and 100,000 users, from the files `benches/run.sh` generates.
+//! series of 10,000 and 100,000 users, from the files `benches/run.sh` generates. The
+//! encoding the server does for a new snapshot (body.rs compresses it, or streams it to a
+//! client without gzip), and at every scrape for the families that change with the time.
 //!
 //! `cargo bench --bench encode`; it also writes each body's size and series count to
 //! `target/criterion/encode-sizes.tsv` for `benches/RESULTS.md`.
@@ -11,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions, Format};
@@ -77,18 +78,22 @@ fn encode(c: &mut Criterion) {
     ];
     let mut sizes = String::new();
     for (name, files, per_user) in cases {
-        let snapshot = Arc::new(ArcSwap::from_pointee(snapshot(files, per_user)));
-        let exposition = Exposition::new(
-            snapshot,
-            ExpositionOptions {
-                per_user,
-                show_secret_ids: false,
-                max_per_user_series: 0,
-                now: None,
-            },
-        );
+        let snapshot = Arc::new(snapshot(files, per_user));
+        let exposition = Exposition::new(ExpositionOptions {
+            per_user,
+            show_secret_ids: false,
+            max_per_user_series: 0,
+            now: None,
+        });
+        let encode = |format| {
+            let mut body = String::new();
+            (exposition.encode_snapshot(Arc::clone(&snapshot), format, &mut body))
+                .and_then(|()| exposition.encode_aging(Arc::clone(&snapshot), format, &mut body))
+                .expect("encoding into a String");
+            body
+        };
         for format in [Format::OpenMetrics, Format::Classic] {
-            let body = exposition.render(format);
+            let body = encode(format);
             let series = body.lines().filter(|l| !l.starts_with('#')).count();
             let format_name = match format {
                 Format::OpenMetrics => "openmetrics",
@@ -98,7 +103,7 @@ fn encode(c: &mut Criterion) {
             drop(body);
             group.throughput(Throughput::Elements(series as u64));
             group.bench_function(BenchmarkId::new(name, format_name), |b| {
-                b.iter(|| exposition.render(format).len())
+                b.iter(|| encode(format).len())
             });
         }
     }

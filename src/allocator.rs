@@ -5,10 +5,10 @@
 /// glibc gives an allocation of at least its mmap threshold a mapping of its own, which
 /// `free` unmaps. The threshold starts at 128 KiB but rises to the size of every such
 /// block freed (up to 32 MiB): after the first reload, a report's file buffer and its user
-/// table come from the heap, whose freed pages stay resident and scattered: serving a
-/// large report through reloads held several reloads' worth. Fixed at 1 MiB, with the
-/// compressed bodies kept in pieces above it (`body.rs`), most of that goes back
-/// (`benches/scrape_large.py`, "Peak RSS across those reloads" in `benches/RESULTS.md`).
+/// table come from the heap, whose freed pages stay resident and scattered: a large
+/// report served through a few reloads held several reloads' worth. With the threshold
+/// fixed at 1 MiB, and the compressed bodies kept in pieces above it (`body.rs`), it holds
+/// little more than one (`benches/scrape_large.py`, figures in benches/RESULTS.md).
 pub fn return_large_buffers_when_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; it is called at start, before any
@@ -21,7 +21,7 @@ pub fn return_large_buffers_when_freed() {
 /// `check` frees a report's file and text every millisecond or so and allocates the next
 /// of about the same size. By default glibc unmaps blocks above a threshold that starts at
 /// 128 KiB, and trims the heap's free top above 128 KiB, so each report faulted its pages
-/// in again: a tenth of `check`'s time on 1,000 reports (`benches/check.py`). Here blocks
+/// in again, a good part of `check`'s time on many reports (`benches/check.py`). Here blocks
 /// up to 32 MiB (glibc's largest threshold) come from the heap, and up to 256 MiB of its
 /// free top stays: `check` holds little more than its window of reports at once.
 pub fn keep_freed_buffers() {

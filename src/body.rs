@@ -2,9 +2,9 @@
 //! served, or streamed in bounded chunks, never held whole; the process's own families
 //! are encoded for each scrape and appended to either.
 //!
-//! A 100,000-user report with per-user series is a 165 MB body. Encoding it takes about
-//! half a second, so a gzip client (Prometheus) gets the compressed form made once per
-//! snapshot, a few megabytes: once a client has asked for gzip, each reload compresses
+//! With per-user series a large report's body is several times its CSV and slow to
+//! encode, so a gzip client (Prometheus) gets the compressed form made once per snapshot,
+//! a small part of that: once a client has asked for gzip, each reload compresses
 //! its snapshot before publishing it. A client without gzip gets the body encoded again,
 //! 64 KiB at a time, as fast as it reads. The cached part is raw deflate ended by a sync
 //! flush, so the live part, compressed on its own, follows it in the same gzip member: one
@@ -33,8 +33,8 @@ use crate::process::ProcessCollector;
 use crate::snapshot::Snapshot;
 
 /// The pieces a streamed body is written and sent in. Each costs a hand-over between the
-/// encoding thread and the connection: the 4.5 MiB body of 1,000 reports took 18 ms to
-/// scrape in 16 KiB chunks two ahead, 11 ms in these. Only large bodies are streamed
+/// encoding thread and the connection, so they are large: smaller ones made the scrape of
+/// many reports' aggregates markedly slower. Only large bodies are streamed
 /// (small ones are encoded at once, see `is_small`), so the concurrent scrapes of
 /// tests/load.rs hold none of these.
 const CHUNK: usize = 64 * 1024;
@@ -124,7 +124,7 @@ impl Bodies {
         let (sender, receiver) = mpsc::channel(CHUNKS_AHEAD);
         if is_small(&snapshot) {
             // Encoded at once, here: a thread per scrape costs more than a small body, and
-            // 200 concurrent scrapes on threads left 40 MiB behind (tests/load.rs).
+            // hundreds of concurrent scrapes on threads left memory behind (tests/load.rs).
             let mut text = String::new();
             let encoded = (exposition.encode_snapshot(Arc::clone(&snapshot), format, &mut text))
                 .and_then(|()| text.write_str(&live(&exposition, &snapshot, format)));
@@ -151,7 +151,7 @@ impl Bodies {
     /// Serves `next` from now on. In every format a client has asked for gzip'd, its
     /// compressed body is made first, here, while the snapshot before it is still served:
     /// the first scrapes of the new snapshot then find it ready, instead of each streaming
-    /// 165 MB (of a 100,000-user report) beside the compression.
+    /// the whole uncompressed body beside the compression.
     pub fn publish(&self, next: Snapshot) {
         let next = Arc::new(next);
         let gzip = [Format::OpenMetrics, Format::Classic].map(|format| {
@@ -526,7 +526,7 @@ mod tests {
             max_per_user_series: 0,
             now: None,
         };
-        let exposition = Exposition::new(Arc::new(ArcSwap::new(Arc::clone(&snapshot))), options);
+        let exposition = Exposition::new(options);
         let live = |format| live(&exposition, &snapshot, format);
         let openmetrics = live(Format::OpenMetrics);
         assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");

@@ -3,10 +3,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     prometheus_text, text, DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
@@ -62,44 +60,18 @@ impl ExpositionOptions {
     }
 }
 
-/// The registry a scrape encodes; it holds only the snapshot collector.
+/// Writes a snapshot's families as [`ExpositionOptions`] say: body.rs makes the `/metrics`
+/// body of them.
 pub struct Exposition {
-    registry: Registry,
     options: ExpositionOptions,
-    /// The size of the last body: the next is about as large, and a String grown by
-    /// doubling to a hundred megabytes copies every byte once more on the way.
-    last_size: AtomicUsize,
 }
 
 impl Exposition {
-    pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, options: ExpositionOptions) -> Self {
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(SnapshotCollector {
-            snapshot: Arc::clone(&snapshot),
-            options,
-        }));
-        registry.register_collector(Box::new(AgingCollector { snapshot, options }));
-        Exposition {
-            registry,
-            options,
-            last_size: AtomicUsize::new(0),
-        }
+    pub fn new(options: ExpositionOptions) -> Self {
+        Exposition { options }
     }
 
-    pub fn render(&self, format: Format) -> String {
-        let expected = self.last_size.load(Ordering::Relaxed);
-        let mut out = String::with_capacity(expected + expected / 16);
-        // Writing to a String cannot fail, and every label value is a plain string.
-        let result = match format {
-            Format::OpenMetrics => text::encode(&mut out, &self.registry),
-            Format::Classic => prometheus_text::encode(&mut out, &self.registry),
-        };
-        result.expect("encoding metrics into a String");
-        self.last_size.store(out.len(), Ordering::Relaxed);
-        out
-    }
-
-    /// Writes the families of exactly `snapshot`, whatever is current, and without
+    /// Writes the families of `snapshot` that are the same at every scrape of it, without
     /// OpenMetrics' closing `# EOF`: a body made per snapshot, with more families after it.
     pub fn encode_snapshot(
         &self,
@@ -108,7 +80,7 @@ impl Exposition {
         out: &mut impl fmt::Write,
     ) -> fmt::Result {
         let collector = SnapshotCollector {
-            snapshot: Arc::new(ArcSwap::new(snapshot)),
+            snapshot,
             options: self.options,
         };
         encode_collector(Box::new(collector), format, out)
@@ -124,7 +96,7 @@ impl Exposition {
         out: &mut impl fmt::Write,
     ) -> fmt::Result {
         let collector = AgingCollector {
-            snapshot: Arc::new(ArcSwap::new(snapshot)),
+            snapshot,
             options: self.options,
         };
         encode_collector(Box::new(collector), format, out)
@@ -148,32 +120,31 @@ fn encode_collector(
 /// The counts that change as time passes, though the report does not.
 #[derive(Debug)]
 struct AgingCollector {
-    snapshot: Arc<ArcSwap<Snapshot>>,
+    snapshot: Arc<Snapshot>,
     options: ExpositionOptions,
 }
 
 impl Collector for AgingCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        encode_aging(&mut encoder, &self.snapshot.load(), self.options.now())
+        encode_aging(&mut encoder, &self.snapshot, self.options.now())
     }
 }
 
 #[derive(Debug)]
 struct SnapshotCollector {
-    snapshot: Arc<ArcSwap<Snapshot>>,
+    snapshot: Arc<Snapshot>,
     options: ExpositionOptions,
 }
 
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        // One load per scrape: every family below sees the same snapshot.
-        let snapshot = self.snapshot.load_full();
+        let snapshot: &Snapshot = &self.snapshot;
         encode_process(&mut encoder)?;
-        encode_report_status(&mut encoder, &snapshot)?;
-        encode_user_aggregates(&mut encoder, &snapshot)?;
-        encode_key_aggregates(&mut encoder, &snapshot)?;
+        encode_report_status(&mut encoder, snapshot)?;
+        encode_user_aggregates(&mut encoder, snapshot)?;
+        encode_key_aggregates(&mut encoder, snapshot)?;
         if self.options.per_user {
-            let served = PerUserSeries::served(&snapshot, self.options.max_per_user_series);
+            let served = PerUserSeries::served(snapshot, self.options.max_per_user_series);
             if self.options.max_per_user_series > 0 {
                 gauges(
                     &mut encoder,
@@ -183,10 +154,10 @@ impl Collector for SnapshotCollector {
                     [(Labels::<0>::default(), served.dropped)],
                 )?;
             }
-            encode_users(&mut encoder, &snapshot, served.users)?;
+            encode_users(&mut encoder, snapshot, served.users)?;
             encode_keys(
                 &mut encoder,
-                &snapshot,
+                snapshot,
                 served.users,
                 self.options.show_secret_ids,
             )?;
@@ -905,7 +876,7 @@ mod tests {
     use crate::report::{Provider, ReadOptions};
     use crate::snapshot::ReportData;
 
-    fn snapshot() -> Arc<ArcSwap<Snapshot>> {
+    fn snapshot() -> Arc<Snapshot> {
         let spec = Spec {
             users: 300,
             files: 3,
@@ -930,11 +901,11 @@ mod tests {
                 (format!("account-{index}"), Arc::new(state))
             })
             .collect();
-        Arc::new(ArcSwap::from_pointee(Snapshot {
+        Arc::new(Snapshot {
             reports,
             scanned: true,
             ..Snapshot::default()
-        }))
+        })
     }
 
     fn render(limit: u64) -> String {
@@ -944,7 +915,12 @@ mod tests {
             max_per_user_series: limit,
             now: None,
         };
-        Exposition::new(snapshot(), options).render(Format::Classic)
+        let (exposition, snapshot) = (Exposition::new(options), snapshot());
+        let mut body = String::new();
+        (exposition.encode_snapshot(Arc::clone(&snapshot), Format::Classic, &mut body))
+            .and_then(|()| exposition.encode_aging(snapshot, Format::Classic, &mut body))
+            .unwrap();
+        body
     }
 
     /// Sample lines of the per-user and per-key families (`credential_report_user_…` and
@@ -961,7 +937,7 @@ mod tests {
     #[test]
     fn series_are_counted_as_they_are_written() {
         let body = render(0);
-        let snapshot = snapshot().load_full();
+        let snapshot = snapshot();
         let counted: u64 = users(&snapshot, usize::MAX)
             .map(|(_, user)| series_of(&user))
             .sum();

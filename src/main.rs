@@ -132,15 +132,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         debounce: config.watch_debounce,
         poll_interval: config.watch_poll_interval,
     };
-    let exposition = Exposition::new(
-        Arc::clone(&snapshot),
-        ExpositionOptions {
-            per_user: config.metrics_per_user,
-            show_secret_ids: config.metrics_show_secret_ids,
-            max_per_user_series: config.metrics_max_per_user_series,
-            now: config.now,
-        },
-    );
+    let exposition = Exposition::new(ExpositionOptions {
+        per_user: config.metrics_per_user,
+        show_secret_ids: config.metrics_show_secret_ids,
+        max_per_user_series: config.metrics_max_per_user_series,
+        now: config.now,
+    });
     let bodies = Arc::new(Bodies::new(Arc::clone(&snapshot), Arc::new(exposition)));
     let publisher = Arc::clone(&bodies);
     let reloader = reloader.publishing_with(Box::new(move |next| publisher.publish(next)));

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use regex::Regex;
 use tracing::{debug, error, info, warn};
 
-use crate::cores::{cores, on_every_core};
+use crate::cores::on_every_core;
 use crate::report::{ReadOptions, ReportError};
 use crate::snapshot::{FolderState, ReportData, ReportState, Snapshot};
 
@@ -360,31 +360,26 @@ pub(crate) fn list_reports(
 
 type Loaded = (Result<ReportData, LoadError>, f64);
 
-/// Reads the changed files, on every core when there are several.
+/// Reads the changed files, one per core at a time.
 fn load_all(changed: &[(String, Version)], options: &LoadOptions) -> Vec<Loaded> {
-    // One report: its own stretches get the cores.
-    let threads = if changed.len() <= 1 { cores() } else { 1 };
-    on_every_core(changed, |(_, version)| {
-        load_timed(version, options, threads)
-    })
+    on_every_core(changed, |(_, version)| load_timed(version, options))
 }
 
-fn load_timed(version: &Version, options: &LoadOptions, threads: usize) -> Loaded {
+fn load_timed(version: &Version, options: &LoadOptions) -> Loaded {
     let started = Instant::now();
-    let result = load(version, options, threads);
+    let result = load(version, options);
     (result, started.elapsed().as_secs_f64())
 }
 
-/// Reads one version of a report, on up to `threads` threads.
-fn load(version: &Version, options: &LoadOptions, threads: usize) -> Result<ReportData, LoadError> {
-    let (bytes, generated) = read_version(version, options.max_bytes, threads)?;
-    let (data, summary) = ReportData::build_on_threads(
+/// Reads one version of a report.
+fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadError> {
+    let (bytes, generated) = read_version(version, options.max_bytes)?;
+    let (data, summary) = ReportData::build(
         version.path.clone(),
         &bytes,
         &options.read,
         generated,
         options.keep_users,
-        threads,
     )?;
     for cell_error in &summary.first_cell_errors {
         warn!(file = %version.path.display(), "unreadable cell, treated as absent: {cell_error}");
@@ -399,13 +394,11 @@ fn load(version: &Version, options: &LoadOptions, threads: usize) -> Result<Repo
     Ok(data)
 }
 
-/// The bytes of one version of a file (on up to `threads` threads), and when its report
-/// was generated. Refused: anything but a regular file, a file whose real path is outside
+/// The bytes of one version of a file, and when its report was generated. Refused: anything but a regular file, a file whose real path is outside
 /// its folder, and more than `max_bytes`, whatever the file's size says.
 pub(crate) fn read_version(
     version: &Version,
     max_bytes: u64,
-    threads: usize,
 ) -> Result<(Vec<u8>, Timestamp), LoadError> {
     // Refused before the open where the listing already tells: opening a FIFO waits for
     // a writer, and opening a device can act on it.
@@ -419,7 +412,7 @@ pub(crate) fn read_version(
         });
     }
     let (file, size) = open_inside(version)?;
-    let bytes = read_file(&file, size, max_bytes, threads)?;
+    let bytes = read_file(&file, size, max_bytes)?;
     // A downloaded report carries no generation time; its file's is the best there is
     // (the fetcher sets it to the provider's).
     let generated = (version.modified)
@@ -478,54 +471,17 @@ fn not_a_file(file_type: fs::FileType) -> Option<&'static str> {
     }
 }
 
-/// Below this, a file is read on one thread.
-const READ_PIECE_BYTES: usize = 4 << 20;
+/// Reads a whole file of `size` bytes (as its metadata says). Never more than `max_bytes`
+/// are held, whatever `size` says: a file may grow while it is read, and some (in /proc,
+/// on FUSE) say 0 and hold any amount.
+fn read_file(file: &fs::File, size: u64, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
 
-/// Reads a whole file of `size` bytes (as its metadata says), in pieces on up to `threads`
-/// threads at once when it is large: on one core, the kernel's copy into fresh memory (a
-/// page fault for every 4 KiB of it) takes a third of a large report's reload. Never more
-/// than `max_bytes` are held, whatever `size` says: a file may grow while it is read, and
-/// some (in /proc, on FUSE) say 0 and hold any amount.
-fn read_file(
-    file: &fs::File,
-    size: u64,
-    max_bytes: u64,
-    threads: usize,
-) -> Result<Vec<u8>, LoadError> {
-    use std::io::{Read, Seek};
-    use std::os::unix::fs::FileExt;
-
-    let mut reader = file;
-    let len = usize::try_from(size).unwrap_or(usize::MAX);
-    let pieces = threads.min(len / READ_PIECE_BYTES);
-    let mut bytes = Vec::new();
-    if pieces > 1 {
-        // Zeroed by the kernel as each page is first written, here by the reads.
-        bytes = vec![0; len];
-        let piece = len.div_ceil(pieces);
-        std::thread::scope(|scope| {
-            let reads: Vec<_> = (bytes.chunks_mut(piece).enumerate())
-                .map(|(index, chunk)| {
-                    scope.spawn(move || file.read_exact_at(chunk, (index * piece) as u64))
-                })
-                .collect();
-            reads
-                .into_iter()
-                .try_for_each(|read| read.join().expect("a file reader panicked"))
-        })
-        .map_err(|error| match error.kind() {
-            io::ErrorKind::UnexpectedEof => io::Error::other("the file shrank while it was read"),
-            _ => error,
-        })?;
-        // A file still being written may have grown meanwhile: its rest is read too, as a
-        // read on one thread would have.
-        reader.seek(io::SeekFrom::Start(len as u64))?;
-    } else {
-        bytes.reserve(len.saturating_add(1).min(max_bytes as usize));
-    }
-    // One byte past the limit tells a file of exactly `max_bytes` from a larger one.
-    let room = (max_bytes + 1).saturating_sub(bytes.len() as u64);
-    reader.take(room).read_to_end(&mut bytes)?;
+    // Room for the whole file at once, and one byte more: that byte tells a file of
+    // exactly `max_bytes` from a larger one.
+    let room = max_bytes.saturating_add(1);
+    let mut bytes = Vec::with_capacity(size.saturating_add(1).min(room) as usize);
+    file.take(room).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max_bytes {
         return Err(LoadError::GrewTooLarge { max: max_bytes });
     }
@@ -628,16 +584,14 @@ mod tests {
     fn reading_stops_at_max_bytes_whatever_the_size_said() {
         let mut file = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut file, &[b'x'; 100]).unwrap();
-        for threads in [1, 4] {
-            let read = |max| {
-                use std::io::Seek;
-                (&file).rewind().unwrap();
-                // Told 0 bytes, as /proc files and some FUSE files say.
-                read_file(&file, 0, max, threads)
-            };
-            assert!(matches!(read(99), Err(LoadError::GrewTooLarge { max: 99 })));
-            assert_eq!(read(100).unwrap().len(), 100, "exactly max_bytes is read");
-        }
+        let read = |max| {
+            use std::io::Seek;
+            (&file).rewind().unwrap();
+            // Told 0 bytes, as /proc files and some FUSE files say.
+            read_file(&file, 0, max)
+        };
+        assert!(matches!(read(99), Err(LoadError::GrewTooLarge { max: 99 })));
+        assert_eq!(read(100).unwrap().len(), 100, "exactly max_bytes is read");
     }
 
     #[test]

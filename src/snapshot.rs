@@ -40,10 +40,6 @@ impl Times {
         }
     }
 
-    fn append(&mut self, later: Times) {
-        self.seconds.extend(later.seconds);
-    }
-
     fn sort(&mut self) {
         self.seconds.sort_unstable();
     }
@@ -80,12 +76,6 @@ impl KeyAges {
             }
             created => self.created.add(created),
         }
-    }
-
-    fn append(&mut self, later: KeyAges) {
-        self.created.append(later.created);
-        self.flagged_over_90_days += later.flagged_over_90_days;
-        self.flagged_over_30_days += later.flagged_over_30_days;
     }
 
     /// Keys created more than 90 days before `now`.
@@ -272,71 +262,6 @@ impl Tally {
         }
     }
 
-    /// Adds the tally of the users read from further down the same report.
-    fn add_tally(&mut self, later: Tally) {
-        for (times, later) in
-            (self.password_unused_since.iter_mut()).zip(later.password_unused_since)
-        {
-            times.append(later);
-        }
-        for (counts, later) in self.users.iter_mut().zip(later.users) {
-            let UserCounts {
-                users,
-                console_login_enabled,
-                without_mfa,
-                console_without_mfa,
-                without_login_protection,
-                without_operation_protection,
-                with_abnormal_logins,
-                with_two_active_keys,
-            } = later;
-            counts.users += users;
-            counts.console_login_enabled += console_login_enabled;
-            counts.without_mfa += without_mfa;
-            counts.console_without_mfa += console_without_mfa;
-            counts.without_login_protection += without_login_protection;
-            counts.without_operation_protection += without_operation_protection;
-            counts.with_abnormal_logins += with_abnormal_logins;
-            counts.with_two_active_keys += with_two_active_keys;
-        }
-        let Aggregates {
-            users: _,
-            keys,
-            root_keys,
-            root_last_used,
-            signing_certificates,
-            root_credentials,
-            password_unused_since: _,
-        } = later.rest;
-        for (counts, later) in self.rest.keys.iter_mut().zip(keys) {
-            let KeyCounts {
-                keys,
-                at_risk,
-                ages,
-                never_used,
-                never_used_by_console_users,
-                least_recent_use,
-            } = later;
-            counts.keys += keys;
-            counts.at_risk += at_risk;
-            counts.ages.append(ages);
-            counts.never_used += never_used;
-            counts.never_used_by_console_users += never_used_by_console_users;
-            counts.least_recent_use = earliest(counts.least_recent_use, least_recent_use);
-        }
-        for (count, later) in self.rest.root_keys.iter_mut().zip(root_keys) {
-            *count += later;
-        }
-        self.rest.root_last_used = self.rest.root_last_used.max(root_last_used);
-        for (count, later) in (self.rest.root_credentials.iter_mut()).zip(root_credentials) {
-            *count += later;
-        }
-        for (count, later) in (self.rest.signing_certificates.iter_mut()).zip(signing_certificates)
-        {
-            *count += later;
-        }
-    }
-
     fn into_aggregates(mut self) -> Aggregates {
         for counts in &mut self.rest.keys {
             counts.ages.created.sort();
@@ -369,35 +294,10 @@ fn earliest(a: Time, b: Time) -> Time {
     }
 }
 
-/// Where one stretch of a report goes as it is read: its tally, and its users if they
-/// are kept.
+/// Where a report goes as it is read: its tally, and its users if they are kept.
 struct Reading {
     tally: Tally,
     users: Option<UserTable>,
-}
-
-impl Reading {
-    /// Ready for the users of `text`, and room for them at once rather than by doubling.
-    fn new(keep_users: bool, text: &str) -> Self {
-        let users = keep_users.then(|| {
-            let mut users = UserTable::new();
-            // A row per line, near enough.
-            users.reserve(report::count_lines(text.as_bytes()), text.len());
-            users
-        });
-        Reading {
-            tally: Tally::new(),
-            users,
-        }
-    }
-
-    /// Adds what was read from further down the same report.
-    fn append(&mut self, later: Reading) {
-        self.tally.add_tally(later.tally);
-        if let (Some(users), Some(later)) = (&mut self.users, later.users) {
-            users.append(later);
-        }
-    }
 }
 
 impl report::Sink for Reading {
@@ -436,29 +336,17 @@ impl ReportData {
         generated: Timestamp,
         keep_users: bool,
     ) -> Result<(ReportData, ReadSummary), ReportError> {
-        Self::build_on_threads(path, bytes, options, generated, keep_users, 1)
-    }
-
-    /// Like [`ReportData::build`], on up to `threads` threads if the report is large.
-    pub fn build_on_threads(
-        path: PathBuf,
-        bytes: &[u8],
-        options: &ReadOptions,
-        generated: Timestamp,
-        keep_users: bool,
-        threads: usize,
-    ) -> Result<(ReportData, ReadSummary), ReportError> {
-        let (summary, readings) =
-            report::read_in_parts(bytes, options, generated, threads, |stretch| {
-                Reading::new(keep_users, stretch)
-            })?;
-        let mut readings = readings.into_iter();
-        let mut reading = readings
-            .next()
-            .expect("a report is read in at least one part");
-        for later in readings {
-            reading.append(later);
-        }
+        let users = keep_users.then(|| {
+            let mut users = UserTable::new();
+            // Room for every user at once rather than by doubling: a row per line, near enough.
+            users.reserve(report::count_lines(bytes), bytes.len());
+            users
+        });
+        let mut reading = Reading {
+            tally: Tally::new(),
+            users,
+        };
+        let summary = report::read_into(bytes, options, generated, &mut reading)?;
         let mut users = reading.users.unwrap_or_default();
         users.shrink_to_fit();
         let data = ReportData {
@@ -530,46 +418,6 @@ impl FolderState {
             FolderState::Missing => "missing: no such folder (yet)".to_owned(),
             FolderState::NotAFolder => "not a folder: the path is a file".to_owned(),
             FolderState::Unreadable(why) => format!("unreadable: {why}"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::generate::{self, Spec};
-
-    /// A report large enough to be read in stretches comes out as read in one piece:
-    /// the same users in order, and the same aggregates, whichever provider.
-    #[test]
-    fn a_report_read_on_threads_is_the_report_read_on_one() {
-        let spec = Spec {
-            users: 12_000,
-            files: 1,
-            seed: 5,
-        };
-        let options = ReadOptions {
-            timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
-            provider: None,
-        };
-        for provider in Provider::ALL {
-            let bytes = generate::report_of(provider, &spec, 0);
-            let build = |threads| {
-                let (data, _) = ReportData::build_on_threads(
-                    PathBuf::from("r.csv"),
-                    &bytes,
-                    &options,
-                    generate::GENERATED,
-                    true,
-                    threads,
-                )
-                .unwrap();
-                data
-            };
-            let (one, three) = (build(1), build(3));
-            assert_eq!(three.aggregates, one.aggregates, "{provider}");
-            assert_eq!(three.rows, 12_000, "{provider}");
-            assert!(three.users.iter().eq(one.users.iter()), "{provider}");
         }
     }
 }

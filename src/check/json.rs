@@ -3,98 +3,140 @@
 //! read, one object a line: a folder of large reports has millions of findings, and `jq`
 //! reads it all the same. So "findings" comes first: "reports" is complete only at the end.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::checks::{Finding, CHECKS};
+use serde::Serialize;
+
+use super::checks::Finding;
 use super::walk::{Outcome, Render};
 use super::Run;
 use crate::report::Provider;
 
 pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
     out.write_all(b"{\n  \"findings\": [")?;
-    let outcomes = run.write_each(out, true, |_, report, path| Findings::new(report, path))?;
-    close(out, outcomes.iter().all(|outcome| outcome.findings() == 0))?;
+    let mut findings = Array::new(INDENT);
+    let outcomes = run.write_each(
+        |_, report, path| Findings::new(report, path),
+        |rendered| findings.write(out, &rendered),
+    )?;
+    findings.close(out)?;
     out.write_all(b",\n  \"reports\": [")?;
-    let mut text = String::new();
+    let mut reports = Array::new(INDENT);
     for outcome in &outcomes {
-        text.push_str(",\n    {\"report\":");
-        string(&mut text, &outcome.report);
-        text.push_str(",\"provider\":");
-        optional_string(&mut text, outcome.provider.map(|p| p.name()));
-        text.push_str(",\"path\":");
-        string(&mut text, &outcome.path.to_string_lossy());
-        text.push_str(",\"error\":");
-        optional_string(&mut text, outcome.error.as_deref());
-        text.push('}');
+        let report = ReportLine {
+            report: &outcome.report,
+            provider: outcome.provider.map(Provider::name),
+            path: outcome.path.to_string_lossy(),
+            error: outcome.error.as_deref(),
+        };
+        reports.write(out, &serde_json::to_vec(&report)?)?;
     }
-    // The first report's comma is dropped.
-    out.write_all(text.as_bytes().get(1..).unwrap_or_default())?;
-    close(out, outcomes.is_empty())?;
+    reports.close(out)?;
     out.write_all(b"\n}\n")?;
     Ok(outcomes)
 }
 
-/// A report's findings, each on its own line after a comma:
-/// `{"report", "path", "line", "user", "key", "check", "severity", "cis", "detail"}`, with
-/// `key` the slot as a string (as the metrics' `key` label), null for a user or report.
-/// Written piece by piece as they are found: a run can have millions.
+/// How deep the elements of the document's two arrays are indented.
+const INDENT: &str = "    ";
+
+/// One element of "findings"; the members in the order docs/check.md shows. `key` is the
+/// slot as a string (as the metrics' `key` label), null for a user's or a report's finding.
+#[derive(Serialize)]
+struct FindingLine<'a> {
+    report: &'a str,
+    path: &'a str,
+    line: Option<u64>,
+    user: Option<&'a str>,
+    key: Option<String>,
+    check: &'static str,
+    severity: &'static str,
+    cis: Option<&'static str>,
+    detail: String,
+}
+
+/// One element of "reports".
+#[derive(Serialize)]
+struct ReportLine<'a> {
+    report: &'a str,
+    provider: Option<&'static str>,
+    path: Cow<'a, str>,
+    error: Option<&'a str>,
+}
+
+/// What goes between two elements of an array whose elements are indented by `indent`.
+pub(super) fn separator(indent: &str) -> Vec<u8> {
+    format!(",\n{indent}").into_bytes()
+}
+
+/// A JSON array written as its elements come, one a line: in pieces of one or more
+/// elements, those of a piece already joined by [`separator`].
+pub(super) struct Array {
+    indent: &'static str,
+    empty: bool,
+}
+
+impl Array {
+    /// An array whose `[` is written, with its elements indented by `indent`.
+    pub(super) fn new(indent: &'static str) -> Array {
+        Array {
+            indent,
+            empty: true,
+        }
+    }
+
+    pub(super) fn write(&mut self, out: &mut impl Write, piece: &[u8]) -> io::Result<()> {
+        if piece.is_empty() {
+            return Ok(());
+        }
+        // The first element goes on a line of its own, without the comma.
+        let separator = separator(self.indent);
+        out.write_all(&separator[usize::from(self.empty)..])?;
+        self.empty = false;
+        out.write_all(piece)
+    }
+
+    /// Writes the `]`: at once after no element, else on a line of its own, indented two
+    /// less than the elements.
+    pub(super) fn close(self, out: &mut impl Write) -> io::Result<()> {
+        match self.empty {
+            true => out.write_all(b"]"),
+            false => write!(out, "\n{}]", &self.indent[2..]),
+        }
+    }
+}
+
+/// A report's findings as elements of "findings", each written as it is found: a run
+/// can have millions.
 struct Findings {
-    text: String,
-    /// How every finding of the report starts, then (from `user_from`) how the findings of
-    /// the user of `user_line` do, up to their key: a user's findings come together.
-    start: String,
-    user_from: usize,
-    user_line: Option<Option<u64>>,
-    /// What follows the key of each check's findings, in the order of [`CHECKS`], up to
-    /// the detail: the same for every finding of a check in a report.
-    after_key: [String; CHECKS.len()],
+    report: String,
+    path: String,
+    provider: Option<Provider>,
+    text: Vec<u8>,
+    separator: Vec<u8>,
     /// Where the users' findings start in `text`.
     users_from: usize,
 }
 
 impl Findings {
     fn new(report: &str, path: &Path) -> Findings {
-        let mut start = String::from(",\n    {\"report\":");
-        string(&mut start, report);
-        start.push_str(",\"path\":");
-        string(&mut start, &path.to_string_lossy());
-        start.push_str(",\"line\":");
         Findings {
-            text: String::new(),
-            user_from: start.len(),
-            start,
-            user_line: None,
-            after_key: after_key(None),
+            report: report.to_owned(),
+            path: path.to_string_lossy().into_owned(),
+            provider: None,
+            text: Vec::new(),
+            separator: separator(INDENT),
             users_from: 0,
         }
     }
-}
-
-/// `,"check":…,"severity":…,"cis":…,"detail":` for each check, in the order of [`CHECKS`]; the
-/// CIS control is the provider's (a report's own finding, made before its provider is
-/// known, has none).
-fn after_key(provider: Option<Provider>) -> [String; CHECKS.len()] {
-    CHECKS.map(|check| {
-        // Ids, severities and CIS controls are ours, with nothing to escape (a test says so).
-        let cis = match provider.and_then(|p| check.cis(p)) {
-            Some(cis) => format!("\"{cis}\""),
-            None => "null".to_owned(),
-        };
-        format!(
-            ",\"check\":\"{}\",\"severity\":\"{}\",\"cis\":{cis},\"detail\":",
-            check.id,
-            check.severity.name()
-        )
-    })
 }
 
 impl Render for Findings {
     type Output = Vec<u8>;
 
     fn begin(&mut self, provider: Provider, report_bytes: usize) {
-        self.after_key = after_key(Some(provider));
+        self.provider = Some(provider);
         // Generated reports' findings take 1.3 times their size; room not written to
         // costs no memory.
         self.text.reserve(2 * report_bytes);
@@ -102,30 +144,21 @@ impl Render for Findings {
     }
 
     fn add(&mut self, finding: &Finding<'_>) {
-        let (text, start) = (&mut self.text, &mut self.start);
-        if self.user_line != Some(finding.line) {
-            start.truncate(self.user_from);
-            match finding.line {
-                Some(line) => start.push_str(itoa::Buffer::new().format(line)),
-                None => start.push_str("null"),
-            }
-            start.push_str(",\"user\":");
-            optional_string(start, finding.user.as_deref());
-            start.push_str(",\"key\":");
-            self.user_line = Some(finding.line);
+        if !self.text.is_empty() {
+            self.text.extend_from_slice(&self.separator);
         }
-        text.push_str(start);
-        match finding.slot() {
-            Some(slot) => {
-                text.push('"');
-                text.push_str(itoa::Buffer::new().format(slot));
-                text.push('"');
-            }
-            None => text.push_str("null"),
-        }
-        text.push_str(&self.after_key[finding.check.position()]);
-        written_string(text, |text| finding.write_detail(text));
-        text.push('}');
+        let line = FindingLine {
+            report: &self.report,
+            path: &self.path,
+            line: finding.line,
+            user: finding.user.as_deref(),
+            key: finding.slot().map(|slot| slot.to_string()),
+            check: finding.check.id,
+            severity: finding.check.severity.name(),
+            cis: (self.provider).and_then(|provider| finding.check.cis(provider)),
+            detail: finding.detail(),
+        };
+        serde_json::to_writer(&mut self.text, &line).expect("a finding serializes");
     }
 
     fn refused(&mut self) {
@@ -133,117 +166,30 @@ impl Render for Findings {
     }
 
     fn finish(self, _outcome: &Outcome) -> Vec<u8> {
-        self.text.into_bytes()
-    }
-}
-
-/// `text` as a JSON string, escaped byte for byte as serde_json escapes it.
-fn string(out: &mut String, text: &str) {
-    out.push('"');
-    if !needs_escaping(text.as_bytes()) {
-        // Nearly every string: names, paths and details with nothing to escape.
-        out.push_str(text);
-        out.push('"');
-        return;
-    }
-    let mut unescaped = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let short = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // `at` is an ASCII byte's, so a character's boundary.
-        out.push_str(&text[unescaped..at]);
-        match short.is_empty() {
-            false => out.push_str(short),
-            true => {
-                let _ = write!(out, "\\u{byte:04x}");
-            }
-        }
-        unescaped = at + 1;
-    }
-    out.push_str(&text[unescaped..]);
-    out.push('"');
-}
-
-/// What `write` writes, as a JSON string as [`string`] writes it, with no string made first.
-fn written_string(out: &mut String, write: impl FnOnce(&mut String)) {
-    out.push('"');
-    let at = out.len();
-    write(out);
-    if needs_escaping(&out.as_bytes()[at..]) {
-        // Rare: a detail holds a report's text only in a masked key id.
-        let text = out.split_off(at);
-        out.pop();
-        string(out, &text);
-    } else {
-        out.push('"');
-    }
-}
-
-fn needs_escaping(bytes: &[u8]) -> bool {
-    // 16 bytes at a time, without a branch per byte, so that the compiler vectorizes it.
-    let escaped = |chunk: &[u8]| {
-        (chunk.iter()).fold(false, |any, &byte| {
-            any | (byte < 0x20) | (byte == b'"') | (byte == b'\\')
-        })
-    };
-    bytes.chunks(16).any(escaped)
-}
-
-fn optional_string(out: &mut String, text: Option<&str>) {
-    match text {
-        Some(text) => string(out, text),
-        None => out.push_str("null"),
-    }
-}
-
-fn close(out: &mut impl Write, empty: bool) -> io::Result<()> {
-    match empty {
-        true => out.write_all(b"]"),
-        false => out.write_all(b"\n  ]"),
+        self.text
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Provider;
 
     #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let samples = [
-            "plain",
-            "",
-            "quote \" backslash \\ slash /",
-            "\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}",
-            "甲乙 \u{2028} é",
-        ];
-        for text in samples {
-            let expected = serde_json::to_string(text).unwrap();
-            let mut ours = String::from("[");
-            string(&mut ours, text);
-            assert_eq!(ours[1..], expected);
-            ours.truncate(1);
-            written_string(&mut ours, |out| out.push_str(text));
-            assert_eq!(ours[1..], expected);
-        }
-    }
-
-    #[test]
-    fn what_findings_name_unescaped_needs_no_escaping() {
-        for check in CHECKS {
-            let cis = Provider::ALL.map(|provider| check.cis(provider).unwrap_or(""));
-            for text in [check.id, check.severity.name()].iter().chain(&cis) {
-                assert!(!needs_escaping(text.as_bytes()), "{text}");
+    fn arrays_put_one_element_a_line_and_close_empty_ones_at_once() {
+        let written = |pieces: &[&str]| {
+            let mut out = b"[".to_vec();
+            let mut array = Array::new(INDENT);
+            for piece in pieces {
+                array.write(&mut out, piece.as_bytes()).unwrap();
             }
-        }
+            array.close(&mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(written(&[]), "[]");
+        assert_eq!(written(&["", ""]), "[]");
+        assert_eq!(
+            written(&["1", "", "2,\n    3"]),
+            "[\n    1,\n    2,\n    3\n  ]"
+        );
     }
 }

@@ -19,7 +19,10 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
         suite(&mut xml, run, id, outcome, &findings, &timestamp);
         xml.into_bytes()
     };
-    let outcomes = run.write_each(out, false, |id, _, _| Collected::new(id, &render))?;
+    let outcomes = run.write_each(
+        |id, _, _| Collected::new(id, &render),
+        |text| out.write_all(&text),
+    )?;
     out.write_all(b"</testsuites>\n")?;
     Ok(outcomes)
 }

@@ -21,7 +21,6 @@ pub use checks::{Check, Finding, Severity, Threshold, CHECKS};
 pub use config::{CheckConfig, FailOn, OutputFormat};
 use walk::{Outcome, Render, Walk};
 
-use crate::cores::on_every_core_in_order;
 use crate::report::Provider;
 
 /// Exit statuses, as documented in docs/check.md (2 is also clap's for a bad flag).
@@ -52,19 +51,18 @@ impl Run {
     /// Checks every report, each into the [`Render`] that `start` makes for it, and writes
     /// what each makes, in order, while the next are read, judged and rendered on every
     /// core: a folder of large reports has millions of findings, and neither they nor their
-    /// text are ever held all at once. `joined`: as [`write_joined`]. Returns each report's
-    /// outcome, for what follows.
-    fn write_each<R: Render<Output = Vec<u8>>>(
+    /// text are ever held all at once. `write` writes what one report's makes. Returns each
+    /// report's outcome, for what follows.
+    fn write_each<R: Render>(
         &self,
-        out: &mut impl Write,
-        joined: bool,
         start: impl Fn(usize, &str, &Path) -> R + Sync,
+        mut write: impl FnMut(R::Output) -> io::Result<()>,
     ) -> io::Result<Vec<Outcome>> {
-        let (mut outcomes, mut first) = (Vec::new(), true);
+        let mut outcomes = Vec::new();
         self.walk.run(&self.paths, start, |outcome, rendered| {
             report_to_stderr(&outcome);
             outcomes.push(outcome);
-            write_joined(out, &rendered, joined, &mut first)
+            write(rendered)
         })?;
         Ok(outcomes)
     }
@@ -138,34 +136,6 @@ pub fn run(config: CheckConfig) -> ExitCode {
             ExitCode::from(UNREADABLE)
         }
     }
-}
-
-/// Writes `rendered`. `joined`: each rendering starts with a separator (a comma) that the
-/// first non-empty one must drop, to join the findings of every report into one list;
-/// `first` says whether none was written yet.
-fn write_joined(
-    out: &mut impl Write,
-    rendered: &[u8],
-    joined: bool,
-    first: &mut bool,
-) -> io::Result<()> {
-    let skip = usize::from(joined && *first && !rendered.is_empty());
-    *first &= rendered.is_empty();
-    out.write_all(&rendered[skip..])
-}
-
-/// Writes what `render` makes of each item, in order, rendering on every core while
-/// writing; `joined` as [`write_joined`].
-fn write_rendered<T: Sync>(
-    out: &mut impl Write,
-    items: &[T],
-    joined: bool,
-    render: impl Fn(&T) -> Vec<u8> + Sync,
-) -> io::Result<()> {
-    let mut first = true;
-    on_every_core_in_order(items, AHEAD, render, |rendered| {
-        write_joined(out, &rendered, joined, &mut first)
-    })
 }
 
 /// How many reports may wait, read or rendered, for those before them to be written:

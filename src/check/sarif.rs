@@ -8,9 +8,14 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::checks::{Check, Finding, CHECKS};
+use super::json::{separator, Array};
 use super::walk::Outcome;
-use super::{describe, write_rendered, Run, Severity};
+use super::{describe, Run, Severity, AHEAD};
 use crate::build_info;
+use crate::cores::on_every_core_in_order;
+
+/// How deep the results are indented in the pretty-printed log.
+const RESULT_INDENT: &str = "        ";
 
 const PROJECT: &str = "https://github.com/credential-report-exporter/credential-report-exporter";
 
@@ -53,20 +58,21 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
         .expect("the results are the last member");
     out.write_all(head.as_bytes())?;
     out.write_all(b"\"results\": [")?;
-    write_rendered(out, &checked, true, |(outcome, findings)| {
+    let render = |(outcome, findings): &(Outcome, Vec<Finding>)| {
         let mut text = Vec::new();
         let uri = uri(&outcome.path);
         for finding in findings {
-            text.extend_from_slice(b",\n        ");
+            if !text.is_empty() {
+                text.extend_from_slice(&separator(RESULT_INDENT));
+            }
             let result = result(outcome, finding, &uri);
             serde_json::to_writer(&mut text, &result).expect("a result serializes");
         }
         text
-    })?;
-    if checked.iter().any(|(_, findings)| !findings.is_empty()) {
-        out.write_all(b"\n      ")?;
-    }
-    out.write_all(b"]")?;
+    };
+    let mut results = Array::new(RESULT_INDENT);
+    on_every_core_in_order(&checked, AHEAD, render, |text| results.write(out, &text))?;
+    results.close(out)?;
     out.write_all(tail.as_bytes())?;
     writeln!(out)?;
     Ok(checked.into_iter().map(|(outcome, _)| outcome).collect())

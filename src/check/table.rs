@@ -8,7 +8,8 @@ use unicode_width::UnicodeWidthStr;
 
 use super::checks::Finding;
 use super::walk::Outcome;
-use super::{write_rendered, Run, Severity};
+use super::{Run, Severity, AHEAD};
+use crate::cores::on_every_core_in_order;
 
 const HEADER: [&str; 6] = ["REPORT", "USER", "KEY", "CHECK", "SEVERITY", "DETAIL"];
 
@@ -45,7 +46,7 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
         let header = HEADER.map(Cow::Borrowed);
         let [head @ .., detail] = header;
         write_line(out, &widths, &head, &detail)?;
-        write_rendered(out, &checked, false, |(outcome, findings)| {
+        let render = |(outcome, findings): &(Outcome, Vec<Finding>)| {
             let mut text = Vec::new();
             for finding in findings {
                 let (cells, detail) = (cells(outcome, finding), finding.detail());
@@ -53,7 +54,8 @@ pub fn write(run: &Run, out: &mut impl Write) -> io::Result<Vec<Outcome>> {
                     .expect("writing to memory");
             }
             text
-        })?;
+        };
+        on_every_core_in_order(&checked, AHEAD, render, |text| out.write_all(&text))?;
         writeln!(out)?;
     }
     let outcomes: Vec<Outcome> = checked.into_iter().map(|(outcome, _)| outcome).collect();

@@ -151,8 +151,7 @@ impl Walk {
             judging.record(&stale);
         }
         let own_found = judging.found;
-        // One thread per file: the reports themselves are spread over the cores.
-        let (bytes, generated) = match reload::read_version(version, self.max_bytes, 1) {
+        let (bytes, generated) = match reload::read_version(version, self.max_bytes) {
             Ok(read) => read,
             Err(error) => {
                 let outcome = Outcome::refused(name, &version.path, own_found, error.to_string());

@@ -3,26 +3,10 @@
 
 use super::{AccessKey, KeyFacts, User, UserFacts, MAX_KEY_SLOTS};
 
-/// Users as kept between reloads, about 150 bytes a user with two keys: less than their
-/// CSV rows. Owned `String`s and `Vec`s per user took twice that.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UserTable {
-    /// The users of each stretch of the report, read apart (on threads of their own) and
-    /// kept apart: joining them would copy them all once more.
-    stretches: Vec<Stretch>,
-}
-
-impl Default for UserTable {
-    fn default() -> Self {
-        UserTable {
-            stretches: vec![Stretch::default()],
-        }
-    }
-}
-
-/// The users of one stretch of a report.
+/// Users as kept between reloads, in less memory than their CSV rows: owned `String`s and
+/// `Vec`s per user took more than the rows.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Stretch {
+pub struct UserTable {
     /// Every user's account id and username, then each key's id, region and service.
     text: String,
     users: Vec<StoredUser>,
@@ -55,14 +39,11 @@ impl UserTable {
     }
 
     pub fn len(&self) -> usize {
-        self.stretches
-            .iter()
-            .map(|stretch| stretch.users.len())
-            .sum()
+        self.users.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.users.is_empty()
     }
 
     /// Makes room for `users` more users read from `report_bytes` of report, at once
@@ -70,21 +51,16 @@ impl UserTable {
     /// report makes a few dozen megabytes of table). Room is generous: pages never written
     /// cost no memory, and [`UserTable::shrink_to_fit`] gives the rest back.
     pub fn reserve(&mut self, users: usize, report_bytes: usize) {
-        let last = self.last();
-        last.users.reserve_exact(users);
+        self.users.reserve_exact(users);
         // Two keys a user, as Tencent's and AWS's reports have slots for.
-        last.keys.reserve_exact(users * 2);
+        self.keys.reserve_exact(users * 2);
         // Ids and names are well under half of a row's bytes.
-        last.text.reserve_exact(report_bytes / 2);
-    }
-
-    fn last(&mut self) -> &mut Stretch {
-        self.stretches.last_mut().expect("a table has a stretch")
+        self.text.reserve_exact(report_bytes / 2);
     }
 
     /// Stores a copy of `user`.
     pub fn push(&mut self, user: &User<'_>) {
-        let Stretch { text, users, keys } = self.last();
+        let UserTable { text, users, keys } = self;
         let start = text.len();
         let end_of = |text: &mut String, string: &str| {
             text.push_str(string);
@@ -108,34 +84,20 @@ impl UserTable {
         });
     }
 
-    /// Puts the users of `later`, read from further down the same report, after these.
-    pub fn append(&mut self, later: UserTable) {
-        self.stretches.extend(later.stretches);
-    }
-
     /// Gives back memory reserved for users that never came: the table lives until the
     /// next version of its report.
     pub fn shrink_to_fit(&mut self) {
-        self.stretches.retain(|stretch| !stretch.users.is_empty());
-        for stretch in &mut self.stretches {
-            stretch.text.shrink_to_fit();
-            stretch.keys.shrink_to_fit();
-            // Shrinking in place: the allocator splits the block and copies nothing.
-            // A few spare slots (a reservation by line count) are not worth a copy.
-            if stretch.users.capacity() - stretch.users.len() > stretch.users.len() / 64 {
-                stretch.users.shrink_to_fit();
-            }
+        self.text.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        // Shrinking in place: the allocator splits the block and copies nothing.
+        // A few spare slots (a reservation by line count) are not worth a copy.
+        if self.users.capacity() - self.users.len() > self.users.len() / 64 {
+            self.users.shrink_to_fit();
         }
     }
 
     /// The users in report order.
     pub fn iter(&self) -> impl Iterator<Item = User<'_>> + Clone + '_ {
-        self.stretches.iter().flat_map(Stretch::iter)
-    }
-}
-
-impl Stretch {
-    fn iter(&self) -> impl Iterator<Item = User<'_>> + Clone + '_ {
         (self.users.iter().enumerate()).map(|(index, stored)| self.user(index, stored))
     }
 
@@ -253,17 +215,5 @@ mod tests {
             [1, 5]
         );
         assert_eq!(table.len(), 2);
-
-        let mut appended = UserTable::new();
-        appended.push(&with_second_key_only);
-        let mut later = UserTable::new();
-        later.push(&receiver);
-        later.push(&with_second_key_only);
-        appended.append(later);
-        let users: Vec<User> = appended.iter().collect();
-        assert_eq!(
-            users,
-            [with_second_key_only, receiver, with_second_key_only]
-        );
     }
 }

@@ -146,28 +146,6 @@ pub enum ReportError {
     UnterminatedQuote { line: u64 },
 }
 
-impl ReportError {
-    /// The same error, `lines` further down: found in a stretch of the report read as if it
-    /// started at the top.
-    fn lines_later(self, lines: u64) -> Self {
-        match self {
-            ReportError::RaggedRow {
-                line,
-                expected,
-                found,
-            } => ReportError::RaggedRow {
-                line: line + lines,
-                expected,
-                found,
-            },
-            ReportError::UnterminatedQuote { line } => {
-                ReportError::UnterminatedQuote { line: line + lines }
-            }
-            other => other,
-        }
-    }
-}
-
 /// At most this many characters of a file's text are quoted in any one error, and so in
 /// any log line, page or `check` output: a file may be a link to anything (a secret, the
 /// process's environment), and may be a single line of megabytes. Every quote is escaped
@@ -230,14 +208,6 @@ impl ReadSummary {
             self.first_cell_errors.push(error);
         }
     }
-
-    /// Adds the rows and cell errors of the stretch of the report after this one's.
-    fn add_rows_of(&mut self, later: ReadSummary) {
-        self.rows += later.rows;
-        self.cell_errors += later.cell_errors;
-        let room = CELL_ERRORS_KEPT.saturating_sub(self.first_cell_errors.len());
-        (self.first_cell_errors).extend(later.first_cell_errors.into_iter().take(room));
-    }
 }
 
 /// Reads one report, handing each user to `sink` as soon as its row is read, so callers
@@ -263,22 +233,7 @@ pub fn read_into(
 ) -> Result<ReadSummary, ReportError> {
     let opened = Opened::new(bytes, options)?;
     let input = opened.input(generated, options);
-    with_format!(opened.provider, F => table::read::<F>(input, sink))
-}
-
-/// Reads one report like [`read`], on up to `threads` threads if it is large enough to
-/// gain: each reads a stretch of the rows into its own sink, made by `new_sink` from the
-/// stretch's text (to make room for its users). The sinks come back in report order.
-pub fn read_in_parts<S: Sink + Send>(
-    bytes: &[u8],
-    options: &ReadOptions,
-    generated: Timestamp,
-    threads: usize,
-    new_sink: impl Fn(&str) -> S + Sync,
-) -> Result<(ReadSummary, Vec<S>), ReportError> {
-    let opened = Opened::new(bytes, options)?;
-    let input = opened.input(generated, options);
-    with_format!(opened.provider, F => table::read_in_parts::<F, S>(input, threads, new_sink))
+    with_format!(opened.provider, F => table::read::<F, _>(input, sink))
 }
 
 /// A report decoded, its header read and its provider known.

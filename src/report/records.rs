@@ -73,8 +73,8 @@ impl<'t> Records<'t> {
         Self::starting_at(text, 0, 1)
     }
 
-    /// The records from byte `at` on, which must be the start of a line, numbered `line`
-    /// (which may count from somewhere else than the top of the text).
+    /// The records from byte `at` on, which must be the start of line `line`: the rows
+    /// after a header already read.
     pub fn starting_at(text: &'t str, at: usize, line: u64) -> Self {
         Records {
             text,
@@ -100,7 +100,7 @@ impl<'t> Records<'t> {
 
     /// Where the next record starts, or `None` if no record is left; blank lines before
     /// it are passed over.
-    pub fn next_start(&mut self) -> Option<usize> {
+    fn next_start(&mut self) -> Option<usize> {
         // Blank lines, and the line feed of a CRLF, come before a record: the csv crate
         // skips them too.
         while let Some(&byte) = self.text.as_bytes().get(self.at) {
