@@ -176,7 +176,7 @@ mod tests {
         };
         let fifth = AccessKey {
             last_used_region: "us-east-1",
-            last_used_service: "iam",
+            last_used_service: "s3",
             facts: KeyFacts {
                 slot: 5,
                 ..key.facts
