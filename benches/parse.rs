@@ -53,7 +53,7 @@ fn parse(c: &mut Criterion) {
         (Provider::AlibabaRam, 0),
     ];
     for (provider, index) in files {
-        let bytes = generate::report_of(provider, &SPEC, index);
+        let bytes = provider.generated_report(&SPEC, index);
         let file = bench_name(provider, index);
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_with_input(BenchmarkId::new("csv_floor", &file), &bytes, |b, bytes| {

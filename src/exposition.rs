@@ -889,7 +889,7 @@ mod tests {
         // One report of each provider, so every per-user family is counted.
         let reports: BTreeMap<String, Arc<ReportState>> = (0..spec.files)
             .map(|index| {
-                let bytes = generate::report_of(Provider::ALL[index], &spec, index);
+                let bytes = Provider::ALL[index].generated_report(&spec, index);
                 let path = generate::file_name(index).into();
                 let (data, _) =
                     ReportData::build(path, &bytes, &options, generate::GENERATED, true).unwrap();

@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
     let mut bytes = 0;
     for index in &indices {
         let path = args.out.join(generate::file_name(*index));
-        let report = generate::report_of(args.provider, &spec, *index);
+        let report = args.provider.generated_report(&spec, *index);
         bytes += report.len();
         std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
     }

@@ -261,7 +261,7 @@ mod tests {
     use super::*;
     use crate::check::checks::Thresholds;
     use crate::check::{Threshold, CHECKS};
-    use crate::generate::{report_of, Console, Spec};
+    use crate::generate::{Console, Spec};
 
     /// A finding as text, for comparing.
     struct Texts(Vec<String>);
@@ -359,7 +359,7 @@ mod tests {
         for provider in Provider::ALL {
             for index in 0..spec.files {
                 let name = format!("{provider:?} {:?}", Console::of_file(index));
-                reports.push((name, report_of(provider, &spec, index)));
+                reports.push((name, provider.generated_report(&spec, index)));
             }
         }
         let mut found = vec![0; CHECKS.len()];

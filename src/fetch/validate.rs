@@ -59,12 +59,8 @@ mod tests {
             files: 1,
             seed: 1,
         };
-        (Provider::ALL.into_iter()).map(move |p| {
-            (
-                p,
-                String::from_utf8(generate::report_of(p, &spec, 0)).unwrap(),
-            )
-        })
+        (Provider::ALL.into_iter())
+            .map(move |p| (p, String::from_utf8(p.generated_report(&spec, 0)).unwrap()))
     }
 
     fn verdict(provider: Provider, content: &str, users_listed: Option<u64>) -> Result<(), String> {

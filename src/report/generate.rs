@@ -1,6 +1,6 @@
 //! Deterministic, realistic credential reports for benchmarks and load tests: N users over
 //! M files from a seed, every user type and cell state. What is shared lives here; each
-//! provider's file writes its own rows ([`Format::generated_report`]).
+//! provider's reader file writes its own rows (`table::Format::generated_report`).
 //!
 //! The same seed always gives the same bytes, so anyone can reproduce a benchmark's input
 //! (`generate-reports --users 1000000 --files 1000 --seed 1 --out DIR`).
@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use jiff::civil::DateTime;
 use jiff::SignedDuration;
 
-use super::table::Format;
 use super::Provider;
 
 /// What to generate: `users` spread as evenly as possible over `files`.
@@ -74,14 +73,10 @@ pub fn write_reports(dir: &Path, spec: &Spec) -> io::Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// The bytes of file `index` of `spec`, in the benchmarks' provider's format.
+/// The bytes of file `index` of `spec`, in the benchmarks' provider's format; any other's
+/// are [`Provider::generated_report`].
 pub fn report(spec: &Spec, index: usize) -> Vec<u8> {
-    report_of(Provider::default(), spec, index)
-}
-
-/// The bytes of file `index` of `spec` in `provider`'s format.
-pub fn report_of(provider: Provider, spec: &Spec, index: usize) -> Vec<u8> {
-    with_format!(provider, F => F::generated_report(spec, index))
+    Provider::default().generated_report(spec, index)
 }
 
 /// The day the reports were downloaded; `CreatedOver90Days` and friends are relative to it.

@@ -7,6 +7,7 @@ mod aws_iam;
 mod cells;
 mod columns;
 mod decode;
+pub mod generate;
 mod records;
 mod row;
 mod table;
@@ -44,9 +45,6 @@ macro_rules! with_format {
         }
     };
 }
-
-/// Synthetic reports of every provider; declared after [`with_format!`], which it uses.
-pub mod generate;
 
 /// The clouds whose credential reports the exporter reads. Their names are the
 /// `--report.provider` and `fetch --provider` values and the `provider` label.
@@ -87,6 +85,12 @@ impl Provider {
     /// (check id, control).
     pub fn cis_controls(self) -> &'static [(&'static str, &'static str)] {
         with_format!(self, F => <F as table::Format>::CIS_CONTROLS)
+    }
+
+    /// File `index` of `spec`: a realistic report of this provider, the same bytes for the
+    /// same seed ([`generate`]).
+    pub fn generated_report(self, spec: &generate::Spec, index: usize) -> Vec<u8> {
+        with_format!(self, F => <F as table::Format>::generated_report(spec, index))
     }
 
     /// How well `header` fits this provider's reports: how many of its columns are there.

@@ -114,7 +114,7 @@ fn every_providers_generated_reports_read_without_cell_errors() {
     };
     for provider in Provider::ALL {
         for index in 0..spec.files {
-            let bytes = generate::report_of(provider, &spec, index);
+            let bytes = provider.generated_report(&spec, index);
             let (data, summary) = ReportData::build(
                 "generated.csv".into(),
                 &bytes,
