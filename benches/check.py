@@ -128,8 +128,8 @@ def markdown(r, command):
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
         "",
         "Generated users are each given several faults, so these reports hold more than one "
-        "finding per user. `check` reads the reports on both cores like the exporter's first scan, "
-        "but only the cells its checks judge; it judges and renders each user as its row is read, "
+        "finding per user. `check` reads the reports on both cores like the exporter's first scan; "
+        "it judges and renders each user as its row is read, "
         "and writes each report's findings while the next are read. What it takes beyond reading "
         "is making and writing that text (see the bytes written; the kernel alone spends about "
         "0.1 s of CPU taking 286 MiB into a file).",

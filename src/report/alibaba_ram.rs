@@ -109,9 +109,7 @@ impl Format for AlibabaRam {
             } else {
                 UserType::RamUser
             },
-            created: row.for_metrics(Time::NONE, |row| {
-                row.utc_date(layout.user_creation_time, NEVER)
-            }),
+            created: row.utc_date(layout.user_creation_time, NEVER),
             password_enabled: row.flag(layout.password_exist),
             password_last_rotated: row.utc_date(layout.password_last_changed, NEVER),
             password_last_used: row.utc_date(layout.user_last_logon, NEVER),

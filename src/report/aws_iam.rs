@@ -123,9 +123,7 @@ impl Format for AwsIam {
                 } else {
                     UserType::IamUser
                 },
-                created: row.for_metrics(Time::NONE, |row| {
-                    row.utc_date(layout.user_creation_time, &[])
-                }),
+                created: row.utc_date(layout.user_creation_time, &[]),
                 password_enabled,
                 password_last_rotated: row.utc_date(layout.password_last_changed, &[]),
                 password_last_used: row.utc_date(layout.password_last_used, NO_INFORMATION),
@@ -192,8 +190,8 @@ fn key<'a>(
     };
     Some(AccessKey {
         id: "",
-        last_used_region: row.for_metrics("", |row| reported(row, layout.last_used_region)),
-        last_used_service: row.for_metrics("", |row| reported(row, layout.last_used_service)),
+        last_used_region: reported(row, layout.last_used_region),
+        last_used_service: reported(row, layout.last_used_service),
         facts: KeyFacts {
             slot,
             status: row.active(layout.active),

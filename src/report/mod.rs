@@ -237,7 +237,7 @@ pub fn read_into(
 ) -> Result<ReadSummary, ReportError> {
     let opened = Opened::new(bytes, options)?;
     let input = opened.input(generated, options);
-    with_format!(opened.provider, F => table::read::<F, _>(input, sink))
+    with_format!(opened.provider, F => table::read::<F>(input, sink))
 }
 
 /// A report decoded, its header read and its provider known.

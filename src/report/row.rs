@@ -16,8 +16,6 @@ pub struct Row<'a, 's> {
     names: &'s [String],
     dates: &'s mut LocalDates,
     summary: &'s mut ReadSummary,
-    /// As [`Sink::FOR_METRICS`](super::Sink::FOR_METRICS).
-    for_metrics: bool,
 }
 
 impl<'a, 's> Row<'a, 's> {
@@ -26,24 +24,12 @@ impl<'a, 's> Row<'a, 's> {
         names: &'s [String],
         dates: &'s mut LocalDates,
         summary: &'s mut ReadSummary,
-        for_metrics: bool,
     ) -> Self {
         Row {
             record,
             names,
             dates,
             summary,
-            for_metrics,
-        }
-    }
-
-    /// A fact only the metrics show: what `read` reads, or `unread` for a sink that
-    /// serves no metrics (`check`), whose cells are then neither read nor counted when
-    /// unreadable.
-    pub fn for_metrics<T>(&mut self, unread: T, read: impl FnOnce(&mut Self) -> T) -> T {
-        match self.for_metrics {
-            true => read(self),
-            false => unread,
         }
     }
 

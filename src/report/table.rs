@@ -62,11 +62,6 @@ pub fn required_columns<F: Format>() -> Vec<String> {
 
 /// Where the users of a report go as they are read.
 pub trait Sink {
-    /// Whether the facts only the metrics show are read ([`Row::for_metrics`]): creation
-    /// times, protections, certificates, the providers' own age flags. `check` judges
-    /// none of them, and leaves them unread.
-    const FOR_METRICS: bool = true;
-
     /// The report's header was read: its provider and what it answers are known, before
     /// any of its rows.
     fn begin(&mut self, _provider: Provider, _checks: &Checks) {}
@@ -94,10 +89,7 @@ pub struct Input<'t> {
 }
 
 /// Reads the rows, handing each user to `sink` in report order.
-pub fn read<F: Format, S: Sink>(
-    input: Input<'_>,
-    sink: &mut S,
-) -> Result<ReadSummary, ReportError> {
+pub fn read<F: Format>(input: Input<'_>, sink: &mut impl Sink) -> Result<ReadSummary, ReportError> {
     let mut located = Header::new(input.header, F::PROVIDER);
     let layout = F::layout(&mut located);
     located.finish()?;
@@ -133,7 +125,7 @@ pub fn read<F: Format, S: Sink>(
             });
         }
         last_record = Some((record.start, line));
-        let mut row = Row::new(&record, names, &mut dates, &mut summary, S::FOR_METRICS);
+        let mut row = Row::new(&record, names, &mut dates, &mut summary);
         let user = F::user(&layout, &mut row, generated);
         summary.rows += 1;
         sink.add(line, &user);

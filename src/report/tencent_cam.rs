@@ -111,19 +111,14 @@ impl Format for TencentCam {
                         "Sub-user, Collaborator, WeWork-Sub-user or Message-receiver",
                     )
                     .unwrap_or(UserType::Unknown),
-                created: row
-                    .for_metrics(Time::NONE, |row| row.local_date(layout.creation_time, &[])),
+                created: row.local_date(layout.creation_time, &[]),
                 password_enabled: row.flag(layout.password_enabled),
                 // FALSE here means "no password set", not a date.
                 password_last_rotated: row.local_date(layout.password_last_rotation, &["false"]),
                 password_last_used: Time::NONE,
                 console_login: row.flag(layout.login_console_active),
-                login_protection: row.for_metrics(Flag::NotSupported, |row| {
-                    row.flag(layout.login_protection_active)
-                }),
-                operation_protection: row.for_metrics(Flag::NotSupported, |row| {
-                    row.flag(layout.operation_protection_active)
-                }),
+                login_protection: row.flag(layout.login_protection_active),
+                operation_protection: row.flag(layout.operation_protection_active),
                 mfa: row.flag(layout.mfa_device_active),
                 abnormal_logins: match layout.abnormal_logins {
                     Some(column) => abnormal_logins(row, column),
@@ -199,12 +194,9 @@ fn key<'a>(row: &mut Row<'a, '_>, slot: u8, layout: &KeyLayout) -> Option<Access
                 .unwrap_or(KeyStatus::Unknown),
             // A key that exists but was never used has no date here.
             last_used: row.local_date(layout.last_used_date, &["-", "never"]),
-            // Read for `check` too: a key whose creation time cannot be read is over 90
-            // days by this flag, for the check as for the gauge.
+            // A key whose creation time cannot be read is over 90 (or 30) days by these.
             created_over_90_days: row.flag(layout.created_over_90_days),
-            created_over_30_days: row.for_metrics(Flag::NotSupported, |row| {
-                row.flag(layout.created_over_30_days)
-            }),
+            created_over_30_days: row.flag(layout.created_over_30_days),
         },
     })
 }
