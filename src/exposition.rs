@@ -14,7 +14,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::build_info;
 use crate::model::{mask_key_id, AccessKey, Flag, Time, User, MAX_KEY_SLOTS};
-use crate::report::Checks;
+use crate::report::Coverage;
 use crate::snapshot::{
     self, Aggregates, KeyAges, KeyCounts, ReportData, ReportState, RootCredential, Snapshot,
     UserCounts,
@@ -230,7 +230,7 @@ type KeyTime = fn(&AccessKey) -> Time;
 /// How many keys are over some age as of a time.
 type KeysOver = fn(&KeyAges, jiff::Timestamp) -> u64;
 /// Whether a report answers the check a family shows; one that does not gets no series.
-type Answers = fn(&Checks) -> bool;
+type Answers = fn(&Coverage) -> bool;
 const ALWAYS: Answers = |_| true;
 
 type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
@@ -353,7 +353,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
                 "Users without login protection (the report's LoginProtectionActive FALSE).",
                 |c| c.without_login_protection,
             ),
-            |checks| checks.login_protection,
+            |coverage| coverage.login_protection,
         ),
         (
             (
@@ -361,7 +361,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
                 "Users without operation protection (the report's OperationProtectionActive FALSE).",
                 |c| c.without_operation_protection,
             ),
-            |checks| checks.operation_protection,
+            |coverage| coverage.operation_protection,
         ),
         (
             (
@@ -369,7 +369,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
                 "Users with suspicious logins in the last 30 days.",
                 |c| c.with_abnormal_logins,
             ),
-            |checks| checks.abnormal_logins,
+            |coverage| coverage.abnormal_logins,
         ),
         (
             (
@@ -404,7 +404,7 @@ fn reports_answering(
 ) -> impl Iterator<Item = (&str, &ReportData)> {
     snapshot.reports.iter().filter_map(move |(report, state)| {
         let data = state.data.as_deref()?;
-        answers(&data.checks).then_some((report.as_str(), data))
+        answers(&data.coverage).then_some((report.as_str(), data))
     })
 }
 
@@ -436,7 +436,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
                 "Access keys the provider flags as possibly leaked (the report's MayBeAtRisk TRUE).",
                 |c| c.at_risk,
             ),
-            |checks| checks.keys_at_risk,
+            |coverage| coverage.keys_at_risk,
         ),
         (
             (
@@ -490,10 +490,10 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         "credential_report_root_access_keys",
         "Access keys of the account's root user, by status; the CIS benchmarks want none.",
         None,
-        by_status(snapshot, |checks| checks.root_user, |a| &a.root_keys),
+        by_status(snapshot, |coverage| coverage.root_user, |a| &a.root_keys),
     )?;
     let root_credentials =
-        reports_answering(snapshot, |checks| checks.root_user).flat_map(|(report, data)| {
+        reports_answering(snapshot, |coverage| coverage.root_user).flat_map(|(report, data)| {
             (RootCredential::ALL.into_iter())
                 .zip(data.aggregates.root_credentials)
                 .map(move |(credential, count)| {
@@ -511,7 +511,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         root_credentials,
     )?;
     let root_last_used =
-        reports_answering(snapshot, |checks| checks.root_user).filter_map(|(report, data)| {
+        reports_answering(snapshot, |coverage| coverage.root_user).filter_map(|(report, data)| {
             Some((
                 [("report", report)],
                 data.aggregates.root_last_used.seconds()?,
@@ -531,7 +531,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         None,
         by_status(
             snapshot,
-            |checks| checks.signing_certificates,
+            |coverage| coverage.signing_certificates,
             |a| &a.signing_certificates,
         ),
     )?;
@@ -571,7 +571,7 @@ fn encode_aging(
         });
         gauges(encoder, name, help, None, samples)?;
     }
-    let unused = reports_answering(snapshot, |checks| checks.password_last_used).flat_map(
+    let unused = reports_answering(snapshot, |coverage| coverage.password_last_used).flat_map(
         |(report, data)| {
             data.aggregates.users.keys().map(move |&user_type| {
                 (

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::model::{KeyFacts, KeyStatus, Time, User, UserTable, UserType};
-use crate::report::{self, Checks, Encoding, Provider, ReadOptions, ReadSummary, ReportError};
+use crate::report::{self, Coverage, Encoding, Provider, ReadOptions, ReadSummary, ReportError};
 
 /// Per user type: how many users, and how many of them fail each check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -315,7 +315,7 @@ pub struct ReportData {
     pub path: PathBuf,
     pub provider: Provider,
     /// What the report can tell: families for checks it lacks are left out.
-    pub checks: Checks,
+    pub coverage: Coverage,
     /// When the report was generated (its file's modification time).
     pub generated: Timestamp,
     pub aggregates: Aggregates,
@@ -352,7 +352,7 @@ impl ReportData {
         let data = ReportData {
             path,
             provider: summary.provider,
-            checks: summary.checks,
+            coverage: summary.coverage,
             generated,
             aggregates: reading.tally.into_aggregates(),
             users,

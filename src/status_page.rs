@@ -61,7 +61,7 @@ impl Findings {
         Some(Findings {
             console_without_mfa: data.aggregates.console_users_without_mfa(),
             active_keys_at_risk: data
-                .checks
+                .coverage
                 .keys_at_risk
                 .then(|| active.map_or(0, |k| k.at_risk)),
             active_keys_over_90_days: active.map_or(0, |k| k.ages.over_90_days(now)),

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use clap::ValueEnum;
 
 use crate::model::{key_id_ends, AccessKey, KeyStatus, Time, User, UserType};
-use crate::report::{Checks, Provider};
+use crate::report::{Coverage, Provider};
 
 /// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -96,18 +96,18 @@ pub struct Check {
     pub title: &'static str,
     /// The flag that sets its threshold, and the default (the alert's number).
     pub threshold: Option<(&'static str, Threshold)>,
-    /// Whether a report that can answer [`Checks`] answers this check: some alerts read
+    /// Whether a report that can answer [`Coverage`] answers this check: some alerts read
     /// series the exporter serves only for some providers' reports.
-    answered: fn(&Checks) -> bool,
+    answered: fn(&Coverage) -> bool,
     /// Writes what a finding of this check says beyond its check and key, for people.
     words: fn(&Finding<'_>, &mut String),
 }
 
 /// Every report answers most checks.
-const ALWAYS: fn(&Checks) -> bool = |_| true;
+const ALWAYS: fn(&Coverage) -> bool = |_| true;
 /// The alerts of the root checks read series the exporter serves only for reports that
 /// have a root user's row (AWS IAM, Alibaba RAM).
-const WITH_ROOT_ROW: fn(&Checks) -> bool = |checks| checks.root_user;
+const WITH_ROOT_ROW: fn(&Coverage) -> bool = |coverage| coverage.root_user;
 
 impl Check {
     /// The control of `provider`'s CIS benchmark this check stands for, as the alert's
@@ -126,8 +126,8 @@ impl Check {
     }
 
     /// Whether a report that answers `checks` has findings of this check.
-    pub fn answered_by(&self, checks: &Checks) -> bool {
-        (self.answered)(checks)
+    pub fn answered_by(&self, coverage: &Coverage) -> bool {
+        (self.answered)(coverage)
     }
 
     /// Where the check is in [`CHECKS`].
@@ -238,7 +238,7 @@ pub static SIGNING_CERTIFICATE_ACTIVE: Check = Check {
     threshold: None,
     // The alert reads a series the exporter serves only for reports that carry
     // certificates (AWS IAM).
-    answered: |checks| checks.signing_certificates,
+    answered: |coverage| coverage.signing_certificates,
     words: |finding, out| {
         if let Fact::Certificate(slot) = finding.fact {
             out.push_str("active signing certificate ");
@@ -296,7 +296,7 @@ pub static PASSWORD_UNUSED_45_DAYS: Check = Check {
     threshold: Some(("check.password-max-unused", Threshold::days(45))),
     // The alert reads a series the exporter serves only for reports that say when
     // passwords were used (AWS IAM, Alibaba RAM).
-    answered: |checks| checks.password_last_used,
+    answered: |coverage| coverage.password_last_used,
     words: |finding, out| {
         out.push_str(match finding.fell_back() {
             true => "console password never used, set ",
@@ -536,11 +536,11 @@ impl Judge {
         &self,
         user: &User<'a>,
         line: u64,
-        checks: &Checks,
+        coverage: &Coverage,
         mut found: impl FnMut(&Finding<'a>),
     ) {
         let mut add = |check: &'static Check, key: Option<&AccessKey>, fact: Fact| {
-            if check.answered_by(checks) {
+            if check.answered_by(coverage) {
                 found(&Finding {
                     check,
                     line: Some(line),

@@ -58,7 +58,7 @@ fn suite(
             "    <testcase name=\"{}\" classname=\"{classname}\" time=\"0\"",
             check.id
         );
-        let not_answered = outcome.error.is_none() && !check.answered_by(&outcome.checks);
+        let not_answered = outcome.error.is_none() && !check.answered_by(&outcome.coverage);
         if not_answered {
             skipped += 1;
             let _ = writeln!(

@@ -9,7 +9,7 @@ use super::AHEAD;
 use crate::cores::on_every_core_in_order;
 use crate::model::{Time, User};
 use crate::reload::{self, LoadError, Selection, Version};
-use crate::report::{self, Checks, Provider, ReadOptions, Sink};
+use crate::report::{self, Coverage, Provider, ReadOptions, Sink};
 
 /// What checking one report gave, less its findings (which are rendered as they are found:
 /// a folder of large reports has millions).
@@ -20,7 +20,7 @@ pub struct Outcome {
     /// `None` where the file could not be read far enough to tell.
     pub provider: Option<Provider>,
     /// What the report can answer (nothing, when it could not be read).
-    pub checks: Checks,
+    pub coverage: Coverage,
     /// Why the report could not be read, as serving says it.
     pub error: Option<String>,
     pub users: u64,
@@ -142,7 +142,7 @@ impl Walk {
             judge: &self.judge,
             render,
             report_bytes: 0,
-            checks: None,
+            coverage: None,
             found: [0; 3],
             users: 0,
         };
@@ -165,7 +165,7 @@ impl Walk {
                     report: name.to_owned(),
                     path: version.path.clone(),
                     provider: Some(summary.provider),
-                    checks: summary.checks,
+                    coverage: summary.coverage,
                     error: None,
                     users: judging.users,
                     found: judging.found,
@@ -177,7 +177,7 @@ impl Walk {
                 (outcome, judging.render)
             }
             Err(error) => {
-                if judging.checks.is_some() {
+                if judging.coverage.is_some() {
                     judging.render.refused();
                 }
                 let error = LoadError::Report(error).to_string();
@@ -195,7 +195,7 @@ struct Judging<'j, R> {
     render: R,
     report_bytes: usize,
     /// What the report answers, known once its header is read.
-    checks: Option<Checks>,
+    coverage: Option<Coverage>,
     /// How many findings of each severity, as [`Outcome::found`].
     found: [u64; 3],
     users: u64,
@@ -210,18 +210,18 @@ impl<R: Render> Judging<'_, R> {
 }
 
 impl<R: Render> Sink for Judging<'_, R> {
-    fn begin(&mut self, provider: Provider, checks: &Checks) {
-        self.checks = Some(*checks);
+    fn begin(&mut self, provider: Provider, coverage: &Coverage) {
+        self.coverage = Some(*coverage);
         self.render.begin(provider, self.report_bytes);
     }
 
     fn add(&mut self, line: u64, user: &User<'_>) {
         self.users += 1;
         let judge = self.judge;
-        let checks = self
-            .checks
+        let coverage = self
+            .coverage
             .expect("a report's header comes before its rows");
-        judge.user(user, line, &checks, |finding| self.record(finding));
+        judge.user(user, line, &coverage, |finding| self.record(finding));
     }
 }
 
@@ -232,7 +232,7 @@ impl Outcome {
             report: name.to_owned(),
             path: path.to_owned(),
             provider: None,
-            checks: Checks::default(),
+            coverage: Coverage::default(),
             error: Some(error),
             users: 0,
             found,

@@ -24,7 +24,7 @@ pub fn refuse_unusable(provider: Provider, report: &FetchedReport) -> Result<(),
         roots += u64::from(user.facts.user_type == UserType::Root);
     })
     .map_err(|error| refused(format!("the exporter's reader refuses it: {error}")))?;
-    if summary.checks.root_user && roots == 0 {
+    if summary.coverage.root_user && roots == 0 {
         return Err(refused(format!(
             "it has no root row, and every {provider} report has one (cut off or mangled?)"
         )));
@@ -113,7 +113,7 @@ mod tests {
                 provider: Some(provider),
             };
             let summary = report::read(text.as_bytes(), &options, generate::GENERATED, |_| {});
-            if !summary.unwrap().checks.root_user {
+            if !summary.unwrap().coverage.root_user {
                 continue;
             }
             with_root_rows += 1;

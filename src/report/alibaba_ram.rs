@@ -6,8 +6,8 @@ use super::row::Row;
 use std::fmt::Write as _;
 
 use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
-use super::table::{self, Format};
-use super::{Checks, Provider};
+use super::table::{self, ReportFormat};
+use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
 
 pub struct AlibabaRam;
@@ -45,7 +45,7 @@ const KEY_PREFIXES: [&str; 5] = [
 /// `-`: never (logged on, used, changed).
 const NEVER: &[&str] = &["-"];
 
-impl Format for AlibabaRam {
+impl ReportFormat for AlibabaRam {
     const PROVIDER: Provider = Provider::AlibabaRam;
     /// CIS Alibaba Cloud Foundation Benchmark v1.0.0, section 1 (as Turbot's `cis_v100`
     /// maps its controls).
@@ -92,11 +92,11 @@ impl Format for AlibabaRam {
         }
     }
 
-    fn checks(_: &Layout) -> Checks {
-        Checks {
+    fn coverage(_: &Layout) -> Coverage {
+        Coverage {
             password_last_used: true,
             root_user: true,
-            ..Checks::default()
+            ..Coverage::default()
         }
     }
 

@@ -6,8 +6,8 @@ use super::row::{is_absent, Row};
 use std::fmt::Write as _;
 
 use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
-use super::table::Format;
-use super::{Checks, Provider};
+use super::table::ReportFormat;
+use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
 
 pub struct AwsIam;
@@ -44,7 +44,7 @@ const ROOT: &str = "<root_account>";
 /// 2015 for keys). Either way there is no use to report.
 const NO_INFORMATION: &[&str] = &["no_information"];
 
-impl Format for AwsIam {
+impl ReportFormat for AwsIam {
     const PROVIDER: Provider = Provider::AwsIam;
     /// CIS Amazon Web Services Foundations Benchmark v3.0.0, section 1 (as Prowler's
     /// `cis_3.0_aws.json` maps its checks).
@@ -87,12 +87,12 @@ impl Format for AwsIam {
         }
     }
 
-    fn checks(_: &Layout) -> Checks {
-        Checks {
+    fn coverage(_: &Layout) -> Coverage {
+        Coverage {
             password_last_used: true,
             root_user: true,
             signing_certificates: true,
-            ..Checks::default()
+            ..Coverage::default()
         }
     }
 

@@ -24,7 +24,7 @@ pub use decode::Encoding;
 use records::Records;
 pub use table::Sink;
 
-/// Evaluates `$body` with `$format` naming `$provider`'s [`table::Format`]: the one place
+/// Evaluates `$body` with `$format` naming `$provider`'s [`table::ReportFormat`]: the one place
 /// a provider is tied to its file. A `match`, not a table of function pointers, so each
 /// use (above all each provider's row loop) is compiled for its provider.
 macro_rules! with_format {
@@ -84,13 +84,13 @@ impl Provider {
     /// The controls of this provider's CIS benchmark that `check`'s checks stand for, as
     /// (check id, control).
     pub fn cis_controls(self) -> &'static [(&'static str, &'static str)] {
-        with_format!(self, F => <F as table::Format>::CIS_CONTROLS)
+        with_format!(self, F => <F as table::ReportFormat>::CIS_CONTROLS)
     }
 
     /// File `index` of `spec`: a realistic report of this provider, the same bytes for the
     /// same seed ([`generate`]).
     pub fn generated_report(self, spec: &generate::Spec, index: usize) -> Vec<u8> {
-        with_format!(self, F => <F as table::Format>::generated_report(spec, index))
+        with_format!(self, F => <F as table::ReportFormat>::generated_report(spec, index))
     }
 
     /// How well `header` fits this provider's reports: how many of its columns are there.
@@ -108,7 +108,7 @@ impl std::fmt::Display for Provider {
 /// The checks a report can answer. A provider whose reports lack a check (or a file that
 /// lacks its columns) gets no series for it, rather than zeros that read as "all clear".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Checks {
+pub struct Coverage {
     /// Keys flagged as possibly leaked (Tencent's MayBeAtRisk).
     pub keys_at_risk: bool,
     pub login_protection: bool,
@@ -194,7 +194,7 @@ pub struct ReadOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadSummary {
     pub provider: Provider,
-    pub checks: Checks,
+    pub coverage: Coverage,
     pub rows: u64,
     pub cell_errors: u64,
     /// The first few cell errors, for the log; `cell_errors` counts them all.

@@ -10,12 +10,12 @@ use super::columns::{Header, HeaderRow};
 use super::generate::Spec;
 use super::records::Records;
 use super::row::Row;
-use super::{quote_left_open, Checks, Encoding, Provider, ReadSummary, ReportError};
+use super::{quote_left_open, Coverage, Encoding, Provider, ReadSummary, ReportError};
 use crate::model::{Time, User};
 
 /// One provider's report: where its columns are, what it can tell, and how a row becomes
 /// a [`User`]. Each provider is one file implementing this.
-pub trait Format {
+pub trait ReportFormat {
     const PROVIDER: Provider;
 
     /// The controls of the provider's CIS benchmark that `check`'s checks stand for, as
@@ -29,7 +29,7 @@ pub trait Format {
     fn layout(header: &mut Header<'_>) -> Self::Layout;
 
     /// The checks a report with this layout answers.
-    fn checks(layout: &Self::Layout) -> Checks;
+    fn coverage(layout: &Self::Layout) -> Coverage;
 
     /// Reads one row. `generated` is when the report was made.
     fn user<'a>(layout: &Self::Layout, row: &mut Row<'a, '_>, generated: Time) -> User<'a>;
@@ -40,21 +40,21 @@ pub trait Format {
 }
 
 /// How many of `F`'s columns `header` has.
-pub fn fit<F: Format>(row: &HeaderRow) -> usize {
+pub fn fit<F: ReportFormat>(row: &HeaderRow) -> usize {
     let mut header = Header::new(row, F::PROVIDER);
     F::layout(&mut header);
     header.found()
 }
 
 /// `F`'s columns, in its documented order.
-pub fn columns<F: Format>() -> Vec<String> {
+pub fn columns<F: ReportFormat>() -> Vec<String> {
     let mut header = Header::noting_asked(F::PROVIDER);
     F::layout(&mut header);
     header.asked()
 }
 
 /// `F`'s required columns (those every report of it has), in its documented order.
-pub fn required_columns<F: Format>() -> Vec<String> {
+pub fn required_columns<F: ReportFormat>() -> Vec<String> {
     let mut header = Header::noting_asked(F::PROVIDER);
     F::layout(&mut header);
     header.asked_required()
@@ -64,7 +64,7 @@ pub fn required_columns<F: Format>() -> Vec<String> {
 pub trait Sink {
     /// The report's header was read: its provider and what it answers are known, before
     /// any of its rows.
-    fn begin(&mut self, _provider: Provider, _checks: &Checks) {}
+    fn begin(&mut self, _provider: Provider, _coverage: &Coverage) {}
 
     /// One user, and the line its row starts on (from 1, the header's).
     fn add(&mut self, line: u64, user: &User<'_>);
@@ -89,7 +89,10 @@ pub struct Input<'t> {
 }
 
 /// Reads the rows, handing each user to `sink` in report order.
-pub fn read<F: Format>(input: Input<'_>, sink: &mut impl Sink) -> Result<ReadSummary, ReportError> {
+pub fn read<F: ReportFormat>(
+    input: Input<'_>,
+    sink: &mut impl Sink,
+) -> Result<ReadSummary, ReportError> {
     let mut located = Header::new(input.header, F::PROVIDER);
     let layout = F::layout(&mut located);
     located.finish()?;
@@ -97,7 +100,7 @@ pub fn read<F: Format>(input: Input<'_>, sink: &mut impl Sink) -> Result<ReadSum
     let names = input.header.names();
     let mut summary = ReadSummary {
         provider: F::PROVIDER,
-        checks: F::checks(&layout),
+        coverage: F::coverage(&layout),
         rows: 0,
         cell_errors: 0,
         first_cell_errors: Vec::new(),
@@ -109,7 +112,7 @@ pub fn read<F: Format>(input: Input<'_>, sink: &mut impl Sink) -> Result<ReadSum
     let mut records = input.records;
     // Where the last record starts, and on which line.
     let mut last_record = None;
-    sink.begin(F::PROVIDER, &summary.checks);
+    sink.begin(F::PROVIDER, &summary.coverage);
     while let Some(record) = records.next_record() {
         let line = record.line;
         if record.len() != names.len() {

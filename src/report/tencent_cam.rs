@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use jiff::civil::DateTime;
 
 use super::generate::{Console, Spec, Writer, DAY, FIRST_CREATION, REPORT_TIME};
-use super::table::{self, Format};
-use super::{Checks, Provider};
+use super::table::{self, ReportFormat};
+use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, KeyStatus, Time, User, UserFacts, UserType};
 
 pub struct TencentCam;
@@ -57,7 +57,7 @@ const KEY_STATUSES: [(&str, KeyStatus); 4] = [
     ("Inactive", KeyStatus::Disabled),
 ];
 
-impl Format for TencentCam {
+impl ReportFormat for TencentCam {
     const PROVIDER: Provider = Provider::TencentCam;
     /// CIS publishes no Tencent Cloud benchmark.
     const CIS_CONTROLS: &'static [(&'static str, &'static str)] = &[];
@@ -88,13 +88,13 @@ impl Format for TencentCam {
         }
     }
 
-    fn checks(layout: &Layout) -> Checks {
-        Checks {
+    fn coverage(layout: &Layout) -> Coverage {
+        Coverage {
             keys_at_risk: layout.keys.iter().all(|key| key.may_be_at_risk.is_some()),
             login_protection: true,
             operation_protection: true,
             abnormal_logins: layout.abnormal_logins.is_some(),
-            ..Checks::default()
+            ..Coverage::default()
         }
     }
 
