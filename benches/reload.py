@@ -25,10 +25,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def reload_seconds(folder):
+def reload_seconds(folder, binary=os.path.join(RELEASE, "credential-report-exporter")):
     port = free_port()
     exporter = subprocess.Popen(
-        [os.path.join(RELEASE, "credential-report-exporter"), "--report.dir", folder,
+        [binary, "--report.dir", folder,
          "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
