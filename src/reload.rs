@@ -596,11 +596,9 @@ mod tests {
 
     #[test]
     fn many_stars_do_not_backtrack() {
+        // No clock: a backtracking matcher would never finish this (every way of sharing
+        // 10,000 characters among seven stars), the regex crate's is linear in the name.
         let glob = FileGlob::new("*a*a*a*a*a*a*a*b").unwrap();
-        let name = "a".repeat(60);
-        let started = Instant::now();
-        assert!(!glob.is_match(&name));
-        // Not a timing target: a backtracking matcher takes seconds here, this one microseconds.
-        assert!(started.elapsed().as_secs() < 1);
+        assert!(!glob.is_match(&"a".repeat(10_000)));
     }
 }
