@@ -166,7 +166,7 @@ impl AlibabaRam {
                     tokio::time::sleep(self.poll).await;
                 }
                 None => {
-                    return Err(invalid(
+                    return Err(FetchError::invalid(
                         "GenerateCredentialReport",
                         format!(
                             "State {:?} is none of STARTED, INPROGRESS, COMPLETED",
@@ -214,15 +214,18 @@ impl AlibabaRam {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(page.content.trim())
                 .map_err(|e| {
-                    invalid("GetCredentialReport", format!("Content is not base64: {e}"))
+                    FetchError::invalid(
+                        "GetCredentialReport",
+                        format!("Content is not base64: {e}"),
+                    )
                 })?;
             let time = time_of("GeneratedTime", &page.generated)
-                .map_err(|e| invalid("GetCredentialReport", e))?;
+                .map_err(|e| FetchError::invalid("GetCredentialReport", e))?;
             match generated {
                 None => generated = Some(time),
                 // A report regenerated while we paged: its pages do not belong together.
                 Some(first) if first != time => {
-                    return Err(invalid(
+                    return Err(FetchError::invalid(
                         "GetCredentialReport",
                         "the report changed while its pages were read (GeneratedTime differs); try again",
                     ))
@@ -232,7 +235,7 @@ impl AlibabaRam {
             append_page(&mut content, &mut header, &bytes);
             if !page.truncated {
                 if !looks_like_report(&content) {
-                    return Err(invalid(
+                    return Err(FetchError::invalid(
                         "GetCredentialReport",
                         "Content is not a credential report (no CSV header starting with `user`)",
                     ));
@@ -242,14 +245,14 @@ impl AlibabaRam {
             match page.next_token {
                 Some(t) if !t.is_empty() && Some(&t) != next.as_ref() => next = Some(t),
                 _ => {
-                    return Err(invalid(
+                    return Err(FetchError::invalid(
                         "GetCredentialReport",
                         "IsTruncated is true but NextToken is missing or repeats",
                     ))
                 }
             }
         }
-        Err(invalid(
+        Err(FetchError::invalid(
             "GetCredentialReport",
             format!("more than {MAX_PAGES} pages"),
         ))
@@ -271,9 +274,12 @@ impl AlibabaRam {
                 &[],
             )
             .await?
-            .map_err(|code| invalid("GetCallerIdentity", format!("error {code}")))?;
+            .map_err(|code| FetchError::invalid("GetCallerIdentity", format!("error {code}")))?;
         if id.account_id.is_empty() || !id.account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid("GetCallerIdentity", "AccountId is not a number"));
+            return Err(FetchError::invalid(
+                "GetCallerIdentity",
+                "AccountId is not a number",
+            ));
         }
         Ok(id.account_id)
     }
@@ -417,7 +423,7 @@ impl AlibabaRam {
             // The expiry is part of a usable answer: checked here, so a bad one is recorded.
             if let Reply::Done(a) = &reply {
                 time_of("Credentials.Expiration", &a.credentials.expiration)
-                    .map_err(|e| invalid(ACTION, e))?;
+                    .map_err(|e| FetchError::invalid(ACTION, e))?;
             }
             Ok(reply)
         })
@@ -435,7 +441,7 @@ impl AlibabaRam {
             }
         };
         let expires = time_of("Credentials.Expiration", &a.credentials.expiration)
-            .map_err(|e| invalid(ACTION, e))?;
+            .map_err(|e| FetchError::invalid(ACTION, e))?;
         Ok((
             Keys {
                 id: a.credentials.id,
@@ -459,7 +465,7 @@ fn read_answer<T: for<'de> Deserialize<'de>>(
         return serde_json::from_slice::<T>(&answer.body)
             .map(Reply::Done)
             .map_err(|e| {
-                invalid(
+                FetchError::invalid(
                     action,
                     format!("the answer is not the documented JSON: {}", json_error(&e)),
                 )
@@ -676,13 +682,6 @@ fn time_of(field: &str, text: &str) -> Result<jiff::Timestamp, String> {
         Some(_) => format!("{field} {shown:?} is out of the range of times the fetcher takes (years -9999 to 9999)"),
         None => format!("{field} {shown:?} is not an ISO 8601 time like 2024-11-01T08:00:00Z"),
     })
-}
-
-fn invalid(action: &str, message: impl std::fmt::Display) -> FetchError {
-    FetchError::new(
-        FailureReason::InvalidResponse,
-        format!("{action}: {message}"),
-    )
 }
 
 #[cfg(test)]

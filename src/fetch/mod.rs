@@ -114,6 +114,14 @@ impl FetchError {
             message: message.into(),
         }
     }
+
+    /// An answer of the API call `action` that the fetcher cannot use.
+    pub fn invalid(action: &str, message: impl std::fmt::Display) -> Self {
+        FetchError::new(
+            FailureReason::InvalidResponse,
+            format!("{action}: {message}"),
+        )
+    }
 }
 
 /// The `result` of an API call that did not fail: the provider answered as asked.

@@ -53,7 +53,7 @@ pub fn read<T: DeserializeOwned>(
         ));
     }
     let mut envelope: Value = serde_json::from_slice(&answer.body).map_err(|e| {
-        invalid(
+        FetchError::invalid(
             action,
             format!(
                 "HTTP {}: the answer is not JSON: {}",
@@ -63,7 +63,7 @@ pub fn read<T: DeserializeOwned>(
         )
     })?;
     let Some(response) = envelope.get_mut("Response").map(Value::take) else {
-        return Err(invalid(
+        return Err(FetchError::invalid(
             action,
             format!("HTTP {}: the answer has no Response object", answer.status),
         ));
@@ -88,7 +88,7 @@ pub fn read<T: DeserializeOwned>(
         });
     }
     if !(200..300).contains(&answer.status) {
-        return Err(invalid(
+        return Err(FetchError::invalid(
             action,
             format!("HTTP {} without an error in the answer", answer.status),
         ));
@@ -96,7 +96,7 @@ pub fn read<T: DeserializeOwned>(
     serde_json::from_value::<T>(response)
         .map(Reply::Done)
         .map_err(|e| {
-            invalid(
+            FetchError::invalid(
                 action,
                 format!("the answer is not the documented JSON: {}", json_error(&e)),
             )
@@ -131,13 +131,6 @@ pub fn is_gone(code: &str) -> bool {
         "ResourceNotFound.UserNotExist"
             | "ResourceNotFound.UserNotExists"
             | "InvalidParameter.UserNotExist"
-    )
-}
-
-pub fn invalid(action: &str, message: impl std::fmt::Display) -> FetchError {
-    FetchError::new(
-        FailureReason::InvalidResponse,
-        format!("{action}: {message}"),
     )
 }
 

@@ -23,7 +23,6 @@ use super::call::{self, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::Secret;
 use super::{ApiCalls, FailureReason, FetchError, FetchedReport};
-use envelope::invalid;
 use report::{Details, Key, Kind, LastUsed, Person, Protection, REPORT_TZ};
 
 const VERSION: &str = "2019-01-16";
@@ -249,7 +248,10 @@ impl TencentCam {
             _ => String::new(),
         };
         if uin.is_empty() || !uin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid("GetUserAppId", "OwnerUin is not a number"));
+            return Err(FetchError::invalid(
+                "GetUserAppId",
+                "OwnerUin is not a number",
+            ));
         }
         Ok(uin)
     }

@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use super::super::api::json_error;
 use super::super::{ApiCalls, FetchError};
-use super::envelope::invalid;
 use super::{number, TencentCam};
 
 /// Page size asked for.
@@ -41,7 +40,7 @@ impl TencentCam {
             let items: Vec<T> = match page.get(list_field) {
                 None | Some(Value::Null) => Vec::new(),
                 Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
-                    invalid(
+                    FetchError::invalid(
                         action,
                         format!(
                             "{list_field} is not the documented list: {}",
@@ -59,7 +58,7 @@ impl TencentCam {
                 return Ok(all);
             }
             if offset > MAX_ENTRIES {
-                return Err(invalid(
+                return Err(FetchError::invalid(
                     action,
                     "more than ten million entries: paging does not end",
                 ));

@@ -96,7 +96,7 @@ impl Tke {
             }
         };
         let expires = jiff::Timestamp::from_second(a.expired_time)
-            .map_err(|_| envelope::invalid(ACTION, "ExpiredTime is not a Unix time"))?;
+            .map_err(|_| FetchError::invalid(ACTION, "ExpiredTime is not a Unix time"))?;
         Ok((
             Keys {
                 id: a.credentials.tmp_secret_id,
