@@ -27,6 +27,7 @@ mod http;
 mod prometheus_scrape;
 mod properties;
 mod properties_clouds;
+mod provider_seam;
 mod secret_ids;
 mod series_limit;
 mod shutdown;
