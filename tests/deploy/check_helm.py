@@ -127,7 +127,7 @@ CASES = {
     },
     "tencent-secret": {
         "fetcher": {"provider": "tencent-cam", "reportName": "tencent-prod", "existingSecret": "tencent-credentials",
-                    "tencent": {"endpoint": "https://cam.tencentcloudapi.com"}},
+                    "tencent": {"site": "international", "endpoint": "https://cam.intl.tencentcloudapi.com"}},
     },
     # No fetcher: reports from a volume of one's own; nothing for the Prometheus Operator.
     "exporter-only": {
@@ -304,6 +304,12 @@ def check_containers(where, spec, values):
         problem(where, f"the fetcher's args start {args[:4]}, expected {expected}")
     if want["reportName"] and f"--report.name={want['reportName']}" not in args:
         problem(where, "fetcher.reportName is not passed")
+    if want["provider"] == "tencent-cam":
+        tencent = want["tencent"]
+        flags = [f"--tencent.site={tencent['site']}"] + ([f"--tencent.endpoint={tencent['endpoint']}"] if tencent["endpoint"] else [])
+        for flag in flags:
+            if flag not in args:
+                problem(where, f"{flag} is not passed")
     for arn in want["aws"]["roleArns"] if want["provider"] == "aws-iam" else []:
         if f"--aws.role-arn={arn}" not in args:
             problem(where, f"role {arn} is not passed")

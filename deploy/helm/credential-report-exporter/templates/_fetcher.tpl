@@ -34,8 +34,11 @@ fetcher.nativeSidecar (by default, where the cluster has them), so it starts bef
     {{- if and (eq $fetcher.provider "alibaba-ram") $fetcher.alibaba.endpoint }}
     - --alibaba.endpoint={{ $fetcher.alibaba.endpoint }}
     {{- end }}
-    {{- if and (eq $fetcher.provider "tencent-cam") $fetcher.tencent.endpoint }}
-    - --tencent.endpoint={{ $fetcher.tencent.endpoint }}
+    {{- if eq $fetcher.provider "tencent-cam" }}
+    - --tencent.site={{ $fetcher.tencent.site }}
+    {{- with $fetcher.tencent.endpoint }}
+    - --tencent.endpoint={{ . }}
+    {{- end }}
     {{- end }}
     {{- range $fetcher.extraArgs }}
     - {{ . | quote }}
