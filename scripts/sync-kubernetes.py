@@ -10,6 +10,7 @@ the chart hold generated copies:
   deploy/helm/credential-report-exporter/files/credential-report-exporter.rules.yml <- the rules file, as it is
   deploy/helm/credential-report-exporter/files/dashboards/*.json <- grafana/dashboards/*.json
   deploy/helm/credential-report-exporter/files/grafana-alerting/credential-report.yaml
+  deploy/kubernetes/components/grafana-alerts/credential-report.yaml
       <- grafana/provisioning/alerting/credential-report.yaml (itself made by scripts/grafana-alerts.py)
 
 The chart's templates read its copies and apply the per-alert overrides of its values.
@@ -60,7 +61,8 @@ def prometheus_rule(rules_text):
 def expected_files():
     files = {KUBE / "base/prometheusrule.yaml": prometheus_rule(RULES.read_text(encoding="utf-8")).encode(),
              CHART / "files" / RULES.name: RULES.read_bytes(),
-             CHART / "files/grafana-alerting" / GRAFANA_RULES.name: GRAFANA_RULES.read_bytes()}
+             CHART / "files/grafana-alerting" / GRAFANA_RULES.name: GRAFANA_RULES.read_bytes(),
+             KUBE / "components/grafana-alerts" / GRAFANA_RULES.name: GRAFANA_RULES.read_bytes()}
     for dashboard in sorted((ROOT / "grafana/dashboards").glob("*.json")):
         for folder in DASHBOARD_COPIES:
             files[folder / dashboard.name] = dashboard.read_bytes()

@@ -11,7 +11,9 @@
     relabel actions, no unknown fields), and cross-checked (selectors match the Service
     and Pod labels, ports exist, scrapeTimeout <= interval);
   * the PrometheusRule's groups equal the rules file's, and the dashboard ConfigMaps are
-    labelled grafana_dashboard: "1" and hold grafana/dashboards/ byte for byte;
+    labelled grafana_dashboard: "1" and hold grafana/dashboards/ byte for byte; with the
+    grafana-alerts component, a ConfigMap labelled grafana_alert: "1" holds
+    grafana/provisioning/alerting/ byte for byte instead of the PrometheusRule;
   * one exporter runs at a time (one replica, `strategy: Recreate`), and a NetworkPolicy
     selects its Pod and admits the metrics port;
   * every Pod is hardened (non-root, read-only root file system, no privilege escalation,
@@ -41,6 +43,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 KUBE = ROOT / "deploy/kubernetes"
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
+GRAFANA_RULES = ROOT / "grafana/provisioning/alerting/credential-report.yaml"
 VERSIONS = ["1.29.0", kubernetes_validate.latest_version()]
 
 # ---- The Prometheus Operator CRDs, as far as these manifests use them ----------------
@@ -256,7 +259,7 @@ def check_network_policies(where, policies, pod):
         problem(where, f"the NetworkPolicy admits ports {admitted}, not the metrics port")
 
 
-def check_rendering(name, docs, writer_expected, native, monitor):
+def check_rendering(name, docs, writer_expected, native, monitor, alerting):
     where = f"deploy/kubernetes/{name}"
     kinds = {}
     for doc in docs:
@@ -277,7 +280,8 @@ def check_rendering(name, docs, writer_expected, native, monitor):
                 problem(what, f"no schema in Kubernetes {version}")
         if doc["kind"] != "Namespace" and doc["metadata"].get("namespace") != "credential-report":
             problem(what, "not in namespace credential-report")
-    expected = {"Namespace", "ServiceAccount", "Deployment", "Service", "PrometheusRule", "ConfigMap", "NetworkPolicy", monitor}
+    alerts_kind = {"prometheus": "PrometheusRule", "grafana": "ConfigMap"}[alerting]
+    expected = {"Namespace", "ServiceAccount", "Deployment", "Service", alerts_kind, "ConfigMap", "NetworkPolicy", monitor}
     if set(kinds) != expected:
         problem(where, f"kinds {sorted(kinds)}, expected {sorted(expected)}")
         return
@@ -310,9 +314,19 @@ def check_rendering(name, docs, writer_expected, native, monitor):
         if writer_expected == "fetcher" and "fetch-metrics" not in scraped:
             problem(where, f"the {monitor} does not scrape the fetcher")
     # One source: the PrometheusRule is the rules file; the dashboards are grafana/dashboards/.
-    rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
-    if kinds["PrometheusRule"][0]["spec"]["groups"] != rules["groups"]:
-        problem(where, "the PrometheusRule's groups differ from deploy/prometheus/credential-report-exporter.rules.yml: run scripts/sync-kubernetes.py")
+    # Grafana's alert rules replace the PrometheusRule, so that each alert fires once.
+    grafana_alerts = [cm.get("data", {}) for cm in kinds["ConfigMap"]
+                      if cm["metadata"].get("labels", {}).get("grafana_alert") == "1"]
+    if alerting == "prometheus":
+        rules = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+        if kinds["PrometheusRule"][0]["spec"]["groups"] != rules["groups"]:
+            problem(where, "the PrometheusRule's groups differ from deploy/prometheus/credential-report-exporter.rules.yml: run scripts/sync-kubernetes.py")
+        if grafana_alerts:
+            problem(where, "Grafana alert rules beside the PrometheusRule: every alert would fire twice")
+    else:
+        source = GRAFANA_RULES.read_text(encoding="utf-8")
+        if grafana_alerts != [{GRAFANA_RULES.name: source}]:
+            problem(where, f"the ConfigMap labelled grafana_alert: \"1\" must hold {GRAFANA_RULES.relative_to(ROOT)} as it is: run scripts/sync-kubernetes.py")
     dashboards = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "grafana/dashboards").glob("*.json")}
     served = {}
     for cm in kinds["ConfigMap"]:
@@ -348,21 +362,23 @@ def check_writer_script():
 def main():
     print(f"kubectl: {kubectl()}; Kubernetes schemas: {', '.join(VERSIONS)}")
     layouts = {
-        # name: (the container writing reports beside the exporter, as a native sidecar, the monitor kind)
-        "base": (None, False, "ServiceMonitor"),
-        "overlays/sidecar": ("fetcher", False, "ServiceMonitor"),
-        "overlays/native-sidecar": ("fetcher", True, "ServiceMonitor"),
-        "overlays/sidecar-podmonitor": ("fetcher", False, "PodMonitor"),
-        "overlays/demo": ("report-writer", False, "ServiceMonitor"),
+        # name: (the container writing reports beside the exporter, as a native sidecar, the
+        # monitor kind, who alerts)
+        "base": (None, False, "ServiceMonitor", "prometheus"),
+        "overlays/sidecar": ("fetcher", False, "ServiceMonitor", "prometheus"),
+        "overlays/native-sidecar": ("fetcher", True, "ServiceMonitor", "prometheus"),
+        "overlays/sidecar-podmonitor": ("fetcher", False, "PodMonitor", "prometheus"),
+        "overlays/sidecar-grafana-alerts": ("fetcher", False, "ServiceMonitor", "grafana"),
+        "overlays/demo": ("report-writer", False, "ServiceMonitor", "prometheus"),
     }
     found = {str(p.parent.relative_to(KUBE)) for p in KUBE.glob("*/**/kustomization.yaml")
              if "kind: Component" not in p.read_text(encoding="utf-8")}
     if found != set(layouts):
         problem("deploy/kubernetes", f"kustomizations {sorted(found)}; this test knows {sorted(layouts)}")
-    for name, (writer, native, monitor) in layouts.items():
+    for name, (writer, native, monitor, alerting) in layouts.items():
         docs = render(KUBE / name)
         if docs:
-            check_rendering(name, docs, writer, native, monitor)
+            check_rendering(name, docs, writer, native, monitor, alerting)
             print(f"rendered {name}: {len(docs)} objects")
     check_writer_script()
     if errors:
