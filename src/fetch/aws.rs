@@ -585,7 +585,11 @@ mod tests {
         let error = check_report(b"<html>gateway error SECRET</html>").unwrap_err();
         assert_eq!(error.reason, FailureReason::InvalidResponse);
         assert!(error.message.contains("33 bytes"), "{}", error.message);
-        assert!(!error.message.contains("SECRET"), "quoted: {}", error.message);
+        assert!(
+            !error.message.contains("SECRET"),
+            "quoted: {}",
+            error.message
+        );
     }
 
     #[test]
