@@ -8,7 +8,11 @@ compared, so a shared machine's noise falls on both alike. The floor is criterio
 `reload_floor` group of `cargo bench --bench parse`, run before this script.
 
     cargo bench --bench parse -- reload_floor
-    python3 benches/before_after.py --before OLD/credential-report-exporter [--markdown benches/RESULTS.md]
+    python3 benches/before_after.py [--before BINARY] [--markdown benches/RESULTS.md]
+
+benches/run.sh runs it (and the floor) with the before build it makes: commit 0dfcf3f built
+into `baseline-0dfcf3f/target/` under the target folder (CARGO_TARGET_DIR, else cargo
+metadata's target_directory), which is also `--before`'s default.
 """
 
 import argparse
@@ -123,15 +127,18 @@ def markdown(r, command):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", required=True, help="the exporter before, a release build of --before-commit")
+    parser.add_argument("--before", help="the exporter before, a release build of --before-commit "
+                        "(default: the one benches/run.sh builds under the target folder)")
     parser.add_argument("--before-commit", default="0dfcf3f")
     parser.add_argument("--after", default=os.path.join(RELEASE, "credential-report-exporter"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scrapes", type=int, default=10)
     parser.add_argument("--markdown", help="splice the figures into this Markdown file")
-    parser.add_argument("--command", default="python3 benches/before_after.py --before …")
+    parser.add_argument("--command", default="python3 benches/before_after.py")
     args = parser.parse_args()
-    builds = {"before": args.before, "after": args.after}
+    before = args.before or os.path.join(TARGET, f"baseline-{args.before_commit}", "target", "release",
+                                         "credential-report-exporter")
+    builds = {"before": before, "after": args.after}
     results = {"machine": machine(), "run": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "before_commit": args.before_commit, "runs": args.runs, "scrapes": args.scrapes,
                "floor_seconds": floor_seconds(), "builds": measure(builds, args.runs, args.scrapes)}

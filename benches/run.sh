@@ -12,18 +12,23 @@ target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,
 export CARGO_TARGET_DIR="$target"
 
 cargo build --release --bins
-# Issue 11's comparison needs the exporter as it was before it (3c4cc9a): built once, from
-# git's copy of that commit, in its own target folder.
-baseline_commit=3c4cc9a
-baseline="$(realpath -m "$target")/baseline-$baseline_commit"
-# Its own target folder, named here, so where this tree builds does not matter.
-baseline_target="$baseline/target"
-baseline_binary="$baseline_target/release/credential-report-exporter"
-if [ ! -x "$baseline_binary" ]; then
-  mkdir -p "$baseline"
-  git archive "$baseline_commit" | tar -x -C "$baseline"
-  (cd "$baseline" && CARGO_TARGET_DIR="$baseline_target" cargo build --release --bin credential-report-exporter)
-fi
+# The exporter as it was at COMMIT, for a before/after comparison: built once, from git's
+# copy of that commit, in a target folder of its own under this tree's (so where this tree
+# builds does not matter). Prints the binary's path.
+baseline_binary() {
+  local baseline
+  baseline="$(realpath -m "$target")/baseline-$1"
+  if [ ! -x "$baseline/target/release/credential-report-exporter" ]; then
+    mkdir -p "$baseline"
+    git archive "$1" | tar -x -C "$baseline"
+    (cd "$baseline" && CARGO_TARGET_DIR="$baseline/target" cargo build --release --bin credential-report-exporter) >&2
+  fi
+  echo "$baseline/target/release/credential-report-exporter"
+}
+# Issue 11's comparison: the exporter before it.
+baseline_binary="$(baseline_binary 3c4cc9a)"
+# Issue 21's: the exporter before the reading machinery went.
+before_reading_machinery="$(baseline_binary 0dfcf3f)"
 command -v prometheus-node-exporter >/dev/null || {
   echo "benches/run.sh: apt-get install prometheus-node-exporter (the textfile comparison)" >&2; exit 1; }
 rm -rf "$target/criterion/parse" "$target/criterion/encode"
@@ -37,6 +42,8 @@ if [ "$quick" = --quick ]; then
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   python3 benches/check.py --users 100000 --files 100 --runs 1 \
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
+  python3 benches/before_after.py --before "$before_reading_machinery" --runs 1 \
+    --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   echo "quick run: $target/bench-results/RESULTS.quick.md (benches/RESULTS.md untouched)"
 else
   cargo bench --bench parse
@@ -47,5 +54,7 @@ else
   python3 benches/scrape_large.py --baseline "$baseline_binary" \
     --command "benches/run.sh" --markdown benches/RESULTS.md
   python3 benches/check.py --command "benches/run.sh" --markdown benches/RESULTS.md
+  python3 benches/before_after.py --before "$before_reading_machinery" --runs 7 \
+    --command "benches/run.sh" --markdown benches/RESULTS.md
   echo "wrote benches/RESULTS.md"
 fi
