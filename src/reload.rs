@@ -394,8 +394,9 @@ fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadErro
     Ok(data)
 }
 
-/// The bytes of one version of a file, and when its report was generated. Refused: anything but a regular file, a file whose real path is outside
-/// its folder, and more than `max_bytes`, whatever the file's size says.
+/// The bytes of one version of a file, and when its report was generated. Refused: anything
+/// but a regular file, a file whose real path is outside its folder, and more than
+/// `max_bytes`, whatever the file's size says.
 pub(crate) fn read_version(
     version: &Version,
     max_bytes: u64,

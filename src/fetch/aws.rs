@@ -527,6 +527,27 @@ fn capped(body: SdkBody, max: usize) -> SdkBody {
 mod tests {
     use super::*;
 
+    /// The flags, as `fetch` parses them (they moved here from fetch's config with their test).
+    fn flags(args: &[&str]) -> Flags {
+        use clap::Parser;
+        let base = ["x", "--provider=aws-iam", "--report.dir=d"];
+        let all = base.iter().chain(args);
+        super::super::FetchConfig::try_parse_from(all)
+            .unwrap()
+            .providers
+            .aws
+    }
+
+    #[test]
+    fn role_arns_repeat_and_split_on_commas() {
+        assert!(flags(&[]).role_arns.is_empty());
+        let flags = flags(&[
+            "--aws.role-arn=arn:aws:iam::111111111111:role/a",
+            "--aws.role-arn=arn:aws:iam::222222222222:role/b,arn:aws:iam::333333333333:role/c",
+        ]);
+        assert_eq!(flags.role_arns.len(), 3);
+    }
+
     #[test]
     fn an_undocumented_state_is_named_with_the_documented_ones() {
         let state = ReportStateType::from("COMP");

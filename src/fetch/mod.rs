@@ -9,9 +9,10 @@
 //! written), [`writer`] (atomic file), `run` (rounds, retries, the fetcher's /metrics).
 //!
 //! Adding a provider: a module implementing [`Source`] (a single-account provider keeps the
-//! default `targets`), an arm in [`source`], and its flags in [`ProviderFlags`]. One attempt is one
-//! call of `fetch`: it waits for the report to be generated itself, and leaves retries and
-//! backoff across attempts to the loop (return the reason; access denied is not retried).
+//! default `targets`), an arm in [`source`], and its flags in [`ProviderFlags`]. One attempt
+//! is one call of `fetch`: it waits for the report to be generated itself, and leaves
+//! retries and backoff across attempts to the loop (return the reason; access denied is not
+//! retried).
 
 mod alibaba_ram;
 mod api;

@@ -92,7 +92,9 @@ mod tests {
         for (provider, text) in reports() {
             let cut = &text[..text.trim_end().len() - 30];
             let e = verdict(provider, cut, None).unwrap_err();
-            assert!(e.contains("line 4"), "{provider}: {e}");
+            // A ragged row, or a quoted name cut inside its quotes.
+            let why = e.contains("fields") || e.contains("quoted field is never closed");
+            assert!(e.contains("line 4") && why, "{provider}: {e}");
         }
     }
 

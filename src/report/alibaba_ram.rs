@@ -1,11 +1,11 @@
 //! Alibaba Cloud RAM credential reports (IMS `GetCredentialReport`): their columns and
 //! their vocabulary. Five key slots: two access keys and three additional ones.
 
-use super::columns::{Column, Header};
-use super::row::Row;
 use std::fmt::Write as _;
 
+use super::columns::{Column, Header};
 use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
+use super::row::Row;
 use super::table::{self, ReportFormat};
 use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};

@@ -1,11 +1,11 @@
 //! AWS IAM credential reports (`GetCredentialReport`): their columns and their vocabulary.
 //! Documented in the IAM User Guide, "Getting credential reports for your AWS account".
 
-use super::columns::{Column, Header};
-use super::row::{is_absent, Row};
 use std::fmt::Write as _;
 
+use super::columns::{Column, Header};
 use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
+use super::row::{is_absent, Row};
 use super::table::ReportFormat;
 use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};

@@ -1,14 +1,14 @@
 //! Tencent Cloud CAM user credential reports: their columns and their cell vocabulary.
 //! The vendor's description of each column is quoted in `docs/providers/tencent-cam.md`.
 
-use super::cells::parse_count;
-use super::columns::{Column, Header};
-use super::row::{flag, Row};
 use std::fmt::Write as _;
 
 use jiff::civil::DateTime;
 
+use super::cells::parse_count;
+use super::columns::{Column, Header};
 use super::generate::{Console, Spec, Writer, DAY, FIRST_CREATION, REPORT_TIME};
+use super::row::{flag, Row};
 use super::table::{self, ReportFormat};
 use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, KeyStatus, Time, User, UserFacts, UserType};
