@@ -566,8 +566,18 @@ fn requests_beyond_max_requests_get_503_at_once() {
     std::fs::write(dir.path().join("big.csv"), report_with_users(3000)).unwrap();
     let exporter = Exporter::start(dir.path(), &["--web.max-requests", "1"]);
     exporter.wait_for_sample(&users_line("big", 3000));
-    let _holding = request_without_reading(&exporter.address, "/metrics");
-    // On a loaded machine its request may not be in yet: tried again, for a while.
+    // The holder must have the permit before anyone else asks: on a loaded machine the
+    // request below could otherwise be served first, and the holder get the 503. Its
+    // status line says which; it reads nothing more.
+    let _holding = loop {
+        let mut holding = request_without_reading(&exporter.address, "/metrics");
+        let mut status = [0u8; 12];
+        holding.read_exact(&mut status).unwrap();
+        if &status == b"HTTP/1.1 200" {
+            break holding;
+        }
+    };
+    // On a loaded machine the server may not have taken its permit yet: tried again.
     let deadline = Instant::now() + Duration::from_secs(10);
     while exporter.get("/metrics", None).0 != 503 {
         assert!(
