@@ -20,20 +20,41 @@ pub fn write_report(
     content: &[u8],
     generated: SystemTime,
 ) -> io::Result<PathBuf> {
+    let file_name = format!("{name}.csv");
+    write_atomically(dir, &file_name, content, Some(generated))?;
+    Ok(dir.join(file_name))
+}
+
+/// Writes `content` to `dir/file_name` the same way, with the current time: the fetcher's
+/// own hidden files.
+pub fn write_file(dir: &Path, file_name: &str, content: &[u8]) -> io::Result<()> {
+    write_atomically(dir, file_name, content, None)
+}
+
+fn write_atomically(
+    dir: &Path,
+    file_name: &str,
+    content: &[u8],
+    modified: Option<SystemTime>,
+) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    let target = dir.join(format!("{name}.csv"));
+    let target = dir.join(file_name);
     // 64 random bits: a name nobody can plant a link at in advance, and no two fetchers
     // sharing a folder by mistake write one file.
-    let temporary = dir.join(format!(".{name}.csv.{}.tmp", super::api::random_hex(8)));
+    let temporary = dir.join(format!(
+        ".{}.{}.tmp",
+        file_name.trim_start_matches('.'),
+        super::api::random_hex(8)
+    ));
     let mut file = create_new(&temporary)?;
-    let result = write_synced(&mut file, content, generated)
+    let result = write_synced(&mut file, content, modified)
         .and_then(|()| fs::rename(&temporary, &target))
         .and_then(|()| File::open(dir)?.sync_all());
     if result.is_err() {
         // Ours: create_new made it, so this never removes a file someone else put there.
         let _ = fs::remove_file(&temporary);
     }
-    result.map(|()| target)
+    result
 }
 
 /// A file that did not exist: `O_CREAT|O_EXCL` fails on anything already at `path`, a
@@ -49,11 +70,13 @@ fn create_new(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-fn write_synced(file: &mut File, content: &[u8], generated: SystemTime) -> io::Result<()> {
+fn write_synced(file: &mut File, content: &[u8], modified: Option<SystemTime>) -> io::Result<()> {
     file.write_all(content)?;
     // Set before the sync so the time is on disk with the data, and before the rename so the
     // exporter never sees the file with the wrong time.
-    file.set_modified(generated)?;
+    if let Some(modified) = modified {
+        file.set_modified(modified)?;
+    }
     file.sync_all()
 }
 
