@@ -490,13 +490,14 @@ impl Tc3Verifier {
     }
 }
 
-/// `credential-report-exporter fetch --once …` with exactly `env` (plus PATH), to completion.
-pub fn fetch_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `credential-report-exporter fetch` into `dir` with `args` and exactly `env` (plus PATH),
+/// retrying and polling at test speed, logging everything.
+fn fetch(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BINARY);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
         .arg("fetch")
-        .arg("--once")
         .arg("--report.dir")
         .arg(dir)
         .args([
@@ -504,16 +505,16 @@ pub fn fetch_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
             "10ms",
             "--fetch.poll-interval",
             "10ms",
-            "--fetch.timeout",
-            "60s",
-            "--log.level",
-            "debug",
         ])
+        .args(["--log.level", "debug"])
         .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run the fetcher")
+    cmd
+}
+
+/// `fetch --once …`, to completion.
+pub fn fetch_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = fetch(dir, &["--once", "--fetch.timeout", "60s"], env);
+    cmd.args(args).output().expect("run the fetcher")
 }
 
 /// Everything the fetcher printed.
@@ -526,8 +527,8 @@ pub fn printed(o: &Output) -> String {
 }
 
 /// Fails if `text` holds any of the secrets, whole.
-pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
-    for s in secrets {
+pub fn assert_no_secrets(text: &str, secrets: &[impl AsRef<str>]) {
+    for s in secrets.iter().map(AsRef::as_ref) {
         assert!(
             !text.contains(s),
             "a secret or whole key id ({}…) reached the output:\n{text}",
@@ -551,27 +552,10 @@ impl Fetcher {
             .unwrap()
             .port();
         let address = format!("127.0.0.1:{port}");
-        let mut cmd = Command::new(BINARY);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("fetch")
-            .arg("--report.dir")
-            .arg(dir)
-            .args(["--web.listen-address", &address])
-            .args([
-                "--fetch.retry-backoff",
-                "10ms",
-                "--fetch.poll-interval",
-                "10ms",
-                "--log.level",
-                "debug",
-            ])
-            .args(args)
+        let mut cmd = fetch(dir, &["--web.listen-address", &address], env);
+        cmd.args(args)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
         let mut child = cmd.spawn().expect("start the fetcher");
         let mut stderr = child.stderr.take().unwrap();
         let logs = std::thread::spawn(move || {

@@ -119,38 +119,32 @@ impl Cam {
             }
             if calls.len() >= limit {
                 *self.over_the_limit.lock().unwrap() += 1;
-                return err("RequestLimitExceeded", "Your current request times equals to `20` in a second, which exceeds the frequency limit");
+                return fault(Fault::Throttle);
             }
             calls.push_back(now);
         }
         if let Some(answer) = self.scripts.next(&action) {
             return answer;
         }
-        if let Some(n) = self.large {
-            return large_account(&action, &body, n);
-        }
+        // A large account: its sub-users, one key each, and nobody else; no throttling.
+        let small = self.large.is_none();
+        let only_if_small = |list: Vec<Value>| if small { list } else { Vec::new() };
         match action.as_str() {
             "GetUserAppId" => ok(json!({"Uin": OWNER, "OwnerUin": OWNER, "AppId": 1250000000})),
-            "ListUsers" => ok(json!({ "Data": sub_users() })),
-            "ListCollaborators" => paged(&body, collaborators(), "TotalNum", "Data"),
-            "ListWeChatWorkSubAccounts" => paged(
-                &body,
-                vec![
-                    json!({"Uin": 100000000013u64, "Name": "carol", "Uid": 13, "ConsoleLogin": 1, "CreateTime": "2022-02-03 04:05:06"}),
-                ],
-                "TotalCount",
-                "Data",
-            ),
-            "ListReceiver" => paged(
-                &body,
-                vec![
+            "ListUsers" => ok(json!({ "Data": self.large.map_or_else(sub_users, large_account) })),
+            "ListCollaborators" => paged(&body, only_if_small(collaborators()), "TotalNum", "Data"),
+            "ListWeChatWorkSubAccounts" => {
+                let carol = json!({"Uin": 100000000013u64, "Name": "carol", "Uid": 13, "ConsoleLogin": 1, "CreateTime": "2022-02-03 04:05:06"});
+                paged(&body, only_if_small(vec![carol]), "TotalCount", "Data")
+            }
+            "ListReceiver" => {
+                let receivers = vec![
                     json!({"Uid": 555, "Name": "oncall"}),
                     // alice also receives messages: she stays one row, a sub-user.
                     json!({"Uid": 11, "Uin": 100000000011u64, "Name": "alice"}),
-                ],
-                "TotalCount",
-                "Receivers",
-            ),
+                ];
+                paged(&body, only_if_small(receivers), "TotalCount", "Receivers")
+            }
             "DescribeSubAccounts" => {
                 let uins: Vec<u64> =
                     serde_json::from_value(body["FilterSubAccountUin"].clone()).unwrap();
@@ -181,8 +175,12 @@ impl Cam {
                 if *self.unreadable_keys.lock().unwrap() == Some(uin) {
                     return err("InternalError", "an internal error occurred");
                 }
-                if self.throttled.lock().unwrap().insert(uin) {
-                    return err("RequestLimitExceeded", "Your current request times equals to `20` in a second, which exceeds the frequency limit");
+                if small && self.throttled.lock().unwrap().insert(uin) {
+                    return fault(Fault::Throttle);
+                }
+                if !small {
+                    let key = json!({"AccessKeyId": format!("AKID{uin:032}"), "Status": "Active", "CreateTime": "2024-01-01 00:00:00"});
+                    return ok(json!({ "AccessKeys": [key] }));
                 }
                 ok(json!({ "AccessKeys": keys_of(uin) }))
             }
@@ -232,42 +230,10 @@ impl Cam {
     }
 }
 
-/// The answers of an account of `n` sub-users with one key each, and nobody else.
-fn large_account(action: &str, body: &Value, n: u64) -> (u16, String) {
-    let uin = |i: u64| 100_000_100_000 + i;
-    match action {
-        "GetUserAppId" => ok(json!({"Uin": OWNER, "OwnerUin": OWNER, "AppId": 1250000000})),
-        "ListUsers" => ok(json!({ "Data": (0..n)
-            .map(|i| json!({"Uin": uin(i), "Name": format!("user{i}"), "Uid": i, "ConsoleLogin": 0, "CreateTime": "2023-01-01 00:00:00"}))
-            .collect::<Vec<_>>() })),
-        "ListCollaborators" => ok(json!({"TotalNum": 0, "Data": []})),
-        "ListWeChatWorkSubAccounts" => ok(json!({"TotalCount": 0, "Data": []})),
-        "ListReceiver" => ok(json!({"TotalCount": 0, "Receivers": []})),
-        "DescribeSubAccounts" => {
-            let uins: Vec<u64> =
-                serde_json::from_value(body["FilterSubAccountUin"].clone()).unwrap();
-            ok(json!({ "SubAccounts": uins.iter()
-                .map(|u| json!({"Uin": u, "UserType": 2, "Name": "x", "Uid": 1, "CreateTime": "2023-01-01 00:00:00"}))
-                .collect::<Vec<_>>() }))
-        }
-        "DescribeSafeAuthFlagColl" => {
-            let zero = json!({"Phone": 0, "Token": 0, "Stoken": 0, "Wechat": 0, "Custom": 0, "Mail": 0, "U2FToken": 0});
-            ok(json!({"LoginFlag": zero, "ActionFlag": zero, "PromptTrust": 0}))
-        }
-        "ListAccessKeys" => {
-            let u = body["TargetUin"].as_u64().unwrap();
-            ok(
-                json!({ "AccessKeys": [{"AccessKeyId": format!("AKID{u:032}"), "Status": "Active", "CreateTime": "2024-01-01 00:00:00"}] }),
-            )
-        }
-        "GetSecurityLastUsed" => {
-            let ids: Vec<String> = serde_json::from_value(body["SecretIdList"].clone()).unwrap();
-            ok(json!({ "SecretIdLastUsedRows": ids.iter()
-                .map(|id| json!({"SecretId": id, "LastUsedDate": "", "LastSecretUsedDate": 0}))
-                .collect::<Vec<_>>() }))
-        }
-        other => err("InvalidAction", &format!("{other} unknown")),
-    }
+/// The sub-users of an account of `n` of them.
+fn large_account(n: u64) -> Vec<Value> {
+    let user = |i: u64| json!({"Uin": 100_000_100_000 + i, "Name": format!("user{i}"), "Uid": i, "ConsoleLogin": 0, "CreateTime": "2023-01-01 00:00:00"});
+    (0..n).map(user).collect()
 }
 
 impl Cam {

@@ -2,9 +2,9 @@
 //! its [`Cloud`] for the contract, and what only Alibaba's API makes the fetcher do: join
 //! the report's pages, generate again a report that expired between two, exchange an RRSA token.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{count, run, spawn, timestamp, Cloud};
+use super::{count, run, spawn, timestamp, Cloud, Profile};
 use crate::cloud_fakes::alibaba::{self, report, FakeAlibaba, ACCOUNT, GENERATED, KEY_ID};
 use crate::cloud_fakes::alibaba::{OIDC_PROVIDER_ARN, ROLE_ARN, SECRET, TOKEN};
 use crate::cloud_fakes::{assert_no_secrets, Fault};
@@ -12,22 +12,53 @@ use crate::cloud_fakes::{assert_no_secrets, Fault};
 pub struct Alibaba(FakeAlibaba);
 
 impl Cloud for Alibaba {
-    const PROVIDER: &'static str = "alibaba-ram";
-    const ACCOUNT: &'static str = ACCOUNT;
-    const FIRST_ACTION: &'static str = "GenerateCredentialReport";
-    const REPORT_ACTION: &'static str = "GetCredentialReport";
-    const CREDENTIALS: &'static [&'static str] = &[
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "ALIBABA_CLOUD_SECURITY_TOKEN",
-    ];
-    const NO_CREDENTIALS_SAYS: &'static [&'static str] = &[
-        "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
-    ];
-    const BAD_SIGNATURE: &'static str = "SignatureDoesNotMatch";
-    const MASKED_KEY_ID: &'static str = "LTAI…ts01";
-    const THROTTLING_FAILS_THE_ATTEMPT: bool = true;
+    const PROFILE: Profile = Profile {
+        provider: "alibaba-ram",
+        account: ACCOUNT,
+        first_action: "GenerateCredentialReport",
+        report_action: "GetCredentialReport",
+        credentials: &[
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABA_CLOUD_SECURITY_TOKEN",
+        ],
+        no_credentials_says: &[
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+        ],
+        bad_signature: "SignatureDoesNotMatch",
+        masked_key_id: "LTAI…ts01",
+        says: |fault| match fault {
+            Fault::Throttle => "Throttling.User",
+            Fault::Deny => "Forbidden.RAM",
+            Fault::ExpiredToken => "InvalidSecurityToken.Expired",
+            Fault::ServerError => "ServiceUnavailable",
+            Fault::Garbage => "not base64",
+        },
+        generated: Some(GENERATED),
+        throttling_fails_the_attempt: true,
+        words: &[
+            (
+                "GenerateCredentialReport.State",
+                &["COMPLETED", "INPROGRESS", "STARTED"],
+            ),
+            ("GetCredentialReport.IsTruncated", &["false", "true"]),
+        ],
+        exporter_lines: &[
+            r#"credential_report_users{REPORT,user_type="root"} 1"#,
+            r#"credential_report_users{REPORT,user_type="ram_user"} 6"#,
+            r#"credential_report_users_without_mfa{REPORT,user_type="ram_user"} 3"#,
+            r#"credential_report_users_without_mfa{REPORT,user_type="root"} 1"#,
+            r#"credential_report_access_keys{REPORT,status="active"} 7"#,
+        ],
+        absent_series: &[],
+        // The page whose Content is not base64 counts as a successful call (its content is
+        // judged after the call), unlike AWS's and Tencent's malformed answers.
+        loop_lines: &[
+            r#"credential_report_fetch_api_calls_total{action="GetCredentialReport",result="success"} 4"#,
+            r#"credential_report_fetch_api_calls_total{action="GetCallerIdentity",result="success"} 1"#,
+        ],
+    };
 
     fn start() -> Alibaba {
         Alibaba(FakeAlibaba::start(KEY_ID, None))
@@ -49,16 +80,6 @@ impl Cloud for Alibaba {
     fn fail(&self, action: &str, fault: Fault, times: usize) {
         let answers = std::iter::repeat_n(Some(alibaba::fault(fault)), times);
         self.0.state.scripts.push(action, answers);
-    }
-
-    fn says(fault: Fault) -> &'static str {
-        match fault {
-            Fault::Throttle => "Throttling.User",
-            Fault::Deny => "Forbidden.RAM",
-            Fault::ExpiredToken => "InvalidSecurityToken.Expired",
-            Fault::ServerError => "ServiceUnavailable",
-            Fault::Garbage => "not base64",
-        }
     }
 
     fn actions(&self) -> Vec<String> {
@@ -88,45 +109,6 @@ impl Cloud for Alibaba {
             "polled until COMPLETED"
         );
         assert_eq!(count(&actions, "GetCredentialReport"), 3, "three pages");
-    }
-
-    fn generated(&self) -> Option<&'static str> {
-        Some(GENERATED)
-    }
-
-    fn words(&self) -> Vec<(&'static str, Value)> {
-        vec![
-            (
-                "GenerateCredentialReport.State",
-                json!(["COMPLETED", "INPROGRESS", "STARTED"]),
-            ),
-            ("GetCredentialReport.IsTruncated", json!(["false", "true"])),
-        ]
-    }
-
-    fn exporter_lines(&self, r: &str) -> Vec<String> {
-        vec![
-            format!("credential_report_users{{{r},user_type=\"root\"}} 1"),
-            format!("credential_report_users{{{r},user_type=\"ram_user\"}} 6"),
-            format!("credential_report_users_without_mfa{{{r},user_type=\"ram_user\"}} 3"),
-            format!("credential_report_users_without_mfa{{{r},user_type=\"root\"}} 1"),
-            format!("credential_report_access_keys{{{r},status=\"active\"}} 7"),
-        ]
-    }
-
-    fn absent_series(&self) -> Vec<&'static str> {
-        Vec::new()
-    }
-
-    /// The page whose Content is not base64 counts as a successful call (the content is
-    /// judged after the call), unlike AWS's and Tencent's malformed answers.
-    fn loop_lines(&self) -> Vec<String> {
-        [
-            "credential_report_fetch_api_calls_total{action=\"GetCredentialReport\",result=\"success\"} 4",
-            "credential_report_fetch_api_calls_total{action=\"GetCallerIdentity\",result=\"success\"} 1",
-        ]
-        .map(str::to_owned)
-        .to_vec()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{count, last_good_report, names, run_once, timestamp, Cloud};
+use super::{count, last_good_report, names, run_once, timestamp, Cloud, Profile};
 use crate::cloud_fakes::aws::{self, report, Answer, Credential, FakeAws};
 use crate::cloud_fakes::Fault;
 
@@ -17,22 +17,51 @@ const GENERATED: &str = "2026-11-25T12:34:56Z";
 pub struct Aws(FakeAws);
 
 impl Cloud for Aws {
-    const PROVIDER: &'static str = "aws-iam";
-    const ACCOUNT: &'static str = ACCOUNT;
-    const FIRST_ACTION: &'static str = "GenerateCredentialReport";
-    const REPORT_ACTION: &'static str = "GetCredentialReport";
-    const CREDENTIALS: &'static [&'static str] = &[
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SESSION_TOKEN",
-    ];
-    const NO_CREDENTIALS_SAYS: &'static [&'static str] = &[
-        "no credentials found in chain",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-    ];
-    const BAD_SIGNATURE: &'static str = "SignatureDoesNotMatch";
-    const MASKED_KEY_ID: &'static str = "ASIA…0001";
-    const THROTTLING_FAILS_THE_ATTEMPT: bool = true;
+    const PROFILE: Profile = Profile {
+        provider: "aws-iam",
+        account: ACCOUNT,
+        first_action: "GenerateCredentialReport",
+        report_action: "GetCredentialReport",
+        credentials: &[
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SESSION_TOKEN",
+        ],
+        no_credentials_says: &[
+            "no credentials found in chain",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ],
+        bad_signature: "SignatureDoesNotMatch",
+        masked_key_id: "ASIA…0001",
+        says: |fault| match fault {
+            Fault::Throttle => "Throttling",
+            Fault::Deny => "AccessDenied",
+            Fault::ExpiredToken => "ExpiredToken",
+            Fault::ServerError => "ServiceUnavailable",
+            Fault::Garbage => "GetCredentialReport",
+        },
+        generated: Some(GENERATED),
+        throttling_fails_the_attempt: true,
+        words: &[
+            ("GenerateCredentialReport.State", &["COMPLETE"]),
+            ("GetCredentialReport.ReportFormat", &["text/csv"]),
+        ],
+        exporter_lines: &[
+            r#"credential_report_users{REPORT,user_type="root"} 1"#,
+            r#"credential_report_users{REPORT,user_type="iam_user"} 2"#,
+            r#"credential_report_users_without_mfa{REPORT,user_type="iam_user"} 2"#,
+            r#"credential_report_users_without_mfa{REPORT,user_type="root"} 0"#,
+            r#"credential_report_access_keys{REPORT,status="active"} 3"#,
+            r#"credential_report_root_access_keys{REPORT,status="active"} 0"#,
+            r#"credential_report_signing_certificates{REPORT,status="active"} 1"#,
+        ],
+        absent_series: &[],
+        loop_lines: &[
+            r#"credential_report_fetch_api_calls_total{action="GetCredentialReport",result="success"} 1"#,
+            r#"credential_report_fetch_api_calls_total{action="GetCredentialReport",result="invalid_response"} 1"#,
+            r#"credential_report_fetch_report_generated_timestamp_seconds{account="default"} 1795610096.0"#,
+        ],
+    };
 
     fn start() -> Aws {
         let fake = FakeAws::start();
@@ -73,16 +102,6 @@ impl Cloud for Aws {
             .script(ACCOUNT, action, &vec![aws::fault(fault); times]);
     }
 
-    fn says(fault: Fault) -> &'static str {
-        match fault {
-            Fault::Throttle => "Throttling",
-            Fault::Deny => "AccessDenied",
-            Fault::ExpiredToken => "ExpiredToken",
-            Fault::ServerError => "ServiceUnavailable",
-            Fault::Garbage => "GetCredentialReport",
-        }
-    }
-
     fn actions(&self) -> Vec<String> {
         self.0.calls().into_iter().map(|c| c.action).collect()
     }
@@ -116,41 +135,6 @@ impl Cloud for Aws {
             "{actions:?}"
         );
         assert_eq!(count(&actions, "GetCredentialReport"), 1, "{actions:?}");
-    }
-
-    fn generated(&self) -> Option<&'static str> {
-        Some(GENERATED)
-    }
-
-    fn words(&self) -> Vec<(&'static str, Value)> {
-        vec![
-            ("GenerateCredentialReport.State", json!(["COMPLETE"])),
-            ("GetCredentialReport.ReportFormat", json!(["text/csv"])),
-        ]
-    }
-
-    fn exporter_lines(&self, r: &str) -> Vec<String> {
-        vec![
-            format!("credential_report_users{{{r},user_type=\"root\"}} 1"),
-            format!("credential_report_users{{{r},user_type=\"iam_user\"}} 2"),
-            format!("credential_report_users_without_mfa{{{r},user_type=\"iam_user\"}} 2"),
-            format!("credential_report_users_without_mfa{{{r},user_type=\"root\"}} 0"),
-            format!("credential_report_access_keys{{{r},status=\"active\"}} 3"),
-            format!("credential_report_root_access_keys{{{r},status=\"active\"}} 0"),
-            format!("credential_report_signing_certificates{{{r},status=\"active\"}} 1"),
-        ]
-    }
-
-    fn absent_series(&self) -> Vec<&'static str> {
-        Vec::new()
-    }
-
-    fn loop_lines(&self) -> Vec<String> {
-        vec![
-            "credential_report_fetch_api_calls_total{action=\"GetCredentialReport\",result=\"success\"} 1".to_owned(),
-            "credential_report_fetch_api_calls_total{action=\"GetCredentialReport\",result=\"invalid_response\"} 1".to_owned(),
-            "credential_report_fetch_report_generated_timestamp_seconds{account=\"default\"} 1795610096.0".to_owned(),
-        ]
     }
 }
 

@@ -24,27 +24,75 @@ use serde_json::Value;
 
 use crate::cloud_fakes::{assert_no_secrets, fetch_once, printed, Fault, Fetcher};
 
+/// One contract case, written once for every cloud: `fetch::contract::aws::CASE`, …
+macro_rules! every_case {
+    ($cloud:ty) => {
+        every_case!($cloud; writes_the_report_whole_and_signs_every_call
+            refused_credentials_fail_as_access_denied_at_once
+            a_wrong_secret_fails_the_fakes_signature_check
+            a_malformed_answer_is_an_invalid_response_and_writes_nothing
+            a_server_error_is_retried_then_reported_as_server
+            missing_credentials_are_named_before_any_call the_exporter_reads_the_fetched_report
+            the_loop_counts_failures_by_reason_and_serves_no_secret);
+    };
+    ($cloud:ty; $($case:ident)+) => {
+        $(#[test]
+        fn $case() {
+            super::super::$case::<$cloud>()
+        })+
+    };
+}
+
+mod contract {
+    mod aws {
+        every_case!(super::super::aws::Aws);
+    }
+    mod alibaba {
+        every_case!(super::super::alibaba::Alibaba);
+    }
+    mod tencent {
+        every_case!(super::super::tencent::Tencent);
+    }
+}
+
+/// What the contract expects of one cloud's fetcher, as data.
+pub struct Profile {
+    /// `--provider`.
+    pub provider: &'static str,
+    /// The report's name, the account id: it is written as `ACCOUNT.csv`.
+    pub account: &'static str,
+    /// The call a refusal is scripted on: the first the fetcher makes.
+    pub first_action: &'static str,
+    /// The call that carries the report, or the first list it is rebuilt from.
+    pub report_action: &'static str,
+    /// The variables holding the fetcher's credentials, the secret first, and what the
+    /// fetcher says without them.
+    pub credentials: &'static [&'static str],
+    pub no_credentials_says: &'static [&'static str],
+    /// The code the fake refuses a request signed with another secret with.
+    pub bad_signature: &'static str,
+    /// The fetcher's key id as the fetcher masks it where the cloud's message quotes it.
+    pub masked_key_id: &'static str,
+    /// What the fetcher's message says of a fault, besides its reason.
+    pub says: fn(Fault) -> &'static str,
+    /// The report's generation time, which the file's mtime must carry, if the API gives one.
+    pub generated: Option<&'static str>,
+    /// False where a throttled call is retried within the attempt (Tencent's pacing).
+    pub throttling_fails_the_attempt: bool,
+    /// The enumerated words a clean fetch's answers used: `Action.Field`, words sorted.
+    pub words: &'static [(&'static str, &'static [&'static str])],
+    /// The exporter's lines for the fetched report (`REPORT` is its label), and series it
+    /// must not serve.
+    pub exporter_lines: &'static [&'static str],
+    pub absent_series: &'static [&'static str],
+    /// The fetcher's metrics after [`the_loop_counts_failures_by_reason_and_serves_no_secret`]'s
+    /// scenario, beyond what that case asserts of every fetcher.
+    pub loop_lines: &'static [&'static str],
+}
+
 /// One cloud's fake, and how the fetcher is pointed at it.
 pub trait Cloud {
-    /// `--provider`.
-    const PROVIDER: &'static str;
-    /// The report's name, the account id: it is written as `ACCOUNT.csv`.
-    const ACCOUNT: &'static str;
-    /// The call a refusal is scripted on: the first the fetcher makes.
-    const FIRST_ACTION: &'static str;
-    /// The call that carries the report, or the first list it is rebuilt from.
-    const REPORT_ACTION: &'static str;
-    /// The variables holding the fetcher's credentials; the first is the secret.
-    const CREDENTIALS: &'static [&'static str];
-    /// What the fetcher says without them: the variables (or other sources) it reads.
-    const NO_CREDENTIALS_SAYS: &'static [&'static str];
-    /// The code the fake refuses a request signed with another secret with.
-    const BAD_SIGNATURE: &'static str;
-    /// The fetcher's key id as the fetcher masks it where the cloud's message quotes it.
-    const MASKED_KEY_ID: &'static str;
-    /// False where a throttled call is retried within the attempt (Tencent's pacing).
-    const THROTTLING_FAILS_THE_ATTEMPT: bool;
-
+    const PROFILE: Profile;
     /// Its fake on loopback, with one clean account.
     fn start() -> Self;
     /// The fetcher's flags (after `--provider`) and environment for this fake.
@@ -52,11 +100,9 @@ pub trait Cloud {
     fn env(&self) -> Vec<(&'static str, String)>;
     /// The next `times` answers to `action` are `fault`, in the vendor's words.
     fn fail(&self, action: &str, fault: Fault, times: usize);
-    /// What the fetcher's message says of `fault`, besides its reason.
-    fn says(fault: Fault) -> &'static str;
-    /// Every action called, in order.
+    /// Every action called, in order, and how many requests the fake refused for their
+    /// signature or token.
     fn actions(&self) -> Vec<String>;
-    /// How many requests the fake refused for their signature or token.
     fn refused(&self) -> usize;
     /// Every secret, token and whole key id the fake knows or issued.
     fn secrets(&self) -> Vec<String>;
@@ -64,16 +110,6 @@ pub trait Cloud {
     fn model_answers(&self) -> Vec<Value>;
     /// Asserts what a clean fetch wrote, and how it called the API for it.
     fn assert_clean_fetch(&self, written: &[u8]);
-    /// The report's generation time, which the file's mtime must carry, where the API gives one.
-    fn generated(&self) -> Option<&'static str>;
-    /// The enumerated words a clean fetch's answers used, by `Action.Field`.
-    fn words(&self) -> Vec<(&'static str, Value)>;
-    /// The exporter's lines for the fetched report, and series it must not serve.
-    fn exporter_lines(&self, report: &str) -> Vec<String>;
-    fn absent_series(&self) -> Vec<&'static str>;
-    /// The fetcher's own metrics after [`the_loop_counts_failures_by_reason_and_serves_no_secret`]'s
-    /// scenario, beyond what that case asserts of every fetcher.
-    fn loop_lines(&self) -> Vec<String>;
 }
 
 /// One `fetch --once` into `dir`, with `extra` flags and `env` as given; its exit code and logs.
@@ -83,10 +119,8 @@ pub fn run<C: Cloud>(
     extra: &[&str],
     env: &[(&str, String)],
 ) -> (i32, String) {
-    let mut args = vec!["--provider".to_owned(), C::PROVIDER.to_owned()];
-    args.extend(cloud.args());
-    args.extend(extra.iter().map(|a| a.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let own = cloud.args();
+    let args = [&["--provider", C::PROFILE.provider][..], &strs(&own), extra].concat();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let output = fetch_once(dir, &args, &env);
     (output.status.code().expect("exited"), printed(&output))
@@ -99,12 +133,15 @@ pub fn run_once<C: Cloud>(cloud: &C, dir: &Path, extra: &[&str]) -> (i32, String
 
 /// The fetcher in its loop on this fake, serving its metrics on a free port.
 pub fn spawn<C: Cloud>(cloud: &C, dir: &Path) -> Fetcher {
-    let mut args = vec!["--provider".to_owned(), C::PROVIDER.to_owned()];
-    args.extend(cloud.args());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let own = cloud.args();
+    let args = [&["--provider", C::PROFILE.provider][..], &strs(&own)].concat();
     let env = cloud.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Fetcher::spawn(dir, &args, &env)
+}
+
+fn strs(strings: &[String]) -> Vec<&str> {
+    strings.iter().map(String::as_str).collect()
 }
 
 pub fn count(actions: &[String], action: &str) -> usize {
@@ -124,6 +161,23 @@ pub fn names(dir: &Path) -> Vec<String> {
     names.collect()
 }
 
+/// Fails unless `text` holds each of `words`.
+pub fn assert_says(text: &str, words: &[&str]) {
+    for word in words {
+        assert!(text.contains(word), "no {word:?} in:\n{text}");
+    }
+}
+
+/// Fails unless `metrics` holds each of `lines`, whole.
+pub fn assert_lines(metrics: &str, lines: &[String]) {
+    for line in lines {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in:\n{metrics}"
+        );
+    }
+}
+
 /// The last good report, written before a fetch that must leave it alone: odd bytes, a fixed
 /// time. Returns its path.
 pub fn last_good_report(reports: &Path, name: &str) -> std::path::PathBuf {
@@ -135,7 +189,7 @@ pub fn last_good_report(reports: &Path, name: &str) -> std::path::PathBuf {
     path
 }
 
-pub const LAST_GOOD: &[u8] = b"last good report\r\n\xef";
+const LAST_GOOD: &[u8] = b"last good report\r\n\xef";
 const LAST_GOOD_TIME: &str = "2026-01-02T03:04:05Z";
 
 /// The report at `path` is still the last good one, byte for byte and time, alone in its folder.
@@ -143,11 +197,7 @@ pub fn assert_left_alone(path: &Path) {
     assert_eq!(std::fs::read(path).unwrap(), LAST_GOOD);
     let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
     assert_eq!(mtime, timestamp(LAST_GOOD_TIME));
-    assert_eq!(
-        names(path.parent().unwrap()).len(),
-        1,
-        "nothing else written"
-    );
+    assert_eq!(names(path.parent().unwrap()).len(), 1, "nothing else");
 }
 
 fn assert_all_signed<C: Cloud>(cloud: &C) {
@@ -155,214 +205,152 @@ fn assert_all_signed<C: Cloud>(cloud: &C) {
     assert_eq!(cloud.refused(), 0, "the fake refused requests");
 }
 
-fn assert_models<C: Cloud>(cloud: &C) -> serde_json::Map<String, Value> {
-    crate::python::assert_vendor_models(cloud.model_answers())
-}
-
 /// Fetched and written whole: the report (as the provider's file checks it) alone in the
 /// folder, dated by the report's generation time, every call signed, the answers in the
 /// vendor's words, no secret in the logs.
 fn writes_the_report_whole_and_signs_every_call<C: Cloud>() {
+    let p = &C::PROFILE;
     let cloud = C::start();
     let dir = tempfile::tempdir().unwrap();
     let reports = dir.path().join("reports");
     let (code, logs) = run_once(&cloud, &reports, &[]);
     assert_eq!(code, 0, "fetch failed:\n{logs}");
-    assert_eq!(
-        names(&reports),
-        [format!("{}.csv", C::ACCOUNT)],
-        "only the report"
-    );
-    let path = reports.join(format!("{}.csv", C::ACCOUNT));
+    assert_eq!(names(&reports), [format!("{}.csv", p.account)]);
+    let path = reports.join(format!("{}.csv", p.account));
     cloud.assert_clean_fetch(&std::fs::read(&path).unwrap());
-    if let Some(generated) = cloud.generated() {
+    if let Some(generated) = p.generated {
         let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
-        assert_eq!(
-            mtime,
-            timestamp(generated),
-            "the mtime is the generation time"
-        );
+        assert_eq!(mtime, timestamp(generated), "the generation time");
     }
     assert_all_signed(&cloud);
-    assert_no_secrets(
-        &logs,
-        &cloud
-            .secrets()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
-    let words = assert_models(&cloud);
-    for (field, seen) in cloud.words() {
-        assert_eq!(words[field], seen, "{field}");
+    assert_no_secrets(&logs, &cloud.secrets());
+    let words = crate::python::assert_vendor_models(cloud.model_answers());
+    for (field, seen) in p.words {
+        assert_eq!(words[*field], serde_json::json!(seen), "{field}");
     }
 }
 
 /// Access denied and an expired token: `access_denied` with the cloud's code, the key id
 /// masked, not retried (no call after the refused one), the last report left alone.
 fn refused_credentials_fail_as_access_denied_at_once<C: Cloud>() {
+    let p = &C::PROFILE;
     for fault in [Fault::Deny, Fault::ExpiredToken] {
         let cloud = C::start();
-        cloud.fail(C::FIRST_ACTION, fault, 1);
+        cloud.fail(p.first_action, fault, 1);
         let dir = tempfile::tempdir().unwrap();
-        let last = last_good_report(dir.path(), C::ACCOUNT);
+        let last = last_good_report(dir.path(), p.account);
         let (code, logs) = run_once(&cloud, dir.path(), &[]);
         assert_eq!(code, 1, "{fault:?}: {logs}");
-        assert!(
-            logs.contains("access_denied") && logs.contains(C::says(fault)),
-            "{fault:?}: {logs}"
-        );
+        assert_says(&logs, &["access_denied", (p.says)(fault)]);
         if fault == Fault::Deny {
             // The cloud's denial quotes the caller's key id; the fetcher masks it.
-            assert!(logs.contains(C::MASKED_KEY_ID), "the key id masked: {logs}");
+            assert_says(&logs, &[p.masked_key_id]);
         }
         let actions = cloud.actions();
-        assert_eq!(
-            count(&actions, C::FIRST_ACTION),
-            1,
-            "{fault:?} was retried: {actions:?}"
-        );
-        assert_eq!(actions.last().unwrap(), C::FIRST_ACTION, "{actions:?}");
+        assert_eq!(count(&actions, p.first_action), 1, "retried: {actions:?}");
+        assert_eq!(actions.last().unwrap(), p.first_action, "{actions:?}");
         assert_left_alone(&last);
         assert_all_signed(&cloud);
-        assert_no_secrets(
-            &logs,
-            &cloud
-                .secrets()
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        );
-        assert_models(&cloud);
+        assert_no_secrets(&logs, &cloud.secrets());
+        crate::python::assert_vendor_models(cloud.model_answers());
     }
 }
 
 /// The fake's verifier checks something: signed with another secret, every request is
 /// refused, the fetch fails as `access_denied` and writes nothing.
 fn a_wrong_secret_fails_the_fakes_signature_check<C: Cloud>() {
+    let p = &C::PROFILE;
     let cloud = C::start();
     let dir = tempfile::tempdir().unwrap();
     let wrong = "AnotherSecretThanTheFakeKnows0123".to_owned();
     let mut env = cloud.env();
-    env.iter_mut()
-        .find(|(k, _)| *k == C::CREDENTIALS[0])
-        .unwrap()
-        .1 = wrong.clone();
+    env.retain(|(k, _)| *k != p.credentials[0]);
+    env.push((p.credentials[0], wrong.clone()));
     let (code, logs) = run(&cloud, dir.path(), &[], &env);
     assert_eq!(code, 1, "{logs}");
-    assert!(
-        logs.contains(C::BAD_SIGNATURE) && logs.contains("access_denied"),
-        "{logs}"
-    );
+    assert_says(&logs, &["access_denied", p.bad_signature]);
     let actions = cloud.actions();
     assert!(
         !actions.is_empty() && cloud.refused() == actions.len(),
         "{actions:?}"
     );
     assert!(names(dir.path()).is_empty(), "nothing written");
-    let mut secrets = cloud.secrets();
-    secrets.push(wrong);
-    assert_no_secrets(
-        &logs,
-        &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    assert_no_secrets(&logs, &[cloud.secrets(), vec![wrong]].concat());
 }
 
 /// An answer that is not the documented one: `invalid_response` saying what was wrong, each
 /// attempt, and nothing written.
 fn a_malformed_answer_is_an_invalid_response_and_writes_nothing<C: Cloud>() {
+    let p = &C::PROFILE;
     let cloud = C::start();
-    cloud.fail(C::REPORT_ACTION, Fault::Garbage, 2);
+    cloud.fail(p.report_action, Fault::Garbage, 2);
     let dir = tempfile::tempdir().unwrap();
     let (code, logs) = run_once(&cloud, dir.path(), &["--fetch.attempts", "2"]);
     assert_eq!(code, 1, "{logs}");
-    assert!(
-        logs.contains("invalid_response") && logs.contains(C::says(Fault::Garbage)),
-        "{logs}"
-    );
-    assert_eq!(
-        count(&cloud.actions(), C::REPORT_ACTION),
-        2,
-        "{:?}",
-        cloud.actions()
-    );
+    assert_says(&logs, &["invalid_response", (p.says)(Fault::Garbage)]);
+    assert_eq!(count(&cloud.actions(), p.report_action), 2, "one a try");
     assert!(names(dir.path()).is_empty(), "nothing written");
     assert_all_signed(&cloud);
-    assert_no_secrets(
-        &logs,
-        &cloud
-            .secrets()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    assert_no_secrets(&logs, &cloud.secrets());
 }
 
 /// A failing service is worth retrying: every attempt (five by default), then `server`.
 fn a_server_error_is_retried_then_reported_as_server<C: Cloud>() {
+    let p = &C::PROFILE;
     let cloud = C::start();
-    cloud.fail(C::FIRST_ACTION, Fault::ServerError, 5);
+    cloud.fail(p.first_action, Fault::ServerError, 5);
     let dir = tempfile::tempdir().unwrap();
     let (code, logs) = run_once(&cloud, dir.path(), &[]);
     assert_eq!(code, 1, "{logs}");
-    assert!(
-        logs.contains("(server)") && logs.contains(C::says(Fault::ServerError)),
-        "{logs}"
-    );
-    assert_eq!(
-        count(&cloud.actions(), C::FIRST_ACTION),
-        5,
-        "--fetch.attempts defaults to 5"
-    );
+    assert_says(&logs, &["(server)", (p.says)(Fault::ServerError)]);
+    assert_eq!(count(&cloud.actions(), p.first_action), 5, "5 attempts");
     assert!(names(dir.path()).is_empty(), "nothing written");
 }
 
-/// Without credentials the fetcher says which variables it reads, and calls nothing.
+/// Without credentials the fetcher says where it looked for them, and calls nothing.
 fn missing_credentials_are_named_before_any_call<C: Cloud>() {
+    let p = &C::PROFILE;
     let cloud = C::start();
     let dir = tempfile::tempdir().unwrap();
     let mut env = cloud.env();
-    env.retain(|(k, _)| !C::CREDENTIALS.contains(k));
+    env.retain(|(k, _)| !p.credentials.contains(k));
     let (code, logs) = run(&cloud, dir.path(), &[], &env);
     assert_eq!(code, 1, "{logs}");
-    for variable in C::NO_CREDENTIALS_SAYS {
-        assert!(logs.contains(variable), "{variable} not named: {logs}");
-    }
+    assert_says(&logs, p.no_credentials_says);
     assert!(cloud.actions().is_empty(), "{:?}", cloud.actions());
 }
 
 /// The exporter reads what the fetcher wrote: the provider's numbers, no cell errors, and
 /// no series for checks its reports cannot answer.
 fn the_exporter_reads_the_fetched_report<C: Cloud>() {
+    let p = &C::PROFILE;
     let cloud = C::start();
     let dir = tempfile::tempdir().unwrap();
     let (code, logs) = run_once(&cloud, dir.path(), &[]);
     assert_eq!(code, 0, "{logs}");
     let exporter = crate::common::Exporter::start(dir.path(), &[]);
-    let r = format!("report=\"{}\"", C::ACCOUNT);
-    let mut lines = cloud.exporter_lines(&r);
+    let r = format!("report=\"{}\"", p.account);
+    let own = p.exporter_lines.iter().map(|l| l.replace("REPORT", &r));
+    let mut lines: Vec<String> = own.collect();
     lines.push(format!("credential_report_up{{{r}}} 1"));
+    let provider = p.provider;
     lines.push(format!(
-        "credential_report_info{{{r},provider=\"{}\"}} 1",
-        C::PROVIDER
+        "credential_report_info{{{r},provider=\"{provider}\"}} 1"
     ));
     lines.push(format!("credential_report_cell_errors{{{r}}} 0"));
-    if let Some(generated) = cloud.generated() {
-        let seconds = generated.parse::<jiff::Timestamp>().unwrap().as_second();
+    if let Some(generated) = p.generated {
+        let at = generated.parse::<jiff::Timestamp>().unwrap().as_second();
         lines.push(format!(
-            "credential_report_generated_timestamp_seconds{{{r}}} {seconds}.0"
+            "credential_report_generated_timestamp_seconds{{{r}}} {at}.0"
         ));
     }
     for line in &lines {
         exporter.wait_for_sample(line);
     }
     let metrics = exporter.metrics();
-    assert_eq!(
-        metrics.matches("credential_report_cell_errors{").count(),
-        1,
-        "{metrics}"
-    );
-    for series in cloud.absent_series() {
+    let cell_errors = metrics.matches("credential_report_cell_errors{").count();
+    assert_eq!(cell_errors, 1, "{metrics}");
+    for series in p.absent_series {
         assert!(
             !metrics.contains(&format!("{series}{{")),
             "{series}:\n{metrics}"
@@ -374,101 +362,44 @@ fn the_exporter_reads_the_fetched_report<C: Cloud>() {
 /// reason and by action, the probes answer, OpenMetrics ends with `# EOF`, SIGTERM exits 0,
 /// and no secret reaches the logs or the metrics.
 fn the_loop_counts_failures_by_reason_and_serves_no_secret<C: Cloud>() {
+    let p = &C::PROFILE;
     let cloud = C::start();
-    cloud.fail(C::REPORT_ACTION, Fault::Throttle, 1);
-    cloud.fail(C::REPORT_ACTION, Fault::Garbage, 1);
+    cloud.fail(p.report_action, Fault::Throttle, 1);
+    cloud.fail(p.report_action, Fault::Garbage, 1);
     let dir = tempfile::tempdir().unwrap();
     let fetcher = spawn(&cloud, dir.path());
-    let metrics = fetcher.metrics_when(|m| {
-        m.contains("credential_report_fetch_last_success_timestamp_seconds{account=\"default\"}")
-    });
+    let done = "credential_report_fetch_last_success_timestamp_seconds{account=\"default\"}";
+    let metrics = fetcher.metrics_when(|m| m.contains(done));
     assert_eq!(fetcher.get("/-/healthy", "*/*").unwrap().0, 200);
     assert_eq!(fetcher.get("/-/ready", "*/*").unwrap().0, 200);
-    let failures = |reason: &str, n: bool| {
+    let failed = |reason: &str, n: bool| {
+        let n = u8::from(n);
         format!(
-            "credential_report_fetch_failures_total{{account=\"default\",reason=\"{reason}\"}} {}",
-            u8::from(n)
+            "credential_report_fetch_failures_total{{account=\"default\",reason=\"{reason}\"}} {n}"
         )
     };
-    let calls = |result: &str| {
-        format!(
-            "credential_report_fetch_api_calls_total{{action=\"{}\",result=\"{result}\"}} 1",
-            C::REPORT_ACTION
-        )
-    };
+    let action = p.report_action;
     let mut lines = vec![
-        failures("throttled", C::THROTTLING_FAILS_THE_ATTEMPT),
-        failures("invalid_response", true),
-        failures("access_denied", false),
-        calls("throttled"),
+        failed("throttled", p.throttling_fails_the_attempt),
+        failed("invalid_response", true),
+        failed("access_denied", false),
+        format!(
+            "credential_report_fetch_api_calls_total{{action=\"{action}\",result=\"throttled\"}} 1"
+        ),
     ];
-    lines.extend(cloud.loop_lines());
-    for line in lines {
-        assert!(
-            metrics.lines().any(|l| l == line),
-            "no {line:?} in:\n{metrics}"
-        );
-    }
-    assert!(metrics.contains("credential_report_fetch_duration_seconds{account=\"default\"}"));
+    lines.extend(p.loop_lines.iter().map(|l| l.to_string()));
+    assert_lines(&metrics, &lines);
+    assert_says(
+        &metrics,
+        &["credential_report_fetch_duration_seconds{account=\"default\"}"],
+    );
     let (_, openmetrics) = fetcher
         .get("/metrics", "application/openmetrics-text")
         .unwrap();
     assert!(openmetrics.ends_with("# EOF\n"), "{openmetrics}");
     let (status, logs) = fetcher.stop();
     assert!(status.success(), "SIGTERM should exit 0: {status}");
-    let secrets = cloud.secrets();
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    assert_no_secrets(&logs, &secrets);
-    assert_no_secrets(&metrics, &secrets);
+    assert_no_secrets(&logs, &cloud.secrets());
+    assert_no_secrets(&metrics, &cloud.secrets());
     assert_all_signed(&cloud);
-}
-
-/// Every case, one test per cloud: `fetch::contract::aws::a_wrong_secret_fails_…`.
-macro_rules! every_case {
-    ($cloud:ty) => {
-        #[test]
-        fn writes_the_report_whole_and_signs_every_call() {
-            super::super::writes_the_report_whole_and_signs_every_call::<$cloud>()
-        }
-        #[test]
-        fn refused_credentials_fail_as_access_denied_at_once() {
-            super::super::refused_credentials_fail_as_access_denied_at_once::<$cloud>()
-        }
-        #[test]
-        fn a_wrong_secret_fails_the_fakes_signature_check() {
-            super::super::a_wrong_secret_fails_the_fakes_signature_check::<$cloud>()
-        }
-        #[test]
-        fn a_malformed_answer_is_an_invalid_response_and_writes_nothing() {
-            super::super::a_malformed_answer_is_an_invalid_response_and_writes_nothing::<$cloud>()
-        }
-        #[test]
-        fn a_server_error_is_retried_then_reported_as_server() {
-            super::super::a_server_error_is_retried_then_reported_as_server::<$cloud>()
-        }
-        #[test]
-        fn missing_credentials_are_named_before_any_call() {
-            super::super::missing_credentials_are_named_before_any_call::<$cloud>()
-        }
-        #[test]
-        fn the_exporter_reads_the_fetched_report() {
-            super::super::the_exporter_reads_the_fetched_report::<$cloud>()
-        }
-        #[test]
-        fn the_loop_counts_failures_by_reason_and_serves_no_secret() {
-            super::super::the_loop_counts_failures_by_reason_and_serves_no_secret::<$cloud>()
-        }
-    };
-}
-
-mod contract {
-    mod aws {
-        every_case!(super::super::aws::Aws);
-    }
-    mod alibaba {
-        every_case!(super::super::alibaba::Alibaba);
-    }
-    mod tencent {
-        every_case!(super::super::tencent::Tencent);
-    }
 }

@@ -6,29 +6,67 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{assert_left_alone, count, last_good_report, names, run, run_once, Cloud};
+use super::{assert_left_alone, count, last_good_report, names, run, run_once, Cloud, Profile};
 use crate::cloud_fakes::tencent::{self, FakeTencent, OWNER, SECRET_ID, SECRET_KEY, TOKEN};
 use crate::cloud_fakes::{assert_no_secrets, Fault};
 
 pub struct Tencent(FakeTencent);
 
 impl Cloud for Tencent {
-    const PROVIDER: &'static str = "tencent-cam";
-    const ACCOUNT: &'static str = OWNER;
-    const FIRST_ACTION: &'static str = "GetUserAppId";
-    const REPORT_ACTION: &'static str = "ListUsers";
-    const CREDENTIALS: &'static [&'static str] = &[
-        "TENCENTCLOUD_SECRET_KEY",
-        "TENCENTCLOUD_SECRET_ID",
-        "TENCENTCLOUD_SESSION_TOKEN",
-    ];
-    const NO_CREDENTIALS_SAYS: &'static [&'static str] =
-        &["TENCENTCLOUD_SECRET_ID", "TKE_WEB_IDENTITY_TOKEN_FILE"];
-    const BAD_SIGNATURE: &'static str = "AuthFailure.SignatureFailure";
-    const MASKED_KEY_ID: &'static str = "AKID…89ab";
-    const THROTTLING_FAILS_THE_ATTEMPT: bool = false;
+    const PROFILE: Profile = Profile {
+        provider: "tencent-cam",
+        account: OWNER,
+        first_action: "GetUserAppId",
+        report_action: "ListUsers",
+        credentials: &[
+            "TENCENTCLOUD_SECRET_KEY",
+            "TENCENTCLOUD_SECRET_ID",
+            "TENCENTCLOUD_SESSION_TOKEN",
+        ],
+        no_credentials_says: &["TENCENTCLOUD_SECRET_ID", "TKE_WEB_IDENTITY_TOKEN_FILE"],
+        bad_signature: "AuthFailure.SignatureFailure",
+        masked_key_id: "AKID…89ab",
+        says: |fault| match fault {
+            Fault::Throttle => "RequestLimitExceeded",
+            Fault::Deny => "UnauthorizedOperation",
+            Fault::ExpiredToken => "AuthFailure.TokenFailure",
+            Fault::ServerError => "HTTP 503",
+            Fault::Garbage => "ListUsers",
+        },
+        // Rebuilt now: no generation time of the cloud's.
+        generated: None,
+        throttling_fails_the_attempt: false,
+        words: &[
+            ("ListAccessKeys.AccessKeys.Status", &["Active", "Inactive"]),
+            ("DescribeSubAccounts.SubAccounts.UserType", &["2", "3", "4"]),
+        ],
+        exporter_lines: &[
+            r#"credential_report_users{REPORT,user_type="sub_user"} 10"#,
+            r#"credential_report_users{REPORT,user_type="wecom_sub_user"} 1"#,
+            r#"credential_report_users{REPORT,user_type="collaborator"} 2"#,
+            r#"credential_report_users{REPORT,user_type="message_receiver"} 1"#,
+            r#"credential_report_users_without_mfa{REPORT,user_type="sub_user"} 9"#,
+            r#"credential_report_access_keys{REPORT,status="active"} 19"#,
+            r#"credential_report_access_keys{REPORT,status="disabled"} 1"#,
+            r#"credential_report_access_keys_over_90d{REPORT,status="active"} 18"#,
+        ],
+        // No API gives these checks: absent, not zero.
+        absent_series: &[
+            "credential_report_access_keys_at_risk",
+            "credential_report_users_with_abnormal_logins",
+        ],
+        // Each of the 13 users' first ListAccessKeys is throttled, retried within the call.
+        loop_lines: &[
+            r#"credential_report_fetch_api_calls_total{action="ListUsers",result="invalid_response"} 1"#,
+            r#"credential_report_fetch_api_calls_total{action="ListAccessKeys",result="throttled"} 13"#,
+            r#"credential_report_fetch_api_calls_total{action="ListAccessKeys",result="success"} 13"#,
+            r#"credential_report_fetch_api_calls_total{action="GetSecurityLastUsed",result="success"} 2"#,
+            r#"credential_report_fetch_api_calls_total{action="DescribeSafeAuthFlagColl",result="invalid_response"} 1"#,
+            r#"credential_report_fetch_api_calls_total{action="DescribeSafeAuthFlagColl",result="not_ready"} 1"#,
+        ],
+    };
 
     fn start() -> Tencent {
         Tencent(FakeTencent::start(None, None))
@@ -49,16 +87,6 @@ impl Cloud for Tencent {
     fn fail(&self, action: &str, fault: Fault, times: usize) {
         let answers = std::iter::repeat_n(Some(tencent::fault(fault)), times);
         self.0.state.scripts.push(action, answers);
-    }
-
-    fn says(fault: Fault) -> &'static str {
-        match fault {
-            Fault::Throttle => "RequestLimitExceeded",
-            Fault::Deny => "UnauthorizedOperation",
-            Fault::ExpiredToken => "AuthFailure.TokenFailure",
-            Fault::ServerError => "HTTP 503",
-            Fault::Garbage => "ListUsers",
-        }
     }
 
     fn actions(&self) -> Vec<String> {
@@ -98,155 +126,77 @@ impl Cloud for Tencent {
         assert_eq!(rows.len(), 14, "{csv}");
         assert!(!rows.contains_key("partner1"), "{csv}");
 
-        let alice = &rows["alice"];
-        assert_eq!(alice["AccountID"], "100000000011");
-        assert_eq!(alice["UserType"], "Sub-user");
-        assert_eq!(alice["CreationTime"], "2019/8/16 9:25:56");
-        assert_eq!(alice["PasswordEnabled"], "TRUE");
-        assert_eq!(alice["LoginConsoleActive"], "TRUE");
-        assert_eq!(alice["LoginProtectionActive"], "TRUE");
-        assert_eq!(alice["OperationProtectionActive"], "TRUE");
-        assert_eq!(
-            alice["MFADeviceActive"], "TRUE",
-            "a soft token is an MFA device"
-        );
-        assert_eq!(
-            alice["AccessKey1SecretId"],
-            "AKIDalice000000000000000000000000001"
-        );
-        assert_eq!(alice["AccessKey1Status"], "Active");
-        assert_eq!(alice["AccessKey1CreationTime"], "2020/3/14 11:22:33");
-        // LastSecretUsedDate's moment, finer than the lagging LastUsedDate (2026-11-20).
-        assert_eq!(alice["AccessKey1lastUsedDate"], "2026/11/21 8:09:10");
-        assert_eq!(alice["AccessKey1CreatedOver90Days"], "TRUE");
-        assert_eq!(alice["AccessKey2Status"], "Disable");
-        assert_eq!(alice["AccessKey2lastUsedDate"], "N/A");
-        assert_eq!(alice["AccessKey2CreatedOver30Days"], "FALSE");
-
-        let bot = &rows["bot, the \"builder\""];
-        assert_eq!(bot["PasswordEnabled"], "FALSE");
-        assert_eq!(bot["PasswordLastRotation"], "FALSE");
-        assert_eq!(bot["MFADeviceActive"], "FALSE");
-        assert_eq!(bot["AccessKey1CreatedOver30Days"], "TRUE");
-        assert_eq!(bot["AccessKey1CreatedOver90Days"], "FALSE");
-        assert_eq!(bot["AccessKey2SecretId"], "N/A");
-
-        let carol = &rows["carol"];
-        assert_eq!(carol["UserType"], "WeWork-Sub-user");
-        assert_eq!(carol["PasswordEnabled"], "not_supported");
-        assert_eq!(carol["LoginProtectionActive"], "TRUE");
-        assert_eq!(carol["AccessKey1SecretId"], "N/A");
-
-        assert_eq!(rows["partner0"]["UserType"], "Collaborator");
-        assert_eq!(rows["partner0"]["LoginConsoleActive"], "not_supported");
-        assert_eq!(
-            rows["partner2"]["LoginProtectionActive"], "N/A",
-            "DescribeSafeAuthFlagColl had nothing for it"
-        );
-        // A collaborator's API key is listed like a sub-user's.
-        let partner0 = &rows["partner0"];
-        assert_eq!(
-            partner0["AccessKey1SecretId"],
-            "AKIDpartner0000000000000000000000000001"
-        );
-        assert_eq!(partner0["AccessKey1Status"], "Active");
-        assert_eq!(partner0["AccessKey1CreatedOver90Days"], "TRUE");
-        assert_eq!(partner0["AccessKey1lastUsedDate"], "2026/11/19");
-        assert_eq!(rows["partner2"]["AccessKey1SecretId"], "N/A", "no keys");
-        assert_eq!(rows["oncall"]["UserType"], "Message-receiver");
-        assert_eq!(rows["oncall"]["AccountID"], "555");
-        assert_eq!(rows["oncall"]["MFADeviceActive"], "not_supported");
-        assert_eq!(
-            rows["svc7"]["AccessKey2SecretId"],
-            "AKIDsvc7000000000000000000000000002"
-        );
+        // user|column|cell; the comments say why a cell is what it is.
+        let cells = [
+            "alice|AccountID|100000000011",
+            "alice|UserType|Sub-user",
+            "alice|CreationTime|2019/8/16 9:25:56",
+            "alice|PasswordEnabled|TRUE",
+            "alice|LoginConsoleActive|TRUE",
+            "alice|LoginProtectionActive|TRUE",
+            "alice|OperationProtectionActive|TRUE",
+            "alice|MFADeviceActive|TRUE", // a soft token is an MFA device
+            "alice|AccessKey1SecretId|AKIDalice000000000000000000000000001",
+            "alice|AccessKey1Status|Active",
+            "alice|AccessKey1CreationTime|2020/3/14 11:22:33",
+            // LastSecretUsedDate's moment, finer than the lagging LastUsedDate (2026-11-20).
+            "alice|AccessKey1lastUsedDate|2026/11/21 8:09:10",
+            "alice|AccessKey1CreatedOver90Days|TRUE",
+            "alice|AccessKey2Status|Disable",
+            "alice|AccessKey2lastUsedDate|N/A",
+            "alice|AccessKey2CreatedOver30Days|FALSE",
+            "bot, the \"builder\"|PasswordEnabled|FALSE",
+            "bot, the \"builder\"|PasswordLastRotation|FALSE",
+            "bot, the \"builder\"|MFADeviceActive|FALSE",
+            "bot, the \"builder\"|AccessKey1CreatedOver30Days|TRUE",
+            "bot, the \"builder\"|AccessKey1CreatedOver90Days|FALSE",
+            "bot, the \"builder\"|AccessKey2SecretId|N/A",
+            "carol|UserType|WeWork-Sub-user",
+            "carol|PasswordEnabled|not_supported",
+            "carol|LoginProtectionActive|TRUE",
+            "carol|AccessKey1SecretId|N/A",
+            "partner0|UserType|Collaborator",
+            "partner0|LoginConsoleActive|not_supported",
+            // A collaborator's API key is listed like a sub-user's.
+            "partner0|AccessKey1SecretId|AKIDpartner0000000000000000000000000001",
+            "partner0|AccessKey1Status|Active",
+            "partner0|AccessKey1CreatedOver90Days|TRUE",
+            "partner0|AccessKey1lastUsedDate|2026/11/19",
+            "partner2|LoginProtectionActive|N/A", // DescribeSafeAuthFlagColl had nothing
+            "partner2|AccessKey1SecretId|N/A",    // no keys
+            "oncall|UserType|Message-receiver",
+            "oncall|AccountID|555",
+            "oncall|MFADeviceActive|not_supported",
+            "svc7|AccessKey2SecretId|AKIDsvc7000000000000000000000000002",
+        ];
+        for expected in cells {
+            let [user, column, cell] = expected.splitn(3, '|').collect::<Vec<_>>()[..] else {
+                panic!("{expected}")
+            };
+            assert_eq!(rows[user][column], cell, "{user}'s {column}");
+        }
 
         // Every list paged to its end; last use asked ten SecretIds at a time; throttled calls retried.
         let actions = self.actions();
-        let count = |a: &str| actions.iter().filter(|x| *x == a).count();
-        assert_eq!(count("ListCollaborators"), 2, "{actions:?}");
-        assert_eq!(count("GetSecurityLastUsed"), 2, "20 keys: 10 + 10");
+        assert_eq!(count(&actions, "ListCollaborators"), 2, "{actions:?}");
         assert_eq!(
-            count("ListAccessKeys"),
-            2 * 13,
-            "each of 11 sub-users and 2 collaborators throttled once, then answered"
+            count(&actions, "GetSecurityLastUsed"),
+            2,
+            "20 keys: 10 + 10"
         );
-        assert_eq!(count("DescribeSubAccounts"), 1);
-    }
-
-    fn generated(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn words(&self) -> Vec<(&'static str, Value)> {
-        vec![
-            (
-                "ListAccessKeys.AccessKeys.Status",
-                json!(["Active", "Inactive"]),
-            ),
-            (
-                "DescribeSubAccounts.SubAccounts.UserType",
-                json!(["2", "3", "4"]),
-            ),
-        ]
-    }
-
-    fn exporter_lines(&self, r: &str) -> Vec<String> {
-        vec![
-            format!("credential_report_users{{{r},user_type=\"sub_user\"}} 10"),
-            format!("credential_report_users{{{r},user_type=\"wecom_sub_user\"}} 1"),
-            format!("credential_report_users{{{r},user_type=\"collaborator\"}} 2"),
-            format!("credential_report_users{{{r},user_type=\"message_receiver\"}} 1"),
-            format!("credential_report_users_without_mfa{{{r},user_type=\"sub_user\"}} 9"),
-            format!("credential_report_access_keys{{{r},status=\"active\"}} 19"),
-            format!("credential_report_access_keys{{{r},status=\"disabled\"}} 1"),
-            format!("credential_report_access_keys_over_90d{{{r},status=\"active\"}} 18"),
-        ]
-    }
-
-    /// No API gives these checks: absent, not zero.
-    fn absent_series(&self) -> Vec<&'static str> {
-        vec![
-            "credential_report_access_keys_at_risk",
-            "credential_report_users_with_abnormal_logins",
-        ]
-    }
-
-    fn loop_lines(&self) -> Vec<String> {
-        [
-            "credential_report_fetch_api_calls_total{action=\"ListUsers\",result=\"invalid_response\"} 1",
-            "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"throttled\"} 13",
-            "credential_report_fetch_api_calls_total{action=\"ListAccessKeys\",result=\"success\"} 13",
-            "credential_report_fetch_api_calls_total{action=\"GetSecurityLastUsed\",result=\"success\"} 2",
-            "credential_report_fetch_api_calls_total{action=\"DescribeSafeAuthFlagColl\",result=\"invalid_response\"} 1",
-            "credential_report_fetch_api_calls_total{action=\"DescribeSafeAuthFlagColl\",result=\"not_ready\"} 1",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        // Each of 11 sub-users and 2 collaborators throttled once, then answered.
+        assert_eq!(count(&actions, "ListAccessKeys"), 2 * 13);
+        assert_eq!(count(&actions, "DescribeSubAccounts"), 1);
     }
 }
 
 /// The written CSV as rows keyed by Username, each a map column → cell.
 fn rows(csv: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            let row: BTreeMap<String, String> = header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(str::to_owned))
-                .collect();
-            (row["Username"].clone(), row)
-        })
-        .collect()
+    let rows = reader
+        .deserialize::<BTreeMap<String, String>>()
+        .map(Result::unwrap);
+    rows.map(|row| (row["Username"].clone(), row)).collect()
 }
 
 #[test]
