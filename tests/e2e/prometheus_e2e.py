@@ -59,7 +59,7 @@ EXPECTED_EMPTY_RULES = {
     "CredentialReportExporterAbsent": "fires only when Prometheus has no target in the job; this test scrapes four",
     # The fetcher's alerts need a fetcher (job credential-report-fetcher), which this test
     # does not run; tests/rules/credential-report-fetcher.rules.test.yml and the fetcher's
-    # own tests (tests/it/fetch_aws.rs) cover them.
+    # own tests (tests/it/fetch/) cover them.
     "CredentialReportFetchFailing": "needs a failing fetcher; this test runs none",
     "CredentialReportFetcherDown": "needs a fetcher target; this test runs none",
 }
