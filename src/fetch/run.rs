@@ -241,10 +241,11 @@ fn forget_departed<'a>(
     for account in written {
         ledger.seen(account, now);
     }
-    for account in listed {
+    let listed: std::collections::BTreeSet<&str> = listed.collect();
+    for account in &listed {
         ledger.still_listed(account, now);
     }
-    for account in ledger.forget(now, config.organization.forget_after) {
+    for account in ledger.forget(&listed, now, config.organization.forget_after) {
         let path = dir.join(format!("{account}.csv"));
         match std::fs::remove_file(&path) {
             Ok(()) => {

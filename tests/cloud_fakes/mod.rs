@@ -193,11 +193,13 @@ impl Fake {
     }
 }
 
-/// The API action a request asks for: Alibaba's and Tencent's headers, the query's `Action`,
-/// or a form body's (AWS's query APIs).
+/// The API action a request asks for: Alibaba's and Tencent's headers, AWS's JSON APIs'
+/// `X-Amz-Target`, the query's `Action`, or a form body's (AWS's query APIs).
 fn action_of(r: &Request) -> String {
+    let amz_target = r.header("x-amz-target").and_then(|t| t.split_once('.'));
     r.header("x-acs-action")
         .or(r.header("x-tc-action"))
+        .or(amz_target.map(|(_, action)| action))
         .map(str::to_owned)
         .or_else(|| r.param("Action"))
         .or_else(|| r.form().remove("Action"))

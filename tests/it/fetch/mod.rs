@@ -15,6 +15,7 @@
 
 mod alibaba;
 mod aws;
+mod organization;
 mod tencent;
 
 use std::path::Path;
@@ -43,9 +44,30 @@ macro_rules! every_case {
     };
 }
 
+/// One organization case, written once for every cloud: `fetch::organization::aws::CASE`.
+macro_rules! every_organization_case {
+    ($cloud:ty) => {
+        every_organization_case!($cloud; every_active_member_is_fetched_by_its_role
+            a_refused_member_fails_alone_and_keeps_its_last_report
+            the_loop_names_every_listed_account_and_counts_by_account
+            a_failed_listing_touches_no_report
+            departed_members_are_forgotten_and_nothing_else_is
+            excluded_accounts_and_other_shards_are_not_called);
+    };
+    ($cloud:ty; $($case:ident)+) => {
+        $(#[test]
+        fn $case() {
+            super::super::organization::$case::<$cloud>()
+        })+
+    };
+}
+
 mod contract {
     mod aws {
         every_case!(super::super::aws::Aws);
+    }
+    mod organization_aws {
+        every_organization_case!(super::super::aws::Aws);
     }
     mod alibaba {
         every_case!(super::super::alibaba::Alibaba);
