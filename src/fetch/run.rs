@@ -37,6 +37,7 @@ pub async fn run(
             "--report.name names one report, but --organization writes one per member account, named by its id; leave --report.name out"
         );
     }
+    super::metrics::tag_label_names(&config.organization.tag_labels)?;
     let source = super::source(&config).await?;
     let source = source.as_ref();
     let selection = organization::Selection::new(&config.organization)?;
