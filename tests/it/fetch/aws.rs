@@ -194,6 +194,8 @@ fn generate_is_polled_through_throttling_and_unfinished_reports() {
     ] {
         assert!(logs.contains(reason), "no {reason} in the logs:\n{logs}");
     }
+    assert_eq!(aws.refused(), 0);
+    crate::cloud_fakes::assert_no_secrets(&logs, &aws.secrets());
     let words = crate::python::assert_vendor_models(model_answers(&aws.0));
     let states = json!(["COMPLETE", "INPROGRESS", "STARTED"]);
     assert_eq!(words["GenerateCredentialReport.State"], states);
