@@ -1,17 +1,24 @@
 //! The fetcher contract: what `fetch` must do whatever the cloud, each case written once here
-//! and run against each cloud's fake (tests/cloud_fakes/). A provider's file beside this one
-//! holds its [`Cloud`] (how to start its fake and call the fetcher for it, what a clean fetch
-//! writes) and only the tests its API alone needs.
+//! and run against each cloud's fake (tests/cloud_fakes/) as `fetch::contract::<cloud>::<case>`.
+//! A provider's file beside this one holds its [`Cloud`] (how to start its fake and point the
+//! fetcher at it, a [`Profile`] of what the contract expects, what a clean fetch writes) and
+//! only the tests its API alone needs.
 //!
-//! A case scripts its scenario as data: a [`Fault`] for the next calls of an action, which
-//! each fake answers in its vendor's words, and asserts the same of every fetcher. A new API
-//! plugs in the same way (the organisation fetchers: a listing API, STS AssumeRole, one report
-//! per member): its fakes answer the new actions in the vendor's words and take the same
-//! [`Fault`]s per action; its members are accounts keyed by the credentials the fake issued,
-//! as `cloud_fakes::aws` keys AssumeRole's; a trait extending [`Cloud`] says how to add or
-//! remove a member and how to ask the fetcher for the organisation; and each case (paging, a
-//! refused role, an expired token, throttling, a member that leaves, no secret in the output)
-//! is one function here and one line in [`every_case!`].
+//! Scenarios are data: a case scripts a [`Fault`] for the next calls of an action, each fake
+//! answers it in its vendor's words, and the case asserts the same of every fetcher. A new
+//! API plugs in without rewriting this (the organisation fetchers: a listing API, STS
+//! AssumeRole, one report per member):
+//! 1. each fake answers the new actions from the vendor's model, checked by
+//!    tests/vendor_models.py, and its `fault()` answers every [`Fault`] for them too;
+//! 2. members are accounts keyed by the credentials the fake issued for them, as
+//!    `cloud_fakes::aws` already keys AssumeRole's (`add_role`, `set_report` and `script`
+//!    per account); the Alibaba and Tencent fakes, one account today, key their verifier,
+//!    scripts and report the same way;
+//! 3. a trait `Organization: Cloud` adds what a member needs (add one, remove one, the
+//!    listing action, the fetcher's flags for the organisation), its profile beside [`Profile`];
+//! 4. each case (paging, a refused role, an expired token, throttling, a member that leaves,
+//!    no secret in the output) is one generic function here and one name in [`every_case!`]
+//!    (or in a second list of the same macro for the organisation cases).
 
 mod alibaba;
 mod aws;
