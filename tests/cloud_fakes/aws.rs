@@ -112,6 +112,18 @@ impl FakeAws {
             .collect()
     }
 
+    /// Every answer given so far, for botocore's IAM and STS models.
+    pub fn model_answers(&self) -> Vec<serde_json::Value> {
+        let api = |action: &str| {
+            if action == "AssumeRole" {
+                "aws-sts"
+            } else {
+                "aws-iam"
+            }
+        };
+        self.server.model_answers(api)
+    }
+
     /// Every secret and session token the fake knows or issued.
     pub fn secrets(&self) -> Vec<String> {
         let state = self.state.lock().unwrap();

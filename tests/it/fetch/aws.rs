@@ -123,7 +123,7 @@ impl Cloud for Aws {
     }
 
     fn model_answers(&self) -> Vec<Value> {
-        model_answers(&self.0)
+        self.0.model_answers()
     }
 
     fn assert_clean_fetch(&self, written: &[u8]) {
@@ -136,19 +136,6 @@ impl Cloud for Aws {
         );
         assert_eq!(count(&actions, "GetCredentialReport"), 1, "{actions:?}");
     }
-}
-
-/// Every answer of `fake`, for botocore's IAM and STS models (tests/vendor_models.py).
-fn model_answers(fake: &FakeAws) -> Vec<Value> {
-    let api = |action: &str| {
-        if action == "AssumeRole" {
-            "aws-sts"
-        } else {
-            "aws-iam"
-        }
-    };
-    let answers = fake.answers().into_iter();
-    answers.map(|(action, status, body)| json!({"api": api(&action), "action": action, "status": status, "body": body})).collect()
 }
 
 #[test]
@@ -196,7 +183,7 @@ fn generate_is_polled_through_throttling_and_unfinished_reports() {
     }
     assert_eq!(aws.refused(), 0);
     crate::cloud_fakes::assert_no_secrets(&logs, &aws.secrets());
-    let words = crate::python::assert_vendor_models(model_answers(&aws.0));
+    let words = crate::python::assert_vendor_models(aws.0.model_answers());
     let states = json!(["COMPLETE", "INPROGRESS", "STARTED"]);
     assert_eq!(words["GenerateCredentialReport.State"], states);
 }
@@ -302,7 +289,7 @@ fn one_report_per_assumed_role_named_by_account_and_a_denied_role_is_reported() 
         &logs,
         &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    crate::python::assert_vendor_models(model_answers(&aws.0));
+    crate::python::assert_vendor_models(aws.0.model_answers());
 }
 
 #[test]
