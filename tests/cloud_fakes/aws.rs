@@ -156,6 +156,16 @@ impl FakeAws {
             .collect()
     }
 
+    /// Every answer given so far, for botocore's IAM, STS and Organizations models.
+    pub fn model_answers(&self) -> Vec<serde_json::Value> {
+        let api = |action: &str| match action {
+            "AssumeRole" => "aws-sts",
+            "ListAccounts" | "ListTagsForResource" => "aws-organizations",
+            _ => "aws-iam",
+        };
+        self.server.model_answers(api)
+    }
+
     /// Every secret and session token the fake knows or issued.
     pub fn secrets(&self) -> Vec<String> {
         let state = self.state.lock().unwrap();

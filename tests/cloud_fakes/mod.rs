@@ -191,6 +191,13 @@ impl Fake {
     pub fn answers(&self) -> Vec<Exchange> {
         self.answers.lock().unwrap().clone()
     }
+
+    /// Every answer given so far as tests/vendor_models.py takes them; `api` names the model
+    /// of each action.
+    pub fn model_answers(&self, api: fn(&str) -> &'static str) -> Vec<serde_json::Value> {
+        let answers = self.answers().into_iter();
+        answers.map(|a| serde_json::json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body})).collect()
+    }
 }
 
 /// The API action a request asks for: Alibaba's and Tencent's headers, AWS's JSON APIs'

@@ -127,7 +127,7 @@ impl Cloud for Aws {
     }
 
     fn model_answers(&self) -> Vec<Value> {
-        model_answers(&self.0)
+        self.0.model_answers()
     }
 
     fn assert_clean_fetch(&self, written: &[u8]) {
@@ -266,19 +266,7 @@ fn tag_labels_come_from_the_members_tags() {
         "{actions:?}"
     );
     drop(fetcher);
-    crate::python::assert_vendor_models(model_answers(&aws.0));
-}
-
-/// Every answer of `fake`, for botocore's IAM, STS and Organizations models
-/// (tests/vendor_models.py).
-fn model_answers(fake: &FakeAws) -> Vec<Value> {
-    let api = |action: &str| match action {
-        "AssumeRole" => "aws-sts",
-        "ListAccounts" | "ListTagsForResource" => "aws-organizations",
-        _ => "aws-iam",
-    };
-    let answers = fake.answers().into_iter();
-    answers.map(|(action, status, body)| json!({"api": api(&action), "action": action, "status": status, "body": body})).collect()
+    crate::python::assert_vendor_models(aws.0.model_answers());
 }
 
 #[test]
@@ -324,7 +312,9 @@ fn generate_is_polled_through_throttling_and_unfinished_reports() {
     ] {
         assert!(logs.contains(reason), "no {reason} in the logs:\n{logs}");
     }
-    let words = crate::python::assert_vendor_models(model_answers(&aws.0));
+    assert_eq!(aws.refused(), 0);
+    crate::cloud_fakes::assert_no_secrets(&logs, &aws.secrets());
+    let words = crate::python::assert_vendor_models(aws.0.model_answers());
     let states = json!(["COMPLETE", "INPROGRESS", "STARTED"]);
     assert_eq!(words["GenerateCredentialReport.State"], states);
 }
@@ -430,7 +420,7 @@ fn one_report_per_assumed_role_named_by_account_and_a_denied_role_is_reported() 
         &logs,
         &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    crate::python::assert_vendor_models(model_answers(&aws.0));
+    crate::python::assert_vendor_models(aws.0.model_answers());
 }
 
 #[test]
