@@ -5,7 +5,8 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
   * `helm lint --strict` with the default values and with every set of values below, for
     the oldest Kubernetes version the checks cover (1.29) and the SDK's own: no warning, no
     error; on 1.25 and 1.28 the default values lint clean (the fetcher becomes a classic
-    sidecar by itself) and native sidecars asked for are refused;
+    sidecar by itself) and native sidecars asked for are refused; organization shards
+    (which read the pod-index label) lint clean on 1.28 and are refused on 1.27;
   * each set of values renders; built-in kinds validate strictly against the Kubernetes
     OpenAPI schemas (kubernetes-validate) of 1.29 and of the newest it knows; the Prometheus
     Operator's kinds against the subset of their CRDs in check_kubernetes.py;
@@ -667,6 +668,12 @@ def check_old_kubernetes():
         if "nativeSidecar" in log or "error" in log.lower():
             problem(f"helm lint on Kubernetes {version}", f"the default values fail:\n{log[-2000:]}")
     check_lint("default values on Kubernetes 1.25 and 1.28", {}, ["v1.25.0", "v1.28.0"])
+    # Shards read their ordinal from the pod-index label, which 1.28 brought.
+    sharded = {"fetcher": {"organization": {"enabled": True, "shards": 2}}}
+    refused = lint_log(sharded, "v1.27.0")
+    if "fetcher.organization.shards needs Kubernetes 1.28" not in refused:
+        problem("helm lint on Kubernetes 1.27", f"shards were not refused:\n{refused[-2000:]}")
+    check_lint("shards on Kubernetes 1.28", sharded, ["v1.28.0"])
 
 
 def check_refused():
