@@ -290,3 +290,19 @@ bob,arn:aws:iam::{account}:user/bob,2021-01-01T00:00:00+00:00,false,N/A,N/A,N/A,
     )
     .into_bytes()
 }
+
+/// `fault` as IAM and STS answer it (the error's message quotes the caller's key id);
+/// `Garbage` is a GetCredentialReport answer cut off after its first element.
+pub fn fault(fault: super::Fault) -> Answer {
+    use super::Fault;
+    match fault {
+        Fault::Throttle => Answer::Error(400, "Throttling"),
+        Fault::Deny => Answer::Error(403, "AccessDenied"),
+        Fault::ExpiredToken => Answer::Error(403, "ExpiredToken"),
+        Fault::ServerError => Answer::Error(503, "ServiceUnavailable"),
+        Fault::Garbage => Answer::Raw(
+            200,
+            "<GetCredentialReportResponse><GetCredentialReportResult><Content>".to_owned(),
+        ),
+    }
+}
