@@ -73,7 +73,7 @@ pub struct AlibabaRam {
 impl super::Source for AlibabaRam {
     fn fetch<'a>(
         &'a self,
-        _target: usize,
+        _account: &'a super::Account,
         calls: &'a ApiCalls,
     ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
         Box::pin(self.fetch(calls))

@@ -173,10 +173,15 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A fresh value for replay guards (Alibaba's signature nonce): 128 random bits, hex.
 pub fn nonce() -> String {
-    let mut bytes = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+    random_hex(16)
+}
+
+/// `bytes` random bytes from the system's source, as hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut buffer)
         .expect("the system's random source");
-    super::sign::hex(&bytes)
+    super::sign::hex(&buffer)
 }
 
 /// For `map_err` on [`ApiClient::post`]: the failed call's error, named by `action` and

@@ -25,7 +25,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
 use super::{
-    ApiCalls, FailureReason, FetchError, FetchedReport, Target, CALL_NOT_READY, CALL_SUCCESS,
+    Account, ApiCalls, FailureReason, FetchError, FetchedReport, CALL_NOT_READY, CALL_SUCCESS,
 };
 
 /// `fetch`'s flags for AWS IAM.
@@ -51,6 +51,16 @@ pub struct Flags {
         value_name = "ID"
     )]
     pub external_id: Option<String>,
+
+    /// AWS, with --organization: the role assumed in every member account.
+    #[arg(
+        id = "aws.role-name",
+        long = "aws.role-name",
+        env = "CREDENTIAL_REPORT_FETCH_AWS_ROLE_NAME",
+        value_name = "NAME",
+        default_value = "OrganizationAccountAccessRole"
+    )]
+    pub role_name: String,
 }
 
 /// How often one attempt goes back to GenerateCredentialReport after being told the report
@@ -63,27 +73,47 @@ const SESSION_NAME: &str = "credential-report-exporter";
 pub struct AwsIam {
     config: SdkConfig,
     role_arns: Vec<String>,
+    /// With --organization: the role assumed in each member, and the tags to list.
+    organization: Option<Organization>,
     external_id: Option<String>,
     poll_interval: Duration,
 }
 
+/// What `--organization` asks of the AWS fetcher.
+pub struct Organization {
+    pub role_name: String,
+    /// The tag keys to list for each account (`--organization.tag-labels`); none: no
+    /// ListTagsForResource calls.
+    pub tag_keys: Vec<String>,
+}
+
 impl super::Source for AwsIam {
-    fn targets(&self) -> Vec<Target> {
-        AwsIam::targets(self)
+    fn accounts<'a>(
+        &'a self,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<Account>, FetchError>> {
+        Box::pin(AwsIam::accounts(self, calls))
     }
 
     fn fetch<'a>(
         &'a self,
-        target: usize,
+        account: &'a Account,
         calls: &'a ApiCalls,
     ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
-        Box::pin(AwsIam::fetch(self, target, calls))
+        Box::pin(AwsIam::fetch(self, account, calls))
     }
 }
 
 impl AwsIam {
     /// `poll_interval` is the wait between "is the report ready?" calls.
-    pub async fn new(flags: &Flags, poll_interval: Duration) -> anyhow::Result<AwsIam> {
+    pub async fn new(
+        flags: &Flags,
+        organization: Option<Organization>,
+        poll_interval: Duration,
+    ) -> anyhow::Result<AwsIam> {
+        if organization.is_some() && !flags.role_arns.is_empty() {
+            anyhow::bail!("--aws.role-arn names the roles to assume one by one, while --organization assumes --aws.role-name in every account the organization lists: use one or the other");
+        }
         for arn in &flags.role_arns {
             account_of_role(arn)?;
         }
@@ -107,30 +137,36 @@ impl AwsIam {
         Ok(AwsIam {
             config: sdk,
             role_arns: flags.role_arns.clone(),
+            organization,
             external_id: flags.external_id.clone(),
             poll_interval,
         })
     }
 
-    pub fn targets(&self) -> Vec<Target> {
-        match self.role_arns.is_empty() {
-            true => vec![Target::own_account()],
-            false => self
-                .role_arns
-                .iter()
-                .map(|arn| Target {
-                    label: account_of_role(arn).unwrap_or_default().to_owned(),
+    /// The organization's accounts with --organization, else one per --aws.role-arn, else
+    /// the credentials' own.
+    pub async fn accounts(&self, calls: &ApiCalls) -> Result<Vec<Account>, FetchError> {
+        if let Some(organization) = &self.organization {
+            return self.list_organization(organization, calls).await;
+        }
+        Ok(match self.role_arns.is_empty() {
+            true => vec![Account::own()],
+            false => (self.role_arns.iter())
+                .map(|arn| Account {
+                    id: account_of_role(arn).unwrap_or_default().to_owned(),
+                    role: Some(arn.clone()),
+                    ..Account::own()
                 })
                 .collect(),
-        }
+        })
     }
 
     pub async fn fetch(
         &self,
-        target: usize,
+        account: &Account,
         calls: &ApiCalls,
     ) -> Result<FetchedReport, FetchError> {
-        let role_arn = self.role_arns.get(target);
+        let role_arn = account.role.as_deref();
         let iam = match role_arn {
             None => aws_sdk_iam::Client::new(&self.config),
             Some(arn) => self.assume(arn, calls).await?,
@@ -146,6 +182,88 @@ impl AwsIam {
             generated,
             users_listed: None,
         })
+    }
+
+    /// Organizations ListAccounts, every page; with tag keys asked, each account's tags.
+    /// The role ARN takes the partition of the account's own ARN (aws, aws-cn, aws-us-gov).
+    async fn list_organization(
+        &self,
+        organization: &Organization,
+        calls: &ApiCalls,
+    ) -> Result<Vec<Account>, FetchError> {
+        const ACTION: &str = "ListAccounts";
+        let client = aws_sdk_organizations::Client::new(&self.config);
+        let mut accounts = Vec::new();
+        let mut next_token = None;
+        loop {
+            let answer = client
+                .list_accounts()
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| failed(calls, ACTION, &error, ""))?;
+            for listed in answer.accounts() {
+                let account = member(listed, &organization.role_name).inspect_err(|_| {
+                    calls.record(ACTION, FailureReason::InvalidResponse.as_str())
+                })?;
+                accounts.push(account);
+            }
+            calls.record(ACTION, CALL_SUCCESS);
+            match answer.next_token() {
+                Some(token) if accounts.len() < MAX_ACCOUNTS => next_token = Some(token.to_owned()),
+                Some(_) => {
+                    return Err(FetchError::invalid(
+                        ACTION,
+                        format!("more than {MAX_ACCOUNTS} accounts listed: the pages do not end"),
+                    ))
+                }
+                None => break,
+            }
+        }
+        if !organization.tag_keys.is_empty() {
+            for account in &mut accounts {
+                account.tags = self
+                    .tags(&client, &account.id, &organization.tag_keys, calls)
+                    .await?;
+            }
+        }
+        Ok(accounts)
+    }
+
+    /// The account's tags of `keys` (Organizations ListTagsForResource, every page).
+    async fn tags(
+        &self,
+        client: &aws_sdk_organizations::Client,
+        account: &str,
+        keys: &[String],
+        calls: &ApiCalls,
+    ) -> Result<Vec<(String, String)>, FetchError> {
+        const ACTION: &str = "ListTagsForResource";
+        let mut tags = Vec::new();
+        let mut next_token = None;
+        for _ in 0..MAX_TAG_PAGES {
+            let answer = client
+                .list_tags_for_resource()
+                .resource_id(account)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|error| failed(calls, ACTION, &error, &format!("of account {account}")))?;
+            calls.record(ACTION, CALL_SUCCESS);
+            for tag in answer.tags() {
+                if keys.iter().any(|key| key == tag.key()) {
+                    tags.push((tag.key().to_owned(), tag.value().to_owned()));
+                }
+            }
+            match answer.next_token() {
+                Some(token) => next_token = Some(token.to_owned()),
+                None => return Ok(tags),
+            }
+        }
+        Err(FetchError::invalid(
+            ACTION,
+            format!("the tags of account {account} take more than {MAX_TAG_PAGES} pages"),
+        ))
     }
 
     /// An IAM client with a role's temporary credentials. Assumed anew for each attempt: an
@@ -277,6 +395,48 @@ impl AwsIam {
             }
         }
     }
+}
+
+/// More accounts than AWS Organizations allows in one organization (its quota is raised on
+/// request, to some thousands): a listing past it is pages that never end.
+const MAX_ACCOUNTS: usize = 100_000;
+
+/// An account holds at most 50 tags; ListTagsForResource pages them.
+const MAX_TAG_PAGES: usize = 50;
+
+/// One listed account: its id must be an account id (it names a file and a role), its
+/// state (`State`, or the older `Status` where an answer has no `State`) ACTIVE to be fetched.
+fn member(
+    listed: &aws_sdk_organizations::types::Account,
+    role_name: &str,
+) -> Result<Account, FetchError> {
+    use aws_sdk_organizations::types::{AccountState, AccountStatus};
+    let id = listed.id().unwrap_or_default();
+    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FetchError::invalid(
+            "ListAccounts",
+            format!(
+                "an account Id {:?} is not 12 digits",
+                crate::report::prefix(id, 64)
+            ),
+        ));
+    }
+    let active = match (listed.state(), listed.status()) {
+        (Some(state), _) => *state == AccountState::Active,
+        (None, Some(status)) => *status == AccountStatus::Active,
+        (None, None) => false,
+    };
+    // arn:PARTITION:organizations::MANAGEMENT:account/o-ID/ACCOUNT
+    let partition = (listed.arn().unwrap_or_default().split(':').nth(1))
+        .filter(|p| p.starts_with("aws"))
+        .unwrap_or("aws");
+    Ok(Account {
+        id: id.to_owned(),
+        name: listed.name().unwrap_or_default().to_owned(),
+        tags: Vec::new(),
+        active,
+        role: Some(format!("arn:{partition}:iam::{id}:role/{role_name}")),
+    })
 }
 
 /// What GenerateCredentialReport answered instead of a State it documents.

@@ -84,6 +84,10 @@ pub struct FetchConfig {
     #[arg(long = "web.config.file", env = "CREDENTIAL_REPORT_FETCH_WEB_CONFIG_FILE", value_name = "FILE", value_parser = parse_optional_path)]
     pub web_config_file: Option<PathBuf>,
 
+    /// `--organization` and its companions, and `--fetch.concurrency`.
+    #[command(flatten)]
+    pub organization: super::organization::Flags,
+
     /// Each provider's own flags (`--aws.*`, `--alibaba.*`, `--tencent.*`).
     #[command(flatten)]
     pub providers: super::ProviderFlags,

@@ -21,6 +21,7 @@ mod call;
 mod config;
 mod credentials;
 mod metrics;
+mod organization;
 mod run;
 pub mod sign;
 mod tencent_cam;
@@ -163,36 +164,53 @@ impl ApiCalls {
     }
 }
 
-/// One report a source fetches. `label` is the `account` label of the fetcher's metrics and
-/// logs, fixed before the first fetch: an assumed role's account id, or `default` for the
-/// credentials' own account (the only target of single-account providers).
+/// One account a round fetches. `id` is the `account` label of the fetcher's metrics and
+/// logs: the account id, or `default` for the credentials' own account (the only account
+/// of a single-account fetch). In an organization it also names the report file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Target {
-    pub label: String,
+pub struct Account {
+    pub id: String,
+    /// The name the organization lists it by; empty outside one.
+    pub name: String,
+    /// The organization's tags of the account, where it lists them.
+    pub tags: Vec<(String, String)>,
+    /// Whether the organization lists it as active; only active accounts are fetched.
+    pub active: bool,
+    /// The role to assume in it, in the provider's own notation (an ARN); `None`: the
+    /// credentials' own account.
+    pub role: Option<String>,
 }
 
-impl Target {
+impl Account {
     /// The credentials' own account.
-    pub fn own_account() -> Target {
-        Target {
-            label: "default".to_owned(),
+    pub fn own() -> Account {
+        Account {
+            id: "default".to_owned(),
+            name: String::new(),
+            tags: Vec::new(),
+            active: true,
+            role: None,
         }
     }
 }
 
-/// What a provider's fetcher offers the loop: the reports a round fetches, and one attempt
+/// What a provider's fetcher offers the loop: the accounts a round fetches, and one attempt
 /// at one of them. Each provider implements it in its own file; [`source`] picks one.
 pub trait Source: Send + Sync {
-    /// The reports one round fetches, in order. Single-account providers: the one `default`.
-    fn targets(&self) -> Vec<Target> {
-        vec![Target::own_account()]
+    /// The accounts of one round, listed anew each round (an organization changes).
+    /// Single-account providers: the credentials' own.
+    fn accounts<'a>(
+        &'a self,
+        _calls: &'a ApiCalls,
+    ) -> BoxFuture<'a, Result<Vec<Account>, FetchError>> {
+        Box::pin(async { Ok(vec![Account::own()]) })
     }
 
-    /// One attempt at the report of `targets()[target]`: it waits for the report to be
-    /// generated itself, and leaves retries across attempts to the loop.
+    /// One attempt at the report of `account`: it waits for the report to be generated
+    /// itself, and leaves retries across attempts to the loop.
     fn fetch<'a>(
         &'a self,
-        target: usize,
+        account: &'a Account,
         calls: &'a ApiCalls,
     ) -> BoxFuture<'a, Result<FetchedReport, FetchError>>;
 }
@@ -213,8 +231,21 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
     let env = |name: &str| std::env::var(name).ok();
     let flags = &config.providers;
     let poll = poll_interval(config);
+    let organization = &config.organization;
+    if organization.enabled && config.provider != Provider::AwsIam {
+        anyhow::bail!(
+            "--organization lists AWS Organizations only so far; for {} run one fetcher per account",
+            config.provider.name()
+        );
+    }
     Ok(match config.provider {
-        Provider::AwsIam => Box::new(aws::AwsIam::new(&flags.aws, poll).await?),
+        Provider::AwsIam => {
+            let members = organization.enabled.then(|| aws::Organization {
+                role_name: flags.aws.role_name.clone(),
+                tag_keys: organization.tag_labels.clone(),
+            });
+            Box::new(aws::AwsIam::new(&flags.aws, members, poll).await?)
+        }
         Provider::AlibabaRam => Box::new(alibaba_ram::AlibabaRam::new(
             &flags.alibaba.endpoint,
             poll,

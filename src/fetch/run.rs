@@ -11,10 +11,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tracing::{error, info, warn};
+use futures_util::{stream, StreamExt};
+use tracing::{debug, error, info, warn};
 
 use super::metrics::FetchMetrics;
-use super::{validate, writer, ApiCalls, FailureReason, FetchConfig, FetchError, Source, Target};
+use super::{
+    organization, validate, writer, Account, ApiCalls, FailureReason, FetchConfig, FetchError,
+    Source,
+};
 use crate::web::{self, ServeOptions};
 
 /// Runs the fetcher until `shutdown` completes (or, with --once, after one round). With
@@ -28,17 +32,21 @@ pub async fn run(
     // fetch fails.
     std::fs::create_dir_all(&config.report_dir)
         .with_context(|| format!("--report.dir={}", config.report_dir.display()))?;
-    let source = super::source(&config).await?;
-    let source = source.as_ref();
-    let targets = source.targets();
-    if config.report_name.is_some() && targets.len() > 1 {
+    if config.organization.enabled && config.report_name.is_some() {
         anyhow::bail!(
-            "--report.name names one report, but {} are fetched; leave it out to name each by its account id",
-            targets.len()
+            "--report.name names one report, but --organization writes one per member account, named by its id; leave --report.name out"
         );
     }
+    super::metrics::tag_label_names(&config.organization.tag_labels)?;
+    let source = super::source(&config).await?;
+    let source = source.as_ref();
+    let selection = organization::Selection::new(&config.organization)?;
     let calls = ApiCalls::default();
-    let metrics = Arc::new(FetchMetrics::new(config.provider.name(), &targets, &calls));
+    let metrics = Arc::new(FetchMetrics::new(
+        config.provider.name(),
+        &config.organization.tag_labels,
+        &calls,
+    ));
 
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = match &config.web_listen_address {
@@ -51,7 +59,7 @@ pub async fn run(
     let rounds = async {
         loop {
             let started = Instant::now();
-            let failures = round(&config, source, &targets, &calls, &metrics).await;
+            let failures = round(&config, source, &selection, &calls, &metrics).await;
             if config.once {
                 return match failures.is_empty() {
                     true => Ok(()),
@@ -77,65 +85,182 @@ pub async fn run(
     result
 }
 
-/// Fetches every target once; returns one line per target that failed.
+/// Lists the accounts and fetches each selected one once, `--fetch.concurrency` at a time;
+/// in an organization, then forgets the reports of accounts gone long enough. Returns one
+/// line per account that failed (or for the listing).
 async fn round(
     config: &FetchConfig,
     source: &dyn Source,
-    targets: &[Target],
+    selection: &organization::Selection,
     calls: &ApiCalls,
     metrics: &FetchMetrics,
 ) -> Vec<String> {
-    let mut failures = Vec::new();
-    for (index, target) in targets.iter().enumerate() {
-        let started = Instant::now();
-        let outcome = fetch_with_retries(config, source, index, target, calls, metrics).await;
-        let seconds = started.elapsed().as_secs_f64();
-        let written = outcome.and_then(|report| {
-            let name = match (&config.report_name, &report.account_id) {
-                (Some(name), _) | (None, Some(name)) => name.clone(),
-                (None, None) => return Err(FetchError::new(
-                    FailureReason::InvalidResponse,
-                    "the report does not say which account it is for; name it with --report.name",
-                )),
-            };
-            let generated = std::time::SystemTime::try_from(report.generated).map_err(|_| {
+    let listed = match source.accounts(calls).await {
+        Ok(listed) => listed,
+        Err(error) => {
+            // Nothing is written or removed: the reports of the last round stay served.
+            error!(reason = error.reason.as_str(), error = %error.message, "listing the accounts failed; no report is touched this round");
+            return vec![format!(
+                "listing the accounts: {} ({})",
+                error.message,
+                error.reason.as_str()
+            )];
+        }
+    };
+    metrics.listed(&listed);
+    let chosen: Vec<&Account> = (listed.iter())
+        .filter(|account| match selection.skips(account) {
+            None => true,
+            Some(why) => {
+                debug!(account = %account.id, name = %account.name, why, "account skipped");
+                false
+            }
+        })
+        .collect();
+    if config.report_name.is_some() && chosen.len() > 1 {
+        return vec![format!(
+            "--report.name names one report, but {} are fetched; leave it out to name each by its account id",
+            chosen.len()
+        )];
+    }
+    let outcomes: Vec<(&Account, Result<(), String>)> = stream::iter(chosen)
+        .map(|account| async move {
+            (
+                account,
+                fetch_and_write(config, source, account, calls, metrics).await,
+            )
+        })
+        .buffer_unordered(usize::from(config.organization.concurrency))
+        .collect()
+        .await;
+    if config.organization.enabled {
+        let written = outcomes.iter().filter(|(_, result)| result.is_ok());
+        let still_listed = outcomes.iter().map(|(account, _)| account.id.as_str());
+        forget_departed(config, written.map(|(a, _)| a.id.as_str()), still_listed);
+    }
+    let mut failures: Vec<String> = outcomes.into_iter().filter_map(|(_, r)| r.err()).collect();
+    failures.sort();
+    failures
+}
+
+/// One account's report, fetched with retries and written; the error line names the
+/// account and the reason.
+async fn fetch_and_write(
+    config: &FetchConfig,
+    source: &dyn Source,
+    account: &Account,
+    calls: &ApiCalls,
+    metrics: &FetchMetrics,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let outcome = fetch_with_retries(config, source, account, calls, metrics).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let written = outcome.and_then(|report| {
+        let name = report_name(config, account, &report)?;
+        let generated = std::time::SystemTime::try_from(report.generated).map_err(|_| {
+            FetchError::new(
+                FailureReason::InvalidResponse,
+                format!("generation time {} is out of range", report.generated),
+            )
+        })?;
+        writer::write_report(&config.report_dir, &name, &report.content, generated)
+            .map(|path| (path, report.generated, report.content.len()))
+            .map_err(|error| {
+                // Not the provider's fault, but the report did not arrive: counted with
+                // the reasons so the failure alert fires; the log says what happened.
                 FetchError::new(
                     FailureReason::InvalidResponse,
-                    format!("generation time {} is out of range", report.generated),
+                    format!(
+                        "writing {}: {error}",
+                        config.report_dir.join(format!("{name}.csv")).display()
+                    ),
                 )
-            })?;
-            writer::write_report(&config.report_dir, &name, &report.content, generated)
-                .map(|path| (path, report.generated, report.content.len()))
-                .map_err(|error| {
-                    // Not the provider's fault, but the report did not arrive: counted with
-                    // the reasons so the failure alert fires; the log says what happened.
-                    FetchError::new(
-                        FailureReason::InvalidResponse,
-                        format!(
-                            "writing {}: {error}",
-                            config.report_dir.join(format!("{name}.csv")).display()
-                        ),
-                    )
-                })
-        });
-        match written {
-            Ok((path, generated, bytes)) => {
-                metrics.fetch_ended(target, jiff::Timestamp::now(), seconds, Some(generated));
-                info!(account = %target.label, file = %path.display(), bytes, %generated, seconds, "report written");
+            })
+    });
+    match written {
+        Ok((path, generated, bytes)) => {
+            metrics.fetch_ended(account, jiff::Timestamp::now(), seconds, Some(generated));
+            info!(account = %account.id, file = %path.display(), bytes, %generated, seconds, "report written");
+            Ok(())
+        }
+        Err(error) => {
+            metrics.fetch_ended(account, jiff::Timestamp::now(), seconds, None);
+            error!(account = %account.id, reason = error.reason.as_str(), error = %error.message, "fetch failed; the last report stays in place");
+            Err(format!(
+                "{}: {} ({})",
+                account.id,
+                error.message,
+                error.reason.as_str()
+            ))
+        }
+    }
+}
+
+/// The report's file name: in an organization the account id the listing gave, else
+/// --report.name or the account id the report names.
+fn report_name(
+    config: &FetchConfig,
+    account: &Account,
+    report: &super::FetchedReport,
+) -> Result<String, FetchError> {
+    let name = match (
+        config.organization.enabled,
+        &config.report_name,
+        &report.account_id,
+    ) {
+        (true, _, _) => &account.id,
+        (false, Some(name), _) | (false, None, Some(name)) => name,
+        (false, None, None) => {
+            return Err(FetchError::new(
+                FailureReason::InvalidResponse,
+                "the report does not say which account it is for; name it with --report.name",
+            ))
+        }
+    };
+    // An id from a cloud's answer becomes a file name: nothing that leaves the folder.
+    super::config::parse_report_name(name)
+        .map_err(|why| FetchError::new(FailureReason::InvalidResponse, why))
+}
+
+/// Records the reports written this round and the accounts still listed, then removes the
+/// reports of accounts absent for --organization.forget-after. Only reports in the ledger
+/// (written by this fetcher) are ever removed; a ledger that cannot be read removes nothing.
+fn forget_departed<'a>(
+    config: &FetchConfig,
+    written: impl Iterator<Item = &'a str>,
+    listed: impl Iterator<Item = &'a str>,
+) {
+    let dir = &config.report_dir;
+    let mut ledger = match organization::Ledger::load(dir) {
+        Ok(ledger) => ledger,
+        Err(error) => {
+            error!(file = %dir.join(organization::LEDGER_FILE).display(), %error, "the record of written reports cannot be read; no report is forgotten");
+            return;
+        }
+    };
+    let now = jiff::Timestamp::now().as_second();
+    for account in written {
+        ledger.seen(account, now);
+    }
+    let listed: std::collections::BTreeSet<&str> = listed.collect();
+    for account in &listed {
+        ledger.still_listed(account, now);
+    }
+    for account in ledger.forget(&listed, now, config.organization.forget_after) {
+        let path = dir.join(format!("{account}.csv"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                info!(account = %account, file = %path.display(), "account no longer listed: its report is removed")
             }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => {
-                metrics.fetch_ended(target, jiff::Timestamp::now(), seconds, None);
-                error!(account = %target.label, reason = error.reason.as_str(), error = %error.message, "fetch failed; the last report stays in place");
-                failures.push(format!(
-                    "{}: {} ({})",
-                    target.label,
-                    error.message,
-                    error.reason.as_str()
-                ));
+                warn!(account = %account, file = %path.display(), %error, "removing a departed account's report failed")
             }
         }
     }
-    failures
+    if let Err(error) = ledger.save(dir) {
+        error!(file = %dir.join(organization::LEDGER_FILE).display(), %error, "writing the record of written reports failed");
+    }
 }
 
 /// Up to --fetch.attempts attempts, each bounded by --fetch.timeout, with a doubling wait
@@ -143,8 +268,7 @@ async fn round(
 async fn fetch_with_retries(
     config: &FetchConfig,
     source: &dyn Source,
-    index: usize,
-    target: &Target,
+    account: &Account,
     calls: &ApiCalls,
     metrics: &FetchMetrics,
 ) -> Result<super::FetchedReport, FetchError> {
@@ -153,7 +277,7 @@ async fn fetch_with_retries(
     let mut attempt = 1;
     loop {
         let result =
-            match tokio::time::timeout(config.fetch_timeout, source.fetch(index, calls)).await {
+            match tokio::time::timeout(config.fetch_timeout, source.fetch(account, calls)).await {
                 Ok(result) => result,
                 Err(_) => Err(FetchError::new(
                     FailureReason::Network,
@@ -172,12 +296,12 @@ async fn fetch_with_retries(
             Ok(report) => return Ok(report),
             Err(error) => error,
         };
-        metrics.attempt_failed(target, error.reason);
+        metrics.attempt_failed(account, error.reason);
         if attempt >= config.fetch_attempts || !error.reason.retryable() {
             return Err(error);
         }
         warn!(
-            account = %target.label,
+            account = %account.id,
             attempt,
             reason = error.reason.as_str(),
             error = %error.message,

@@ -1,15 +1,17 @@
 //! The one fake-cloud HTTP helper of the fetcher's tests: an HTTP/1.1 server on 127.0.0.1
 //! ([`Fake`]) that keeps every request and answer, and the clouds' signature verifiers
 //! (ACS3 and TC3 here, SigV4 in [`sigv4`]), written from the clouds' documents, never calling
-//! the fetcher's signer, so a bug there cannot hide in both. [`aws`] is the fake IAM and STS
-//! on top of it; the Alibaba and Tencent fakes live in their test files.
+//! the fetcher's signer, so a bug there cannot hide in both. On top of it, one fake per cloud
+//! ([`aws`], [`alibaba`], [`tencent`]), each playing [`Fault`]s in its vendor's words.
 #![allow(dead_code)] // each test file uses a different part of this
 
+pub mod alibaba;
 pub mod aws;
 pub mod sigv4;
 pub mod sigv4_suite;
+pub mod tencent;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -53,6 +55,50 @@ impl Request {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             (decode(k) == name).then(|| decode(v))
         })
+    }
+}
+
+/// What can go wrong with one call, in our words; each fake answers it in its vendor's
+/// (`aws::fault`, `alibaba::fault`, `tencent::fault`), so a case is written once for all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Too many calls (AWS `Throttling`, Alibaba `Throttling.User`, Tencent `RequestLimitExceeded`).
+    Throttle,
+    /// The caller may not do this; the message quotes its key id, as the clouds' do.
+    Deny,
+    /// The session token has expired (AWS `ExpiredToken`, Alibaba
+    /// `InvalidSecurityToken.Expired`, Tencent `AuthFailure.TokenFailure`).
+    ExpiredToken,
+    /// The service failed (HTTP 503, or Tencent's HTML gateway page).
+    ServerError,
+    /// A success that is not the documented answer.
+    Garbage,
+}
+
+/// An answer as a fake gives it: HTTP status and body.
+pub type Answer = (u16, String);
+
+/// Answers scripted per action, played before the fake's own: `Some` answer, or `None` to
+/// answer normally that once (to fault the third call, not the first).
+#[derive(Default)]
+pub struct Scripts(Mutex<HashMap<String, VecDeque<Option<Answer>>>>);
+
+impl Scripts {
+    pub fn push(&self, action: &str, answers: impl IntoIterator<Item = Option<Answer>>) {
+        let mut scripts = self.0.lock().unwrap();
+        scripts
+            .entry(action.to_owned())
+            .or_default()
+            .extend(answers);
+    }
+
+    /// The scripted answer to this call of `action`, if any.
+    pub fn next(&self, action: &str) -> Option<Answer> {
+        let mut scripts = self.0.lock().unwrap();
+        scripts
+            .get_mut(action)
+            .and_then(VecDeque::pop_front)
+            .flatten()
     }
 }
 
@@ -145,13 +191,22 @@ impl Fake {
     pub fn answers(&self) -> Vec<Exchange> {
         self.answers.lock().unwrap().clone()
     }
+
+    /// Every answer given so far as tests/vendor_models.py takes them; `api` names the model
+    /// of each action.
+    pub fn model_answers(&self, api: fn(&str) -> &'static str) -> Vec<serde_json::Value> {
+        let answers = self.answers().into_iter();
+        answers.map(|a| serde_json::json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body})).collect()
+    }
 }
 
-/// The API action a request asks for: Alibaba's and Tencent's headers, the query's `Action`,
-/// or a form body's (AWS's query APIs).
+/// The API action a request asks for: Alibaba's and Tencent's headers, AWS's JSON APIs'
+/// `X-Amz-Target`, the query's `Action`, or a form body's (AWS's query APIs).
 fn action_of(r: &Request) -> String {
+    let amz_target = r.header("x-amz-target").and_then(|t| t.split_once('.'));
     r.header("x-acs-action")
         .or(r.header("x-tc-action"))
+        .or(amz_target.map(|(_, action)| action))
         .map(str::to_owned)
         .or_else(|| r.param("Action"))
         .or_else(|| r.form().remove("Action"))
@@ -444,13 +499,14 @@ impl Tc3Verifier {
     }
 }
 
-/// `credential-report-exporter fetch --once …` with exactly `env` (plus PATH), to completion.
-pub fn fetch_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `credential-report-exporter fetch` into `dir` with `args` and exactly `env` (plus PATH),
+/// retrying and polling at test speed, logging everything.
+fn fetch(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BINARY);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
         .arg("fetch")
-        .arg("--once")
         .arg("--report.dir")
         .arg(dir)
         .args([
@@ -458,16 +514,16 @@ pub fn fetch_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
             "10ms",
             "--fetch.poll-interval",
             "10ms",
-            "--fetch.timeout",
-            "60s",
-            "--log.level",
-            "debug",
         ])
+        .args(["--log.level", "debug"])
         .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run the fetcher")
+    cmd
+}
+
+/// `fetch --once …`, to completion.
+pub fn fetch_once(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = fetch(dir, &["--once", "--fetch.timeout", "60s"], env);
+    cmd.args(args).output().expect("run the fetcher")
 }
 
 /// Everything the fetcher printed.
@@ -480,8 +536,8 @@ pub fn printed(o: &Output) -> String {
 }
 
 /// Fails if `text` holds any of the secrets, whole.
-pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
-    for s in secrets {
+pub fn assert_no_secrets(text: &str, secrets: &[impl AsRef<str>]) {
+    for s in secrets.iter().map(AsRef::as_ref) {
         assert!(
             !text.contains(s),
             "a secret or whole key id ({}…) reached the output:\n{text}",
@@ -494,6 +550,7 @@ pub fn assert_no_secrets(text: &str, secrets: &[&str]) {
 pub struct Fetcher {
     child: std::process::Child,
     pub address: String,
+    logs: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Fetcher {
@@ -504,29 +561,34 @@ impl Fetcher {
             .unwrap()
             .port();
         let address = format!("127.0.0.1:{port}");
-        let mut cmd = Command::new(BINARY);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("fetch")
-            .arg("--report.dir")
-            .arg(dir)
-            .args(["--web.listen-address", &address])
-            .args([
-                "--fetch.retry-backoff",
-                "10ms",
-                "--fetch.poll-interval",
-                "10ms",
-            ])
-            .args(args)
+        let mut cmd = fetch(dir, &["--web.listen-address", &address], env);
+        cmd.args(args)
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("start the fetcher");
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+            text
+        });
         Fetcher {
-            child: cmd.spawn().expect("start the fetcher"),
+            child,
             address,
+            logs: Some(logs),
         }
+    }
+
+    /// `path`'s status and body, asking for `accept`; `None` while nothing answers.
+    pub fn get(&self, path: &str, accept: &str) -> Option<(u16, String)> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("http://{}{path}", self.address);
+        let mut response = agent.get(url).header("Accept", accept).call().ok()?;
+        let body = response.body_mut().read_to_string().ok()?;
+        Some((response.status().as_u16(), body))
     }
 
     /// The fetcher's /metrics once `ready` holds for it (waits up to 30 s).
@@ -534,15 +596,23 @@ impl Fetcher {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut last = String::new();
         while std::time::Instant::now() < deadline {
-            if let Ok(mut r) = ureq::get(format!("http://{}/metrics", self.address)).call() {
-                last = r.body_mut().read_to_string().unwrap_or_default();
-                if ready(&last) {
-                    return last;
+            if let Some((200, body)) = self.get("/metrics", "text/plain") {
+                if ready(&body) {
+                    return body;
                 }
+                last = body;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         panic!("the fetcher's /metrics never got ready; last:\n{last}");
+    }
+
+    /// Sends SIGTERM; the exit status and everything the fetcher logged.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").arg(pid).status().unwrap();
+        let status = self.child.wait().unwrap();
+        (status, self.logs.take().unwrap().join().unwrap())
     }
 }
 

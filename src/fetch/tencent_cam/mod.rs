@@ -126,7 +126,7 @@ struct UserInfo {
 impl super::Source for TencentCam {
     fn fetch<'a>(
         &'a self,
-        _target: usize,
+        _account: &'a super::Account,
         calls: &'a ApiCalls,
     ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
         Box::pin(self.fetch(calls))

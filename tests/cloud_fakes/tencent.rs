@@ -1,0 +1,308 @@
+//! A fake Tencent Cloud CAM and STS on 127.0.0.1: it checks every request's TC3 signature,
+//! pages its lists (shorter pages than asked for), limits GetSecurityLastUsed to ten
+//! SecretIds, throttles each user's first ListAccessKeys, enforces CAM's rate limit when
+//! asked, exchanges a TKE token, and plays scripted answers before its own.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{Fake, Fault, Request, Scripts, Tc3Verifier};
+
+pub const SECRET_ID: &str = "AKIDFakeSecretIdForTests0123456789ab";
+pub const SECRET_KEY: &str = "FakeSecretKeyForTests0123456789a";
+pub const TOKEN: &str = "FakeSessionTokenForTests0123456789abcdef";
+pub const OWNER: &str = "100000000001";
+
+pub struct Cam {
+    verifier: Tc3Verifier,
+    pub scripts: Scripts,
+    /// An account of this many sub-users with one key each, and nobody else; no throttling
+    /// but the rate limit.
+    large: Option<u64>,
+    /// This user's keys cannot be read: ListAccessKeys fails for it with a server error.
+    pub unreadable_keys: Mutex<Option<u64>>,
+    /// Why requests were refused, one entry each.
+    pub bad: Mutex<Vec<String>>,
+    /// UINs whose first ListAccessKeys was throttled already.
+    throttled: Mutex<HashSet<u64>>,
+    /// CAM's documented limit, enforced: at most this many calls of one action in any second.
+    rate_limit: Option<usize>,
+    /// Per action, when the calls of the last second arrived.
+    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Calls refused for going over `rate_limit`.
+    pub over_the_limit: Mutex<u64>,
+}
+
+fn ok(v: Value) -> (u16, String) {
+    let mut v = v;
+    v["RequestId"] = "5b4d1725-5a30-4bd8-b36d-cfa0d1d4706b".into();
+    (200, json!({ "Response": v }).to_string())
+}
+
+pub fn err(code: &str, message: &str) -> (u16, String) {
+    ok(json!({"Error": {"Code": code, "Message": message}}))
+}
+
+/// Sub-users: alice (console), bot (no console), carol (WeCom, also listed by ListUsers),
+/// svc0..svc7 (two keys each, so last use takes more than one call of ten).
+fn sub_users() -> Vec<Value> {
+    let mut v = vec![
+        json!({"Uin": 100000000011u64, "Name": "alice", "Uid": 11, "ConsoleLogin": 1, "CreateTime": "2019-08-16 09:25:56"}),
+        json!({"Uin": 100000000012u64, "Name": "bot, the \"builder\"", "Uid": 12, "ConsoleLogin": 0, "CreateTime": "2021-01-02 03:04:05"}),
+        json!({"Uin": 100000000013u64, "Name": "carol", "Uid": 13, "ConsoleLogin": 1, "CreateTime": "2022-02-03 04:05:06"}),
+    ];
+    for i in 0..8u64 {
+        v.push(json!({"Uin": 100000000100u64 + i, "Name": format!("svc{i}"), "Uid": 100 + i, "ConsoleLogin": 0, "CreateTime": "2023-01-01 00:00:00"}));
+    }
+    v
+}
+
+fn collaborators() -> Vec<Value> {
+    (0..3u64)
+        .map(|i| json!({"Uin": 200000000000u64 + i, "Name": format!("partner{i}"), "Uid": 200 + i, "ConsoleLogin": 1, "CreateTime": "2020-05-05 05:05:05"}))
+        .collect()
+}
+
+fn days_ago(d: i64) -> String {
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap();
+    let t = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * d);
+    tz.to_datetime(t).strftime("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn keys_of(uin: u64) -> Vec<Value> {
+    match uin {
+        100000000011 => vec![
+            json!({"AccessKeyId": "AKIDalice000000000000000000000000001", "Status": "Active", "CreateTime": "2020-03-14 11:22:33"}),
+            json!({"AccessKeyId": "AKIDalice000000000000000000000000002", "Status": "Inactive", "CreateTime": days_ago(10)}),
+        ],
+        100000000012 => vec![json!({"AccessKeyId": "AKIDbot00000000000000000000000000001", "Status": "Active", "CreateTime": days_ago(40)})],
+        // A collaborator holds API keys like a sub-user (Tencent's CAM guide, "Access Key").
+        200000000000 => vec![json!({"AccessKeyId": "AKIDpartner0000000000000000000000000001", "Status": "Active", "CreateTime": "2021-06-01 10:00:00"})],
+        u @ 100000000100..=100000000107 => (1..=2)
+            .map(|k| json!({"AccessKeyId": format!("AKIDsvc{}00000000000000000000000000{k}", u - 100000000100), "Status": "Active", "CreateTime": days_ago(100)}))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Pages of at most 2, whatever Limit asks: the fetcher must follow Offset and the total.
+fn paged(r: &Value, all: Vec<Value>, total_field: &str, list_field: &str) -> (u16, String) {
+    let offset = r["Offset"].as_u64().unwrap_or(0) as usize;
+    let limit = r["Limit"].as_u64().unwrap_or(20).min(2) as usize;
+    let page: Vec<Value> = all.iter().skip(offset).take(limit).cloned().collect();
+    ok(json!({ total_field: all.len(), list_field: page }))
+}
+
+impl Cam {
+    fn handle(&self, r: &Request) -> (u16, String) {
+        if r.header("x-tc-action") == Some("AssumeRoleWithWebIdentity") {
+            return self.assume_role(r);
+        }
+        if let Err(e) = self.verifier.verify(r) {
+            self.bad.lock().unwrap().push(e.clone());
+            return err(&e, "signature check failed");
+        }
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let action = r.header("x-tc-action").unwrap_or("").to_owned();
+        if let Some(limit) = self.rate_limit {
+            let now = Instant::now();
+            let mut recent = self.recent.lock().unwrap();
+            let calls = recent.entry(action.clone()).or_default();
+            while calls
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+            {
+                calls.pop_front();
+            }
+            if calls.len() >= limit {
+                *self.over_the_limit.lock().unwrap() += 1;
+                return fault(Fault::Throttle);
+            }
+            calls.push_back(now);
+        }
+        if let Some(answer) = self.scripts.next(&action) {
+            return answer;
+        }
+        // A large account: its sub-users, one key each, and nobody else; no throttling.
+        let small = self.large.is_none();
+        let only_if_small = |list: Vec<Value>| if small { list } else { Vec::new() };
+        match action.as_str() {
+            "GetUserAppId" => ok(json!({"Uin": OWNER, "OwnerUin": OWNER, "AppId": 1250000000})),
+            "ListUsers" => ok(json!({ "Data": self.large.map_or_else(sub_users, large_account) })),
+            "ListCollaborators" => paged(&body, only_if_small(collaborators()), "TotalNum", "Data"),
+            "ListWeChatWorkSubAccounts" => {
+                let carol = json!({"Uin": 100000000013u64, "Name": "carol", "Uid": 13, "ConsoleLogin": 1, "CreateTime": "2022-02-03 04:05:06"});
+                paged(&body, only_if_small(vec![carol]), "TotalCount", "Data")
+            }
+            "ListReceiver" => {
+                let receivers = vec![
+                    json!({"Uid": 555, "Name": "oncall"}),
+                    // alice also receives messages: she stays one row, a sub-user.
+                    json!({"Uid": 11, "Uin": 100000000011u64, "Name": "alice"}),
+                ];
+                paged(&body, only_if_small(receivers), "TotalCount", "Receivers")
+            }
+            "DescribeSubAccounts" => {
+                let uins: Vec<u64> =
+                    serde_json::from_value(body["FilterSubAccountUin"].clone()).unwrap();
+                if uins.len() > 50 {
+                    return err("InvalidParameter", "more than 50 UINs");
+                }
+                let subs: Vec<Value> = uins
+                    .iter()
+                    .map(|u| {
+                        let t = match u {
+                            100000000013 => 3,
+                            200000000000.. => 4,
+                            _ => 2,
+                        };
+                        json!({"Uin": u, "UserType": t, "Name": "x", "Uid": 1, "CreateTime": "2020-05-05 05:05:05"})
+                    })
+                    .collect();
+                ok(json!({ "SubAccounts": subs }))
+            }
+            "ListAccessKeys" => {
+                let uin = body["TargetUin"].as_u64().unwrap();
+                if uin == 200000000001 {
+                    return err(
+                        "ResourceNotFound.UserNotExist",
+                        "deleted since the lists were read",
+                    );
+                }
+                if *self.unreadable_keys.lock().unwrap() == Some(uin) {
+                    return err("InternalError", "an internal error occurred");
+                }
+                if small && self.throttled.lock().unwrap().insert(uin) {
+                    return fault(Fault::Throttle);
+                }
+                if !small {
+                    let key = json!({"AccessKeyId": format!("AKID{uin:032}"), "Status": "Active", "CreateTime": "2024-01-01 00:00:00"});
+                    return ok(json!({ "AccessKeys": [key] }));
+                }
+                ok(json!({ "AccessKeys": keys_of(uin) }))
+            }
+            "DescribeSafeAuthFlagColl" => {
+                let zero = json!({"Phone": 0, "Token": 0, "Stoken": 0, "Wechat": 0, "Custom": 0, "Mail": 0, "U2FToken": 0});
+                match body["SubUin"].as_u64().unwrap() {
+                    100000000011 => ok(
+                        json!({"LoginFlag": {"Stoken": 1, "Phone": 0}, "ActionFlag": {"Phone": 1}, "PromptTrust": 0}),
+                    ),
+                    100000000013 => ok(
+                        json!({"LoginFlag": {"Wechat": 1}, "ActionFlag": zero, "PromptTrust": 0}),
+                    ),
+                    // partner1 was deleted after the lists were read: dropped from the report.
+                    200000000001 => err(
+                        "ResourceNotFound.UserNotExist",
+                        "deleted since the lists were read",
+                    ),
+                    // Nothing for partner2: its protection is unknown, written N/A.
+                    200000000002 => err("InvalidParameter", "no settings for this user"),
+                    _ => ok(json!({"LoginFlag": zero, "ActionFlag": zero, "PromptTrust": 0})),
+                }
+            }
+            "GetSecurityLastUsed" => {
+                let ids: Vec<String> =
+                    serde_json::from_value(body["SecretIdList"].clone()).unwrap();
+                if ids.len() > 10 {
+                    return err("InvalidParameter.SecretIdListLimit", "at most 10");
+                }
+                let rows: Vec<Value> = ids
+                    .iter()
+                    .map(|id| {
+                        // alice's first key: the lagging date and the moment (ms), which wins.
+                        let (date, moment) = if id.ends_with("alice000000000000000000000000001") {
+                            ("2026-11-20", 1_795_219_750_000i64)
+                        } else if id.ends_with("partner0000000000000000000000000001") {
+                            ("2026-11-19", 0)
+                        } else {
+                            ("", 0)
+                        };
+                        json!({"SecretId": id, "LastUsedDate": date, "LastSecretUsedDate": moment})
+                    })
+                    .collect();
+                ok(json!({ "SecretIdLastUsedRows": rows }))
+            }
+            other => err("InvalidAction", &format!("{other} unknown")),
+        }
+    }
+}
+
+/// The sub-users of an account of `n` of them.
+fn large_account(n: u64) -> Vec<Value> {
+    let user = |i: u64| json!({"Uin": 100_000_100_000 + i, "Name": format!("user{i}"), "Uid": i, "ConsoleLogin": 0, "CreateTime": "2023-01-01 00:00:00"});
+    (0..n).map(user).collect()
+}
+
+impl Cam {
+    /// STS for TKE workload identity: anonymous, the web identity token is the credential.
+    fn assume_role(&self, r: &Request) -> (u16, String) {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        if r.header("authorization") != Some("SKIP")
+            || r.header("x-tc-version") != Some("2018-08-13")
+            || r.header("x-tc-region") != Some("ap-guangzhou")
+            || body["WebIdentityToken"] != "eyJhbGciOiJSUzI1NiJ9.tke.token"
+            || body["ProviderId"] != "tke-oidc-provider"
+            || body["RoleArn"] != "qcs::cam::uin/100000000001:roleName/fetcher"
+        {
+            return err("InvalidParameter.WebIdentityTokenError", "bad exchange");
+        }
+        ok(json!({
+            "Credentials": {"TmpSecretId": SECRET_ID, "TmpSecretKey": SECRET_KEY, "Token": TOKEN},
+            "ExpiredTime": jiff::Timestamp::now().as_second() + 7200,
+            "Expiration": "2099-01-01T00:00:00Z"
+        }))
+    }
+}
+
+pub struct FakeTencent {
+    pub server: Fake,
+    pub state: Arc<Cam>,
+}
+
+impl FakeTencent {
+    /// The account of [`sub_users`] and the rest; `large`: an account of that many sub-users
+    /// instead; `rate_limit`: CAM's limit enforced, that many calls of one action a second.
+    pub fn start(large: Option<u64>, rate_limit: Option<usize>) -> FakeTencent {
+        let state = Arc::new(Cam {
+            verifier: Tc3Verifier {
+                secret_id: SECRET_ID.into(),
+                secret_key: SECRET_KEY.into(),
+                token: Some(TOKEN.into()),
+            },
+            scripts: Scripts::default(),
+            large,
+            unreadable_keys: Mutex::new(None),
+            bad: Mutex::new(Vec::new()),
+            throttled: Mutex::new(HashSet::new()),
+            rate_limit,
+            recent: Mutex::new(HashMap::new()),
+            over_the_limit: Mutex::new(0),
+        });
+        let handler = Arc::clone(&state);
+        let server = Fake::start(move |r| handler.handle(r));
+        FakeTencent { server, state }
+    }
+
+    /// Every answer given, for the CAM and STS models.
+    pub fn model_answers(&self) -> Vec<Value> {
+        self.server.model_answers(|action| match action {
+            "AssumeRoleWithWebIdentity" => "tencent-sts",
+            _ => "tencent-cam",
+        })
+    }
+}
+
+/// `fault` as CAM answers it (errors with HTTP 200, but for the gateway's own failures);
+/// `Garbage` is a list that is not one.
+pub fn fault(fault: Fault) -> (u16, String) {
+    match fault {
+        Fault::Throttle => err("RequestLimitExceeded", "Your current request times equals to `20` in a second, which exceeds the frequency limit"),
+        Fault::Deny => err("UnauthorizedOperation", &format!("you are not authorized to perform this operation with SecretId {SECRET_ID}")),
+        Fault::ExpiredToken => err("AuthFailure.TokenFailure", "the token has expired"),
+        Fault::ServerError => (503, "<html>Service Unavailable</html>".to_owned()),
+        Fault::Garbage => ok(json!({"Data": "not a list"})),
+    }
+}
