@@ -1,0 +1,209 @@
+//! Tencent Cloud Organization (2021-03-31): the members of the organization the fetcher's
+//! credentials manage, listed with `DescribeOrganizationMembers`, each fetched through
+//! `--tencent.role-name` in it with its own pace (each member is its own account).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::super::api::{json_error, Endpoint};
+use super::super::call::Pacer;
+use super::super::{Account, ApiCalls, FetchError};
+use super::TencentCam;
+
+const ACTION: &str = "DescribeOrganizationMembers";
+pub const VERSION: &str = "2021-03-31";
+pub const SERVICE: &str = "organization";
+/// At most 50 a page (the model's `Limit`: 1~50); `Offset` must be a multiple of it.
+const PAGE: u64 = 50;
+/// The documented limit of `DescribeOrganizationMembers`: 20 calls a second.
+const LISTING_PER_SECOND: u32 = 20;
+/// More members than an organization holds: a listing past it is pages that never end.
+const MAX_MEMBERS: u64 = 100_000;
+
+/// What `--organization` asks of the Tencent fetcher, and the pace of each account's calls.
+pub struct Organization {
+    pub endpoint: Endpoint,
+    /// STS, where the members' roles are assumed.
+    pub sts: Endpoint,
+    pub role_name: String,
+    /// The tag keys kept of each member's tags (`--organization.tag-labels`).
+    pub tag_keys: Vec<String>,
+    /// The management account's own calls: the listing and `AssumeRole`, each within its limit.
+    pub listing: Pacer,
+    pub assuming: Pacer,
+    /// CAM's limits hold per action and account: each member's calls have their own pacer,
+    /// kept across rounds (so one round's last calls count in the next one's first second).
+    members: Mutex<HashMap<String, Arc<Pacer>>>,
+    rate_limit: u32,
+}
+
+impl Organization {
+    pub fn new(
+        endpoint: Endpoint,
+        sts: Endpoint,
+        role_name: String,
+        tag_keys: Vec<String>,
+        rate_limit: u32,
+    ) -> anyhow::Result<Organization> {
+        // A role name goes into the role's ARN: CAM's own characters only.
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+        if role_name.is_empty() || role_name.len() > 128 || !role_name.chars().all(allowed) {
+            anyhow::bail!(
+                "--tencent.role-name={role_name:?} is not a role name: 1 to 128 letters, digits and +=,.@_-"
+            );
+        }
+        Ok(Organization {
+            endpoint,
+            sts,
+            role_name,
+            tag_keys,
+            listing: Pacer::new(LISTING_PER_SECOND),
+            assuming: Pacer::new(super::sts::ASSUME_ROLE_PER_SECOND),
+            members: Mutex::new(HashMap::new()),
+            rate_limit,
+        })
+    }
+
+    /// The pacer of one member's CAM calls.
+    pub fn pacer(&self, member: &str) -> Arc<Pacer> {
+        let mut members = self.members.lock().expect("never left poisoned");
+        let pacer = members.entry(member.to_owned());
+        Arc::clone(pacer.or_insert_with(|| Arc::new(Pacer::new(self.rate_limit))))
+    }
+
+    /// Keeps the pacers of the members still listed.
+    fn keep_pacers(&self, listed: &[Account]) {
+        let ids: BTreeSet<&str> = listed.iter().map(|a| a.id.as_str()).collect();
+        let mut members = self.members.lock().expect("never left poisoned");
+        members.retain(|id, _| ids.contains(id.as_str()));
+    }
+}
+
+/// One member as the model (`OrgMember`) has it; the fetcher reads these fields only.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Member {
+    member_uin: Value,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<Tag>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag {
+    tag_key: String,
+    #[serde(default)]
+    tag_value: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Page {
+    #[serde(default)]
+    items: Option<Vec<Value>>,
+    total: u64,
+}
+
+impl TencentCam {
+    /// Every member of the organization, every page. The model has no state of a member:
+    /// every member listed is one (invitations not yet accepted are not listed), so every
+    /// one is active; a member without the role fails its own fetch as `access_denied`.
+    pub(super) async fn members(
+        &self,
+        organization: &Organization,
+        calls: &ApiCalls,
+    ) -> Result<Vec<Account>, FetchError> {
+        let mut accounts: Vec<Account> = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut offset = 0;
+        loop {
+            let page: Page = self
+                .management_call(
+                    organization,
+                    calls,
+                    ACTION,
+                    json!({ "Offset": offset, "Limit": PAGE }),
+                )
+                .await?;
+            let items = page.items.unwrap_or_default();
+            // Offset moves by whole pages, as the API asks: a page short of what Total
+            // promises would skip members, and their reports would be forgotten.
+            let due = page.total.saturating_sub(offset).min(PAGE);
+            if (items.len() as u64) < due || items.len() as u64 > PAGE {
+                return Err(FetchError::invalid(
+                    ACTION,
+                    format!(
+                        "the page at Offset {offset} holds {} members where Total {} makes it {due}",
+                        items.len(),
+                        page.total
+                    ),
+                ));
+            }
+            for item in items {
+                let account = self.member(organization, item)?;
+                // A member that moved between pages while they were read is listed once.
+                if seen.insert(account.id.clone()) {
+                    accounts.push(account);
+                }
+            }
+            offset += PAGE;
+            if offset >= page.total {
+                break;
+            }
+            if offset >= MAX_MEMBERS {
+                return Err(FetchError::invalid(
+                    ACTION,
+                    format!("more than {MAX_MEMBERS} members listed: the pages do not end"),
+                ));
+            }
+        }
+        organization.keep_pacers(&accounts);
+        Ok(accounts)
+    }
+
+    /// One listed member: its `MemberUin` must be an account id (it names a file and a role).
+    fn member(&self, organization: &Organization, item: Value) -> Result<Account, FetchError> {
+        let member: Member = serde_json::from_value(item).map_err(|e| {
+            FetchError::invalid(
+                ACTION,
+                format!(
+                    "a member is not the documented OrgMember: {}",
+                    json_error(&e)
+                ),
+            )
+        })?;
+        let id = match &member.member_uin {
+            Value::Number(n) => n.as_u64().filter(|&uin| uin > 0),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            FetchError::invalid(
+                ACTION,
+                format!(
+                    "a MemberUin {} is not an account id (a positive integer)",
+                    crate::report::prefix(&member.member_uin.to_string(), 64)
+                ),
+            )
+        })?
+        .to_string();
+        let tags = (member.tags.unwrap_or_default().into_iter())
+            .filter(|tag| organization.tag_keys.contains(&tag.tag_key))
+            .map(|tag| (tag.tag_key, tag.tag_value.unwrap_or_default()))
+            .collect();
+        Ok(Account {
+            role: Some(format!(
+                "qcs::cam::uin/{id}:roleName/{}",
+                organization.role_name
+            )),
+            id,
+            name: member.name.unwrap_or_default(),
+            tags,
+            active: true,
+        })
+    }
+}
