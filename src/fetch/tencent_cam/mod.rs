@@ -380,6 +380,8 @@ impl TencentCam {
 impl Session<'_> {
     /// One attempt at the account's report.
     async fn report(&self, calls: &ApiCalls) -> Result<FetchedReport, FetchError> {
+        // A member's role first: a refusal is AssumeRole's, not the first CAM call's.
+        self.keys(calls).await?;
         let generated = jiff::Timestamp::now();
         let account_id = self.owner_uin(calls).await?;
         let listed = self.people(calls).await?;

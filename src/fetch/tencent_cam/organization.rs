@@ -145,7 +145,7 @@ impl TencentCam {
                 ));
             }
             for item in items {
-                let account = self.member(organization, item)?;
+                let account = member(organization, item)?;
                 // A member that moved between pages while they were read is listed once.
                 if seen.insert(account.id.clone()) {
                     accounts.push(account);
@@ -165,45 +165,133 @@ impl TencentCam {
         organization.keep_pacers(&accounts);
         Ok(accounts)
     }
+}
 
-    /// One listed member: its `MemberUin` must be an account id (it names a file and a role).
-    fn member(&self, organization: &Organization, item: Value) -> Result<Account, FetchError> {
-        let member: Member = serde_json::from_value(item).map_err(|e| {
-            FetchError::invalid(
-                ACTION,
-                format!(
-                    "a member is not the documented OrgMember: {}",
-                    json_error(&e)
-                ),
-            )
-        })?;
-        let id = match &member.member_uin {
-            Value::Number(n) => n.as_u64().filter(|&uin| uin > 0),
-            _ => None,
+/// One listed member: its `MemberUin` must be an account id (it names a file and a role).
+fn member(organization: &Organization, item: Value) -> Result<Account, FetchError> {
+    let member: Member = serde_json::from_value(item).map_err(|e| {
+        FetchError::invalid(
+            ACTION,
+            format!(
+                "a member is not the documented OrgMember: {}",
+                json_error(&e)
+            ),
+        )
+    })?;
+    let id = match &member.member_uin {
+        Value::Number(n) => n.as_u64().filter(|&uin| uin > 0),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        FetchError::invalid(
+            ACTION,
+            format!(
+                "a MemberUin {} is not an account id (a positive integer)",
+                crate::report::prefix(&member.member_uin.to_string(), 64)
+            ),
+        )
+    })?
+    .to_string();
+    let tags = (member.tags.unwrap_or_default().into_iter())
+        .filter(|tag| organization.tag_keys.contains(&tag.tag_key))
+        .map(|tag| (tag.tag_key, tag.tag_value.unwrap_or_default()))
+        .collect();
+    Ok(Account {
+        role: Some(format!(
+            "qcs::cam::uin/{id}:roleName/{}",
+            organization.role_name
+        )),
+        id,
+        name: member.name.unwrap_or_default(),
+        tags,
+        active: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn organization(tag_keys: &[&str]) -> Organization {
+        let endpoint = Endpoint::parse("test", "https://organization.tencentcloudapi.com").unwrap();
+        let sts = Endpoint::parse("test", "https://sts.tencentcloudapi.com").unwrap();
+        let tag_keys = tag_keys.iter().map(|k| k.to_string()).collect();
+        Organization::new(endpoint, sts, "Reader".to_owned(), tag_keys, 20).unwrap()
+    }
+
+    #[test]
+    fn a_member_is_its_uin_its_name_the_asked_tags_and_its_roles_arn() {
+        let item = serde_json::json!({
+            "MemberUin": 100000000201u64, "Name": "prod", "MemberType": "Invite",
+            "Tags": [{"TagKey": "team", "TagValue": "payments"}, {"TagKey": "env", "TagValue": "p"}],
+        });
+        let account = member(&organization(&["team"]), item).unwrap();
+        assert_eq!(account.id, "100000000201");
+        assert_eq!(account.name, "prod");
+        assert_eq!(account.tags, [("team".to_owned(), "payments".to_owned())]);
+        assert!(account.active);
+        assert_eq!(
+            account.role.as_deref(),
+            Some("qcs::cam::uin/100000000201:roleName/Reader")
+        );
+    }
+
+    #[test]
+    fn a_member_uin_that_is_not_an_account_id_fails_the_listing() {
+        for uin in [
+            serde_json::json!("100000000201"),
+            serde_json::json!("../../etc/passwd"),
+            serde_json::json!(-5),
+            serde_json::json!(0),
+            serde_json::json!(1.5),
+            Value::Null,
+        ] {
+            let item = serde_json::json!({"MemberUin": uin, "Name": "x"});
+            let e = member(&organization(&[]), item).unwrap_err();
+            assert_eq!(
+                e.reason,
+                super::super::super::FailureReason::InvalidResponse
+            );
+            assert!(
+                e.message
+                    .starts_with("DescribeOrganizationMembers: a MemberUin"),
+                "{}",
+                e.message
+            );
         }
-        .ok_or_else(|| {
-            FetchError::invalid(
-                ACTION,
-                format!(
-                    "a MemberUin {} is not an account id (a positive integer)",
-                    crate::report::prefix(&member.member_uin.to_string(), 64)
-                ),
-            )
-        })?
-        .to_string();
-        let tags = (member.tags.unwrap_or_default().into_iter())
-            .filter(|tag| organization.tag_keys.contains(&tag.tag_key))
-            .map(|tag| (tag.tag_key, tag.tag_value.unwrap_or_default()))
-            .collect();
-        Ok(Account {
-            role: Some(format!(
-                "qcs::cam::uin/{id}:roleName/{}",
-                organization.role_name
-            )),
-            id,
-            name: member.name.unwrap_or_default(),
-            tags,
-            active: true,
-        })
+        let e = member(&organization(&[]), serde_json::json!({"Name": "x"})).unwrap_err();
+        assert!(e.message.contains("OrgMember"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_role_name_that_would_change_the_arn_is_refused() {
+        let endpoint = || Endpoint::parse("test", "https://example.com").unwrap();
+        for name in ["", "a/b", "a:b", "role name"] {
+            let o = Organization::new(endpoint(), endpoint(), name.to_owned(), vec![], 20);
+            assert!(o.is_err(), "{name:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_member_has_its_own_pacer_kept_while_it_is_listed() {
+        let o = organization(&[]);
+        let start = tokio::time::Instant::now();
+        o.pacer("1").wait("ListUsers").await;
+        o.pacer("2").wait("ListUsers").await;
+        assert_eq!(
+            start.elapsed(),
+            std::time::Duration::ZERO,
+            "another account"
+        );
+        o.pacer("1").wait("ListUsers").await;
+        assert_eq!(
+            start.elapsed(),
+            std::time::Duration::from_millis(55),
+            "the same account"
+        );
+        let listed = member(&o, serde_json::json!({"MemberUin": 2, "Name": "b"})).unwrap();
+        o.keep_pacers(&[listed]);
+        assert!(Arc::ptr_eq(&o.pacer("2"), &o.pacer("2")));
+        assert_eq!(o.members.lock().unwrap().len(), 1, "member 1 left");
     }
 }

@@ -185,20 +185,25 @@ pub async fn assume_role(
             .post(sts, "/", &headers, None, body.clone())
             .await
             .map_err(failed_call(ACTION, &known))?;
-        envelope::read::<Answer>(ACTION, answer, &known)
+        let reply = envelope::read::<Answer>(ACTION, answer, &known)?;
+        Ok(match reply {
+            Reply::NotReady(mut e) | Reply::Failed(mut e) => {
+                if let "ResourceNotFound.RoleNotFound" | "InvalidParameter.AccountNotAvaliable" =
+                    e.code.as_str()
+                {
+                    e.reason = FailureReason::AccessDenied;
+                }
+                Reply::Failed(e)
+            }
+            done => done,
+        })
     })
     .await?;
     let a = match reply {
         Reply::Done(a) => a,
         Reply::NotReady(e) | Reply::Failed(e) => {
-            let reason = match e.code.as_str() {
-                "ResourceNotFound.RoleNotFound" | "InvalidParameter.AccountNotAvaliable" => {
-                    FailureReason::AccessDenied
-                }
-                _ => e.reason,
-            };
             return Err(FetchError::new(
-                reason,
+                e.reason,
                 format!("{ACTION} {arn}: {}: {}", e.code, e.message),
             ));
         }

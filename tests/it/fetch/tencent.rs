@@ -4,12 +4,13 @@
 //! write "no key" for keys it could not read, exchange a TKE token.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::{assert_left_alone, count, last_good_report, names, run, run_once, Cloud, Profile};
-use crate::cloud_fakes::tencent::{self, FakeTencent, OWNER, SECRET_ID, SECRET_KEY, TOKEN};
+use crate::cloud_fakes::tencent::{self, FakeTencent, Member, OWNER, SECRET_ID, SECRET_KEY, TOKEN};
 use crate::cloud_fakes::{assert_no_secrets, Fault};
 
 pub struct Tencent(FakeTencent);
@@ -283,4 +284,391 @@ fn calls_keep_within_twenty_a_second_per_action() {
 fn five_thousand_users_keep_within_twenty_a_second_per_action() {
     let refused = fetch_paced(5_000);
     assert!(refused <= 2, "{refused} calls were over CAM's rate limit");
+}
+
+// ---- --organization: Tencent Cloud Organization's members, each through its role ----------
+// (The provider-neutral organization cases are to come in mod.rs; until they do, Tencent's
+// are here, written against the same fake.)
+
+const PROD: u64 = 200000000101;
+const DEV: u64 = 200000000102;
+const SANDBOX: u64 = 200000000103;
+
+/// The fake as an organization of `members`, its management account listed first (without
+/// the role, as a management account is, unless given one).
+fn organization(members: &[(u64, &str)]) -> Tencent {
+    let cloud = Tencent::start();
+    let mut org = cloud.0.state.org.lock().unwrap();
+    org.members.push(Member {
+        role: None,
+        ..Member::new(OWNER.parse().unwrap(), "management")
+    });
+    for (uin, name) in members {
+        org.members.push(Member::new(*uin, name));
+    }
+    drop(org);
+    cloud
+}
+
+/// The flags and environment of an organization fetch against `cloud`, and `extra` flags.
+fn org_run(cloud: &Tencent, dir: &Path, extra: &[&str]) -> (i32, String) {
+    let url = cloud.0.server.url();
+    let flags = [
+        &["--organization", "--tencent.organization-endpoint", &url][..],
+        extra,
+    ]
+    .concat();
+    let mut env = cloud.env();
+    env.push(("TENCENTCLOUD_STS_ENDPOINT", url.clone()));
+    run(cloud, dir, &flags, &env)
+}
+
+fn org_secrets(cloud: &Tencent) -> Vec<String> {
+    let mut secrets = cloud.secrets();
+    secrets.extend(cloud.0.state.issued());
+    secrets.push("AKIDmember".to_owned());
+    secrets
+}
+
+/// The reports in a folder, without the fetcher's hidden record of what it wrote.
+fn reports(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = names(dir)
+        .into_iter()
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A member's report: its own two users, its own key, nobody else's.
+fn assert_members_report(dir: &Path, member: u64) {
+    let csv = std::fs::read_to_string(dir.join(format!("{member}.csv"))).unwrap();
+    let rows = rows(&csv);
+    let users: Vec<&String> = rows.keys().collect();
+    assert_eq!(
+        users,
+        [&format!("admin-of-{member}"), &format!("ci-of-{member}")],
+        "{csv}"
+    );
+    let ci = &rows[&format!("ci-of-{member}")];
+    assert_eq!(ci["AccessKey1SecretId"], tencent::member_key(member));
+    assert_eq!(ci["AccountID"], (member * 10 + 2).to_string());
+    assert_eq!(ci["AccessKey1lastUsedDate"], "2026/11/19");
+}
+
+#[test]
+fn every_member_is_fetched_through_its_role_into_its_own_report() {
+    let cloud = organization(&[(PROD, "prod"), (DEV, "dev")]);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, logs) = org_run(&cloud, dir.path(), &["--organization.exclude", OWNER]);
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(
+        reports(dir.path()),
+        [format!("{PROD}.csv"), format!("{DEV}.csv")]
+    );
+    assert_members_report(dir.path(), PROD);
+    assert_members_report(dir.path(), DEV);
+    // One listing, one role each, in STS's notation; every call signed with the keys that
+    // act on it (the fake serves a member's account to its role's keys alone).
+    let actions = cloud.actions();
+    assert_eq!(count(&actions, "DescribeOrganizationMembers"), 1);
+    assert_eq!(count(&actions, "AssumeRole"), 2, "{actions:?}");
+    let arns: Vec<String> = (cloud.0.server.requests.lock().unwrap().iter())
+        .filter(|r| r.header("x-tc-action") == Some("AssumeRole"))
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["RoleArn"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for member in [PROD, DEV] {
+        let arn = format!("qcs::cam::uin/{member}:roleName/OrganizationAccessControlRole");
+        assert!(arns.contains(&arn), "{arns:?}");
+    }
+    assert_eq!(cloud.refused(), 0);
+    assert_no_secrets(&logs, &org_secrets(&cloud));
+    let words = crate::python::assert_vendor_models(cloud.model_answers());
+    assert_eq!(
+        words["DescribeOrganizationMembers.Items.MemberType"],
+        serde_json::json!(["Create"])
+    );
+    assert_eq!(
+        words["DescribeOrganizationMembers.Items.PermissionStatus"],
+        serde_json::json!(["Confirmed"])
+    );
+}
+
+#[test]
+fn a_refused_role_fails_that_member_alone_as_access_denied() {
+    let cloud = organization(&[(PROD, "prod"), (DEV, "dev"), (SANDBOX, "sandbox")]);
+    // DEV refuses the role; SANDBOX has left the organization since the listing.
+    let state = &cloud.0.state;
+    state.scripts.push(
+        &format!("AssumeRole@{DEV}"),
+        [Some(tencent::fault(Fault::Deny))],
+    );
+    let gone = tencent::err(
+        "InvalidParameter.AccountNotAvaliable",
+        "the account is not available",
+    );
+    state
+        .scripts
+        .push(&format!("AssumeRole@{SANDBOX}"), [Some(gone)]);
+    let dir = tempfile::tempdir().unwrap();
+    let last = last_good_report(dir.path(), &DEV.to_string());
+    let (code, logs) = org_run(&cloud, dir.path(), &[]);
+    assert_eq!(code, 1, "{logs}");
+    // --once names each failed member, its action and reason; the management account has
+    // no role and fails the same way.
+    let error = logs
+        .lines()
+        .find(|l| l.contains("fetch failed; exiting"))
+        .unwrap_or_default();
+    for (member, code) in [
+        (DEV.to_string(), "UnauthorizedOperation"),
+        (SANDBOX.to_string(), "InvalidParameter.AccountNotAvaliable"),
+        (OWNER.to_owned(), "ResourceNotFound.RoleNotFound"),
+    ] {
+        let line = format!("{member}: AssumeRole qcs::cam::uin/{member}:roleName/OrganizationAccessControlRole: {code}");
+        assert!(error.contains(&line), "{line} in:\n{logs}");
+    }
+    assert_eq!(error.matches("(access_denied)").count(), 3, "{error}");
+    // Not retried; the others written; the refused member's last report kept.
+    assert_eq!(count(&cloud.actions(), "AssumeRole"), 4);
+    assert_eq!(
+        reports(dir.path()),
+        [format!("{PROD}.csv"), format!("{DEV}.csv")]
+    );
+    assert_members_report(dir.path(), PROD);
+    assert_eq!(std::fs::read(&last).unwrap(), b"last good report\r\n\xef");
+    assert_no_secrets(&logs, &org_secrets(&cloud));
+    crate::python::assert_vendor_models(cloud.model_answers());
+}
+
+#[test]
+fn the_listing_pages_by_whole_pages_of_fifty() {
+    let members: Vec<(u64, String)> = (0..60)
+        .map(|i| (300000000000 + i, format!("m{i}")))
+        .collect();
+    let members: Vec<(u64, &str)> = members.iter().map(|(u, n)| (*u, n.as_str())).collect();
+    let cloud = organization(&members);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, logs) = org_run(
+        &cloud,
+        dir.path(),
+        &["--organization.exclude", "management"],
+    );
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(reports(dir.path()).len(), 60);
+    assert_members_report(dir.path(), 300000000059);
+    let pages: Vec<Value> = (cloud.0.server.requests.lock().unwrap().iter())
+        .filter(|r| r.header("x-tc-action") == Some("DescribeOrganizationMembers"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            serde_json::json!({"Offset": 0, "Limit": 50}),
+            serde_json::json!({"Offset": 50, "Limit": 50})
+        ]
+    );
+}
+
+#[test]
+fn a_listing_that_is_not_the_models_touches_no_report() {
+    let page = |items: Value, total: u64| {
+        Some(tencent::ok(
+            serde_json::json!({"Items": items, "Total": total}),
+        ))
+    };
+    let member = |uin: Value| serde_json::json!({"MemberUin": uin, "Name": "x"});
+    let cases = [
+        (
+            Some(tencent::fault(Fault::Garbage)),
+            "DescribeOrganizationMembers: the answer is not the documented JSON",
+        ),
+        (
+            page(serde_json::json!([member(PROD.into())]), 3),
+            "the page at Offset 0 holds 1 members where Total 3 makes it 3",
+        ),
+        (
+            page(serde_json::json!([member("../x".into())]), 1),
+            "is not an account id (a positive integer)",
+        ),
+        (Some(tencent::fault(Fault::Deny)), "UnauthorizedOperation"),
+    ];
+    for (answer, says) in cases {
+        let cloud = organization(&[(PROD, "prod")]);
+        cloud
+            .0
+            .state
+            .scripts
+            .push("DescribeOrganizationMembers", [answer]);
+        let dir = tempfile::tempdir().unwrap();
+        let last = last_good_report(dir.path(), &PROD.to_string());
+        let (code, logs) = org_run(&cloud, dir.path(), &["--organization.forget-after", "0s"]);
+        assert_eq!(code, 1, "{logs}");
+        assert!(
+            logs.contains("listing the accounts") && logs.contains(says),
+            "{says}:\n{logs}"
+        );
+        assert_eq!(
+            cloud.actions(),
+            ["DescribeOrganizationMembers"],
+            "nothing after a failed listing"
+        );
+        assert_left_alone(&last);
+        assert_no_secrets(&logs, &org_secrets(&cloud));
+    }
+}
+
+#[test]
+fn a_member_that_leaves_is_forgotten_and_no_other_file_is() {
+    let cloud = organization(&[(PROD, "prod"), (DEV, "dev")]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hand-made.csv"), "not the fetcher's").unwrap();
+    // Forgotten a second after its last listing (whole seconds: two between the rounds).
+    let flags = [
+        "--organization.exclude",
+        "management",
+        "--organization.forget-after",
+        "1s",
+    ];
+    let (code, logs) = org_run(&cloud, dir.path(), &flags);
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(
+        reports(dir.path()),
+        [
+            format!("{PROD}.csv"),
+            format!("{DEV}.csv"),
+            "hand-made.csv".to_owned()
+        ]
+    );
+    cloud
+        .0
+        .state
+        .org
+        .lock()
+        .unwrap()
+        .members
+        .retain(|m| m.uin != DEV);
+    std::thread::sleep(Duration::from_millis(2100));
+    let (code, logs) = org_run(&cloud, dir.path(), &flags);
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(
+        reports(dir.path()),
+        [format!("{PROD}.csv"), "hand-made.csv".to_owned()]
+    );
+    assert!(logs.contains("account no longer listed"), "{logs}");
+}
+
+#[test]
+fn member_keys_are_assumed_again_before_they_expire_and_expired_ones_fail_the_member() {
+    // Keys that live a minute, under the tenth of two hours the fetcher keeps in hand: each
+    // call of the member's is made with keys assumed anew, and all succeed.
+    let cloud = organization(&[(PROD, "prod")]);
+    cloud.0.state.org.lock().unwrap().session_seconds = Some(60);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, logs) = org_run(
+        &cloud,
+        dir.path(),
+        &["--organization.exclude", "management"],
+    );
+    assert_eq!(code, 0, "{logs}");
+    let actions = cloud.actions();
+    let cam_calls = actions.len() - count(&actions, "AssumeRole") - 1;
+    // Once before the first call, then before each.
+    assert_eq!(count(&actions, "AssumeRole"), cam_calls + 1, "{actions:?}");
+    assert_members_report(dir.path(), PROD);
+
+    // Keys already expired when they arrive: the member's calls are refused as an expired
+    // token, named with the member and the action, and nothing is written.
+    let cloud = organization(&[(PROD, "prod")]);
+    cloud.0.state.org.lock().unwrap().session_seconds = Some(-1);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, logs) = org_run(
+        &cloud,
+        dir.path(),
+        &["--organization.exclude", "management"],
+    );
+    assert_eq!(code, 1, "{logs}");
+    assert!(
+        logs.contains(&format!("{PROD}: AssumeRole")) && logs.contains("ExpiredTime"),
+        "{logs}"
+    );
+    assert!(reports(dir.path()).is_empty());
+    assert_no_secrets(&logs, &org_secrets(&cloud));
+}
+
+#[test]
+fn keys_that_act_on_another_account_write_nothing() {
+    let cloud = organization(&[(PROD, "prod")]);
+    let other = tencent::ok(
+        serde_json::json!({"Uin": "200000000999", "OwnerUin": "200000000999", "AppId": 1250000000}),
+    );
+    cloud
+        .0
+        .state
+        .scripts
+        .push(&format!("GetUserAppId@{PROD}"), [Some(other)]);
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--organization.exclude",
+        "management",
+        "--fetch.attempts",
+        "1",
+    ];
+    let (code, logs) = org_run(&cloud, dir.path(), &flags);
+    assert_eq!(code, 1, "{logs}");
+    assert!(
+        logs.contains("act on account 200000000999, not on the member")
+            && logs.contains("invalid_response"),
+        "{logs}"
+    );
+    assert!(reports(dir.path()).is_empty());
+}
+
+#[test]
+fn the_loop_counts_a_members_failure_under_its_account_and_names_each_member() {
+    let cloud = organization(&[(PROD, "prod"), (DEV, "dev")]);
+    cloud.0.state.scripts.push(
+        &format!("AssumeRole@{DEV}"),
+        [Some(tencent::fault(Fault::Deny))],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = cloud.0.server.url();
+    let args = [
+        "--provider",
+        "tencent-cam",
+        "--tencent.endpoint",
+        &url,
+        "--organization",
+        "--tencent.organization-endpoint",
+        &url,
+        "--organization.tag-labels",
+        "team",
+    ];
+    let mut env = cloud.env();
+    env.push(("TENCENTCLOUD_STS_ENDPOINT", url.clone()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let fetcher = crate::cloud_fakes::Fetcher::spawn(dir.path(), &args, &env);
+    let done =
+        format!("credential_report_fetch_last_success_timestamp_seconds{{account=\"{PROD}\"}}");
+    let metrics =
+        fetcher.metrics_when(|m| m.contains(&done) && m.contains("reason=\"access_denied\"} 1"));
+    let lines = [
+        format!("credential_report_fetch_failures_total{{account=\"{DEV}\",reason=\"access_denied\"}} 1"),
+        format!("credential_report_fetch_failures_total{{account=\"{PROD}\",reason=\"access_denied\"}} 0"),
+        format!("credential_report_fetch_failures_total{{account=\"{OWNER}\",reason=\"access_denied\"}} 1"),
+        format!("credential_report_fetch_account_info{{account=\"{PROD}\",account_name=\"prod\",tag_team=\"team-prod\"}} 1"),
+        format!("credential_report_fetch_account_info{{account=\"{DEV}\",account_name=\"dev\",tag_team=\"team-dev\"}} 1"),
+        "credential_report_fetch_api_calls_total{action=\"AssumeRole\",result=\"access_denied\"} 2".to_owned(),
+        "credential_report_fetch_api_calls_total{action=\"DescribeOrganizationMembers\",result=\"success\"} 1".to_owned(),
+    ];
+    super::assert_lines(&metrics, &lines);
+    let (status, logs) = fetcher.stop();
+    assert!(status.success(), "{status}");
+    assert_no_secrets(&logs, &org_secrets(&cloud));
+    assert_no_secrets(&metrics, &org_secrets(&cloud));
 }
