@@ -7,7 +7,8 @@ of another type than the model's, or a word outside the words the model document
 
 The models, all from tests/requirements.txt:
 - AWS: botocore's IAM and STS service models (`ReportStateType`, `ReportFormatType` and every
-  other `enum`), parsed with botocore's own query-protocol parser;
+  other `enum`), parsed with botocore's own query-protocol parser, and its Organizations model
+  (`AccountStatus`, `AccountState`, the id patterns), parsed with its JSON parser;
 - Alibaba Cloud: the `alibabacloud-ims20190815` and `alibabacloud-sts20150401` model classes
   (`from_map`); a field's words are the "Valid values" list in its comment;
 - Tencent Cloud: the `tencentcloud-sdk-python-cam`, `-sts` and `-organization` model classes
@@ -42,7 +43,7 @@ import tencentcloud.sts.v20180813.models as tc_sts_models
 
 # AWS's common errors (IAM API Reference, "Common Errors"), which botocore's model leaves out.
 AWS_COMMON_ERRORS = {
-    "AccessDenied", "AccessDeniedException", "ExpiredToken", "IncompleteSignature",
+    "AccessDenied", "AccessDeniedException", "ExpiredToken", "ExpiredTokenException", "IncompleteSignature",
     "InternalFailure", "InvalidAction", "InvalidClientTokenId", "NotAuthorized",
     "OptInRequired", "RequestExpired", "ServiceUnavailable", "SignatureDoesNotMatch",
     "Throttling", "ThrottlingException", "ValidationError",
@@ -324,8 +325,64 @@ def check_aws(service, api_version):
     return check
 
 
+def check_aws_json_value(c, where, shape, value):
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return c.problem(where, f"the model says a structure, the answer has {type(value).__name__}")
+        for name, item in value.items():
+            if name not in shape.members:
+                c.problem(where, f"{name} is not a member of {shape.name} (it has {sorted(shape.members)})")
+                continue
+            check_aws_json_value(c, f"{where}.{name}", shape.members[name], item)
+        return
+    if kind == "list":
+        if not isinstance(value, list):
+            return c.problem(where, f"the model says a list, the answer has {type(value).__name__}")
+        for i, item in enumerate(value):
+            check_aws_json_value(c, f"{where}[{i}]", shape.member, item)
+        return
+    if kind == "string":
+        if not isinstance(value, str):
+            return c.problem(where, f"the model says a string, the answer has {json.dumps(value)}")
+        if shape.enum:
+            c.saw(where, value)
+            if value not in shape.enum:
+                c.problem(where, f"{value!r} is not one of {shape.name}'s words {shape.enum}")
+        pattern = shape.metadata.get("pattern")
+        if pattern and not re.fullmatch(pattern, value):
+            c.problem(where, f"{value!r} does not match {shape.name}'s pattern {pattern}")
+    elif kind == "timestamp" and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        c.problem(where, f"a JSON timestamp is epoch seconds, the answer has {json.dumps(value)}")
+
+
+def check_aws_json(service, api_version):
+    """A JSON-protocol API (Organizations): botocore's own parser must take the answer, and
+    every name, type, enumerated word and pattern must be the model's."""
+    loader = botocore.loaders.create_loader()
+    model = botocore.model.ServiceModel(loader.load_service_model(service, "service-2", api_version))
+
+    def check(c, answer):
+        action, status, body = answer["action"], answer["status"], answer["body"]
+        operation = model.operation_model(action)
+        parser = botocore.parsers.create_parser(model.metadata["protocol"])
+        parser.parse({"body": body.encode(), "headers": {}, "status_code": status},
+                     operation.output_shape)
+        value = json.loads(body)
+        if status >= 300:
+            codes = {s.name for s in operation.error_shapes}
+            code = value.get("__type", "").rsplit("#", 1)[-1]
+            c.saw(f"{action}.Error.Code", code)
+            if code not in codes and code not in AWS_COMMON_ERRORS:
+                c.problem(action, f"error {code!r}: neither {action}'s errors {sorted(codes)} nor a common error")
+            return
+        check_aws_json_value(c, action, operation.output_shape, value)
+    return check
+
+
 CHECKERS = {
     "aws-iam": check_aws("iam", "2010-05-08"),
+    "aws-organizations": check_aws_json("organizations", "2016-11-28"),
     "aws-sts": check_aws("sts", "2011-06-15"),
     "alibaba-ims": check_alibaba(ims_models),
     "alibaba-sts": check_alibaba(ali_sts_models),

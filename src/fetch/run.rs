@@ -37,6 +37,7 @@ pub async fn run(
             "--report.name names one report, but --organization writes one per member account, named by its id; leave --report.name out"
         );
     }
+    super::metrics::tag_label_names(&config.organization.tag_labels)?;
     let source = super::source(&config).await?;
     let source = source.as_ref();
     let selection = organization::Selection::new(&config.organization)?;
@@ -241,10 +242,11 @@ fn forget_departed<'a>(
     for account in written {
         ledger.seen(account, now);
     }
-    for account in listed {
+    let listed: std::collections::BTreeSet<&str> = listed.collect();
+    for account in &listed {
         ledger.still_listed(account, now);
     }
-    for account in ledger.forget(now, config.organization.forget_after) {
+    for account in ledger.forget(&listed, now, config.organization.forget_after) {
         let path = dir.join(format!("{account}.csv"));
         match std::fs::remove_file(&path) {
             Ok(()) => {

@@ -87,14 +87,12 @@ impl FakeAlibaba {
         FakeAlibaba { server, state }
     }
 
-    /// Every answer given, as tests/vendor_models.py takes them (IMS and STS's models).
+    /// Every answer given, for the IMS and STS models.
     pub fn model_answers(&self) -> Vec<serde_json::Value> {
-        let api = |action: &str| match action {
+        self.server.model_answers(|action| match action {
             "GetCallerIdentity" | "AssumeRoleWithOIDC" => "alibaba-sts",
             _ => "alibaba-ims",
-        };
-        let answers = self.server.answers().into_iter();
-        answers.map(|a| serde_json::json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body})).collect()
+        })
     }
 }
 

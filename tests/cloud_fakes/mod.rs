@@ -191,13 +191,22 @@ impl Fake {
     pub fn answers(&self) -> Vec<Exchange> {
         self.answers.lock().unwrap().clone()
     }
+
+    /// Every answer given so far as tests/vendor_models.py takes them; `api` names the model
+    /// of each action.
+    pub fn model_answers(&self, api: fn(&str) -> &'static str) -> Vec<serde_json::Value> {
+        let answers = self.answers().into_iter();
+        answers.map(|a| serde_json::json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body})).collect()
+    }
 }
 
-/// The API action a request asks for: Alibaba's and Tencent's headers, the query's `Action`,
-/// or a form body's (AWS's query APIs).
+/// The API action a request asks for: Alibaba's and Tencent's headers, AWS's JSON APIs'
+/// `X-Amz-Target`, the query's `Action`, or a form body's (AWS's query APIs).
 fn action_of(r: &Request) -> String {
+    let amz_target = r.header("x-amz-target").and_then(|t| t.split_once('.'));
     r.header("x-acs-action")
         .or(r.header("x-tc-action"))
+        .or(amz_target.map(|(_, action)| action))
         .map(str::to_owned)
         .or_else(|| r.param("Action"))
         .or_else(|| r.form().remove("Action"))

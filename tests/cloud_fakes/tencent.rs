@@ -548,17 +548,13 @@ impl FakeTencent {
         FakeTencent { server, state }
     }
 
-    /// Every answer given, as tests/vendor_models.py takes them (CAM and STS's models).
+    /// Every answer given, for the CAM, STS and Organization models.
     pub fn model_answers(&self) -> Vec<Value> {
-        let api = |action: &str| match action {
+        self.server.model_answers(|action| match action {
             "AssumeRoleWithWebIdentity" | "AssumeRole" => "tencent-sts",
             "DescribeOrganizationMembers" => "tencent-organization",
             _ => "tencent-cam",
-        };
-        let answers = self.server.answers().into_iter();
-        answers
-            .map(|a| json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body}))
-            .collect()
+        })
     }
 }
 

@@ -23,6 +23,8 @@
     the only writable mount, its metrics scraped as job credential-report-fetcher) and the
     exporter share an emptyDir that the exporter mounts read-only (a native sidecar: an
     init container with restartPolicy Always); only the demo overlay has the example writer;
+  * overlays/organization's fetcher has --organization and --aws.role-name, and no other
+    overlay's has --organization;
   * the demo writer's script writes a report by rename and leaves no temporary file.
 """
 
@@ -339,6 +341,24 @@ def check_rendering(name, docs, writer_expected, native, monitor, alerting):
     return kinds
 
 
+def check_organization(name, docs):
+    """overlays/organization's fetcher fetches the whole organization through a role in
+    each member; the other overlays' fetch one account."""
+    want = name == "overlays/organization"
+    for doc in docs:
+        if doc["kind"] != "Deployment":
+            continue
+        spec = doc["spec"]["template"]["spec"]
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            args = c.get("args", [])
+            if c["name"] != "fetcher":
+                continue
+            if ("--organization" in args) != want:
+                problem(f"deploy/kubernetes/{name}", f"the fetcher {'lacks' if want else 'has'} --organization: {args}")
+            if want and not any(a.startswith("--aws.role-name=") for a in args):
+                problem(f"deploy/kubernetes/{name}", "the fetcher names no --aws.role-name")
+
+
 def check_writer_script():
     script = KUBE / "components/report-writer/write-report.sh"
     with tempfile.TemporaryDirectory() as folder:
@@ -370,6 +390,7 @@ def main():
         "overlays/sidecar-podmonitor": ("fetcher", False, "PodMonitor", "prometheus"),
         "overlays/sidecar-grafana-alerts": ("fetcher", False, "ServiceMonitor", "grafana"),
         "overlays/demo": ("report-writer", False, "ServiceMonitor", "prometheus"),
+        "overlays/organization": ("fetcher", True, "ServiceMonitor", "prometheus"),
     }
     found = {str(p.parent.relative_to(KUBE)) for p in KUBE.glob("*/**/kustomization.yaml")
              if "kind: Component" not in p.read_text(encoding="utf-8")}
@@ -379,6 +400,7 @@ def main():
         docs = render(KUBE / name)
         if docs:
             check_rendering(name, docs, writer, native, monitor, alerting)
+            check_organization(name, docs)
             print(f"rendered {name}: {len(docs)} objects")
     check_writer_script()
     if errors:

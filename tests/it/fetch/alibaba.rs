@@ -144,6 +144,7 @@ fn a_report_expired_between_pages_is_generated_again_and_joined_whole() {
     let line = "credential_report_fetch_api_calls_total{action=\"GetCredentialReport\",result=\"not_ready\"} 1";
     assert!(metrics.lines().any(|l| l == line), "no {line}:\n{metrics}");
     let (_, logs) = fetcher.stop();
+    assert_eq!(cloud.refused(), 0);
     assert_no_secrets(&logs, &[KEY_ID, SECRET, TOKEN]);
     crate::python::assert_vendor_models(cloud.model_answers());
 }
