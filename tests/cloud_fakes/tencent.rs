@@ -2,7 +2,7 @@
 //! signature, pages its lists (shorter pages than asked for), limits GetSecurityLastUsed to ten
 //! SecretIds, throttles each user's first ListAccessKeys, enforces CAM's rate limit per action
 //! and account when asked, exchanges a TKE token, and plays scripted answers before its own.
-//! As an organization's management account it lists its members (whole pages of at most 50)
+//! As an organization's management account it lists its members (pages of 7, shorter than asked)
 //! and issues each member's role temporary keys, which then act on that member's own small
 //! account, and on nothing else, until they expire.
 
@@ -401,7 +401,8 @@ impl Cam {
         Ok(Some(issued.member))
     }
 
-    /// Organization DescribeOrganizationMembers: `Limit` 1 to 50, `Offset` a multiple of it.
+    /// Organization DescribeOrganizationMembers: `Limit` 1 to 50, and pages of at most 7
+    /// whatever it asks: the fetcher must follow `Offset` and `Total`.
     fn list_members(&self, body: &Value) -> (u16, String) {
         let (offset, limit) = (body["Offset"].as_u64(), body["Limit"].as_u64());
         let (Some(offset), Some(limit @ 1..=50)) = (offset, limit) else {
@@ -410,31 +411,25 @@ impl Cam {
                 "Offset and Limit (1 to 50) are required",
             );
         };
-        if offset % limit != 0 {
-            return err("InvalidParameter", "Offset must be a multiple of Limit");
-        }
         let org = self.org.lock().unwrap();
-        let items: Vec<Value> = (org
-            .members
-            .iter()
-            .skip(offset as usize)
-            .take(limit as usize))
-        .map(|m| {
-            let tags: Vec<Value> = (m.tags.iter())
-                .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
-                .collect();
-            json!({
-                "MemberUin": m.uin, "Name": m.name, "MemberType": "Create",
-                "OrgPolicyType": "Financial", "OrgPolicyName": "Finance",
-                "OrgPermission": [{"Id": 1, "Name": "View bills"}],
-                "NodeId": 1001, "NodeName": "root", "Remark": "",
-                "CreateTime": "2021-07-14 20:22:30", "UpdateTime": "2021-07-14 20:22:30",
-                "IsAllowQuit": "Denied", "PayUin": "", "PayName": "", "OrgIdentity": [],
-                "BindStatus": "Success", "PermissionStatus": "Confirmed", "Tags": tags,
-                "NickName": m.name,
+        let page = org.members.iter().skip(offset as usize);
+        let items: Vec<Value> = (page.take(limit.min(7) as usize))
+            .map(|m| {
+                let tags: Vec<Value> = (m.tags.iter())
+                    .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+                    .collect();
+                json!({
+                    "MemberUin": m.uin, "Name": m.name, "MemberType": "Create",
+                    "OrgPolicyType": "Financial", "OrgPolicyName": "Finance",
+                    "OrgPermission": [{"Id": 1, "Name": "View bills"}],
+                    "NodeId": 1001, "NodeName": "root", "Remark": "",
+                    "CreateTime": "2021-07-14 20:22:30", "UpdateTime": "2021-07-14 20:22:30",
+                    "IsAllowQuit": "Denied", "PayUin": "", "PayName": "", "OrgIdentity": [],
+                    "BindStatus": "Success", "PermissionStatus": "Confirmed", "Tags": tags,
+                    "NickName": m.name,
+                })
             })
-        })
-        .collect();
+            .collect();
         ok(json!({"Items": items, "Total": org.members.len()}))
     }
 

@@ -16,7 +16,7 @@ use super::TencentCam;
 const ACTION: &str = "DescribeOrganizationMembers";
 pub const VERSION: &str = "2021-03-31";
 pub const SERVICE: &str = "organization";
-/// At most 50 a page (the model's `Limit`: 1~50); `Offset` must be a multiple of it.
+/// At most 50 a page (the model's `Limit`: 1~50).
 const PAGE: u64 = 50;
 /// The documented limit of `DescribeOrganizationMembers`: 20 calls a second.
 const LISTING_PER_SECOND: u32 = 20;
@@ -122,28 +122,22 @@ impl TencentCam {
         let mut seen = BTreeSet::new();
         let mut offset = 0;
         loop {
-            let page: Page = self
-                .management_call(
-                    organization,
-                    calls,
-                    ACTION,
-                    json!({ "Offset": offset, "Limit": PAGE }),
-                )
-                .await?;
+            let params = json!({ "Offset": offset, "Limit": PAGE });
+            let page: Page = (self.management_call(organization, calls, ACTION, params)).await?;
             let items = page.items.unwrap_or_default();
-            // Offset moves by whole pages, as the API asks: a page short of what Total
-            // promises would skip members, and their reports would be forgotten.
-            let due = page.total.saturating_sub(offset).min(PAGE);
-            if (items.len() as u64) < due || items.len() as u64 > PAGE {
+            // The next page starts after the members given, however many that was. A listing
+            // that ends before its Total is refused: a member left out would have its report
+            // forgotten.
+            if items.is_empty() && offset < page.total {
                 return Err(FetchError::invalid(
                     ACTION,
                     format!(
-                        "the page at Offset {offset} holds {} members where Total {} makes it {due}",
-                        items.len(),
+                        "the pages end after {offset} members, where Total says {}",
                         page.total
                     ),
                 ));
             }
+            offset += items.len() as u64;
             for item in items {
                 let account = member(organization, item)?;
                 // A member that moved between pages while they were read is listed once.
@@ -151,7 +145,6 @@ impl TencentCam {
                     accounts.push(account);
                 }
             }
-            offset += PAGE;
             if offset >= page.total {
                 break;
             }

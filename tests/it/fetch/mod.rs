@@ -81,6 +81,9 @@ mod contract {
     mod tencent {
         every_case!(super::super::tencent::Tencent);
     }
+    mod organization_tencent {
+        every_organization_case!(super::super::tencent::Tencent);
+    }
 }
 
 /// What the contract expects of one cloud's fetcher, as data.
