@@ -190,6 +190,21 @@ pub fn a_failed_listing_touches_no_report<O: Organization>() {
     );
 }
 
+/// A throttled listing is retried within the round, and the round goes on.
+pub fn a_throttled_listing_is_retried<O: Organization>() {
+    let cloud = O::start_organization();
+    cloud.fail(O::LISTING, Fault::Throttle, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, logs) = run_organization(&cloud, dir.path(), &["--fetch.retry-backoff=10ms"]);
+    assert_eq!(code, 1, "only the management account fails:\n{logs}");
+    assert_says(&logs, &["account=(listing)", "reason=throttled", "retrying"]);
+    let written = names(dir.path())
+        .iter()
+        .filter(|n| n.ends_with(".csv"))
+        .count();
+    assert_eq!(written, MEMBERS - 2, "{logs}");
+}
+
 /// A member that leaves keeps its report until `--organization.forget-after` has passed
 /// (the default, a week, keeps it); with `0s` it is removed at the next round. A file the
 /// fetcher did not write is never removed.
