@@ -663,3 +663,34 @@ fn tag_labels_come_from_the_listing() {
     assert!(status.success(), "{status}");
     assert_no_secrets(&logs, &cloud.secrets());
 }
+
+/// A thousand members in one round: every report written, each member's calls paced on
+/// their own. Run by hand: `cargo test --test it -- --ignored a_thousand_members`.
+#[test]
+#[ignore = "about a minute: 1,000 members, 12,000 calls"]
+fn a_thousand_members_are_fetched_in_one_round() {
+    let members: Vec<(u64, String)> = (0..1000)
+        .map(|i| (400000000000 + i, format!("m{i}")))
+        .collect();
+    let members: Vec<(u64, &str)> = members.iter().map(|(u, n)| (*u, n.as_str())).collect();
+    let cloud = organization(&members);
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let flags = [
+        "--organization.exclude",
+        "management",
+        "--fetch.timeout",
+        "600s",
+    ];
+    let (code, logs) = org_run(&cloud, dir.path(), &flags);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{}", &logs[logs.len().saturating_sub(3000)..]);
+    assert_eq!(reports(dir.path()).len(), 1000);
+    let actions = cloud.actions();
+    eprintln!(
+        "1,000 members: {took:?}, {} calls, {} AssumeRole, {} listing pages",
+        actions.len(),
+        count(&actions, "AssumeRole"),
+        count(&actions, "DescribeOrganizationMembers")
+    );
+}
