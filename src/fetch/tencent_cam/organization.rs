@@ -28,9 +28,9 @@ pub struct Organization {
     pub endpoint: Endpoint,
     /// STS, where the members' roles are assumed.
     pub sts: Endpoint,
-    pub role_name: String,
+    role_name: String,
     /// The tag keys kept of each member's tags (`--organization.tag-labels`).
-    pub tag_keys: Vec<String>,
+    tag_keys: Vec<String>,
     /// The management account's own calls: the listing and `AssumeRole`, each within its limit.
     pub listing: Pacer,
     pub assuming: Pacer,
