@@ -8,11 +8,9 @@ to the vendor's models, so this one only has to be enough for one honest round:
 
   * 210000000001 "payments" (tag team=billing): its role is assumed and its report is
     examples/reports/aws-prod.csv, generated an hour ago;
-  * 210000000002 "sandbox-7" (no tags): AssumeRole is refused (AccessDenied), as for a
-    member without the role (the management account, say). The refusal waits until
-    `release_denial()`, so that Prometheus first scrapes the failure counter at 0 and
-    increase() sees the failure, as it does in a fetcher that runs for longer than a
-    scrape interval.
+  * 210000000002 "sandbox-7" (no tags): AssumeRole is refused (AccessDenied) at once, as
+    for a member without the role (the management account, say), so Prometheus first
+    scrapes its failure counter at 1, and the alert must still fire.
 
 Signatures are not checked (tests/it/fetch/ does that); the account an IAM call is for is
 read from the access key id the assumed role's credentials gave it.
@@ -44,7 +42,6 @@ class FakeAwsOrganization:
     def __init__(self, report_csv: bytes):
         self.report = report_csv
         self.generated = time.time() - 3600
-        self.denial = threading.Event()
         self.calls = []
         fake = self
 
@@ -67,11 +64,7 @@ class FakeAwsOrganization:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def release_denial(self):
-        self.denial.set()
-
     def stop(self):
-        self.denial.set()
         self.server.shutdown()
 
     def answer(self, headers, body):
@@ -107,7 +100,6 @@ class FakeAwsOrganization:
         arn = form.get("RoleArn", "")
         account = next((a for a in ACCOUNTS if f":{a['id']}:" in arn), None)
         if account is None or not account["allowed"]:
-            self.denial.wait(timeout=120)
             return 403, "text/xml", (
                 f'<ErrorResponse xmlns="{STS_NS}"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
                 f"<Message>not authorized to perform: sts:AssumeRole</Message></Error>"
