@@ -116,7 +116,8 @@ impl FetchMetrics {
     }
 
     /// The accounts of a round: each starts with every failure reason at 0, so increase()
-    /// sees its first failure. Accounts with a name (an organization's) get an info series.
+    /// sees a failure after the first scrape (one before it, the alert's `offset` branch).
+    /// Accounts with a name (an organization's) get an info series.
     pub fn listed(&self, accounts: &[Account]) {
         for account in accounts {
             for reason in FailureReason::ALL {
