@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::build_info;
 use crate::check::{Severity, CHECKS};
 use crate::markup::escape;
-use crate::model::KeyStatus;
+use crate::model::{KeyStatus, DAY};
 use crate::snapshot::{KeyCounts, ReportState, Snapshot};
 
 pub const DOCS_URL: &str =
@@ -41,7 +41,7 @@ const COLUMNS: usize = 11;
 
 /// `?refresh=N` reloads the page every N seconds (a meta refresh: the page has no
 /// scripts), N within these bounds; anything else leaves the page still.
-const REFRESH_SECONDS: std::ops::RangeInclusive<u32> = 5..=86_400;
+const REFRESH_SECONDS: std::ops::RangeInclusive<u32> = 5..=DAY as u32;
 
 /// The headline findings of one report: what an operator acts on first.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -340,7 +340,7 @@ fn report_rows(
 /// How long ago, to the two largest units: `45s`, `12m 5s`, `3h 12m`, `4d 2h`.
 fn age(elapsed: SignedDuration) -> String {
     let seconds = elapsed.as_secs().max(0);
-    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    let (days, hours, minutes) = (seconds / DAY, seconds / 3600 % 24, seconds / 60 % 60);
     match (days, hours, minutes) {
         (0, 0, 0) => format!("{seconds}s"),
         (0, 0, m) => format!("{m}m {}s", seconds % 60),
@@ -368,10 +368,7 @@ mod tests {
         assert_eq!(age(SignedDuration::from_secs(45)), "45s");
         assert_eq!(age(SignedDuration::from_secs(12 * 60 + 5)), "12m 5s");
         assert_eq!(age(SignedDuration::from_secs(3 * 3600 + 12 * 60)), "3h 12m");
-        assert_eq!(
-            age(SignedDuration::from_secs(4 * 86_400 + 7200 + 5)),
-            "4d 2h"
-        );
+        assert_eq!(age(SignedDuration::from_secs(4 * DAY + 7200 + 5)), "4d 2h");
         assert_eq!(age(SignedDuration::from_secs(-5)), "0s", "a clock skew");
     }
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use clap::ValueEnum;
 
-use crate::model::{key_id_ends, AccessKey, KeyStatus, Time, User, UserType};
+use crate::model::{key_id_ends, AccessKey, KeyStatus, Over, Time, User, UserType, DAY};
 use crate::report::{Coverage, Provider};
 
 /// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
@@ -36,7 +36,7 @@ pub struct Threshold(i64);
 
 impl Threshold {
     pub const fn days(days: i64) -> Threshold {
-        Threshold(days * 86_400)
+        Threshold(days * DAY)
     }
 
     pub const fn hours(hours: i64) -> Threshold {
@@ -60,7 +60,7 @@ impl fmt::Display for Threshold {
 impl Threshold {
     fn write(self, out: &mut String) {
         let (n, unit) = match self.0 {
-            s if s % 86_400 == 0 => (s / 86_400, "d"),
+            s if s % DAY == 0 => (s / DAY, "d"),
             s if s % 3600 == 0 => (s / 3600, "h"),
             s => (s, "s"),
         };
@@ -74,7 +74,7 @@ impl FromStr for Threshold {
 
     fn from_str(text: &str) -> Result<Threshold, String> {
         let seconds = match text.trim().strip_suffix('d').map(str::parse::<i64>) {
-            Some(Ok(days)) if days >= 0 => days.checked_mul(86_400),
+            Some(Ok(days)) if days >= 0 => days.checked_mul(DAY),
             _ => crate::config::parse_duration(text)
                 .ok()
                 .and_then(|d| i64::try_from(d.as_secs()).ok()),
@@ -510,24 +510,26 @@ pub struct Judge {
 impl Judge {
     /// How long before now `time` was; `None` where the report gives no time.
     fn age(&self, time: Time) -> Option<i64> {
-        time.seconds().map(|then| self.now - then)
+        time.age(self.now)
     }
 
     /// The report's own finding: its file's age, as CredentialReportStale (`>`).
     pub fn report(&self, modified: Option<Time>) -> Option<Finding<'static>> {
         let age = self.age(modified?)?;
         let threshold = self.thresholds.report_max_age;
-        (age > threshold.seconds()).then_some(Finding {
-            check: &STALE_REPORT,
-            line: None,
-            user: None,
-            key: None,
-            fact: Fact::Age {
-                seconds: age,
-                threshold,
-                fallback: false,
-            },
-        })
+        Over::MoreThan
+            .holds(age, threshold.seconds())
+            .then_some(Finding {
+                check: &STALE_REPORT,
+                line: None,
+                user: None,
+                key: None,
+                fact: Fact::Age {
+                    seconds: age,
+                    threshold,
+                    fallback: false,
+                },
+            })
     }
 
     /// Every finding about `user`, whose row starts on `line`, in the order of [`CHECKS`],
@@ -550,18 +552,15 @@ impl Judge {
                 })
             }
         };
-        // `age >= threshold` (`>` where `strictly`) as a finding's fact.
-        let older = |time: Time, threshold: Threshold, strictly: bool, fallback: bool| {
+        // An age `over` its threshold, as a finding's fact.
+        let older = |time: Time, threshold: Threshold, over: Over, fallback: bool| {
             let seconds = self.age(time)?;
-            let over = match strictly {
-                true => seconds > threshold.seconds(),
-                false => seconds >= threshold.seconds(),
-            };
-            over.then_some(Fact::Age {
-                seconds,
-                threshold,
-                fallback,
-            })
+            over.holds(seconds, threshold.seconds())
+                .then_some(Fact::Age {
+                    seconds,
+                    threshold,
+                    fallback,
+                })
         };
         let facts = &user.facts;
         let is_root = facts.user_type == UserType::Root;
@@ -581,7 +580,7 @@ impl Judge {
             }
             // `<`: the alert fires for a day after each use.
             if let Some(seconds) = self.age(user.last_used()) {
-                if seconds < t.root_used_within.seconds() {
+                if !Over::OrMore.holds(seconds, t.root_used_within.seconds()) {
                     let fact = Fact::Age {
                         seconds,
                         threshold: t.root_used_within,
@@ -604,7 +603,7 @@ impl Judge {
                 Time::NONE => (facts.password_last_rotated, true),
                 used => (used, false),
             };
-            if let Some(fact) = older(since, t.password_max_unused, false, fallback) {
+            if let Some(fact) = older(since, t.password_max_unused, Over::OrMore, fallback) {
                 add(&PASSWORD_UNUSED_45_DAYS, None, fact);
             }
         }
@@ -620,7 +619,7 @@ impl Judge {
                     }
                 }
                 created => {
-                    if let Some(fact) = older(created, t.key_max_age, true, false) {
+                    if let Some(fact) = older(created, t.key_max_age, Over::MoreThan, false) {
                         add(&KEY_OVER_90_DAYS, Some(key), fact);
                     }
                 }
@@ -632,7 +631,7 @@ impl Judge {
                 Time::NONE => (key.facts.created, true),
                 used => (used, false),
             };
-            if let Some(fact) = older(since, t.key_max_unused, false, fallback) {
+            if let Some(fact) = older(since, t.key_max_unused, Over::OrMore, fallback) {
                 add(&KEY_UNUSED_45_DAYS, Some(key), fact);
             }
         }
@@ -669,7 +668,7 @@ struct Ago(i64);
 impl Ago {
     fn write(self, out: &mut String) {
         let (n, unit) = match self.0 {
-            s if s >= 2 * 86_400 => (s / 86_400, " days"),
+            s if s >= 2 * DAY => (s / DAY, " days"),
             s if s >= 2 * 3600 => (s / 3600, " hours"),
             s if s >= 0 => (s / 60, " minutes"),
             // A date after "now": a clock or a report from the future.
@@ -728,7 +727,7 @@ mod tests {
             Ago(seconds).write(&mut words);
             words
         };
-        assert_eq!(words(3 * 86_400 + 5), "3 days");
+        assert_eq!(words(3 * DAY + 5), "3 days");
         assert_eq!(words(30 * 3600), "30 hours");
         assert_eq!(words(90), "1 minutes");
         assert_eq!(words(-7200), "120 minutes in the future");

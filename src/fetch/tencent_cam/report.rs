@@ -2,6 +2,7 @@
 //! asks of every Tencent report (its layout is the one place their names are written), in the
 //! international console's spelling of cells.
 
+use crate::model::{Over, Time, DAY};
 use crate::report::Provider;
 
 /// The console writes local times of this zone; so do we (the exporter's default --report.timezone).
@@ -119,7 +120,6 @@ fn flag(b: bool) -> &'static str {
 pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp) -> Vec<u8> {
     let header = Provider::TencentCam.required_columns();
     let tz = jiff::tz::TimeZone::get(REPORT_TZ).expect("the bundled time zone database");
-    let now = tz.to_datetime(generated);
     let mut out = String::new();
     out.push_str(&header.join(","));
     out.push('\n');
@@ -157,7 +157,10 @@ pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp
                     row.extend(["N/A", NS, NS, NS, NS, NS].map(String::from))
                 }
                 Some(k) => {
-                    let age = k.created.map(|c| c.duration_until(now).as_secs() / 86_400);
+                    // Counted as the exporter counts it from the creation time: to the second.
+                    let age = k.created.and_then(|c| {
+                        Time::from(tz.to_timestamp(c).ok()).age(generated.as_second())
+                    });
                     row.push(k.id.clone());
                     row.push(k.created.map_or("N/A".to_owned(), console_time));
                     row.push(if k.active { "Active" } else { "Disable" }.to_owned());
@@ -166,8 +169,10 @@ pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp
                         Some(LastUsed::Day(d)) => format!("{}/{}/{}", d.year(), d.month(), d.day()),
                         Some(LastUsed::Moment(t)) => console_time(t),
                     });
-                    row.push(age.map_or("N/A", |a| flag(a > 90)).to_owned());
-                    row.push(age.map_or("N/A", |a| flag(a > 30)).to_owned());
+                    let over =
+                        |days| age.map_or("N/A", |a| flag(Over::MoreThan.holds(a, days * DAY)));
+                    row.push(over(90).to_owned());
+                    row.push(over(30).to_owned());
                 }
                 None => row.extend(["N/A"; 6].map(String::from)),
             }
@@ -291,5 +296,40 @@ mod tests {
             "9,r,Message-receiver,N/A,not_supported,not_supported,not_supported,not_supported,not_supported,not_supported,\
              N/A,not_supported,not_supported,not_supported,not_supported,not_supported,N/A,not_supported,not_supported,not_supported,not_supported,not_supported"
         );
+    }
+
+    /// The age flags count to the second, as the exporter, `check` and the status page count
+    /// a key's age from its creation time: 90 days and 5 minutes is over 90 days.
+    #[test]
+    fn age_flags_count_to_the_second() {
+        let person = Person {
+            id: "1".into(),
+            uin: Some(1),
+            name: "a".into(),
+            kind: Kind::SubUser,
+            created: None,
+            console_login: Some(false),
+        };
+        let key = |created: &str| Key {
+            id: "AKID1".into(),
+            active: true,
+            created: civil(created),
+            last_used: None,
+        };
+        // 2026-11-25 00:00 in Asia/Shanghai.
+        let now = "2026-11-24T16:00:00Z".parse().unwrap();
+        for (created, over_90) in [
+            ("2026-08-26 23:55:00", "TRUE"),
+            ("2026-08-27 00:00:00", "FALSE"),
+        ] {
+            let details = Details {
+                protection: None,
+                keys: vec![key(created)],
+            };
+            let csv =
+                String::from_utf8(render(std::slice::from_ref(&person), &[details], now)).unwrap();
+            let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+            assert_eq!(row[14..16], [over_90, "TRUE"], "created {created}");
+        }
     }
 }
