@@ -9,7 +9,7 @@ use std::str::FromStr;
 use clap::ValueEnum;
 
 use crate::model::{key_id_ends, AccessKey, KeyStatus, Over, Time, User, UserType, DAY};
-use crate::report::{Coverage, Provider};
+use crate::report::{Answers, Coverage, Provider};
 
 /// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -98,16 +98,15 @@ pub struct Check {
     pub threshold: Option<(&'static str, Threshold)>,
     /// Whether a report that can answer [`Coverage`] answers this check: some alerts read
     /// series the exporter serves only for some providers' reports.
-    answered: fn(&Coverage) -> bool,
+    answered: Answers,
     /// Writes what a finding of this check says beyond its check and key, for people.
     words: fn(&Finding<'_>, &mut String),
 }
 
-/// Every report answers most checks.
-const ALWAYS: fn(&Coverage) -> bool = |_| true;
+const ALWAYS: Answers = Coverage::ALWAYS;
 /// The alerts of the root checks read series the exporter serves only for reports that
 /// have a root user's row (AWS IAM, Alibaba RAM).
-const WITH_ROOT_ROW: fn(&Coverage) -> bool = |coverage| coverage.root_user;
+const WITH_ROOT_ROW: Answers = |coverage| coverage.root_user;
 
 impl Check {
     /// The control of `provider`'s CIS benchmark this check stands for, as the alert's
@@ -161,7 +160,8 @@ pub static KEY_AT_RISK: Check = Check {
     alert: "CredentialReportAccessKeyAtRisk",
     title: "The provider flags an access key as possibly leaked",
     threshold: None,
-    answered: ALWAYS,
+    // Only Tencent flags keys (MayBeAtRisk).
+    answered: |coverage| coverage.keys_at_risk,
     words: |finding, out| {
         finding.write_key(out);
         out.push_str(" is flagged as possibly leaked");
@@ -252,7 +252,8 @@ pub static ABNORMAL_LOGINS: Check = Check {
     alert: "CredentialReportSuspiciousLogins",
     title: "The provider saw suspicious logins of a user in the last 30 days",
     threshold: None,
-    answered: ALWAYS,
+    // Only Tencent counts suspicious logins.
+    answered: |coverage| coverage.abnormal_logins,
     words: |_, out| out.push_str("suspicious logins in the last 30 days"),
 };
 pub static ROOT_ACCESS_KEY: Check = Check {

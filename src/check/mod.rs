@@ -17,7 +17,11 @@ use std::process::ExitCode;
 
 use jiff::Timestamp;
 
-pub use checks::{Check, Finding, Severity, Threshold, CHECKS};
+pub use checks::{
+    Check, Finding, Severity, Threshold, ABNORMAL_LOGINS, CHECKS, CONSOLE_WITHOUT_MFA, KEY_AT_RISK,
+    KEY_OVER_90_DAYS, PASSWORD_UNUSED_45_DAYS, ROOT_ACCESS_KEY, ROOT_USED_RECENTLY,
+    ROOT_WITHOUT_MFA, SIGNING_CERTIFICATE_ACTIVE,
+};
 pub use config::{CheckConfig, FailOn, OutputFormat};
 use walk::{Outcome, Render, Walk};
 

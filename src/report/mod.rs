@@ -122,6 +122,17 @@ pub struct Coverage {
     pub signing_certificates: bool,
 }
 
+/// Whether a report that can answer [`Coverage`] answers a check or shows a metric family:
+/// where it cannot, there are no findings and no series, never zeros. Each check's is in
+/// the table of checks (`check::CHECKS`); the families that show a check's data take it
+/// from there.
+pub type Answers = fn(&Coverage) -> bool;
+
+impl Coverage {
+    /// Every report answers most checks.
+    pub const ALWAYS: Answers = |_| true;
+}
+
 /// Faults that refuse a whole version of a file: its structure cannot be trusted, so none
 /// of its numbers are served and the last good version stays.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
