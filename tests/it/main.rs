@@ -15,6 +15,7 @@ mod bad_input;
 mod bodies;
 mod check;
 mod check_rules;
+mod check_table;
 mod fetch_alibaba;
 mod fetch_aws;
 mod fetch_aws_sigv4;
