@@ -25,6 +25,7 @@ mod folder;
 mod generate;
 mod golden;
 mod http;
+mod label_values;
 mod prometheus_scrape;
 mod properties;
 mod properties_clouds;
