@@ -509,14 +509,9 @@ pub struct Judge {
 }
 
 impl Judge {
-    /// How long before now `time` was; `None` where the report gives no time.
-    fn age(&self, time: Time) -> Option<i64> {
-        time.age(self.now)
-    }
-
     /// The report's own finding: its file's age, as CredentialReportStale (`>`).
     pub fn report(&self, modified: Option<Time>) -> Option<Finding<'static>> {
-        let age = self.age(modified?)?;
+        let age = modified?.age(self.now)?;
         let threshold = self.thresholds.report_max_age;
         Over::MoreThan
             .holds(age, threshold.seconds())
@@ -555,7 +550,7 @@ impl Judge {
         };
         // An age `over` its threshold, as a finding's fact.
         let older = |time: Time, threshold: Threshold, over: Over, fallback: bool| {
-            let seconds = self.age(time)?;
+            let seconds = time.age(self.now)?;
             over.holds(seconds, threshold.seconds())
                 .then_some(Fact::Age {
                     seconds,
@@ -580,7 +575,7 @@ impl Judge {
                 add(&ROOT_WITHOUT_MFA, None, Fact::Plain);
             }
             // `<`: the alert fires for a day after each use.
-            if let Some(seconds) = self.age(user.last_used()) {
+            if let Some(seconds) = user.last_used().age(self.now) {
                 if !Over::OrMore.holds(seconds, t.root_used_within.seconds()) {
                     let fact = Fact::Age {
                         seconds,
