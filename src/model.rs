@@ -346,7 +346,7 @@ impl<'a> User<'a> {
     }
 
     /// Whether the user may have a console password: the report says `true`, or cannot say
-    /// (`not_supported`, which AWS's report says of every root user).
+    /// (`not_supported`).
     pub fn may_have_password(&self) -> bool {
         matches!(self.facts.password_enabled, Flag::True | Flag::NotSupported)
     }

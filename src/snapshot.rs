@@ -127,8 +127,7 @@ pub struct Aggregates {
 /// guide; Prowler's iam_root_mfa_enabled judges only a root that has one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootCredential {
-    /// A console password: `true`, or `not_supported`, which AWS's report says of every
-    /// root user and so cannot rule one out.
+    /// A console password: `true`, or `not_supported`, which cannot rule one out.
     Password,
     /// Active access keys.
     AccessKey,
