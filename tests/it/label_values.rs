@@ -83,6 +83,19 @@ fn docs_list_every_value_of_the_labels() {
     );
 }
 
+/// The Tencent page says how many columns the reader requires, and how many it reads.
+#[test]
+fn tencent_page_counts_the_readers_columns() {
+    let page = read("docs/providers/tencent-cam.md");
+    let required = Provider::TencentCam.required_columns().len();
+    let all = Provider::TencentCam.documented_header().split(',').count();
+    let sentence = format!("{required} of the {all} columns are required");
+    assert!(
+        page.contains(&sentence),
+        "docs/providers/tencent-cam.md should say {sentence:?}"
+    );
+}
+
 #[test]
 fn helps_list_every_value_of_their_labels() {
     for golden in [
