@@ -13,7 +13,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::build_info;
-use crate::check::{
+use crate::check::checks::{
     ABNORMAL_LOGINS, KEY_AT_RISK, PASSWORD_UNUSED_45_DAYS, ROOT_ACCESS_KEY, ROOT_USED_RECENTLY,
     ROOT_WITHOUT_MFA, SIGNING_CERTIFICATE_ACTIVE,
 };
@@ -495,7 +495,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         None,
         by_status(
             snapshot,
-            |coverage| ROOT_ACCESS_KEY.answered_by(coverage),
+            |c| ROOT_ACCESS_KEY.answered_by(c),
             |a| &a.root_keys,
         ),
     )?;
@@ -538,7 +538,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         None,
         by_status(
             snapshot,
-            |coverage| SIGNING_CERTIFICATE_ACTIVE.answered_by(coverage),
+            |c| SIGNING_CERTIFICATE_ACTIVE.answered_by(c),
             |a| &a.signing_certificates,
         ),
     )?;

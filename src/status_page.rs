@@ -8,7 +8,7 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::build_info;
-use crate::check::{Severity, CONSOLE_WITHOUT_MFA, KEY_AT_RISK, KEY_OVER_90_DAYS};
+use crate::check::checks::{Severity, CONSOLE_WITHOUT_MFA, KEY_AT_RISK, KEY_OVER_90_DAYS};
 use crate::markup::escape;
 use crate::model::DAY;
 use crate::snapshot::{ReportState, Snapshot};

@@ -122,10 +122,8 @@ pub struct Coverage {
     pub signing_certificates: bool,
 }
 
-/// Whether a report that can answer [`Coverage`] answers a check or shows a metric family:
-/// where it cannot, there are no findings and no series, never zeros. Each check's is in
-/// the table of checks (`check::CHECKS`); the families that show a check's data take it
-/// from there.
+/// Whether a report of this [`Coverage`] answers a check (its findings, its series): each
+/// check's is in `check::CHECKS`, and the families that show a check's data take it there.
 pub type Answers = fn(&Coverage) -> bool;
 
 impl Coverage {
