@@ -99,7 +99,10 @@ impl FetchMetrics {
         );
         registry.register(
             "credential_report_fetch_failures",
-            "Failed fetch attempts by account and reason: throttled, access_denied, network, server, invalid_response, refused_report",
+            format!(
+                "Failed fetch attempts by account and reason: {}",
+                FailureReason::ALL.map(FailureReason::as_str).join(", ")
+            ),
             metrics.failures.clone(),
         );
         registry.register(
