@@ -11,9 +11,10 @@ The models, all from tests/requirements.txt:
   (`AccountStatus`, `AccountState`, the id patterns), parsed with its JSON parser;
 - Alibaba Cloud: the `alibabacloud-ims20190815` and `alibabacloud-sts20150401` model classes
   (`from_map`); a field's words are the "Valid values" list in its comment;
-- Tencent Cloud: the `tencentcloud-sdk-python-cam` and `-sts` model classes (`_deserialize`); a
-  field's type is its `:type:` line, its words the ones its description enumerates, as
-  `激活（Active）或未激活（Inactive）` or `(2:子用户;3:企业微信子用户;...)`.
+- Tencent Cloud: the `tencentcloud-sdk-python-cam`, `-sts` and `-organization` model classes
+  (`_deserialize`); a field's type is its `:type:` line, its words the ones its description
+  enumerates, as `激活（Active）或未激活（Inactive）`, `允许：Allow，不允许：Denied` or
+  `(2:子用户;3:企业微信子用户;...)`.
 
 Error answers carry no model of their own: their code must be one the SDK's error list
 (Tencent's errorcodes.py, botocore's error shapes) or the cloud's page of common errors names.
@@ -35,6 +36,8 @@ import alibabacloud_ims20190815.models as ims_models
 import alibabacloud_sts20150401.models as ali_sts_models
 import tencentcloud.cam.v20190116.errorcodes as cam_errorcodes
 import tencentcloud.cam.v20190116.models as cam_models
+import tencentcloud.organization.v20210331.errorcodes as organization_errorcodes
+import tencentcloud.organization.v20210331.models as organization_models
 import tencentcloud.sts.v20180813.errorcodes as tc_sts_errorcodes
 import tencentcloud.sts.v20180813.models as tc_sts_models
 
@@ -182,6 +185,8 @@ def tencent_fields(cls):
 def tencent_words(text, kind):
     if kind == "str":
         words = re.findall(r"[（(]([A-Za-z][A-Za-z0-9_]*)[）)]", text)
+        # Organization's models write a word after its meaning: `邀请：Invite， 创建：Create`.
+        words = words or re.findall(r"[\u4e00-\u9fff][:：]\s*([A-Za-z][A-Za-z0-9_]*)", text)
     elif kind == "int":
         words = re.findall(r"(?<![\d.])(\d+)\s*[:：]", text)
     else:
@@ -394,6 +399,7 @@ CHECKERS = {
     "alibaba-sts": check_alibaba(ali_sts_models),
     "tencent-cam": check_tencent(cam_models, cam_errorcodes),
     "tencent-sts": check_tencent(tc_sts_models, tc_sts_errorcodes),
+    "tencent-organization": check_tencent(organization_models, organization_errorcodes),
 }
 
 

@@ -99,7 +99,10 @@ impl FetchMetrics {
         );
         registry.register(
             "credential_report_fetch_failures",
-            "Failed fetch attempts by account and reason: throttled, access_denied, network, server, invalid_response, refused_report",
+            format!(
+                "Failed fetch attempts by account and reason: {}",
+                FailureReason::ALL.map(FailureReason::as_str).join(", ")
+            ),
             metrics.failures.clone(),
         );
         registry.register(
@@ -116,7 +119,8 @@ impl FetchMetrics {
     }
 
     /// The accounts of a round: each starts with every failure reason at 0, so increase()
-    /// sees its first failure. Accounts with a name (an organization's) get an info series.
+    /// sees a failure after the first scrape (one before it, the alert's `offset` branch).
+    /// Accounts with a name (an organization's) get an info series.
     pub fn listed(&self, accounts: &[Account]) {
         for account in accounts {
             for reason in FailureReason::ALL {

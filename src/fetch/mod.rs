@@ -232,9 +232,9 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
     let flags = &config.providers;
     let poll = poll_interval(config);
     let organization = &config.organization;
-    if organization.enabled && config.provider != Provider::AwsIam {
+    if organization.enabled && config.provider == Provider::AlibabaRam {
         anyhow::bail!(
-            "--organization lists AWS Organizations only so far; for {} run one fetcher per account",
+            "--organization lists AWS Organizations and Tencent Cloud Organization only so far; for {} run one fetcher per account",
             config.provider.name()
         );
     }
@@ -251,7 +251,11 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
             poll,
             &env,
         )?),
-        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(&flags.tencent, &env)?),
+        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(
+            &flags.tencent,
+            organization,
+            &env,
+        )?),
     })
 }
 

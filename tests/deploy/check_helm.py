@@ -47,6 +47,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_kubernetes as k8s  # noqa: E402  (shares the CRD schemas and the small helpers)
+from pod_hardening import check_pod_hardening  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy/helm/credential-report-exporter"
@@ -268,24 +269,7 @@ def check_web_config(where, spec, values):
 
 
 def check_containers(where, spec, values):
-    pod_sc = spec.get("securityContext", {})
-    if spec.get("automountServiceAccountToken") is not False:
-        problem(where, "automountServiceAccountToken must be false")
-    if pod_sc.get("runAsNonRoot") is not True or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
-        problem(where, "the Pod must run as non-root with the RuntimeDefault seccomp profile")
-    containers = spec.get("containers", []) + spec.get("initContainers", [])
-    for c in containers:
-        cw = f"{where} container {c['name']}"
-        sc = c.get("securityContext", {})
-        if sc.get("allowPrivilegeEscalation") is not False or sc.get("privileged"):
-            problem(cw, "must not escalate privileges")
-        if sc.get("readOnlyRootFilesystem") is not True:
-            problem(cw, "readOnlyRootFilesystem must be true")
-        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
-            problem(cw, "capabilities must drop ALL")
-        for kind in ("requests", "limits"):
-            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})):
-                problem(cw, f"resources.{kind} must set cpu and memory")
+    containers = check_pod_hardening(where, spec, problem)
     by_name = {c["name"]: c for c in containers}
     exporter = by_name.get("exporter")
     if not exporter:

@@ -42,6 +42,9 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pod_hardening import check_pod_hardening  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBE = ROOT / "deploy/kubernetes"
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
@@ -175,28 +178,7 @@ def matches(selector, labels):
 
 def check_pod(where, spec, writer_expected, native):
     """writer_expected: the name of the container that writes reports (None: none)."""
-    if spec.get("automountServiceAccountToken") is not False:
-        problem(where, "automountServiceAccountToken must be false")
-    pod_sc = spec.get("securityContext", {})
-    if pod_sc.get("runAsNonRoot") is not True or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
-        problem(where, "the Pod must run as non-root with the RuntimeDefault seccomp profile")
-    containers = spec.get("containers", []) + spec.get("initContainers", [])
-    for c in containers:
-        cw = f"{where} container {c['name']}"
-        sc = c.get("securityContext", {})
-        if sc.get("allowPrivilegeEscalation") is not False:
-            problem(cw, "allowPrivilegeEscalation must be false")
-        if sc.get("readOnlyRootFilesystem") is not True:
-            problem(cw, "readOnlyRootFilesystem must be true")
-        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
-            problem(cw, "capabilities must drop ALL")
-        if sc.get("privileged"):
-            problem(cw, "must not be privileged")
-        if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
-            problem(cw, "must run as non-root")
-        for kind in ("requests", "limits"):
-            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})):
-                problem(cw, f"resources.{kind} must set cpu and memory")
+    containers = check_pod_hardening(where, spec, problem)
     by_name = {c["name"]: c for c in containers}
     exporter = by_name.get("exporter")
     if not exporter:

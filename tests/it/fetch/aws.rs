@@ -195,8 +195,8 @@ impl Organization for Aws {
             .collect()
     }
 
-    fn inactive(&self) -> String {
-        SUSPENDED.to_owned()
+    fn inactive(&self) -> Option<String> {
+        Some(SUSPENDED.to_owned())
     }
 
     fn organization_args(&self) -> Vec<String> {

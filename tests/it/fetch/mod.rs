@@ -56,7 +56,7 @@ macro_rules! every_organization_case {
         every_organization_case!($cloud; every_active_member_is_fetched_by_its_role
             a_refused_member_fails_alone_and_keeps_its_last_report
             the_loop_names_every_listed_account_and_counts_by_account
-            a_failed_listing_touches_no_report
+            a_failed_listing_touches_no_report a_throttled_listing_is_retried
             departed_members_are_forgotten_and_nothing_else_is
             excluded_accounts_and_other_shards_are_not_called);
     };
@@ -80,6 +80,9 @@ mod contract {
     }
     mod tencent {
         every_case!(super::super::tencent::Tencent);
+    }
+    mod organization_tencent {
+        every_organization_case!(super::super::tencent::Tencent);
     }
 }
 

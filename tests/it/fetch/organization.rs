@@ -2,7 +2,8 @@
 //! case written once and run against each cloud's fake organization. A cloud plugs in with an
 //! [`Organization`] beside its [`Cloud`]: a fake whose management credentials list
 //! [`MEMBERS`] accounts (the management account among them, without a role to assume), one of
-//! them not active, and every other one with a role and a report of its own.
+//! them not active where the cloud's listing has such a state, and every other one with a
+//! role and a report of its own.
 
 use std::path::Path;
 
@@ -26,7 +27,8 @@ pub trait Organization: Cloud {
     /// The listed accounts as (id, name), in listing order.
     fn members(&self) -> Vec<(String, String)>;
     /// The id of the member listed as not active (suspended, closed); it is never fetched.
-    fn inactive(&self) -> String;
+    /// `None` where the listing has no such state (Tencent: every member listed is one).
+    fn inactive(&self) -> Option<String>;
     /// The fetcher's own flags for the organization, besides `--organization`.
     fn organization_args(&self) -> Vec<String>;
     /// The member's role refuses to be assumed from now on.
@@ -61,11 +63,12 @@ pub fn every_active_member_is_fetched_by_its_role<O: Organization>() {
     let (code, logs) = run_organization(&cloud, dir.path(), &[]);
     assert_eq!(code, 1, "the management account has no role:\n{logs}");
     let (management, inactive) = (management(&cloud), cloud.inactive());
+    let inactive_members = usize::from(inactive.is_some());
     assert_says(&logs, &[&format!("{management}: "), "(access_denied)"]);
     let mut expected = Vec::new();
     for (id, _) in cloud.members() {
         let path = dir.path().join(format!("{id}.csv"));
-        if id == management || id == inactive {
+        if id == management || Some(&id) == inactive.as_ref() {
             assert!(!path.exists(), "{id} was written");
             continue;
         }
@@ -80,7 +83,8 @@ pub fn every_active_member_is_fetched_by_its_role<O: Organization>() {
     let actions = cloud.actions();
     assert!(count(&actions, O::LISTING) >= 2, "not paged: {actions:?}");
     // One role a fetched member, and one refused for the management account.
-    assert_eq!(count(&actions, O::ASSUME), MEMBERS - 1, "{actions:?}");
+    let assumed = MEMBERS - inactive_members;
+    assert_eq!(count(&actions, O::ASSUME), assumed, "{actions:?}");
     assert_eq!(cloud.refused(), 0, "the fake refused signatures");
     assert_no_secrets(&logs, &cloud.secrets());
     crate::python::assert_vendor_models(cloud.model_answers());
@@ -115,7 +119,13 @@ pub fn a_refused_member_fails_alone_and_keeps_its_last_report<O: Organization>()
         .count();
     // Everyone but the management account, the inactive member and the expired one; the
     // refused member's last report stays.
-    assert_eq!(written, MEMBERS - 3, "{:?}", names(dir.path()));
+    let inactive_members = usize::from(cloud.inactive().is_some());
+    assert_eq!(
+        written,
+        MEMBERS - 2 - inactive_members,
+        "{:?}",
+        names(dir.path())
+    );
     assert_no_secrets(&logs, &cloud.secrets());
 }
 
@@ -131,10 +141,15 @@ pub fn the_loop_names_every_listed_account_and_counts_by_account<O: Organization
     let done = format!(
         "credential_report_fetch_failures_total{{account=\"{management}\",reason=\"access_denied\"}} 1"
     );
-    let last = cloud.members().last().unwrap().0.clone();
-    let last_done =
-        format!("credential_report_fetch_last_success_timestamp_seconds{{account=\"{last}\"}}");
-    let metrics = fetcher.metrics_when(|m| m.contains(&done) && m.contains(&last_done));
+    // Every member's fetch ended: they end in any order, --fetch.concurrency at a time.
+    let ended: Vec<String> = (cloud.members().iter())
+        .filter(|(id, _)| Some(id) != cloud.inactive().as_ref())
+        .map(|(id, _)| {
+            format!("credential_report_fetch_last_attempt_timestamp_seconds{{account=\"{id}\"}}")
+        })
+        .collect();
+    let metrics =
+        fetcher.metrics_when(|m| m.contains(&done) && ended.iter().all(|e| m.contains(e)));
     let mut lines = Vec::new();
     for (id, name) in cloud.members() {
         lines.push(format!(
@@ -146,7 +161,7 @@ pub fn the_loop_names_every_listed_account_and_counts_by_account<O: Organization
     for (id, _) in cloud
         .members()
         .iter()
-        .filter(|(id, _)| *id != cloud.inactive())
+        .filter(|(id, _)| Some(id) != cloud.inactive().as_ref())
     {
         for metric in [
             "credential_report_fetch_last_attempt_timestamp_seconds",
@@ -175,9 +190,33 @@ pub fn a_failed_listing_touches_no_report<O: Organization>() {
     assert_eq!(snapshot(dir.path()), before, "the folder changed");
     assert_eq!(
         count(&cloud.actions(), O::ASSUME),
-        MEMBERS - 1,
+        MEMBERS - usize::from(cloud.inactive().is_some()),
         "no member fetched after the failed listing"
     );
+}
+
+/// A throttled listing is retried within the round, and the round goes on.
+pub fn a_throttled_listing_is_retried<O: Organization>() {
+    let cloud = O::start_organization();
+    cloud.fail(O::LISTING, Fault::Throttle, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, logs) = run_organization(&cloud, dir.path(), &["--fetch.retry-backoff=10ms"]);
+    assert_eq!(code, 1, "only the management account fails:\n{logs}");
+    if O::PROFILE.throttling_fails_the_attempt {
+        assert_says(
+            &logs,
+            &["account=(listing)", "reason=throttled", "retrying"],
+        );
+    } else {
+        // Retried within the call, as every call of a cloud paced by the fetcher.
+        assert_says(&logs, &["throttled; backing off"]);
+    }
+    let written = names(dir.path())
+        .iter()
+        .filter(|n| n.ends_with(".csv"))
+        .count();
+    let inactive_members = usize::from(cloud.inactive().is_some());
+    assert_eq!(written, MEMBERS - 1 - inactive_members, "{logs}");
 }
 
 /// A member that leaves keeps its report until `--organization.forget-after` has passed
@@ -229,7 +268,8 @@ pub fn excluded_accounts_and_other_shards_are_not_called<O: Organization>() {
     fetched.sort();
     let mut expected: Vec<String> = (members.iter())
         .map(|(id, _)| id.clone())
-        .filter(|id| *id != management && *id != members[4].0 && *id != cloud.inactive())
+        .filter(|id| *id != management && *id != members[4].0)
+        .filter(|id| Some(id) != cloud.inactive().as_ref())
         .collect();
     expected.sort();
     assert_eq!(fetched, expected, "each member once, in one shard");
@@ -241,7 +281,7 @@ pub fn excluded_accounts_and_other_shards_are_not_called<O: Organization>() {
 }
 
 /// The fetcher in its loop with `--organization` and `extra`.
-fn spawn_organization<O: Organization>(cloud: &O, dir: &Path, extra: &[&str]) -> Fetcher {
+pub fn spawn_organization<O: Organization>(cloud: &O, dir: &Path, extra: &[&str]) -> Fetcher {
     let own = cloud.args();
     let own: Vec<&str> = own.iter().map(String::as_str).collect();
     let provider = ["--provider", O::PROFILE.provider, "--organization"];
