@@ -10,6 +10,9 @@ the reader rather than the size limit.
     cargo build --release --bins
     python3 benches/hostile_memory.py [--binary PATH] [--before PATH] [--markdown benches/RESULTS.md]
 
+Then, at the default `--report.max-bytes`, the two reports that bound what it lets in (the
+well-formed one, and the most users a byte can make), each read and read again.
+
 `--before` reads the shapes whose peak the issue measured under a gigabyte with a second
 build too (the others took gigabytes: 2.57 GB, 3.6 GB asked).
 """
@@ -56,6 +59,13 @@ def write_repeated(path, head, unit, size, tail=b""):
         f.write(tail)
 
 
+def tiny_row(columns):
+    """A Tencent row of `columns` cells: account 1, user u, key ids k in both key slots."""
+    cells = [b""] * columns
+    cells[0], cells[1], cells[11], cells[18] = b"1", b"u", b"k", b"k"
+    return b",".join(cells) + b"\n"
+
+
 def shapes():
     """(name, what it is, how to write it into a path, peak measured before, in the issue)."""
     header = tencent_header().encode()
@@ -74,6 +84,9 @@ def shapes():
          "(each a user with every cell unreadable)",
          lambda p: write_repeated(p, header + b"\n", b"," * (columns - 1) + b"\n", 40_000_000),
          ""),
+        ("tiny-users", "a Tencent header, then 40 MB of rows of one-letter ids, name and two "
+         "key ids, every other cell empty (the most users and keys a byte can make)",
+         lambda p: write_repeated(p, header + b"\n", tiny_row(columns), 40_000_000), ""),
         ("well-formed", "the 100,000-user report of `generate-reports --users 100000 --seed 1`",
          None, "50 MiB for 23 MiB"),
     ]
@@ -140,11 +153,67 @@ def measure(binary, before, only):
     return results
 
 
+def reload_peaks(binary, max_bytes):
+    """At `max_bytes` (the default's size): for the well-formed report and the tiny users,
+    each as large as the limit lets it be, the exporter's peak RSS (default flags, per-user
+    series on) once it has read the file, and once the file is rewritten and read again,
+    while the version before is still held for serving."""
+    rows = []
+    header = tencent_header().encode()
+    for name in ("well-formed", "tiny-users"):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, f"{name}.csv")
+            if name == "tiny-users":
+                write_repeated(path, header + b"\n", tiny_row(header.count(b",") + 1),
+                               max_bytes - 1)
+            else:
+                # 100,000 users are 20.6 MiB: as many as fill the limit.
+                generate(folder, int(100_000 * max_bytes / 21_589_146 * 0.99))
+                os.rename(os.path.join(folder, "account-0000.csv"), path)
+            server = Process([binary, "--report.dir", folder, "--web.listen-address",
+                              "127.0.0.1:{port}", "--log.level", "debug",
+                              "--watch.debounce", "250ms"])
+            try:
+                server.wait_for("/-/ready")
+                loaded = server.status("VmHWM")
+                with open(path, "rb") as f:
+                    contents = f.read()
+                with open(path + ".tmp", "wb") as f:
+                    f.write(contents)
+                del contents
+                os.rename(path + ".tmp", path)
+                started = time.monotonic()
+                while sum("report loaded" in line for _, line in server.log) < 2:
+                    assert time.monotonic() - started < 120, server.log[-5:]
+                    time.sleep(0.05)
+                rows.append({"shape": name, "bytes": os.path.getsize(path),
+                             "users": int(re.findall(r"users=(\d+)", "\n".join(
+                                 line for _, line in server.log))[-1]),
+                             "loaded_peak_bytes": loaded,
+                             "reloaded_peak_bytes": server.status("VmHWM")})
+                print(rows[-1], file=sys.stderr)
+            finally:
+                server.stop()
+    return rows
+
+
 def mib(value):
     return f"{value / MIB:.1f} MiB"
 
 
-def markdown(results, command):
+def markdown_limits(rows, max_bytes):
+    lines = ["", f"At the default `--report.max-bytes` ({max_bytes // MIB} MiB), default flags "
+             "(per-user series on): a report as large as it allows, read, then rewritten "
+             "and read again while the version before is held for serving (no scrapes).", "",
+             "| Report | Size | Users | Peak RSS, read | Peak RSS, read again |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['shape']} | {mib(r['bytes'])} | {r['users']:,} | "
+                     f"{mib(r['loaded_peak_bytes'])} | **{mib(r['reloaded_peak_bytes'])}** |")
+    return lines
+
+
+def markdown(results, command, limits=()):
     lines = [SECTION_START, "## Peak memory while reading hostile reports (issue 27)", "",
              f"From one run of `{command}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
              f"on {machine()} (shared with other work). Each shape is generated by the script "
@@ -163,6 +232,8 @@ def markdown(results, command):
         lines.append(f"| {r['what']} | {mib(r['bytes'])} | {mib(r['bound_bytes'])} | "
                      f"**{mib(r['serve_peak_bytes'])}** | **{mib(r['check_peak_bytes'])}** | "
                      f"{r['serve_outcome']} | {before} | {'met' if met else 'NOT MET'} |")
+    if limits:
+        lines += markdown_limits(*limits)
     lines += ["", SECTION_END]
     return "\n".join(lines) + "\n"
 
@@ -174,12 +245,15 @@ def main():
     parser.add_argument("--markdown", help="splice the table into this file")
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--only", help="comma-separated shapes to read (all by default)")
+    parser.add_argument("--max-bytes", type=int, default=32 * MIB,
+                        help="the default --report.max-bytes, for the reload figures")
     args = parser.parse_args()
     only = args.only.split(",") if args.only else None
     results = measure(args.binary, args.before, only)
-    write_figures(results, args.out, "hostile_memory")
+    limits = reload_peaks(args.binary, args.max_bytes)
+    write_figures({"shapes": results, "at_max_bytes": limits}, args.out, "hostile_memory")
     command = "python3 benches/hostile_memory.py" + (" --before BEFORE" if args.before else "")
-    section = markdown(results, command)
+    section = markdown(results, command, (limits, args.max_bytes))
     print(section)
     if args.markdown:
         splice(args.markdown, section, SECTION_START, SECTION_END)
