@@ -146,8 +146,8 @@ pub struct ReportFlags {
     )]
     pub provider: ProviderChoice,
 
-    /// Larger files are refused before they are read (a report of 100,000 users is about 30 MB). In bytes, or with a unit: 512KiB, 256MiB, 1GiB (KB, MB, GB count in thousands).
-    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    /// Larger files are refused before they are read (a report of 100,000 users is about 21 MB); memory grows with the users a file lets in (docs/scaling.md). In bytes, or with a unit: 512KiB, 32MiB, 1GiB (KB, MB, GB count in thousands).
+    #[arg(long = "report.max-bytes", env = "CREDENTIAL_REPORT_MAX_BYTES", value_name = "BYTES", default_value = "32MiB", value_parser = parse_bytes)]
     pub max_bytes: u64,
 }
 

@@ -17,7 +17,7 @@ use regex::Regex;
 use tracing::{debug, error, info, warn};
 
 use crate::cores::on_every_core;
-use crate::report::{ReadOptions, ReportError};
+use crate::report::{ReadError, ReadOptions, ReportError};
 use crate::snapshot::{FolderState, ReportData, ReportState, Snapshot};
 
 /// Which files in the folder are reports, and what each is called.
@@ -373,14 +373,11 @@ fn load_timed(version: &Version, options: &LoadOptions) -> Loaded {
 
 /// Reads one version of a report.
 fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadError> {
-    let (bytes, generated) = read_version(version, options.max_bytes)?;
-    let (data, summary) = ReportData::build(
-        version.path.clone(),
-        &bytes,
-        &options.read,
-        generated,
-        options.keep_users,
-    )?;
+    let (mut file, generated) = read_version(version, options.max_bytes)?;
+    let path = version.path.clone();
+    let (read, keep) = (&options.read, options.keep_users);
+    let (data, summary) = ReportData::read(path, &mut file, read, generated, keep)
+        .map_err(|error| file.refusal(error))?;
     for cell_error in &summary.first_cell_errors {
         warn!(file = %version.path.display(), "unreadable cell, treated as absent: {cell_error}");
     }
@@ -394,13 +391,13 @@ fn load(version: &Version, options: &LoadOptions) -> Result<ReportData, LoadErro
     Ok(data)
 }
 
-/// The bytes of one version of a file, and when its report was generated. Refused: anything
-/// but a regular file, a file whose real path is outside its folder, and more than
-/// `max_bytes`, whatever the file's size says.
+/// One version of a file, opened to be read, and when its report was generated. Refused:
+/// anything but a regular file, a file whose real path is outside its folder, and a file
+/// whose size says more than `max_bytes` (the reading stops there whatever it said).
 pub(crate) fn read_version(
     version: &Version,
     max_bytes: u64,
-) -> Result<(Vec<u8>, Timestamp), LoadError> {
+) -> Result<(ReportFile, Timestamp), LoadError> {
     // Refused before the open where the listing already tells: opening a FIFO waits for
     // a writer, and opening a device can act on it.
     if let Some(kind) = not_a_file(version.file_type) {
@@ -413,13 +410,13 @@ pub(crate) fn read_version(
         });
     }
     let (file, size) = open_inside(version)?;
-    let bytes = read_file(&file, size, max_bytes)?;
+    let file = read_file(file, size, max_bytes);
     // A downloaded report carries no generation time; its file's is the best there is
     // (the fetcher sets it to the provider's).
     let generated = (version.modified)
         .and_then(|modified| Timestamp::try_from(modified).ok())
         .unwrap_or_else(Timestamp::now);
-    Ok((bytes, generated))
+    Ok((file, generated))
 }
 
 /// Opens a version's file if it is a regular file inside its folder, with its size.
@@ -472,21 +469,60 @@ fn not_a_file(file_type: fs::FileType) -> Option<&'static str> {
     }
 }
 
-/// Reads a whole file of `size` bytes (as its metadata says). Never more than `max_bytes`
-/// are held, whatever `size` says: a file may grow while it is read, and some (in /proc,
-/// on FUSE) say 0 and hold any amount.
-fn read_file(file: &fs::File, size: u64, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
-    use std::io::Read;
+/// An open report file as the reader reads it, a chunk at a time. Never more than
+/// `max_bytes` are read, whatever its size said: a file may grow while it is read, and some
+/// (in /proc, on FUSE) say 0 and hold any amount.
+pub(crate) struct ReportFile {
+    file: fs::File,
+    /// What the file's metadata said when it was opened.
+    pub(crate) size: u64,
+    /// Where reading has got to.
+    at: u64,
+    max_bytes: u64,
+}
 
-    // Room for the whole file at once, and one byte more: that byte tells a file of
-    // exactly `max_bytes` from a larger one.
-    let room = max_bytes.saturating_add(1);
-    let mut bytes = Vec::with_capacity(size.saturating_add(1).min(room) as usize);
-    file.take(room).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(LoadError::GrewTooLarge { max: max_bytes });
+fn read_file(file: fs::File, size: u64, max_bytes: u64) -> ReportFile {
+    ReportFile {
+        file,
+        size,
+        at: 0,
+        max_bytes,
     }
-    Ok(bytes)
+}
+
+impl ReportFile {
+    /// The refusal of a version whose reading failed with `error`: more than `max_bytes`,
+    /// if the reading got there (the reader saw an error where the bytes stopped).
+    pub(crate) fn refusal(&self, error: ReadError) -> LoadError {
+        match (self.at > self.max_bytes, error) {
+            (true, _) => LoadError::GrewTooLarge {
+                max: self.max_bytes,
+            },
+            (false, ReadError::Io(error)) => LoadError::Io(error),
+            (false, ReadError::Report(error)) => LoadError::Report(error),
+        }
+    }
+}
+
+impl io::Read for ReportFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // One byte more than `max_bytes` tells a file of exactly that size from a larger one.
+        let room = self.max_bytes.saturating_add(1).saturating_sub(self.at);
+        let room = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let read = io::Read::read(&mut self.file, &mut buf[..room])?;
+        self.at += read as u64;
+        match self.at > self.max_bytes {
+            true => Err(io::Error::other("more than --report.max-bytes")),
+            false => Ok(read),
+        }
+    }
+}
+
+impl io::Seek for ReportFile {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        self.at = io::Seek::seek(&mut self.file, to)?;
+        Ok(self.at)
+    }
 }
 
 fn next_state(
@@ -583,16 +619,22 @@ mod tests {
 
     #[test]
     fn reading_stops_at_max_bytes_whatever_the_size_said() {
+        use std::io::Read;
+
         let mut file = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut file, &[b'x'; 100]).unwrap();
         let read = |max| {
-            use std::io::Seek;
-            (&file).rewind().unwrap();
+            let file = file.try_clone().unwrap();
             // Told 0 bytes, as /proc files and some FUSE files say.
-            read_file(&file, 0, max)
+            let mut file = read_file(file, 0, max);
+            io::Seek::rewind(&mut file).unwrap();
+            let mut bytes = Vec::new();
+            let read = file.read_to_end(&mut bytes);
+            read.map(|_| bytes.len())
+                .map_err(|e| file.refusal(e.into()))
         };
         assert!(matches!(read(99), Err(LoadError::GrewTooLarge { max: 99 })));
-        assert_eq!(read(100).unwrap().len(), 100, "exactly max_bytes is read");
+        assert_eq!(read(100).unwrap(), 100, "exactly max_bytes is read");
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::model::{KeyFacts, KeyStatus, Over, Time, User, UserTable, UserType, DAY};
-use crate::report::{self, Coverage, Encoding, Provider, ReadOptions, ReadSummary, ReportError};
+use crate::report::{
+    self, Coverage, Encoding, Provider, ReadError, ReadOptions, ReadSummary, ReportError,
+};
 
 /// Per user type: how many users, and how many of them fail each check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -294,12 +296,47 @@ struct Reading {
     users: Option<UserTable>,
 }
 
+impl Reading {
+    fn new(keep_users: bool) -> Self {
+        Reading {
+            tally: Tally::new(),
+            users: keep_users.then(UserTable::new),
+        }
+    }
+
+    fn finish(
+        self,
+        path: PathBuf,
+        generated: Timestamp,
+        summary: ReadSummary,
+    ) -> (ReportData, ReadSummary) {
+        let mut users = self.users.unwrap_or_default();
+        users.shrink_to_fit();
+        let data = ReportData {
+            path,
+            provider: summary.provider,
+            coverage: summary.coverage,
+            generated,
+            aggregates: self.tally.into_aggregates(),
+            users,
+            rows: summary.rows,
+            cell_errors: summary.cell_errors,
+            encoding: summary.encoding,
+        };
+        (data, summary)
+    }
+}
+
 impl report::Sink for Reading {
     fn add(&mut self, _line: u64, user: &User<'_>) {
         self.tally.add(user);
         if let Some(users) = &mut self.users {
             users.push(user);
         }
+    }
+
+    fn start_over(&mut self) {
+        *self = Reading::new(self.users.is_some());
     }
 }
 
@@ -330,31 +367,24 @@ impl ReportData {
         generated: Timestamp,
         keep_users: bool,
     ) -> Result<(ReportData, ReadSummary), ReportError> {
-        let users = keep_users.then(|| {
-            let mut users = UserTable::new();
-            // Room for every user at once rather than by doubling: a row per line, near enough.
-            users.reserve(report::count_lines(bytes), bytes.len());
-            users
-        });
-        let mut reading = Reading {
-            tally: Tally::new(),
-            users,
-        };
+        let mut reading = Reading::new(keep_users);
         let summary = report::read_into(bytes, options, generated, &mut reading)?;
-        let mut users = reading.users.unwrap_or_default();
-        users.shrink_to_fit();
-        let data = ReportData {
-            path,
-            provider: summary.provider,
-            coverage: summary.coverage,
-            generated,
-            aggregates: reading.tally.into_aggregates(),
-            users,
-            rows: summary.rows,
-            cell_errors: summary.cell_errors,
-            encoding: summary.encoding,
-        };
-        Ok((data, summary))
+        Ok(reading.finish(path, generated, summary))
+    }
+
+    /// [`ReportData::build`] from a file, read a chunk at a time: nothing is held but the
+    /// users kept (their table grows with them: no room is made from the file's size or
+    /// lines, which a hostile file chooses) and a buffer of a bounded size.
+    pub fn read(
+        path: PathBuf,
+        source: &mut dyn report::Source,
+        options: &ReadOptions,
+        generated: Timestamp,
+        keep_users: bool,
+    ) -> Result<(ReportData, ReadSummary), ReadError> {
+        let mut reading = Reading::new(keep_users);
+        let summary = report::read_from(source, options, generated, &mut reading)?;
+        Ok(reading.finish(path, generated, summary))
     }
 }
 

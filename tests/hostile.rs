@@ -9,7 +9,7 @@ use std::os::unix::fs::symlink;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{report_with_users, users_line, Exporter, BINARY};
+use common::{report_with_users, tencent_header, users_line, Exporter, BINARY};
 
 /// What no page, metric or log may ever hold: it is only in files outside the folder.
 const SECRET: &str = "OUTSIDE-SECRET-7f3a9c";
@@ -118,6 +118,151 @@ fn a_huge_one_line_file_is_quoted_short() {
     let refusal = logs.lines().find(|l| l.contains("huge.csv")).unwrap();
     assert!(refusal.len() < 1_000, "{refusal}");
     assert!(!logs.contains('\u{1b}') && !page.contains('\u{1b}'));
+}
+
+/// The address space a reading may take beyond the process's own (its threads' stacks and
+/// allocator arenas, measured in each test): the reader holds a chunk of 256 KiB and a row
+/// of at most 64 KiB, and room is left for one more allocator arena (64 MiB), which glibc
+/// makes for a thread that did not have one (seen: 436 MiB at peak under a cap of 468).
+/// Before issue 27, each shape below asked for more than this: 260 MB for the header of
+/// commas, 16 bytes a field for a row of 8 Mi commas (192 MiB as its list doubled), 80
+/// bytes a line for the blank lines when serving (1.3 GB), twice the line (128 MiB).
+const READING_ROOM: u64 = 96 << 20;
+
+/// The reader's hostile shapes, generated at sizes that are quick to write: (report name,
+/// contents, what the refusal says).
+fn hostile_shapes() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let header = tencent_header();
+    let commas = ",".repeat(8 << 20) + "\n";
+    vec![
+        (
+            "header-commas",
+            (",".repeat(4_000_000) + "\n").into_bytes(),
+            "line 1: more than 256 fields",
+        ),
+        (
+            "comma-rows",
+            format!("{header}\n{}", commas.repeat(2)).into_bytes(),
+            "line 2: more than 256 fields",
+        ),
+        (
+            "bare-newlines",
+            vec![b'\n'; 16 << 20],
+            "line 65537: no header in the first 65536 bytes",
+        ),
+        (
+            "one-line",
+            [vec![b'A'; 64 << 20], vec![b'\n']].concat(),
+            "line 1: a row of more than 65536 bytes",
+        ),
+    ]
+}
+
+/// The peak address space of process `pid` so far, in bytes.
+fn vm_peak(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmPeak:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
+}
+
+/// `prlimit`'s arguments capping a child's address space at `bytes`.
+fn capped(bytes: u64) -> [String; 2] {
+    [format!("--as={bytes}"), "--".to_owned()]
+}
+
+/// Each hostile shape is refused with its line and reason by the exporter running under a
+/// cap on its address space of its own need with a folder of good reports plus
+/// [`READING_ROOM`]: a reader that held the file, or reserved room from its lines, would
+/// abort. The good report beside them is served throughout.
+#[test]
+fn hostile_shapes_are_refused_within_a_cap_on_memory() {
+    let shapes = hostile_shapes();
+    let flags = ["--report.max-bytes", "1GiB"];
+    // The exporter's own need: the same number of files, all good.
+    let baseline_dir = tempfile::tempdir().unwrap();
+    for name in ["good"].into_iter().chain(shapes.iter().map(|s| s.0)) {
+        let path = baseline_dir.path().join(format!("{name}.csv"));
+        fs::write(path, report_with_users(3)).unwrap();
+    }
+    let baseline = Exporter::start(baseline_dir.path(), &flags);
+    baseline.wait_for_sample(&users_line("one-line", 3));
+    let cap = vm_peak(baseline.pid()) + READING_ROOM;
+    drop(baseline);
+
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("good.csv"), report_with_users(3)).unwrap();
+    for (name, contents, _) in &shapes {
+        fs::write(dir.path().join(format!("{name}.csv")), contents).unwrap();
+    }
+    let launcher = ["prlimit".to_owned()].into_iter().chain(capped(cap));
+    let launcher: Vec<String> = launcher.collect();
+    let launcher: Vec<&str> = launcher.iter().map(String::as_str).collect();
+    let exporter = Exporter::spawn_via(&launcher, dir.path(), &flags);
+    exporter.wait_for_sample(&users_line("good", 3));
+    for (name, _, reason) in &shapes {
+        exporter.wait_for_sample(&format!("credential_report_up{{report=\"{name}\"}} 0"));
+        let logs = exporter.logs();
+        let refused = logs.lines().any(|line| {
+            line.contains("level=error")
+                && line.contains(&format!("{name}.csv"))
+                && line.contains(reason)
+        });
+        assert!(refused, "no refusal of {name} saying {reason:?}:\n{logs}");
+    }
+    assert_eq!(exporter.status("/-/healthy"), 200);
+    let (_, _, page) = exporter.get("/", None);
+    assert!(page.contains("more than 256 fields"), "{page}");
+    eprintln!(
+        "exporter capped at {} MiB: peak address space {} MiB",
+        cap >> 20,
+        vm_peak(exporter.pid()) >> 20
+    );
+}
+
+/// `check` refuses each hostile shape with its line and reason under a cap on its address
+/// space: the least a good report needs (found by halving) plus [`READING_ROOM`].
+#[test]
+fn check_refuses_hostile_shapes_within_a_cap_on_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.csv");
+    fs::write(&good, report_with_users(3)).unwrap();
+    let check = |cap: u64, file: &std::path::Path| {
+        Command::new("prlimit")
+            .args(capped(cap))
+            .args([BINARY, "check", "--report.max-bytes", "1GiB"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    // The least address space, to 4 MiB, in which `check` reads the good report.
+    let (mut fails, mut works) = (0u64, 4 << 30);
+    while works - fails > 4 << 20 {
+        let middle = (fails + works) / 2;
+        match check(middle, &good).status.code() {
+            Some(0 | 1) => works = middle,
+            _ => fails = middle,
+        }
+    }
+    let cap = works + READING_ROOM;
+    for (name, contents, reason) in hostile_shapes() {
+        let path = dir.path().join(format!("{name}.csv"));
+        fs::write(&path, contents).unwrap();
+        let output = check(cap, &path);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(reason), "{name}: {stderr}");
+        fs::remove_file(&path).unwrap();
+    }
+    eprintln!(
+        "check capped at {} MiB ({} MiB for a good report)",
+        cap >> 20,
+        works >> 20
+    );
 }
 
 /// `/dev/zero` says it is 0 bytes long and never ends; only regular files are read.

@@ -144,6 +144,7 @@ impl Walk {
             report_bytes: 0,
             coverage: None,
             found: [0; 3],
+            own_found: [0; 3],
             users: 0,
         };
         // The report's age is known even when its contents are refused, as the alert's is.
@@ -151,15 +152,16 @@ impl Walk {
             judging.record(&stale);
         }
         let own_found = judging.found;
-        let (bytes, generated) = match reload::read_version(version, self.max_bytes) {
+        judging.own_found = own_found;
+        let (mut file, generated) = match reload::read_version(version, self.max_bytes) {
             Ok(read) => read,
             Err(error) => {
                 let outcome = Outcome::refused(name, &version.path, own_found, error.to_string());
                 return (outcome, judging.render);
             }
         };
-        judging.report_bytes = bytes.len();
-        match report::read_into(&bytes, &self.read, generated, &mut judging) {
+        judging.report_bytes = usize::try_from(file.size).unwrap_or(usize::MAX);
+        match report::read_from(&mut file, &self.read, generated, &mut judging) {
             Ok(summary) => {
                 let outcome = Outcome {
                     report: name.to_owned(),
@@ -180,7 +182,7 @@ impl Walk {
                 if judging.coverage.is_some() {
                     judging.render.refused();
                 }
-                let error = LoadError::Report(error).to_string();
+                let error = file.refusal(error).to_string();
                 let outcome = Outcome::refused(name, &version.path, own_found, error);
                 (outcome, judging.render)
             }
@@ -198,6 +200,8 @@ struct Judging<'j, R> {
     coverage: Option<Coverage>,
     /// How many findings of each severity, as [`Outcome::found`].
     found: [u64; 3],
+    /// Of those, the report's own (its file's age), found before its rows were read.
+    own_found: [u64; 3],
     users: u64,
 }
 
@@ -222,6 +226,14 @@ impl<R: Render> Sink for Judging<'_, R> {
             .coverage
             .expect("a report's header comes before its rows");
         judge.user(user, line, &coverage, |finding| self.record(finding));
+    }
+
+    fn start_over(&mut self) {
+        if self.coverage.take().is_some() {
+            self.render.refused();
+        }
+        self.found = self.own_found;
+        self.users = 0;
     }
 }
 

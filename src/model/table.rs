@@ -46,18 +46,6 @@ impl UserTable {
         self.users.is_empty()
     }
 
-    /// Makes room for `users` more users read from `report_bytes` of report, at once
-    /// rather than by doubling (each doubling copies everything, and a hundred-megabyte
-    /// report makes a few dozen megabytes of table). Room is generous: pages never written
-    /// cost no memory, and [`UserTable::shrink_to_fit`] gives the rest back.
-    pub fn reserve(&mut self, users: usize, report_bytes: usize) {
-        self.users.reserve_exact(users);
-        // Two keys a user, as Tencent's and AWS's reports have slots for.
-        self.keys.reserve_exact(users * 2);
-        // Ids and names are well under half of a row's bytes.
-        self.text.reserve_exact(report_bytes / 2);
-    }
-
     /// Stores a copy of `user`.
     pub fn push(&mut self, user: &User<'_>) {
         let UserTable { text, users, keys } = self;
@@ -84,13 +72,13 @@ impl UserTable {
         });
     }
 
-    /// Gives back memory reserved for users that never came: the table lives until the
-    /// next version of its report.
+    /// Gives back the room the table grew into and did not fill (growing doubles it): the
+    /// table lives until the next version of its report.
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.keys.shrink_to_fit();
         // Shrinking in place: the allocator splits the block and copies nothing.
-        // A few spare slots (a reservation by line count) are not worth a copy.
+        // A few spare slots are not worth a copy.
         if self.users.capacity() - self.users.len() > self.users.len() / 64 {
             self.users.shrink_to_fit();
         }

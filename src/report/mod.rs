@@ -13,7 +13,7 @@ mod row;
 mod table;
 mod tencent_cam;
 
-use std::borrow::Cow;
+use std::io;
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -21,7 +21,9 @@ use jiff::Timestamp;
 use crate::model::User;
 use columns::HeaderRow;
 pub use decode::Encoding;
+use decode::{Guess, Text};
 use records::Records;
+pub use records::{HEADER_WITHIN_BYTES, MAX_FIELDS, MAX_RECORD_BYTES};
 pub use table::Sink;
 
 /// Evaluates `$body` with `$format` naming `$provider`'s [`table::ReportFormat`]: the one place
@@ -157,6 +159,47 @@ pub enum ReportError {
     },
     #[error("line {line}: a quoted field is never closed (a file cut off mid-write?)")]
     UnterminatedQuote { line: u64 },
+    #[error("line {line}: more than {max} fields, more than any report has columns (a spreadsheet export with thousands of empty columns?)")]
+    TooManyFields { line: u64, max: u64 },
+    #[error("line {line}: a row of more than {max} bytes, longer than any report's row can be (a line of megabytes, or a quote never closed?)")]
+    RecordTooLong { line: u64, max: u64 },
+    #[error("line {line}: no header in the first {within} bytes, only blank lines")]
+    NoHeader { line: u64, within: u64 },
+}
+
+/// Why a report read from a file stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read the file: {0}")]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+/// Why reading stopped, within this module: [`ReadError`], or a file taken for UTF-8 that
+/// is not, which is then read again from its start.
+#[derive(Debug)]
+enum Stop {
+    Io(io::Error),
+    Report(ReportError),
+    NotUtf8 { line: u64 },
+}
+
+impl From<ReportError> for Stop {
+    fn from(error: ReportError) -> Self {
+        Stop::Report(error)
+    }
+}
+
+impl From<Stop> for ReadError {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::Io(error) => ReadError::Io(error),
+            Stop::Report(error) => ReadError::Report(error),
+            // Only a read that guessed UTF-8 stops so, and it reads again.
+            Stop::NotUtf8 { line } => ReadError::Report(ReportError::Undecodable { line }),
+        }
+    }
 }
 
 /// At most this many characters of a file's text are quoted in any one error, and so in
@@ -223,81 +266,97 @@ impl ReadSummary {
     }
 }
 
-/// Reads one report, handing each user to `sink` as soon as its row is read, so callers
-/// that only aggregate never hold the whole report in memory. `generated` is when the
-/// report was made (its file's modification time): key ages count up to it.
+/// Where a report's bytes come from: read a chunk at a time, and rewound once if a file
+/// taken for UTF-8 turns out to be GB18030.
+pub trait Source: io::Read + io::Seek {}
+
+impl<T: io::Read + io::Seek> Source for T {}
+
+/// Reads one report from `source` a chunk at a time, handing each user to `sink` as soon as
+/// its row is read: what is held is the buffer of a chunk and the longest row (see
+/// [`MAX_RECORD_BYTES`]), never the file. A file taken for UTF-8 that turns out to be
+/// GB18030 is read again from its start, after [`Sink::start_over`]. `generated` is when
+/// the report was made (its file's modification time): key ages count up to it. `sink` may
+/// also take the line each user's row starts on (from 1, the header's), for findings that
+/// point into the file, and the provider before the first row.
+pub fn read_from(
+    source: &mut dyn Source,
+    options: &ReadOptions,
+    generated: Timestamp,
+    sink: &mut impl Sink,
+) -> Result<ReadSummary, ReadError> {
+    match read_as(source, Guess::Utf8, options, generated, sink) {
+        Err(Stop::NotUtf8 { line }) => {
+            source.rewind()?;
+            sink.start_over();
+            let guess = Guess::Gb18030 { not_utf8_at: line };
+            Ok(read_as(source, guess, options, generated, sink)?)
+        }
+        read => Ok(read?),
+    }
+}
+
+/// Reads one report held in memory, handing each user to `sink` as soon as its row is read.
 pub fn read(
     bytes: &[u8],
     options: &ReadOptions,
     generated: Timestamp,
-    mut sink: impl FnMut(&User<'_>),
+    sink: impl FnMut(&User<'_>),
 ) -> Result<ReadSummary, ReportError> {
-    read_into(bytes, options, generated, &mut sink)
+    read_into(bytes, options, generated, &mut EachUser(sink))
 }
 
-/// [`read`] into any [`Sink`]: one may also take the line each user's row starts on (from
-/// 1, the header's), for findings that point into the file, and the provider before the
-/// first row.
+/// [`read`] into any [`Sink`].
 pub fn read_into(
     bytes: &[u8],
     options: &ReadOptions,
     generated: Timestamp,
     sink: &mut impl Sink,
 ) -> Result<ReadSummary, ReportError> {
-    let opened = Opened::new(bytes, options)?;
-    let input = opened.input(generated, options);
-    with_format!(opened.provider, F => table::read::<F>(input, sink))
+    // All of the bytes are at hand: whether they are UTF-8 is known before the first row.
+    let guess = decode::guess(bytes);
+    let read = read_as(&mut io::Cursor::new(bytes), guess, options, generated, sink);
+    read.map_err(|stop| match ReadError::from(stop) {
+        ReadError::Report(error) => error,
+        ReadError::Io(error) => unreachable!("reading memory cannot fail: {error}"),
+    })
 }
 
-/// A report decoded, its header read and its provider known.
-struct Opened<'b> {
-    text: Cow<'b, str>,
-    encoding: Encoding,
-    header: HeaderRow,
-    provider: Provider,
-    /// Where the rows after the header start, and on which line.
-    body: (usize, u64),
+/// Each user to a closure; the bytes of [`read`] are never read twice.
+struct EachUser<F>(F);
+
+impl<F: FnMut(&User<'_>)> Sink for EachUser<F> {
+    fn add(&mut self, _line: u64, user: &User<'_>) {
+        (self.0)(user)
+    }
+
+    fn start_over(&mut self) {
+        unreachable!("a report in memory is read once: its encoding is known before its rows")
+    }
 }
 
-impl<'b> Opened<'b> {
-    fn new(bytes: &'b [u8], options: &ReadOptions) -> Result<Self, ReportError> {
-        let (text, encoding) =
-            decode::decode(bytes).map_err(|e| ReportError::Undecodable { line: e.line })?;
-        if text.bytes().all(|b| b.is_ascii_whitespace()) {
-            return Err(ReportError::Empty);
-        }
-        let (header, body) = {
-            let mut records = Records::new(&text);
-            let header = match records.next_record() {
-                Some(record) => HeaderRow::new(record.iter()),
-                None => return Err(ReportError::Empty),
-            };
-            (header, (records.position(), records.line()))
-        };
-        let provider = match options.provider {
-            Some(provider) => provider,
-            None => detect(&header)?,
-        };
-        Ok(Opened {
-            text,
-            encoding,
-            header,
-            provider,
-            body,
-        })
-    }
-
-    fn input<'o>(&'o self, generated: Timestamp, options: &'o ReadOptions) -> table::Input<'o> {
-        let (at, line) = self.body;
-        table::Input {
-            text: &self.text,
-            records: Records::starting_at(&self.text, at, line),
-            header: &self.header,
-            encoding: self.encoding,
-            generated,
-            timezone: &options.timezone,
-        }
-    }
+/// Reads one report from `source`, taking it for what `guess` says until its bytes tell.
+fn read_as(
+    source: &mut dyn Source,
+    guess: Guess,
+    options: &ReadOptions,
+    generated: Timestamp,
+    sink: &mut impl Sink,
+) -> Result<ReadSummary, Stop> {
+    let mut records = Records::new(Text::new(source, guess));
+    let header = records.header()?;
+    let provider = match options.provider {
+        Some(provider) => provider,
+        None => detect(&header)?,
+    };
+    let input = table::Input {
+        encoding: records.encoding(),
+        records,
+        header: &header,
+        generated,
+        timezone: &options.timezone,
+    };
+    with_format!(provider, F => table::read::<F>(input, sink))
 }
 
 /// The provider whose columns fit `header` best. At least two of its columns must be
@@ -317,43 +376,6 @@ pub fn detect(header: &HeaderRow) -> Result<Provider, ReportError> {
             seen: header.first_cells(),
         }),
     }
-}
-
-/// Lines in `bytes`, near enough the rows of a report: room for its users is made at once.
-/// Counted in runs of up to 255 into a byte, which the compiler turns into wide vector adds
-/// (a plain `filter().count()` widens every byte to 64 bits first).
-pub fn count_lines(bytes: &[u8]) -> usize {
-    bytes
-        .chunks(255)
-        .map(|run| run.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n')))
-        .map(usize::from)
-        .sum()
-}
-
-/// The CSV reader ends an unclosed quoted field silently at the end of the file; in a
-/// report that only happens when a write was cut off, so it must refuse the version.
-/// Given the bytes of the last record, tells whether a quote is still open at the end.
-fn quote_left_open(last_record: &[u8]) -> bool {
-    #[derive(PartialEq)]
-    enum State {
-        FieldStart,
-        Unquoted,
-        Quoted,
-        QuoteInQuoted,
-    }
-    let mut state = State::FieldStart;
-    for &byte in last_record {
-        state = match (state, byte) {
-            (State::FieldStart, b'"') => State::Quoted,
-            (State::Quoted, b'"') => State::QuoteInQuoted,
-            (State::Quoted, _) => State::Quoted,
-            // `""` inside quotes is an escaped quote.
-            (State::QuoteInQuoted, b'"') => State::Quoted,
-            (_, b',' | b'\n') => State::FieldStart,
-            (_, _) => State::Unquoted,
-        };
-    }
-    state == State::Quoted
 }
 
 #[cfg(test)]
@@ -381,11 +403,15 @@ mod tests {
         );
     }
 
-    /// A file may be a link to a secret, or one line of megabytes: an error quotes at most
-    /// a short, escaped start of it.
+    /// A file may be a link to a secret, or one long line: an error quotes at most a short,
+    /// escaped start of it.
     #[test]
     fn an_unknown_header_is_quoted_short_and_escaped() {
-        let secret = format!("PASSWORD=\u{1b}[31m{}", "s".repeat(1 << 20));
+        // Two cells as long as a row may be.
+        let secret = format!(
+            "PASSWORD=\u{1b}[31m{}",
+            "s".repeat(MAX_RECORD_BYTES / 2 - 20)
+        );
         let line = format!("{secret},{secret}\n");
         let options = ReadOptions {
             timezone: TimeZone::UTC,
@@ -442,5 +468,70 @@ mod tests {
                 column: "UserType".into()
             }
         );
+    }
+
+    /// The bounds leave room for columns the consoles may add: eight times the widest
+    /// report's, and sixteen times a row of every column at its longest (about 4 KiB).
+    #[test]
+    fn the_bounds_have_room_beyond_every_providers_report() {
+        for provider in Provider::ALL {
+            let columns = with_format!(provider, F => table::columns::<F>()).len();
+            assert!(8 * columns <= MAX_FIELDS, "{provider}: {columns} columns");
+        }
+        const { assert!(16 * 4096 <= MAX_RECORD_BYTES) };
+    }
+
+    /// Users that record each start over, as the exporter's and `check`'s sinks do.
+    #[derive(Default)]
+    struct Names {
+        names: Vec<String>,
+        starts: usize,
+    }
+
+    impl Sink for Names {
+        fn add(&mut self, _line: u64, user: &User<'_>) {
+            self.names.push(user.username.to_owned());
+        }
+
+        fn start_over(&mut self) {
+            self.names.clear();
+            self.starts += 1;
+        }
+    }
+
+    /// A GBK file is read as UTF-8 until a byte shows it is not, then again from its start:
+    /// its first names, though valid UTF-8 by chance, come out as the GBK they are, once.
+    #[test]
+    fn a_gbk_file_that_starts_like_utf8_is_read_again_as_gbk() {
+        use encoding_rs::GB18030;
+        // A Chinese name whose GBK bytes happen to be UTF-8 too.
+        let lucky = ('\u{4e00}'..='\u{9fff}')
+            .map(String::from)
+            .find(|name| {
+                let (bytes, _, _) = GB18030.encode(name);
+                std::str::from_utf8(&bytes).is_ok()
+            })
+            .unwrap();
+        let header = Provider::TencentCam.documented_header();
+        let row = |name: &str| {
+            let cells = header.split(',').count();
+            format!("1,{name}{}", ",".repeat(cells - 2))
+        };
+        let text = format!("{header}\n{}\n{}\n", row(&lucky), row("张三"));
+        let (bytes, _, _) = GB18030.encode(&text);
+        let options = ReadOptions {
+            timezone: TimeZone::UTC,
+            provider: None,
+        };
+        let mut names = Names::default();
+        let mut source = io::Cursor::new(&bytes[..]);
+        let summary = read_from(&mut source, &options, Timestamp::UNIX_EPOCH, &mut names).unwrap();
+        assert_eq!(summary.encoding, Encoding::Gb18030);
+        assert_eq!(names.names, [lucky.as_str(), "张三"]);
+        assert_eq!(names.starts, 1);
+        // Read from memory, the same, at once.
+        let mut names = Names::default();
+        read_into(&bytes, &options, Timestamp::UNIX_EPOCH, &mut names).unwrap();
+        assert_eq!((names.names.len(), names.starts), (2, 0));
     }
 }

@@ -10,7 +10,7 @@ use super::columns::{Header, HeaderRow};
 use super::generate::Spec;
 use super::records::Records;
 use super::row::Row;
-use super::{quote_left_open, Coverage, Encoding, Provider, ReadSummary, ReportError};
+use super::{Coverage, Encoding, Provider, ReadSummary, ReportError, Stop};
 use crate::model::{Time, User};
 
 /// One provider's report: where its columns are, what it can tell, and how a row becomes
@@ -68,20 +68,16 @@ pub trait Sink {
 
     /// One user, and the line its row starts on (from 1, the header's).
     fn add(&mut self, line: u64, user: &User<'_>);
+
+    /// Forget every user added: the file is read again from its start (it was taken for
+    /// UTF-8 until a byte showed it is GB18030), and [`Sink::begin`] comes again.
+    fn start_over(&mut self);
 }
 
-/// Most sinks want only the users.
-impl<T: FnMut(&User<'_>)> Sink for T {
-    fn add(&mut self, _line: u64, user: &User<'_>) {
-        self(user)
-    }
-}
-
-/// A decoded report whose header row has been read.
-pub struct Input<'t> {
-    pub text: &'t str,
+/// A report whose header row has been read.
+pub struct Input<'t, 's> {
     /// The rows after the header.
-    pub records: Records<'t>,
+    pub records: Records<'s>,
     pub header: &'t HeaderRow,
     pub encoding: Encoding,
     pub generated: Timestamp,
@@ -89,10 +85,10 @@ pub struct Input<'t> {
 }
 
 /// Reads the rows, handing each user to `sink` in report order.
-pub fn read<F: ReportFormat>(
-    input: Input<'_>,
+pub(super) fn read<F: ReportFormat>(
+    input: Input<'_, '_>,
     sink: &mut impl Sink,
-) -> Result<ReadSummary, ReportError> {
+) -> Result<ReadSummary, Stop> {
     let mut located = Header::new(input.header, F::PROVIDER);
     let layout = F::layout(&mut located);
     located.finish()?;
@@ -106,39 +102,39 @@ pub fn read<F: ReportFormat>(
         first_cell_errors: Vec::new(),
         encoding: input.encoding,
     };
-    let text = input.text.as_bytes();
     let generated = Time::from(input.generated);
     let mut dates = LocalDates::new(input.timezone.clone());
     let mut records = input.records;
-    // Where the last record starts, and on which line.
+    // The line the last record starts on, and whether it left a quote open.
     let mut last_record = None;
     sink.begin(F::PROVIDER, &summary.coverage);
-    while let Some(record) = records.next_record() {
+    while let Some(record) = records.next_record()? {
         let line = record.line;
         if record.len() != names.len() {
             // A quote opened and never closed swallows the rest of the file into one
             // field, which then looks like a short row; name the real fault.
-            return Err(match quote_left_open(&text[record.start..]) {
+            return Err(match record.open_quote {
                 true => ReportError::UnterminatedQuote { line },
                 false => ReportError::RaggedRow {
                     line,
                     expected: names.len() as u64,
                     found: record.len() as u64,
                 },
-            });
+            }
+            .into());
         }
-        last_record = Some((record.start, line));
+        last_record = Some((line, record.open_quote));
         let mut row = Row::new(&record, names, &mut dates, &mut summary);
         let user = F::user(&layout, &mut row, generated);
         summary.rows += 1;
         sink.add(line, &user);
     }
     // Every account has users to report; a header alone is a write cut off early.
-    let Some((last_start, line)) = last_record else {
-        return Err(ReportError::NoUsers);
+    let Some((line, open_quote)) = last_record else {
+        return Err(ReportError::NoUsers.into());
     };
-    if quote_left_open(&text[last_start..]) {
-        return Err(ReportError::UnterminatedQuote { line });
+    if open_quote {
+        return Err(ReportError::UnterminatedQuote { line }.into());
     }
     Ok(summary)
 }

@@ -641,11 +641,24 @@ mod tests {
     }
 
     #[test]
-    fn megabyte_names_are_voided() {
-        let long = "x".repeat(2 << 20);
+    fn long_names_are_voided() {
+        let long = "x".repeat(32 << 10);
         let (user, summary) = one_user(&format!("1,{long},Sub-user,2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,FALSE,{NO_KEY},{NO_KEY}"));
         assert_eq!(user.username, "");
         assert_eq!(summary.cell_errors, 1);
         assert!(summary.first_cell_errors[0].found.chars().count() <= 65);
+    }
+
+    /// A name of megabytes makes a row longer than any report's: the file is refused as
+    /// soon as that much of the row is read, without holding the rest.
+    #[test]
+    fn a_row_of_megabytes_is_refused() {
+        let long = "x".repeat(2 << 20);
+        let row = format!("1,{long},Sub-user,2020/1/1 0:00:00,TRUE,FALSE,TRUE,TRUE,TRUE,TRUE,FALSE,{NO_KEY},{NO_KEY}");
+        let error = read_text(&format!("{HEADER}\n{row}\n")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "line 2: a row of more than 65536 bytes, longer than any report's row can be (a line of megabytes, or a quote never closed?)"
+        );
     }
 }

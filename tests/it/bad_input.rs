@@ -135,14 +135,16 @@ fn bad_values_void_their_cell_and_are_counted() {
         )
         .unwrap();
     }
-    let huge_name = "x".repeat(3 << 20);
-    let megabyte_field = report_with_users(2).replace("user1", &huge_name);
-    fs::write(dir.path().join("megabyte-field.csv"), megabyte_field).unwrap();
+    // As long as a name can be in a row a report may have (a longer row is refused: see
+    // tests/hostile.rs).
+    let huge_name = "x".repeat(48 << 10);
+    let long_field = report_with_users(2).replace("user1", &huge_name);
+    fs::write(dir.path().join("long-field.csv"), long_field).unwrap();
     let exporter = Exporter::start(dir.path(), &[]);
     for name in [
         "unknown-user-type",
         "impossible-dates",
-        "megabyte-field",
+        "long-field",
         "alibaba-bad-values",
     ] {
         exporter.wait_for_sample(&format!("credential_report_up{{report=\"{name}\"}} 1"));
@@ -158,7 +160,7 @@ fn bad_values_void_their_cell_and_are_counted() {
         .contains("credential_report_users{report=\"impossible-dates\",user_type=\"sub_user\"} 2"));
     assert!(
         !metrics.contains(&huge_name[..2000]),
-        "a megabyte cell never becomes a label"
+        "a long cell never becomes a label"
     );
     let logs = exporter.logs();
     for expected in [
@@ -166,7 +168,7 @@ fn bad_values_void_their_cell_and_are_counted() {
         "line 3, column UserType: expected Sub-user, Collaborator, WeWork-Sub-user or Message-receiver, found \\\"Robot\\\"",
         "impossible-dates.csv",
         "line 3, column CreationTime: expected a date like 2019/8/16 9:25:56, N/A or not_supported, found \\\"2019/13/45 25:61:00\\\"",
-        "megabyte-field.csv",
+        "long-field.csv",
         "line 3, column Username: expected an id of at most 1024 bytes",
         "aws-bad-values.csv",
         "line 3, column user_creation_time: expected a date like 2024-05-06T07:08:09+00:00, N/A or not_supported, found \\\"2019-02-30T00:00:00+00:00\\\"",
@@ -177,8 +179,8 @@ fn bad_values_void_their_cell_and_are_counted() {
         assert!(logs.contains(expected), "log lacks {expected:?}:\n{}", &logs[..logs.len().min(5000)]);
     }
     assert!(
-        logs.len() < 100_000,
-        "a megabyte cell is shortened in the log"
+        !logs.contains(&huge_name[..200]),
+        "a long cell is shortened in the log"
     );
 }
 
