@@ -21,6 +21,7 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
@@ -86,6 +87,19 @@ impl AwsIam {
     pub async fn new(flags: &Flags, poll_interval: Duration) -> anyhow::Result<AwsIam> {
         for arn in &flags.role_arns {
             account_of_role(arn)?;
+        }
+        // As Alibaba's and Tencent's endpoints: https, or plain http to loopback for tests.
+        // (A profile's endpoint_url is refused by the connector, at the first call.)
+        for variable in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_IAM",
+            "AWS_ENDPOINT_URL_STS",
+        ] {
+            if let Ok(url) = std::env::var(variable) {
+                if let Some(rest) = url.trim().strip_prefix("http://") {
+                    super::api::refuse_plain_http(variable, &url, host_of(rest))?;
+                }
+            }
         }
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client())
@@ -197,8 +211,9 @@ impl AwsIam {
                 const ACTION: &str = "GetCredentialReport";
                 match iam.get_credential_report().send().await {
                     Ok(answer) => {
+                        // Taken, not copied: the report is held once.
                         let (Some(content), Some(generated)) =
-                            (answer.content(), answer.generated_time())
+                            (answer.content, answer.generated_time)
                         else {
                             calls.record(ACTION, FailureReason::InvalidResponse.as_str());
                             return Err(FetchError::new(
@@ -218,7 +233,7 @@ impl AwsIam {
                             )
                         })?;
                         calls.record(ACTION, CALL_SUCCESS);
-                        return Ok((content.as_ref().to_vec(), generated));
+                        return Ok((content.into_inner(), generated));
                     }
                     Err(error) => match error.code() {
                         Some("ReportInProgress") => {
@@ -483,8 +498,10 @@ fn http_client() -> SharedHttpClient {
     SharedHttpClient::new(Capped(client))
 }
 
-/// An HTTP client whose answers' bodies fail once they pass the cap: the SDK reads a whole
-/// answer into memory before it parses it, whatever its size (a 1 GiB answer took 2.7 GB).
+/// An HTTP client that reads each answer whole into one buffer, and refuses one past the
+/// cap (at once when its `Content-Length` says so). The SDK reads a whole answer into memory
+/// before it parses it, whatever its size (a 1 GiB answer took 2.7 GB), in pieces it then
+/// joins: given one piece, it joins nothing, so the answer is held once.
 #[derive(Debug)]
 struct Capped<T>(T);
 
@@ -500,27 +517,71 @@ impl HttpClient for Capped<SharedHttpClient> {
 
 impl HttpConnector for Capped<SharedHttpConnector> {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        // Plain http only to loopback (tests) and to the link-local credential endpoints the
+        // SDK itself allows it for (instance metadata, ECS and EKS Pod Identity agents).
+        if let Some(rest) = request.uri().strip_prefix("http://") {
+            let host = host_of(rest);
+            if !super::api::is_loopback(host)
+                && !host.starts_with("169.254.")
+                && !host.starts_with("[fd00:ec2::")
+            {
+                let refused = super::api::refuse_plain_http("the AWS endpoint", host, host)
+                    .expect_err("neither loopback nor link-local");
+                return HttpConnectorFuture::ready(Err(ConnectorError::user(refused.into())));
+            }
+        }
         let call = self.0.call(request);
         HttpConnectorFuture::new(async move {
-            Ok(call
-                .await?
-                .map(|body| capped(body, super::api::MAX_ANSWER_BYTES)))
+            let mut response = call.await?;
+            let declared = response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.parse::<u64>().ok());
+            let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+            *response.body_mut() = read_capped(body, declared, super::api::MAX_ANSWER_BYTES).await;
+            Ok(response)
         })
     }
 }
 
-/// `body`, failing with a plain error once more than `max` bytes came.
-fn capped(body: SdkBody, max: usize) -> SdkBody {
+/// The host of `host[:port][/path]`, as a URL writes it (`[::1]` for IPv6).
+fn host_of(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or("");
+    match authority.strip_prefix('[') {
+        Some(v6) => &authority[..v6.find(']').map_or(authority.len(), |i| i + 2)],
+        None => authority.split(':').next().unwrap_or(""),
+    }
+}
+
+/// `body` read whole, or a body that fails with the reason: the SDK then reports a response
+/// error (`invalid_response`) saying it.
+async fn read_capped(body: SdkBody, declared: Option<u64>, max: usize) -> SdkBody {
     use http_body_util::BodyExt;
-    let limited = http_body_util::Limited::new(body, max).map_err(move |error| {
-        match error.is::<http_body_util::LengthLimitError>() {
-            true => {
-                format!("the answer is larger than {max} bytes, the most the fetcher holds").into()
-            }
-            false => error,
+    let failing = |message: String| {
+        let error: Box<dyn std::error::Error + Send + Sync> = message.into();
+        let frames = futures_util::stream::iter([Err::<http_body::Frame<bytes::Bytes>, _>(error)]);
+        SdkBody::from_body_1_x(http_body_util::StreamBody::new(frames))
+    };
+    let too_large = || {
+        failing(format!(
+            "the answer is larger than {max} bytes, the most the fetcher reads"
+        ))
+    };
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large();
+    }
+    let mut buffer = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        match frame.map(http_body::Frame::into_data) {
+            Ok(Ok(data)) if buffer.len() + data.len() > max => return too_large(),
+            Ok(Ok(data)) => buffer.extend_from_slice(&data),
+            Ok(Err(_trailers)) => {}
+            Err(e) => return failing(format!("reading the answer: {e}")),
         }
-    });
-    SdkBody::from_body_1_x(limited)
+    }
+    SdkBody::from(buffer)
 }
 
 #[cfg(test)]
@@ -561,18 +622,31 @@ mod tests {
     #[tokio::test]
     async fn answers_past_the_cap_fail_with_a_plain_error() {
         use http_body_util::BodyExt;
-        let read = |bytes: &'static [u8], max| async move {
-            capped(SdkBody::from(bytes), max)
+        let read = |bytes: &'static [u8], declared, max| async move {
+            read_capped(SdkBody::from(bytes), declared, max)
+                .await
                 .collect()
                 .await
                 .map(|b| b.to_bytes())
         };
-        assert_eq!(read(b"0123456789", 10).await.unwrap(), &b"0123456789"[..]);
-        let error = read(b"0123456789", 9).await.unwrap_err().to_string();
         assert_eq!(
-            error,
-            "the answer is larger than 9 bytes, the most the fetcher holds"
+            read(b"0123456789", Some(10), 10).await.unwrap(),
+            &b"0123456789"[..]
         );
+        let past = "the answer is larger than 9 bytes, the most the fetcher reads";
+        let error = read(b"0123456789", None, 9).await.unwrap_err().to_string();
+        assert_eq!(error, past);
+        // Refused on its word, before a byte is read.
+        let error = read(b"", Some(1 << 30), 9).await.unwrap_err().to_string();
+        assert_eq!(error, past);
+    }
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(host_of("127.0.0.1:4566/x"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9"), "[::1]");
+        assert_eq!(host_of("user@iam.example.com"), "iam.example.com");
+        assert_eq!(host_of("iam.example.com?x"), "iam.example.com");
     }
 
     #[test]

@@ -14,15 +14,16 @@ mod sts;
 use std::collections::BTreeMap;
 
 use futures_util::{StreamExt, TryStreamExt};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{failed_call, ApiClient, Endpoint, Env};
+use super::api::{failed_call, ApiClient, Endpoint, Env, MAX_ANSWER_BYTES, MAX_REPORT_BYTES};
 use super::call::{self, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::Secret;
 use super::{ApiCalls, FailureReason, FetchError, FetchedReport};
+use envelope::{at_most, Num};
 use report::{Details, Key, Kind, LastUsed, Person, Protection, REPORT_TZ};
 
 const VERSION: &str = "2019-01-16";
@@ -36,6 +37,14 @@ const SUB_ACCOUNTS_PER_CALL: usize = 50;
 const SECRET_IDS_PER_CALL: usize = 10;
 /// Throttled calls are tried again up to this many times, waiting 250 ms, 500 ms, 1 s … (8 s at most).
 const THROTTLE_RETRIES: u32 = 6;
+/// The entries of one answer's list at most, far more than CAM gives for the page size we
+/// ask (50 or 10): a longer list is refused before it is held.
+const LIST_MAX: usize = 1_000;
+/// People in the account at most (ListUsers answers them all at once); a report of 100,000
+/// users is about 30 MB, and a fetch of it would take over two hours at CAM's rate.
+const PEOPLE_MAX: usize = 100_000;
+/// A SecretId is 36 characters; one longer than this is not one, and is not kept.
+const SECRET_ID_MAX: usize = 128;
 /// TKE temporary keys are renewed when a tenth of their life is left.
 const RENEW_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_secs(sts::DURATION / 10);
 
@@ -110,6 +119,9 @@ pub struct TencentCam {
     tke: Option<sts::Tke>,
     pacer: Pacer,
     retries: Retries,
+    /// Bytes of every answer so far: the lists of people are read one after another, and
+    /// together may not pass [`MAX_REPORT_BYTES`].
+    answered: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +209,7 @@ impl TencentCam {
                 throttled: THROTTLE_RETRIES,
                 base: std::time::Duration::from_millis(250),
             },
+            answered: Default::default(),
         })
     }
 
@@ -238,22 +251,17 @@ impl TencentCam {
     async fn owner_uin(&self, calls: &ApiCalls) -> Result<String, FetchError> {
         #[derive(Deserialize)]
         struct AppId {
-            #[serde(rename = "OwnerUin")]
-            owner_uin: Value,
+            #[serde(rename = "OwnerUin", default)]
+            owner_uin: Num,
         }
         let a: AppId = self.required(calls, "GetUserAppId", json!({})).await?;
-        let uin = match a.owner_uin {
-            Value::String(s) => s,
-            Value::Number(n) => n.to_string(),
-            _ => String::new(),
-        };
-        if uin.is_empty() || !uin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(FetchError::invalid(
+        match a.owner_uin {
+            Num(Some(uin)) => Ok(uin.to_string()),
+            Num(None) => Err(FetchError::invalid(
                 "GetUserAppId",
                 "OwnerUin is not a number",
-            ));
+            )),
         }
-        Ok(uin)
     }
 
     /// Everyone the report lists: sub-users, collaborators, WeCom sub-users, message receivers,
@@ -261,16 +269,33 @@ impl TencentCam {
     async fn people(&self, calls: &ApiCalls) -> Result<Vec<Person>, FetchError> {
         #[derive(Deserialize)]
         struct Users {
-            #[serde(rename = "Data", default)]
+            #[serde(
+                rename = "Data",
+                default,
+                deserialize_with = "at_most::<PEOPLE_MAX, _, _>"
+            )]
             data: Vec<UserInfo>,
         }
+        // The lists are all read before anyone's details: what they hold stays until the
+        // report is written, so their answers together are bounded.
+        let start = self.answered.load(std::sync::atomic::Ordering::Relaxed);
+        let within = |action: &str| {
+            let read = self.answered.load(std::sync::atomic::Ordering::Relaxed) - start;
+            match read > MAX_REPORT_BYTES {
+                true => Err(FetchError::invalid(
+                    action,
+                    format!("the lists of people passed {MAX_REPORT_BYTES} bytes, the most the fetcher takes for a report"),
+                )),
+                false => Ok(()),
+            }
+        };
         let mut by_uin: BTreeMap<u64, Person> = BTreeMap::new();
         let users: Users = self.required(calls, "ListUsers", json!({})).await?;
         for u in users.data {
             by_uin.insert(u.uin, person(u, Kind::SubUser));
         }
         for u in self
-            .offset_pages::<UserInfo>(calls, "ListCollaborators", "TotalNum", "Data", true)
+            .offset_pages::<UserInfo>(calls, "ListCollaborators", true, &within)
             .await?
         {
             by_uin
@@ -278,13 +303,7 @@ impl TencentCam {
                 .or_insert_with(|| person(u, Kind::Collaborator));
         }
         for u in self
-            .offset_pages::<UserInfo>(
-                calls,
-                "ListWeChatWorkSubAccounts",
-                "TotalCount",
-                "Data",
-                false,
-            )
+            .offset_pages::<UserInfo>(calls, "ListWeChatWorkSubAccounts", false, &within)
             .await?
         {
             // Also listed by ListUsers on some accounts: the WeCom kind wins.
@@ -293,17 +312,18 @@ impl TencentCam {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Receiver {
-            uid: Value,
             #[serde(default)]
-            uin: Option<Value>,
+            uid: Num,
+            #[serde(default)]
+            uin: Num,
             name: String,
         }
         let mut receivers = Vec::new();
         for r in self
-            .offset_pages::<Receiver>(calls, "ListReceiver", "TotalCount", "Receivers", false)
+            .offset_pages::<Receiver>(calls, "ListReceiver", false, &within)
             .await?
         {
-            let uin = r.uin.as_ref().and_then(number);
+            let Num(uin) = r.uin;
             // A sub-user who also receives messages is listed once, as the sub-user.
             if uin.is_some_and(|u| by_uin.contains_key(&u)) {
                 continue;
@@ -311,7 +331,7 @@ impl TencentCam {
             receivers.push(Person {
                 id: uin
                     .map(|u| u.to_string())
-                    .or_else(|| number(&r.uid).map(|u| u.to_string()))
+                    .or_else(|| r.uid.0.map(|u| u.to_string()))
                     .unwrap_or_default(),
                 uin,
                 name: r.name,
@@ -324,7 +344,7 @@ impl TencentCam {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct SubAccounts {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
             sub_accounts: Vec<SubAccount>,
         }
         #[derive(Deserialize)]
@@ -345,6 +365,7 @@ impl TencentCam {
                     json!({ "FilterSubAccountUin": chunk }),
                 )
                 .await?;
+            within("DescribeSubAccounts")?;
             for s in a.sub_accounts {
                 if let Some(p) = by_uin.get_mut(&s.uin) {
                     if let Some(kind) = s.user_type.and_then(Kind::from_user_type) {
@@ -355,6 +376,12 @@ impl TencentCam {
                     }
                 }
             }
+        }
+        if by_uin.len() + receivers.len() > PEOPLE_MAX {
+            return Err(FetchError::invalid(
+                "ListUsers",
+                format!("the lists name more than {PEOPLE_MAX} people"),
+            ));
         }
         let mut people: Vec<Person> = by_uin.into_values().chain(receivers).collect();
         people.sort_by(|a, b| (a.kind, a.uin, &a.name).cmp(&(b.kind, b.uin, &b.name)));
@@ -373,25 +400,22 @@ impl TencentCam {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Flags {
-            login_flag: Option<BTreeMap<String, Value>>,
-            action_flag: Option<BTreeMap<String, Value>>,
+            #[serde(default)]
+            login_flag: Option<FlagSet>,
+            #[serde(default)]
+            action_flag: Option<FlagSet>,
         }
-        let on = |flags: &Option<BTreeMap<String, Value>>, names: &[&str]| {
-            flags.as_ref().is_some_and(|f| {
-                f.iter().any(|(k, v)| {
-                    (names.is_empty() || names.contains(&k.as_str())) && number(v).unwrap_or(0) != 0
-                })
-            })
+        let on = |flags: &Option<FlagSet>, mfa_only: bool| {
+            flags.is_some_and(|f| if mfa_only { f.mfa } else { f.any })
         };
-        const MFA: &[&str] = &["Token", "Stoken", "U2FToken", "Passkey"];
         let protection = match self
             .call::<Flags>(calls, "DescribeSafeAuthFlagColl", &json!({ "SubUin": uin }))
             .await?
         {
             Reply::Done(f) => Some(Protection {
-                login: on(&f.login_flag, &[]),
-                operation: on(&f.action_flag, &[]),
-                mfa: on(&f.login_flag, MFA) || on(&f.action_flag, MFA),
+                login: on(&f.login_flag, false),
+                operation: on(&f.action_flag, false),
+                mfa: on(&f.login_flag, true) || on(&f.action_flag, true),
             }),
             Reply::NotReady(_) => return Ok(None),
             // Unknown, written N/A; throttling, access denied and server errors still fail.
@@ -404,7 +428,7 @@ impl TencentCam {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct AccessKeys {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
             access_keys: Vec<RawKey>,
         }
         #[derive(Deserialize)]
@@ -422,6 +446,16 @@ impl TencentCam {
             .call::<AccessKeys>(calls, "ListAccessKeys", &json!({ "TargetUin": uin }))
             .await?
         {
+            Reply::Done(k)
+                if k.access_keys
+                    .iter()
+                    .any(|k| k.access_key_id.len() > SECRET_ID_MAX) =>
+            {
+                return Err(FetchError::invalid(
+                    "ListAccessKeys",
+                    format!("an AccessKeyId is longer than {SECRET_ID_MAX} bytes: not a SecretId"),
+                ))
+            }
             Reply::Done(k) => k.access_keys,
             Reply::NotReady(_) => return Ok(None),
             Reply::Failed(e) => return Err(api_failure("ListAccessKeys", e)),
@@ -453,7 +487,7 @@ impl TencentCam {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Rows {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
             secret_id_last_used_rows: Vec<Row>,
         }
         #[derive(Deserialize)]
@@ -480,8 +514,14 @@ impl TencentCam {
             .try_collect()
             .await?;
         let tz = jiff::tz::TimeZone::get(REPORT_TZ).expect("the bundled time zone database");
+        let asked: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
         let mut out = BTreeMap::new();
-        for r in pages.into_iter().flat_map(|p| p.secret_id_last_used_rows) {
+        // Only the SecretIds asked about are kept: an answer cannot make the fetcher hold more.
+        for r in pages
+            .into_iter()
+            .flat_map(|p| p.secret_id_last_used_rows)
+            .filter(|r| asked.contains(r.secret_id.as_str()))
+        {
             let moment = r
                 .last_secret_used_date
                 .filter(|&t| t > 0)
@@ -556,9 +596,18 @@ impl TencentCam {
                 envelope::sign(self.endpoint.host(), SERVICE, VERSION, action, &body, &keys);
             let answer = self
                 .client
-                .post(&self.endpoint, "/", &headers, None, body.clone())
+                .post(
+                    &self.endpoint,
+                    "/",
+                    &headers,
+                    None,
+                    body.clone(),
+                    MAX_ANSWER_BYTES,
+                )
                 .await
                 .map_err(failed_call(action, &known))?;
+            self.answered
+                .fetch_add(answer.body.len(), std::sync::atomic::Ordering::Relaxed);
             envelope::read(action, answer, &known)
         })
         .await
@@ -601,10 +650,33 @@ fn civil_time(s: &str) -> Option<jiff::civil::DateTime> {
         .ok()
 }
 
-fn number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+/// DescribeSafeAuthFlagColl's `LoginFlag` or `ActionFlag`: whether any flag is on, and
+/// whether an MFA one is. Folded as it is read, so a map of any size holds nothing.
+#[derive(Clone, Copy, Default)]
+struct FlagSet {
+    any: bool,
+    mfa: bool,
+}
+
+impl<'de> Deserialize<'de> for FlagSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FlagSet, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FlagSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of flags")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<FlagSet, A::Error> {
+                const MFA: &[&str] = &["Token", "Stoken", "U2FToken", "Passkey"];
+                let mut set = FlagSet::default();
+                while let Some((name, Num(value))) = a.next_entry::<String, Num>()? {
+                    let on = value.unwrap_or(0) != 0;
+                    set.any |= on;
+                    set.mfa |= on && MFA.contains(&name.as_str());
+                }
+                Ok(set)
+            }
+        }
+        d.deserialize_map(V)
     }
 }
