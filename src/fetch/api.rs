@@ -216,7 +216,9 @@ where
     Ok(Bytes::from(buffer))
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes, by their `Display` only (never `Debug`, which may print what
+/// an answer held).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(inner) = cur {

@@ -145,11 +145,12 @@ impl AwsIam {
         calls: &ApiCalls,
     ) -> Result<FetchedReport, FetchError> {
         let role_arn = self.role_arns.get(target);
+        let mut known = Known::from_env();
         let iam = match role_arn {
             None => aws_sdk_iam::Client::new(&self.config),
-            Some(arn) => self.assume(arn, calls).await?,
+            Some(arn) => self.assume(arn, calls, &mut known).await?,
         };
-        let (content, generated) = self.report(&iam, calls).await?;
+        let (content, generated) = self.report(&iam, calls, &known).await?;
         check_report(&content)?;
         let account_id = account_of_report(&content)
             .or_else(|| role_arn.and_then(|arn| account_of_role(arn).ok()))
@@ -164,7 +165,12 @@ impl AwsIam {
 
     /// An IAM client with a role's temporary credentials. Assumed anew for each attempt: an
     /// attempt is shorter than the 15 minutes they last, and nothing needs refreshing.
-    async fn assume(&self, arn: &str, calls: &ApiCalls) -> Result<aws_sdk_iam::Client, FetchError> {
+    async fn assume(
+        &self,
+        arn: &str,
+        calls: &ApiCalls,
+        known: &mut Known,
+    ) -> Result<aws_sdk_iam::Client, FetchError> {
         const ACTION: &str = "AssumeRole";
         let sts = aws_sdk_sts::Client::new(&self.config);
         let answer = sts
@@ -175,7 +181,7 @@ impl AwsIam {
             .duration_seconds(900)
             .send()
             .await
-            .map_err(|error| failed(calls, ACTION, &error, &format!("assuming {arn}")))?;
+            .map_err(|error| failed(calls, ACTION, &error, &format!("assuming {arn}"), known))?;
         let Some(credentials) = answer.credentials() else {
             calls.record(ACTION, FailureReason::InvalidResponse.as_str());
             return Err(FetchError::new(
@@ -184,6 +190,11 @@ impl AwsIam {
             ));
         };
         calls.record(ACTION, CALL_SUCCESS);
+        known.key_ids.push(credentials.access_key_id().to_owned());
+        known
+            .secrets
+            .push(credentials.secret_access_key().to_owned());
+        known.secrets.push(credentials.session_token().to_owned());
         let credentials = aws_sdk_iam::config::Credentials::new(
             credentials.access_key_id(),
             credentials.secret_access_key(),
@@ -203,10 +214,11 @@ impl AwsIam {
         &self,
         iam: &aws_sdk_iam::Client,
         calls: &ApiCalls,
+        known: &Known,
     ) -> Result<(Vec<u8>, jiff::Timestamp), FetchError> {
         let mut regenerations = 0;
         'generate: loop {
-            self.generate(iam, calls).await?;
+            self.generate(iam, calls, known).await?;
             loop {
                 const ACTION: &str = "GetCredentialReport";
                 match iam.get_credential_report().send().await {
@@ -252,7 +264,7 @@ impl AwsIam {
                             tracing::info!(code, "generating the credential report again");
                             continue 'generate;
                         }
-                        _ => return Err(failed(calls, ACTION, &error, "")),
+                        _ => return Err(failed(calls, ACTION, &error, "", known)),
                     },
                 }
             }
@@ -265,6 +277,7 @@ impl AwsIam {
         &self,
         iam: &aws_sdk_iam::Client,
         calls: &ApiCalls,
+        known: &Known,
     ) -> Result<(), FetchError> {
         const ACTION: &str = "GenerateCredentialReport";
         loop {
@@ -272,7 +285,7 @@ impl AwsIam {
                 .generate_credential_report()
                 .send()
                 .await
-                .map_err(|error| failed(calls, ACTION, &error, ""))?;
+                .map_err(|error| failed(calls, ACTION, &error, "", known))?;
             match answer.state() {
                 Some(ReportStateType::Complete) => {
                     calls.record(ACTION, CALL_SUCCESS);
@@ -306,13 +319,43 @@ fn unknown_state(state: Option<&ReportStateType>) -> String {
     )
 }
 
-/// Counts a failed call and says why it failed, with the service's error code and message
-/// (key ids in them masked) but never the request, which holds the credentials' key id.
+/// The credentials an attempt may see quoted back, to scrub from its messages: those in the
+/// environment, and an assumed role's. (The rest of the SDK's chain is caught by
+/// [`scrub`](super::sign::scrub)'s look for anything shaped like a key id or token.)
+struct Known {
+    secrets: Vec<String>,
+    key_ids: Vec<String>,
+}
+
+impl Known {
+    fn from_env() -> Known {
+        let get = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Known {
+            secrets: ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+                .into_iter()
+                .filter_map(get)
+                .collect(),
+            key_ids: get("AWS_ACCESS_KEY_ID").into_iter().collect(),
+        }
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        let key_ids: Vec<&str> = self.key_ids.iter().map(String::as_str).collect();
+        super::sign::scrub(text, &secrets, &key_ids)
+    }
+}
+
+/// Counts a failed call and says why it failed, with the service's error code and message,
+/// scrubbed, but never the request (it holds the credentials' key id) nor the answer's
+/// headers or body (an endpoint may echo the session token in them): the SDK's
+/// `DisplayErrorContext` prints both, in its `Debug` of the error.
 fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     calls: &ApiCalls,
     action: &'static str,
     error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
     context: &str,
+    known: &Known,
 ) -> FetchError {
     let reason = classify(error);
     calls.record(action, reason.as_str());
@@ -326,16 +369,13 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 e.message().unwrap_or("no message")
             )
         }
-        other => aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
+        other => super::api::error_chain(other),
     };
     let context = match context {
         "" => String::new(),
         context => format!(" {context}"),
     };
-    FetchError::new(
-        reason,
-        mask_key_ids(&format!("{action}{context}: {detail}")),
-    )
+    FetchError::new(reason, known.scrub(&format!("{action}{context}: {detail}")))
 }
 
 /// The reason for a failed call, from the service's error code where there is one, else
@@ -398,36 +438,6 @@ fn classify_code(code: Option<&str>) -> FailureReason {
         | "ServiceUnavailableException" => FailureReason::Server,
         _ => FailureReason::InvalidResponse,
     }
-}
-
-/// Masks anything shaped like an AWS access key id (AKIA…, ASIA…): errors may quote them.
-pub fn mask_key_ids(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = &text[i..];
-        let is_key = rest.len() >= 16
-            && ["AKIA", "ASIA", "AIDA", "AROA", "ABIA", "ACCA"]
-                .iter()
-                .any(|p| rest.starts_with(p))
-            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
-        if is_key {
-            let len = rest
-                .bytes()
-                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-                .count();
-            if len >= 16 {
-                out.push_str(&crate::model::mask_key_id(&rest[..len]));
-                i += len;
-                continue;
-            }
-        }
-        let c = rest.chars().next().expect("i is on a character boundary");
-        out.push(c);
-        i += c.len_utf8();
-    }
-    out
 }
 
 /// An IAM credential report starts with its fixed header; anything else is not one. None of
@@ -688,11 +698,26 @@ mod tests {
     }
 
     #[test]
-    fn key_ids_are_masked_in_messages() {
-        let text = "key AKIAIOSFODNN7EXAMPLE, session ASIAXYZXYZXYZXYZXYZ1 and AKIA-not-a-key";
-        let masked = mask_key_ids(text);
-        assert!(!masked.contains("AKIAIOSFODNN7EXAMPLE"), "{masked}");
-        assert!(!masked.contains("ASIAXYZXYZXYZXYZXYZ1"), "{masked}");
+    fn key_ids_glued_to_text_and_known_values_in_any_form_are_scrubbed() {
+        let known = Known {
+            secrets: vec![
+                "wJalrXUtnFEMI/K7MDENG".into(),
+                "FwoGZXIvYXdzEJr/token+x".into(),
+            ],
+            key_ids: vec!["ASIAXYZXYZXYZXYZXYZ1".into()],
+        };
+        let text = "key AKIAIOSFODNN7EXAMPLE, Credential%3DAKIAIOSFODNN7EXAMPLE%2F, \
+                    session ASIAXYZXYZXYZXYZXYZ1, secret wJalrXUtnFEMI%2fK7MDENG, \
+                    token FwoGZXIvYXdzEJr\\/token\\u002Bx, and AKIA-not-a-key";
+        let masked = known.scrub(text);
+        for whole in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "ASIAXYZXYZXYZXYZXYZ1",
+            "K7MDENG",
+            "FwoG",
+        ] {
+            assert!(!masked.contains(whole), "{masked}");
+        }
         assert!(masked.contains("AKIA…MPLE"), "{masked}");
         assert!(masked.contains("AKIA-not-a-key"), "{masked}");
     }
