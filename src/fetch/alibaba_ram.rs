@@ -222,7 +222,14 @@ impl AlibabaRam {
             let max = (room / 3 * 4 + PAGE_ENVELOPE).min(MAX_ANSWER_BYTES);
             let page: Page = match self
                 .ims_call(keys, calls, "GetCredentialReport", &query, max)
-                .await?
+                .await
+                .map_err(|e| match e.reason {
+                    FailureReason::InvalidResponse if !content.is_empty() => FetchError::new(
+                        e.reason,
+                        format!("{} ({} bytes of the report read: its pages together may not pass {MAX_REPORT_BYTES} bytes)", e.message, content.len()),
+                    ),
+                    _ => e,
+                })?
             {
                 Ok(page) => page,
                 Err(_not_ready) => return Ok(None),
