@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test file uses a different part of this
 
 pub mod aws;
+pub mod hostile;
 pub mod sigv4;
 pub mod sigv4_suite;
 

@@ -18,6 +18,7 @@ mod check_rules;
 mod fetch_alibaba;
 mod fetch_aws;
 mod fetch_aws_sigv4;
+mod fetch_bounds;
 mod fetch_tencent;
 mod filesystem_faults;
 mod folder;
