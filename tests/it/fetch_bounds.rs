@@ -202,7 +202,7 @@ fn a_tencent_page_under_the_cap_is_read_without_a_tree_of_json_values() {
         &out,
         &[
             "ListCollaborators",
-            "the lists of people passed 33554432 bytes",
+            "the lists of people passed 16777216 bytes",
         ],
     );
     assert_last_good_kept(dir.path());

@@ -43,6 +43,10 @@ const LIST_MAX: usize = 1_000;
 /// People in the account at most (ListUsers answers them all at once); a report of 100,000
 /// users is about 30 MB, and a fetch of it would take over two hours at CAM's rate.
 const PEOPLE_MAX: usize = 100_000;
+/// The answers of the lists of people together at most: half a report, as the report
+/// rebuilt from them ([`MAX_REPORT_BYTES`]) is held beside them. The lists of the 12,000
+/// people a fetch can reach within --fetch.timeout's 10 minutes at CAM's rate are about 4 MB.
+const LISTS_MAX: usize = MAX_REPORT_BYTES / 2;
 /// A SecretId is 36 characters; one longer than this is not one, and is not kept.
 const SECRET_ID_MAX: usize = 128;
 /// TKE temporary keys are renewed when a tenth of their life is left.
@@ -120,7 +124,7 @@ pub struct TencentCam {
     pacer: Pacer,
     retries: Retries,
     /// Bytes of every answer so far: the lists of people are read one after another, and
-    /// together may not pass [`MAX_REPORT_BYTES`].
+    /// together may not pass [`LISTS_MAX`].
     answered: std::sync::atomic::AtomicUsize,
 }
 
@@ -218,10 +222,11 @@ impl TencentCam {
         let generated = jiff::Timestamp::now();
         let account_id = self.owner_uin(calls).await?;
         let listed = self.people(calls).await?;
-        // The futures made first, then streamed: a stream mapping through a closure over
-        // borrowed items is not provably Send (a known limit of the compiler).
-        let asks: Vec<_> = listed.iter().map(|p| self.details(p, calls)).collect();
-        let found: Vec<Option<Details>> = futures_util::stream::iter(asks)
+        // Each person's calls are made as the stream reaches them, by index: made first, the
+        // futures of 99,000 people held 200 MiB. (A closure over borrowed items, rather than
+        // indices, is not provably Send: a known limit of the compiler.)
+        let found: Vec<Option<Details>> = futures_util::stream::iter(0..listed.len())
+            .map(|i| self.details(&listed[i], calls))
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
@@ -241,7 +246,14 @@ impl TencentCam {
         }
         Ok(FetchedReport {
             account_id: Some(account_id),
-            content: report::render(&people, &details, generated),
+            content: report::render(&people, &details, generated, MAX_REPORT_BYTES).ok_or_else(
+                || {
+                    FetchError::invalid(
+                        "rebuilding the report",
+                        format!("it passes {MAX_REPORT_BYTES} bytes, the most the fetcher takes for a report"),
+                    )
+                },
+            )?,
             generated,
             users_listed: Some(people.len() as u64),
         })
@@ -281,10 +293,10 @@ impl TencentCam {
         let start = self.answered.load(std::sync::atomic::Ordering::Relaxed);
         let within = |action: &str| {
             let read = self.answered.load(std::sync::atomic::Ordering::Relaxed) - start;
-            match read > MAX_REPORT_BYTES {
+            match read > LISTS_MAX {
                 true => Err(FetchError::invalid(
                     action,
-                    format!("the lists of people passed {MAX_REPORT_BYTES} bytes, the most the fetcher takes for a report"),
+                    format!("the lists of people passed {LISTS_MAX} bytes, the most the fetcher takes for them"),
                 )),
                 false => Ok(()),
             }
@@ -499,17 +511,15 @@ impl TencentCam {
             #[serde(default)]
             last_secret_used_date: Option<i64>,
         }
-        let asks: Vec<_> = ids
-            .chunks(SECRET_IDS_PER_CALL)
-            .map(|chunk| {
+        let chunks: Vec<&[String]> = ids.chunks(SECRET_IDS_PER_CALL).collect();
+        let pages: Vec<Rows> = futures_util::stream::iter(0..chunks.len())
+            .map(|i| {
                 self.required::<Rows>(
                     calls,
                     "GetSecurityLastUsed",
-                    json!({ "SecretIdList": chunk }),
+                    json!({ "SecretIdList": chunks[i] }),
                 )
             })
-            .collect();
-        let pages: Vec<Rows> = futures_util::stream::iter(asks)
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;

@@ -12,19 +12,19 @@ use super::{TencentCam, LIST_MAX, PEOPLE_MAX};
 /// Page size asked for.
 const PAGE: u64 = 50;
 
-/// One page, in any of the lists' words: `TotalNum` or `TotalCount`, `Data` or `Receivers`.
+/// One page, in any of the lists' words: `TotalNum` or `TotalCount`, `Data` or `Receivers`
+/// (each list uses one; both may be there, the other empty).
 #[derive(Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
+#[serde(bound = "T: DeserializeOwned", rename_all = "PascalCase")]
 struct Page<T> {
-    #[serde(alias = "TotalNum", alias = "TotalCount", default)]
-    total: Num,
-    #[serde(
-        alias = "Data",
-        alias = "Receivers",
-        default,
-        deserialize_with = "at_most::<LIST_MAX, _, _>"
-    )]
-    items: Vec<T>,
+    #[serde(default)]
+    total_num: Num,
+    #[serde(default)]
+    total_count: Num,
+    #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
+    data: Vec<T>,
+    #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
+    receivers: Vec<T>,
 }
 
 impl TencentCam {
@@ -51,12 +51,14 @@ impl TencentCam {
                 }
             };
             within(action)?;
-            let n = page.items.len() as u64;
-            all.extend(page.items);
+            let total = page.total_num.0.or(page.total_count.0);
+            let n = (page.data.len() + page.receivers.len()) as u64;
+            all.extend(page.data);
+            all.extend(page.receivers);
             offset += n;
             // Stop on an empty page, or once the total is reached; a total that never comes is
             // bounded by the empty page.
-            if n == 0 || page.total.0.is_some_and(|t| offset >= t) {
+            if n == 0 || total.is_some_and(|t| offset >= t) {
                 return Ok(all);
             }
             if all.len() > PEOPLE_MAX {
