@@ -60,6 +60,7 @@ class Fake(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.last_body = body
         action = (self.headers.get("X-TC-Action") or self.headers.get("x-acs-action")
                   or dict(p.split("=", 1) for p in body.decode().split("&") if "=" in p).get("Action"))
         self.scenario(self, action)
@@ -97,6 +98,21 @@ def tencent_100mb(h, action):
         return h.whole('{"Response":{"OwnerUin":"100000000001","RequestId":"r"}}')
     unit = b'{"Uin":100000000002,"Name":"u","CreateTime":"2020-01-01 00:00:00"},'
     h.stream(b'{"Response":{"Data":[', unit, 100_000_000 // len(unit), b'{}],"RequestId":"r"}}')
+
+
+def tencent_people(people, name_bytes):
+    """CAM lists naming `people` message receivers (no per-user calls, so it takes seconds,
+    not hours at CAM's rate), 1,000 a page, each with a name of `name_bytes`."""
+    def scenario(h, action):
+        if action == "GetUserAppId":
+            return h.whole('{"Response":{"OwnerUin":"100000000001","RequestId":"r"}}')
+        if action != "ListReceiver":
+            return h.whole('{"Response":{"Data":[],"TotalNum":0,"TotalCount":0,"RequestId":"r"}}')
+        offset = json.loads(h.last_body or b"{}").get("Offset", 0)
+        page = [{"Uid": 200000000000 + i, "Name": f"r{i}-" + "x" * name_bytes}
+                for i in range(offset, min(offset + 1000, people))]
+        h.whole(json.dumps({"Response": {"Receivers": page, "TotalCount": people, "RequestId": "r"}}))
+    return scenario
 
 
 def alibaba_pages(size, pages):
@@ -153,6 +169,8 @@ SCENARIOS = {
     "Alibaba: 1 MiB pages, IsTruncated forever": ("alibaba-ram", lambda: alibaba_pages(MIB, None), "refuse"),
     "AWS: a 1 GiB answer, no Content-Length": ("aws-iam", lambda: aws(declared_size=1 << 30), "refuse"),
     "AWS: the largest report taken (31.9 MiB)": ("aws-iam", lambda: aws(report("aws-prod.csv", 32 * MIB - 80 * 1024)), "write"),
+    "Tencent: 99,000 people in 14 MiB of lists, rebuilding a report past 32 MiB": ("tencent-cam", lambda: tencent_people(99_000, 115), "refuse"),
+    "Tencent: the largest report rebuilt (99,000 people, 31.5 MiB), read and written": ("tencent-cam", lambda: tencent_people(99_000, 60), "write"),
     "Alibaba: the largest report taken (31.9 MiB, 32 pages)": ("alibaba-ram", lambda: alibaba_pages(32 * MIB - 80 * 1024, 32), "write"),
 }
 
