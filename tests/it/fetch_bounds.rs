@@ -208,6 +208,67 @@ fn a_tencent_page_under_the_cap_is_read_without_a_tree_of_json_values() {
     assert_last_good_kept(dir.path());
 }
 
+/// CAM answering 99,000 message receivers, 1,000 a page, with names of `name_bytes`, and no
+/// one else (receivers need no per-person calls, so the fetch takes seconds, not hours).
+fn tencent_receivers(name_bytes: usize) -> Hostile {
+    Hostile::start(move |r, _| match r.header("x-tc-action") {
+        Some("GetUserAppId") => tencent_app_id(),
+        Some("ListReceiver") => {
+            let asked: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            let offset = asked["Offset"].as_u64().unwrap();
+            let page: Vec<_> = (offset..(offset + 1000).min(99_000))
+                .map(|i| serde_json::json!({"Uid": 200_000_000_000u64 + i, "Name": format!("r{i}-{}", "x".repeat(name_bytes))}))
+                .collect();
+            Answer::json(
+                200,
+                serde_json::json!({"Response": {"Receivers": page, "TotalCount": 99_000, "RequestId": "r"}})
+                    .to_string(),
+            )
+        }
+        _ => Answer::json(
+            200,
+            r#"{"Response":{"Data":[],"TotalNum":0,"TotalCount":0,"RequestId":"r"}}"#,
+        ),
+    })
+}
+
+#[test]
+fn a_tencent_account_of_99000_people_is_rebuilt_in_bounded_memory() {
+    // The report rebuilt: 31.5 MiB. Before, the futures of every person's calls, made at
+    // once, took 200 MiB more than this.
+    let dir = folder_with_last_good();
+    let fake = tencent_receivers(60);
+    let url = fake.url();
+    let out = fetch(
+        dir.path(),
+        Some(BASELINE + HELD),
+        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
+        &TENCENT_ENV,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", tail(&printed(&out)));
+    let report = std::fs::read(dir.path().join("reports/acme.csv")).unwrap();
+    assert_eq!(report.iter().filter(|&&b| b == b'\n').count(), 99_001);
+    // Longer names: the lists stay within theirs, the report rebuilt from them does not.
+    let dir = folder_with_last_good();
+    let fake = tencent_receivers(115);
+    let url = fake.url();
+    let out = fetch(
+        dir.path(),
+        Some(BASELINE + HELD),
+        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
+        &TENCENT_ENV,
+    );
+    assert_failed_saying(
+        &out,
+        &[
+            "rebuilding the report",
+            "it passes 33554432 bytes",
+            "invalid_response",
+        ],
+    );
+    assert_last_good_kept(dir.path());
+}
+
 const ALIBABA_ENV: [(&str, &str); 2] = [
     ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tQ1examplexample9Zz1"),
     (
