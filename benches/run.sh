@@ -44,6 +44,7 @@ if [ "$quick" = --quick ]; then
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   python3 benches/before_after.py --before "$before_reading_machinery" --runs 1 \
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
+  python3 benches/fetch_bounds.py --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   echo "quick run: $target/bench-results/RESULTS.quick.md (benches/RESULTS.md untouched)"
 else
   cargo bench --bench parse
@@ -56,5 +57,6 @@ else
   python3 benches/check.py --command "benches/run.sh" --markdown benches/RESULTS.md
   python3 benches/before_after.py --before "$before_reading_machinery" --runs 7 \
     --command "benches/run.sh" --markdown benches/RESULTS.md
+  python3 benches/fetch_bounds.py --command "benches/run.sh" --markdown benches/RESULTS.md
   echo "wrote benches/RESULTS.md"
 fi

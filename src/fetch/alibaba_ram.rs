@@ -12,7 +12,10 @@ use std::time::Duration;
 use base64::Engine;
 use serde::Deserialize;
 
-use super::api::{failed_call, json_error, nonce, Answer, ApiClient, Endpoint, Env};
+use super::api::{
+    failed_call, json_error, nonce, Answer, ApiClient, Endpoint, Env, MAX_ANSWER_BYTES,
+    MAX_REPORT_BYTES,
+};
 use super::call::{self, ApiError, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::{acs3, scrub, Secret};
@@ -27,8 +30,11 @@ const DEFAULT_STS: &str = "https://sts.aliyuncs.com";
 const RENEW_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 /// How often one attempt regenerates a report that GetCredentialReport calls expired or absent.
 const MAX_REGENERATIONS: u32 = 3;
-/// Pages of one report at most (3,501 lines a page: about 35 million users).
-const MAX_PAGES: usize = 10_000;
+/// Pages of one report at most (3,501 lines a page: 3.5 million users, far past
+/// [`MAX_REPORT_BYTES`]); with it, pages that never end end in a bounded time.
+const MAX_PAGES: usize = 1_000;
+/// Room in a page's answer for what surrounds its `Content` (NextToken, RequestId...).
+const PAGE_ENVELOPE: usize = 64 << 10;
 
 /// ACK RRSA: whom the projected service-account token is exchanged as.
 struct Rrsa {
@@ -151,7 +157,13 @@ impl AlibabaRam {
         }
         loop {
             let answer: Generated = self
-                .ims_call(keys, calls, "GenerateCredentialReport", &[])
+                .ims_call(
+                    keys,
+                    calls,
+                    "GenerateCredentialReport",
+                    &[],
+                    MAX_ANSWER_BYTES,
+                )
                 .await?
                 .map_err(|code| {
                     FetchError::new(
@@ -186,8 +198,8 @@ impl AlibabaRam {
     ) -> Result<Option<(Vec<u8>, jiff::Timestamp)>, FetchError> {
         #[derive(Deserialize)]
         struct Page {
-            #[serde(rename = "Content")]
-            content: String,
+            #[serde(rename = "Content", deserialize_with = "base64_content")]
+            content: Result<Vec<u8>, String>,
             #[serde(rename = "GeneratedTime")]
             generated: String,
             #[serde(rename = "IsTruncated", default, deserialize_with = "bool_or_string")]
@@ -204,21 +216,33 @@ impl AlibabaRam {
             if let Some(token) = &next {
                 query.push(("NextToken".to_owned(), token.clone()));
             }
+            // The pages together are at most MAX_REPORT_BYTES: each answer may hold what is
+            // left of it, in base64, so a page past it is refused before it is held.
+            let room = MAX_REPORT_BYTES.saturating_sub(content.len());
+            let max = (room / 3 * 4 + PAGE_ENVELOPE).min(MAX_ANSWER_BYTES);
             let page: Page = match self
-                .ims_call(keys, calls, "GetCredentialReport", &query)
-                .await?
+                .ims_call(keys, calls, "GetCredentialReport", &query, max)
+                .await
+                .map_err(|e| match e.reason {
+                    FailureReason::InvalidResponse if !content.is_empty() => FetchError::new(
+                        e.reason,
+                        format!("{} ({} bytes of the report read: its pages together may not pass {MAX_REPORT_BYTES} bytes)", e.message, content.len()),
+                    ),
+                    _ => e,
+                })?
             {
                 Ok(page) => page,
                 Err(_not_ready) => return Ok(None),
             };
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(page.content.trim())
-                .map_err(|e| {
-                    FetchError::invalid(
-                        "GetCredentialReport",
-                        format!("Content is not base64: {e}"),
-                    )
-                })?;
+            let bytes = page
+                .content
+                .map_err(|e| FetchError::invalid("GetCredentialReport", e))?;
+            if bytes.len() > room {
+                return Err(FetchError::invalid(
+                    "GetCredentialReport",
+                    format!("the report's pages pass {MAX_REPORT_BYTES} bytes, the most the fetcher takes for a report"),
+                ));
+            }
             let time = time_of("GeneratedTime", &page.generated)
                 .map_err(|e| FetchError::invalid("GetCredentialReport", e))?;
             match generated {
@@ -232,7 +256,7 @@ impl AlibabaRam {
                 }
                 Some(_) => {}
             }
-            append_page(&mut content, &mut header, &bytes);
+            append_page(&mut content, &mut header, bytes);
             if !page.truncated {
                 if !looks_like_report(&content) {
                     return Err(FetchError::invalid(
@@ -272,6 +296,7 @@ impl AlibabaRam {
                 calls,
                 "GetCallerIdentity",
                 &[],
+                MAX_ANSWER_BYTES,
             )
             .await?
             .map_err(|code| FetchError::invalid("GetCallerIdentity", format!("error {code}")))?;
@@ -290,13 +315,16 @@ impl AlibabaRam {
         calls: &ApiCalls,
         action: &'static str,
         query: &[(String, String)],
+        max: usize,
     ) -> Result<Result<T, String>, FetchError> {
-        self.call(&self.ims, IMS_VERSION, keys, calls, action, query)
+        self.call(&self.ims, IMS_VERSION, keys, calls, action, query, max)
             .await
     }
 
-    /// One signed RPC call. `Ok(Err(code))`: the service said the report is absent, expired or
-    /// not ready (counted as `not_ready`); every other error is a [`FetchError`].
+    /// One signed RPC call, its answer at most `max` bytes. `Ok(Err(code))`: the service said
+    /// the report is absent, expired or not ready (counted as `not_ready`); every other error
+    /// is a [`FetchError`].
+    #[allow(clippy::too_many_arguments)]
     async fn call<T: for<'de> Deserialize<'de>>(
         &self,
         endpoint: &Endpoint,
@@ -305,6 +333,7 @@ impl AlibabaRam {
         calls: &ApiCalls,
         action: &'static str,
         query: &[(String, String)],
+        max: usize,
     ) -> Result<Result<T, String>, FetchError> {
         let path = if query.is_empty() {
             "/".to_owned()
@@ -334,7 +363,7 @@ impl AlibabaRam {
             );
             let answer = self
                 .client
-                .post(endpoint, &path, &headers, None, Vec::new())
+                .post(endpoint, &path, &headers, None, Vec::new(), max)
                 .await
                 .map_err(failed_call(action, &known))?;
             read_answer(action, answer, &known)
@@ -416,6 +445,7 @@ impl AlibabaRam {
                     &headers,
                     Some("application/x-www-form-urlencoded"),
                     form.clone().into_bytes(),
+                    MAX_ANSWER_BYTES,
                 )
                 .await
                 .map_err(failed_call(ACTION, &known))?;
@@ -619,7 +649,7 @@ fn classify(status: u16, code: &str) -> FailureReason {
 }
 
 /// Joins a page to the report: later pages may repeat the CSV header line; it is kept once.
-fn append_page(content: &mut Vec<u8>, header: &mut Option<Vec<u8>>, page: &[u8]) {
+fn append_page(content: &mut Vec<u8>, header: &mut Option<Vec<u8>>, page: Vec<u8>) {
     let first_line = |b: &[u8]| -> Vec<u8> {
         let end = b
             .iter()
@@ -627,9 +657,9 @@ fn append_page(content: &mut Vec<u8>, header: &mut Option<Vec<u8>>, page: &[u8])
             .map_or(b.len(), |i| i + 1);
         b[..end].to_vec()
     };
-    let mut page = page;
+    let mut start = 0;
     match header {
-        None => *header = Some(first_line(page)),
+        None => *header = Some(first_line(&page)),
         Some(h) => {
             let strip = |l: &[u8]| -> Vec<u8> {
                 l.iter()
@@ -637,15 +667,41 @@ fn append_page(content: &mut Vec<u8>, header: &mut Option<Vec<u8>>, page: &[u8])
                     .filter(|c| *c != b'\r' && *c != b'\n')
                     .collect()
             };
-            if strip(&first_line(page)) == strip(h) {
-                page = &page[first_line(page).len()..];
+            if strip(&first_line(&page)) == strip(h) {
+                start = first_line(&page).len();
             }
         }
     }
+    // The first page is kept as it came, not copied: a report of one page is held once.
+    if content.is_empty() && start == 0 {
+        *content = page;
+        return;
+    }
+    let page = &page[start..];
     if !content.is_empty() && !content.ends_with(b"\n") && !page.is_empty() {
         content.push(b'\n');
     }
     content.extend_from_slice(page);
+}
+
+/// `Content`, decoded from base64 as it is read (the answer's text is not copied first);
+/// `Err` says why it is not base64.
+fn base64_content<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Result<Vec<u8>, String>, D::Error> {
+    struct Base64;
+    impl serde::de::Visitor<'_> for Base64 {
+        type Value = Result<Vec<u8>, String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("base64 text")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .map_err(|e| format!("Content is not base64: {e}")))
+        }
+    }
+    d.deserialize_str(Base64)
 }
 
 fn looks_like_report(content: &[u8]) -> bool {
@@ -707,10 +763,10 @@ mod tests {
     fn pages_repeating_the_header_keep_it_once() {
         let mut content = Vec::new();
         let mut header = None;
-        append_page(&mut content, &mut header, b"user,arn\n<root>,a\n");
-        append_page(&mut content, &mut header, b"user,arn\nbob,b\n");
-        append_page(&mut content, &mut header, b"carol,c");
-        append_page(&mut content, &mut header, b"dave,d\n");
+        append_page(&mut content, &mut header, b"user,arn\n<root>,a\n".to_vec());
+        append_page(&mut content, &mut header, b"user,arn\nbob,b\n".to_vec());
+        append_page(&mut content, &mut header, b"carol,c".to_vec());
+        append_page(&mut content, &mut header, b"dave,d\n".to_vec());
         assert_eq!(content, b"user,arn\n<root>,a\nbob,b\ncarol,c\ndave,d\n");
     }
 

@@ -3,16 +3,22 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Buf, Bytes};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
 use super::{FailureReason, FetchError};
 
-/// A single API answer larger than this is refused, by every provider's fetcher (the largest credential report page is a few
-/// MB of base64; this bounds memory if something else answers).
-pub(super) const MAX_ANSWER_BYTES: usize = 256 << 20;
+/// The largest report the fetcher takes: its pages together (Alibaba), its one answer
+/// (AWS), the lists it is rebuilt from (Tencent). A report of 100,000 users is about 30 MB;
+/// AWS and Alibaba accounts hold a few thousand. With [`MAX_ANSWER_BYTES`] it keeps the
+/// fetcher within its containers' 128 MiB (docs/security.md).
+pub(super) const MAX_REPORT_BYTES: usize = 32 << 20;
+/// One answer at most, from every provider: a whole report in base64 (AWS sends it so, in
+/// one answer) and 1 MiB for the envelope around it. Larger answers are refused as they
+/// arrive, before they are held (at once when their `Content-Length` says so).
+pub(super) const MAX_ANSWER_BYTES: usize = MAX_REPORT_BYTES / 3 * 4 + (1 << 20);
 /// One call, connect to last byte. Generous: a page of a large report is slow on a slow link.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -58,10 +64,7 @@ impl Endpoint {
         }
         match scheme {
             "https" => {}
-            "http" if matches!(hostname, "127.0.0.1" | "[::1]" | "localhost") => {}
-            "http" => anyhow::bail!(
-                "{flag}: {url:?}: plain http is accepted only to 127.0.0.1, [::1] or localhost (tests); use https"
-            ),
+            "http" => refuse_plain_http(flag, url, hostname)?,
             other => anyhow::bail!("{flag}: {url:?}: scheme {other:?} is neither https nor http"),
         }
         Ok(Endpoint {
@@ -74,6 +77,21 @@ impl Endpoint {
     pub fn host(&self) -> &str {
         &self.host
     }
+}
+
+/// Plain http is for tests on loopback only, for every provider: credentials and reports
+/// never cross a network in clear text. `hostname` as a URL writes it (`[::1]`).
+pub fn refuse_plain_http(flag: &str, url: &str, hostname: &str) -> anyhow::Result<()> {
+    match is_loopback(hostname) {
+        true => Ok(()),
+        false => anyhow::bail!(
+            "{flag}: {url:?}: plain http is accepted only to 127.0.0.1, [::1] or localhost (tests); use https"
+        ),
+    }
+}
+
+pub fn is_loopback(hostname: &str) -> bool {
+    matches!(hostname, "127.0.0.1" | "[::1]" | "::1" | "localhost")
 }
 
 /// One answer: the status and the whole body.
@@ -104,8 +122,10 @@ impl ApiClient {
         })
     }
 
-    /// POSTs `body` to `endpoint` + `path_and_query` with exactly `headers` (which hold `Host`).
-    /// Errors are [`FailureReason::Network`]: no answer at all.
+    /// POSTs `body` to `endpoint` + `path_and_query` with exactly `headers` (which hold `Host`),
+    /// and reads an answer of at most `max` bytes ([`MAX_ANSWER_BYTES`] or less). Errors are
+    /// [`FailureReason::Network`] (no answer at all) or, for a larger answer,
+    /// [`FailureReason::InvalidResponse`].
     pub async fn post(
         &self,
         endpoint: &Endpoint,
@@ -113,6 +133,7 @@ impl ApiClient {
         headers: &[(String, String)],
         content_type: Option<&str>,
         body: Vec<u8>,
+        max: usize,
     ) -> Result<Answer, FetchError> {
         let mut req = hyper::Request::post(format!("{}{path_and_query}", endpoint.base));
         for (name, value) in headers {
@@ -137,16 +158,9 @@ impl ApiClient {
                 )
             })?;
             let status = res.status().as_u16();
-            let body = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| {
-                    FetchError::new(
-                        FailureReason::Network,
-                        format!("{}: reading the answer: {e}", endpoint.host),
-                    )
-                })?
-                .to_bytes();
+            let body = read_capped(res, max).await.map_err(|e| {
+                FetchError::new(e.reason, format!("{}: {}", endpoint.host, e.message))
+            })?;
             Ok(Answer { status, body })
         };
         tokio::time::timeout(CALL_TIMEOUT, call)
@@ -160,7 +174,51 @@ impl ApiClient {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// The whole body, into one buffer of its size: refused at once when its `Content-Length`
+/// passes `max`, else as soon as the bytes that came do. (Collecting the pieces and joining
+/// them held the answer twice.)
+async fn read_capped<B>(res: hyper::Response<B>, max: usize) -> Result<Bytes, FetchError>
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Display,
+{
+    let too_large = || {
+        FetchError::new(
+            FailureReason::InvalidResponse,
+            format!("the answer is larger than {max} bytes, the most the fetcher reads here"),
+        )
+    };
+    let declared = res
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut buffer = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut body = std::pin::pin!(res.into_body());
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            FetchError::new(FailureReason::Network, format!("reading the answer: {e}"))
+        })?;
+        if let Ok(mut data) = frame.into_data() {
+            if buffer.len() + data.remaining() > max {
+                return Err(too_large());
+            }
+            while data.has_remaining() {
+                let chunk = data.chunk();
+                buffer.extend_from_slice(chunk);
+                let n = chunk.len();
+                data.advance(n);
+            }
+        }
+    }
+    Ok(Bytes::from(buffer))
+}
+
+/// An error and its causes, by their `Display` only (never `Debug`, which may print what
+/// an answer held).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(inner) = cur {
@@ -218,6 +276,11 @@ pub fn json_error(e: &serde_json::Error) -> String {
         .and_then(|rest| rest.split('`').next())
         .map(|f| format!(" (missing field {f})"))
         .unwrap_or_default();
+    // A list longer than the fetcher takes says so (its length, not its content).
+    let detail = match text.starts_with("invalid length ") {
+        true => format!(" ({})", text.split(" at line").next().unwrap_or("")),
+        false => detail,
+    };
     format!("{what}{detail} at line {} column {}", e.line(), e.column())
 }
 

@@ -21,6 +21,7 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
@@ -117,6 +118,20 @@ impl AwsIam {
         for arn in &flags.role_arns {
             account_of_role(arn)?;
         }
+        // As Alibaba's and Tencent's endpoints: https, or plain http to loopback for tests.
+        // (A profile's endpoint_url is refused by the connector, at the first call.)
+        for variable in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_IAM",
+            "AWS_ENDPOINT_URL_ORGANIZATIONS",
+            "AWS_ENDPOINT_URL_STS",
+        ] {
+            if let Ok(url) = std::env::var(variable) {
+                if let Some(rest) = url.trim().strip_prefix("http://") {
+                    super::api::refuse_plain_http(variable, &url, host_of(rest))?;
+                }
+            }
+        }
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client())
             .retry_config(RetryConfig::disabled())
@@ -167,11 +182,12 @@ impl AwsIam {
         calls: &ApiCalls,
     ) -> Result<FetchedReport, FetchError> {
         let role_arn = account.role.as_deref();
+        let mut known = Known::from_env();
         let iam = match role_arn {
             None => aws_sdk_iam::Client::new(&self.config),
-            Some(arn) => self.assume(arn, calls).await?,
+            Some(arn) => self.assume(arn, calls, &mut known).await?,
         };
-        let (content, generated) = self.report(&iam, calls).await?;
+        let (content, generated) = self.report(&iam, calls, &known).await?;
         check_report(&content)?;
         let account_id = account_of_report(&content)
             .or_else(|| role_arn.and_then(|arn| account_of_role(arn).ok()))
@@ -201,7 +217,7 @@ impl AwsIam {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| failed(calls, ACTION, &error, ""))?;
+                .map_err(|error| failed(calls, ACTION, &error, "", &Known::from_env()))?;
             for listed in answer.accounts() {
                 let account = member(listed, &organization.role_name).inspect_err(|_| {
                     calls.record(ACTION, FailureReason::InvalidResponse.as_str())
@@ -248,7 +264,10 @@ impl AwsIam {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| failed(calls, ACTION, &error, &format!("of account {account}")))?;
+                .map_err(|error| {
+                    let context = format!("of account {account}");
+                    failed(calls, ACTION, &error, &context, &Known::from_env())
+                })?;
             calls.record(ACTION, CALL_SUCCESS);
             for tag in answer.tags() {
                 if keys.iter().any(|key| key == tag.key()) {
@@ -268,7 +287,12 @@ impl AwsIam {
 
     /// An IAM client with a role's temporary credentials. Assumed anew for each attempt: an
     /// attempt is shorter than the 15 minutes they last, and nothing needs refreshing.
-    async fn assume(&self, arn: &str, calls: &ApiCalls) -> Result<aws_sdk_iam::Client, FetchError> {
+    async fn assume(
+        &self,
+        arn: &str,
+        calls: &ApiCalls,
+        known: &mut Known,
+    ) -> Result<aws_sdk_iam::Client, FetchError> {
         const ACTION: &str = "AssumeRole";
         let sts = aws_sdk_sts::Client::new(&self.config);
         let answer = sts
@@ -279,7 +303,7 @@ impl AwsIam {
             .duration_seconds(900)
             .send()
             .await
-            .map_err(|error| failed(calls, ACTION, &error, &format!("assuming {arn}")))?;
+            .map_err(|error| failed(calls, ACTION, &error, &format!("assuming {arn}"), known))?;
         let Some(credentials) = answer.credentials() else {
             calls.record(ACTION, FailureReason::InvalidResponse.as_str());
             return Err(FetchError::new(
@@ -288,6 +312,11 @@ impl AwsIam {
             ));
         };
         calls.record(ACTION, CALL_SUCCESS);
+        known.key_ids.push(credentials.access_key_id().to_owned());
+        known
+            .secrets
+            .push(credentials.secret_access_key().to_owned());
+        known.secrets.push(credentials.session_token().to_owned());
         let credentials = aws_sdk_iam::config::Credentials::new(
             credentials.access_key_id(),
             credentials.secret_access_key(),
@@ -307,16 +336,18 @@ impl AwsIam {
         &self,
         iam: &aws_sdk_iam::Client,
         calls: &ApiCalls,
+        known: &Known,
     ) -> Result<(Vec<u8>, jiff::Timestamp), FetchError> {
         let mut regenerations = 0;
         'generate: loop {
-            self.generate(iam, calls).await?;
+            self.generate(iam, calls, known).await?;
             loop {
                 const ACTION: &str = "GetCredentialReport";
                 match iam.get_credential_report().send().await {
                     Ok(answer) => {
+                        // Taken, not copied: the report is held once.
                         let (Some(content), Some(generated)) =
-                            (answer.content(), answer.generated_time())
+                            (answer.content, answer.generated_time)
                         else {
                             calls.record(ACTION, FailureReason::InvalidResponse.as_str());
                             return Err(FetchError::new(
@@ -336,7 +367,7 @@ impl AwsIam {
                             )
                         })?;
                         calls.record(ACTION, CALL_SUCCESS);
-                        return Ok((content.as_ref().to_vec(), generated));
+                        return Ok((content.into_inner(), generated));
                     }
                     Err(error) => match error.code() {
                         Some("ReportInProgress") => {
@@ -355,7 +386,7 @@ impl AwsIam {
                             tracing::info!(code, "generating the credential report again");
                             continue 'generate;
                         }
-                        _ => return Err(failed(calls, ACTION, &error, "")),
+                        _ => return Err(failed(calls, ACTION, &error, "", known)),
                     },
                 }
             }
@@ -368,6 +399,7 @@ impl AwsIam {
         &self,
         iam: &aws_sdk_iam::Client,
         calls: &ApiCalls,
+        known: &Known,
     ) -> Result<(), FetchError> {
         const ACTION: &str = "GenerateCredentialReport";
         loop {
@@ -375,7 +407,7 @@ impl AwsIam {
                 .generate_credential_report()
                 .send()
                 .await
-                .map_err(|error| failed(calls, ACTION, &error, ""))?;
+                .map_err(|error| failed(calls, ACTION, &error, "", known))?;
             match answer.state() {
                 Some(ReportStateType::Complete) => {
                     calls.record(ACTION, CALL_SUCCESS);
@@ -451,13 +483,43 @@ fn unknown_state(state: Option<&ReportStateType>) -> String {
     )
 }
 
-/// Counts a failed call and says why it failed, with the service's error code and message
-/// (key ids in them masked) but never the request, which holds the credentials' key id.
+/// The credentials an attempt may see quoted back, to scrub from its messages: those in the
+/// environment, and an assumed role's. (The rest of the SDK's chain is caught by
+/// [`scrub`](super::sign::scrub)'s look for anything shaped like a key id or token.)
+struct Known {
+    secrets: Vec<String>,
+    key_ids: Vec<String>,
+}
+
+impl Known {
+    fn from_env() -> Known {
+        let get = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Known {
+            secrets: ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+                .into_iter()
+                .filter_map(get)
+                .collect(),
+            key_ids: get("AWS_ACCESS_KEY_ID").into_iter().collect(),
+        }
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        let key_ids: Vec<&str> = self.key_ids.iter().map(String::as_str).collect();
+        super::sign::scrub(text, &secrets, &key_ids)
+    }
+}
+
+/// Counts a failed call and says why it failed, with the service's error code and message,
+/// scrubbed, but never the request (it holds the credentials' key id) nor the answer's
+/// headers or body (an endpoint may echo the session token in them): the SDK's
+/// `DisplayErrorContext` prints both, in its `Debug` of the error.
 fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     calls: &ApiCalls,
     action: &'static str,
     error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
     context: &str,
+    known: &Known,
 ) -> FetchError {
     let reason = classify(error);
     calls.record(action, reason.as_str());
@@ -471,16 +533,13 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 e.message().unwrap_or("no message")
             )
         }
-        other => aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
+        other => super::api::error_chain(other),
     };
     let context = match context {
         "" => String::new(),
         context => format!(" {context}"),
     };
-    FetchError::new(
-        reason,
-        mask_key_ids(&format!("{action}{context}: {detail}")),
-    )
+    FetchError::new(reason, known.scrub(&format!("{action}{context}: {detail}")))
 }
 
 /// The reason for a failed call, from the service's error code where there is one, else
@@ -543,36 +602,6 @@ fn classify_code(code: Option<&str>) -> FailureReason {
         | "ServiceUnavailableException" => FailureReason::Server,
         _ => FailureReason::InvalidResponse,
     }
-}
-
-/// Masks anything shaped like an AWS access key id (AKIA…, ASIA…): errors may quote them.
-pub fn mask_key_ids(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let rest = &text[i..];
-        let is_key = rest.len() >= 16
-            && ["AKIA", "ASIA", "AIDA", "AROA", "ABIA", "ACCA"]
-                .iter()
-                .any(|p| rest.starts_with(p))
-            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
-        if is_key {
-            let len = rest
-                .bytes()
-                .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-                .count();
-            if len >= 16 {
-                out.push_str(&crate::model::mask_key_id(&rest[..len]));
-                i += len;
-                continue;
-            }
-        }
-        let c = rest.chars().next().expect("i is on a character boundary");
-        out.push(c);
-        i += c.len_utf8();
-    }
-    out
 }
 
 /// An IAM credential report starts with its fixed header; anything else is not one. None of
@@ -643,8 +672,10 @@ fn http_client() -> SharedHttpClient {
     SharedHttpClient::new(Capped(client))
 }
 
-/// An HTTP client whose answers' bodies fail once they pass the cap: the SDK reads a whole
-/// answer into memory before it parses it, whatever its size (a 1 GiB answer took 2.7 GB).
+/// An HTTP client that reads each answer whole into one buffer, and refuses one past the
+/// cap (at once when its `Content-Length` says so). The SDK reads a whole answer into memory
+/// before it parses it, whatever its size (a 1 GiB answer took 2.7 GB), in pieces it then
+/// joins: given one piece, it joins nothing, so the answer is held once.
 #[derive(Debug)]
 struct Capped<T>(T);
 
@@ -660,27 +691,71 @@ impl HttpClient for Capped<SharedHttpClient> {
 
 impl HttpConnector for Capped<SharedHttpConnector> {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        // Plain http only to loopback (tests) and to the link-local credential endpoints the
+        // SDK itself allows it for (instance metadata, ECS and EKS Pod Identity agents).
+        if let Some(rest) = request.uri().strip_prefix("http://") {
+            let host = host_of(rest);
+            if !super::api::is_loopback(host)
+                && !host.starts_with("169.254.")
+                && !host.starts_with("[fd00:ec2::")
+            {
+                let refused = super::api::refuse_plain_http("the AWS endpoint", host, host)
+                    .expect_err("neither loopback nor link-local");
+                return HttpConnectorFuture::ready(Err(ConnectorError::user(refused.into())));
+            }
+        }
         let call = self.0.call(request);
         HttpConnectorFuture::new(async move {
-            Ok(call
-                .await?
-                .map(|body| capped(body, super::api::MAX_ANSWER_BYTES)))
+            let mut response = call.await?;
+            let declared = response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.parse::<u64>().ok());
+            let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+            *response.body_mut() = read_capped(body, declared, super::api::MAX_ANSWER_BYTES).await;
+            Ok(response)
         })
     }
 }
 
-/// `body`, failing with a plain error once more than `max` bytes came.
-fn capped(body: SdkBody, max: usize) -> SdkBody {
+/// The host of `host[:port][/path]`, as a URL writes it (`[::1]` for IPv6).
+fn host_of(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or("");
+    match authority.strip_prefix('[') {
+        Some(v6) => &authority[..v6.find(']').map_or(authority.len(), |i| i + 2)],
+        None => authority.split(':').next().unwrap_or(""),
+    }
+}
+
+/// `body` read whole, or a body that fails with the reason: the SDK then reports a response
+/// error (`invalid_response`) saying it.
+async fn read_capped(body: SdkBody, declared: Option<u64>, max: usize) -> SdkBody {
     use http_body_util::BodyExt;
-    let limited = http_body_util::Limited::new(body, max).map_err(move |error| {
-        match error.is::<http_body_util::LengthLimitError>() {
-            true => {
-                format!("the answer is larger than {max} bytes, the most the fetcher holds").into()
-            }
-            false => error,
+    let failing = |message: String| {
+        let error: Box<dyn std::error::Error + Send + Sync> = message.into();
+        let frames = futures_util::stream::iter([Err::<http_body::Frame<bytes::Bytes>, _>(error)]);
+        SdkBody::from_body_1_x(http_body_util::StreamBody::new(frames))
+    };
+    let too_large = || {
+        failing(format!(
+            "the answer is larger than {max} bytes, the most the fetcher reads"
+        ))
+    };
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large();
+    }
+    let mut buffer = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        match frame.map(http_body::Frame::into_data) {
+            Ok(Ok(data)) if buffer.len() + data.len() > max => return too_large(),
+            Ok(Ok(data)) => buffer.extend_from_slice(&data),
+            Ok(Err(_trailers)) => {}
+            Err(e) => return failing(format!("reading the answer: {e}")),
         }
-    });
-    SdkBody::from_body_1_x(limited)
+    }
+    SdkBody::from(buffer)
 }
 
 #[cfg(test)]
@@ -721,18 +796,31 @@ mod tests {
     #[tokio::test]
     async fn answers_past_the_cap_fail_with_a_plain_error() {
         use http_body_util::BodyExt;
-        let read = |bytes: &'static [u8], max| async move {
-            capped(SdkBody::from(bytes), max)
+        let read = |bytes: &'static [u8], declared, max| async move {
+            read_capped(SdkBody::from(bytes), declared, max)
+                .await
                 .collect()
                 .await
                 .map(|b| b.to_bytes())
         };
-        assert_eq!(read(b"0123456789", 10).await.unwrap(), &b"0123456789"[..]);
-        let error = read(b"0123456789", 9).await.unwrap_err().to_string();
         assert_eq!(
-            error,
-            "the answer is larger than 9 bytes, the most the fetcher holds"
+            read(b"0123456789", Some(10), 10).await.unwrap(),
+            &b"0123456789"[..]
         );
+        let past = "the answer is larger than 9 bytes, the most the fetcher reads";
+        let error = read(b"0123456789", None, 9).await.unwrap_err().to_string();
+        assert_eq!(error, past);
+        // Refused on its word, before a byte is read.
+        let error = read(b"", Some(1 << 30), 9).await.unwrap_err().to_string();
+        assert_eq!(error, past);
+    }
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(host_of("127.0.0.1:4566/x"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9"), "[::1]");
+        assert_eq!(host_of("user@iam.example.com"), "iam.example.com");
+        assert_eq!(host_of("iam.example.com?x"), "iam.example.com");
     }
 
     #[test]
@@ -774,11 +862,26 @@ mod tests {
     }
 
     #[test]
-    fn key_ids_are_masked_in_messages() {
-        let text = "key AKIAIOSFODNN7EXAMPLE, session ASIAXYZXYZXYZXYZXYZ1 and AKIA-not-a-key";
-        let masked = mask_key_ids(text);
-        assert!(!masked.contains("AKIAIOSFODNN7EXAMPLE"), "{masked}");
-        assert!(!masked.contains("ASIAXYZXYZXYZXYZXYZ1"), "{masked}");
+    fn key_ids_glued_to_text_and_known_values_in_any_form_are_scrubbed() {
+        let known = Known {
+            secrets: vec![
+                "wJalrXUtnFEMI/K7MDENG".into(),
+                "FwoGZXIvYXdzEJr/token+x".into(),
+            ],
+            key_ids: vec!["ASIAXYZXYZXYZXYZXYZ1".into()],
+        };
+        let text = "key AKIAIOSFODNN7EXAMPLE, Credential%3DAKIAIOSFODNN7EXAMPLE%2F, \
+                    session ASIAXYZXYZXYZXYZXYZ1, secret wJalrXUtnFEMI%2fK7MDENG, \
+                    token FwoGZXIvYXdzEJr\\/token\\u002Bx, and AKIA-not-a-key";
+        let masked = known.scrub(text);
+        for whole in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "ASIAXYZXYZXYZXYZXYZ1",
+            "K7MDENG",
+            "FwoG",
+        ] {
+            assert!(!masked.contains(whole), "{masked}");
+        }
         assert!(masked.contains("AKIA…MPLE"), "{masked}");
         assert!(masked.contains("AKIA-not-a-key"), "{masked}");
     }

@@ -7,6 +7,7 @@
 
 pub mod alibaba;
 pub mod aws;
+pub mod hostile;
 pub mod sigv4;
 pub mod sigv4_suite;
 pub mod tencent;

@@ -18,6 +18,7 @@ mod check_rules;
 mod check_table;
 mod fetch;
 mod fetch_aws_sigv4;
+mod fetch_bounds;
 mod filesystem_faults;
 mod folder;
 mod generate;

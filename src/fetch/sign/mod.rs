@@ -28,42 +28,114 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Text from a cloud (an error message, a parser's complaint about an answer) made safe to log:
-/// the given secrets are removed and the given key ids masked wherever they appear, and every
-/// other run of 16 or more letters and digits (key ids, pieces of tokens) is masked too. Request
-/// ids (UUIDs, runs of at most 12), error codes and words (no digits) survive.
+/// Text from a cloud (an error message, a parser's complaint about an answer, a network
+/// error) made safe to log; every provider's log and error paths go through it. The given
+/// secrets are removed and the given key ids masked wherever they appear, in any of the forms
+/// an answer may quote them in: raw, URL-encoded (`%2F` or `%2f`), JSON-escaped (`\/`,
+/// `\u002F`), glued to the text before them (`Credential%3DAKIA…`). Whatever else looks like
+/// a credential goes too: a run of 16 or more letters and digits holding both (a key id) is
+/// masked, and such a run with `+` or `/` in it (a base64 secret or session token) removed.
+/// Request ids (UUIDs, runs of at most 12), error codes and words (no digits) survive.
 pub fn scrub(text: &str, secrets: &[&str], key_ids: &[&str]) -> String {
-    let mut text = text.to_owned();
-    for value in secrets.iter().filter(|v| v.len() >= 4) {
-        text = text.replace(value, "…");
+    let (plain, starts) = decode_escapes(text);
+    // What to put in place of each range of `text`, by its start; found in the decoded text.
+    let mut cuts: Vec<(usize, usize, String)> = Vec::new();
+    let mut cut =
+        |from: usize, to: usize, with: String| cuts.push((starts[from], starts[to], with));
+    for (value, secret) in secrets
+        .iter()
+        .map(|v| (v, true))
+        .chain(key_ids.iter().map(|v| (v, false)))
+        .filter(|(v, _)| v.len() >= 4)
+    {
+        for at in memchr::memmem::find_iter(&plain, value.as_bytes()) {
+            let with = match secret {
+                true => "…".to_owned(),
+                false => crate::model::mask_key_id(value),
+            };
+            cut(at, at + value.len(), with);
+        }
     }
-    for id in key_ids.iter().filter(|v| v.len() >= 4) {
-        text = text.replace(id, &crate::model::mask_key_id(id));
+    let in_run = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let mut i = 0;
+    while i < plain.len() {
+        if !in_run(plain[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < plain.len() && in_run(plain[i]) {
+            i += 1;
+        }
+        // base64 padding belongs to the run.
+        while i < plain.len() && plain[i] == b'=' {
+            i += 1;
+        }
+        let run = &plain[start..i];
+        let looks_secret = run.len() >= 16
+            && run.iter().any(u8::is_ascii_digit)
+            && run.iter().any(u8::is_ascii_alphabetic);
+        if looks_secret {
+            let with = match run.iter().all(u8::is_ascii_alphanumeric) {
+                true => crate::model::mask_key_id(std::str::from_utf8(run).expect("ASCII")),
+                false => "…".to_owned(),
+            };
+            cut(start, i, with);
+        }
     }
+    cuts.sort_by_key(|&(from, to, _)| (from, std::cmp::Reverse(to)));
     let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        // Key ids and secrets mix letters and digits; error codes and words have no digits.
-        if run.len() >= 16
-            && run.bytes().any(|b| b.is_ascii_digit())
-            && run.bytes().any(|b| b.is_ascii_alphabetic())
-        {
-            out.push_str(&crate::model::mask_key_id(run));
-        } else {
-            out.push_str(run);
+    let mut done = 0;
+    for (from, to, with) in cuts {
+        if from < done {
+            // Inside a range already cut (a key id inside a run): nothing more to hide.
+            done = done.max(to);
+            continue;
         }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
+        out.push_str(&text[done..from]);
+        out.push_str(&with);
+        done = to;
     }
-    flush(&mut run, &mut out);
+    out.push_str(&text[done..]);
     out
+}
+
+/// `text` with `%XX`, `\/`, `\"`, `\\` and ASCII `\uXXXX` decoded, and where each decoded byte
+/// starts in `text` (one entry more: the end). Every other byte stands for itself, so the
+/// starts always fall on character boundaries.
+fn decode_escapes(text: &str) -> (Vec<u8>, Vec<usize>) {
+    let b = text.as_bytes();
+    let hex = |s: &[u8]| {
+        std::str::from_utf8(s)
+            .ok()
+            .filter(|s| s.bytes().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|s| u32::from_str_radix(s, 16).ok())
+    };
+    let mut plain = Vec::with_capacity(b.len());
+    let mut starts = Vec::with_capacity(b.len() + 1);
+    let mut i = 0;
+    while i < b.len() {
+        let (byte, len) = match b[i] {
+            b'%' => match b.get(i + 1..i + 3).and_then(hex) {
+                Some(v) if v < 0x80 => (v as u8, 3),
+                _ => (b'%', 1),
+            },
+            b'\\' => match b.get(i + 1) {
+                Some(&c @ (b'/' | b'"' | b'\\')) => (c, 2),
+                Some(b'u') => match b.get(i + 2..i + 6).and_then(hex) {
+                    Some(v) if v < 0x80 => (v as u8, 6),
+                    _ => (b'\\', 1),
+                },
+                _ => (b'\\', 1),
+            },
+            other => (other, 1),
+        };
+        plain.push(byte);
+        starts.push(i);
+        i += len;
+    }
+    starts.push(b.len());
+    (plain, starts)
 }
 
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
@@ -126,6 +198,53 @@ mod tests {
             out.contains("7A01826E-7601-44B0-B4DF-2B0C509836DE"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn scrub_finds_secrets_tokens_and_key_ids_in_every_form() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+abc=";
+        let key = "AKIAIOSFODNN7EXAMPLE";
+        let upper = percent_encode(secret);
+        let lower = upper.replace("%2F", "%2f");
+        let forms = [
+            format!("secret {secret} here"),
+            format!("secret {upper} here"),
+            format!("secret {lower} here"),
+            format!("secret {} here", secret.replace('/', "\\/")),
+            format!("secret {} here", secret.replace('/', "\\u002F")),
+            format!("secret {} here", secret.replace('/', "\\u002f")),
+            format!("token {token}"),
+            format!("token {}", percent_encode(token)),
+            format!("token {}", token.replace('/', "\\/")),
+            format!(
+                "{{\"X-Amz-Security-Token\":\"{}\"}}",
+                token.replace('/', "\\u002F").replace('+', "\\u002b")
+            ),
+            format!("Credential={key}/20261206/us-east-1/iam/aws4_request"),
+            format!("Credential%3D{key}%2F20261206"),
+            format!("x{key}y"),
+            format!("7{key}"),
+        ];
+        for text in &forms {
+            let out = scrub(text, &[secret, token], &[key]);
+            for whole in [secret, token, key] {
+                let (raw, enc) = (whole, percent_encode(whole));
+                assert!(!out.contains(raw) && !out.contains(&enc), "{text} -> {out}");
+            }
+            for piece in ["bPxRfiCYEXAMPLEKEY", "K7MDENG", "IOSFODNN7EX", "ZpZ2luX2Vj"] {
+                assert!(!out.contains(piece), "{text} -> {out}");
+            }
+        }
+        // Known values go even where no run gives them away (short, or among words).
+        assert_eq!(scrub("pass=hunter22!", &["hunter22!"], &[]), "pass=…");
+        assert_eq!(
+            scrub("id %41KIDshort1", &[], &["AKIDshort1"]),
+            "id AKID…ort1"
+        );
+        // What is not a credential stays as it was, escapes included.
+        let plain = "Throttling: Rate exceeded (RequestId 7A01826E-7601-44B0-B4DF-2B0C509836DE) a%2Fb \\u00e9";
+        assert_eq!(scrub(plain, &[secret], &[key]), plain);
     }
 
     #[test]

@@ -15,18 +15,20 @@ mod sts;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{failed_call, ApiClient, Endpoint, Env};
+use super::api::{failed_call, ApiClient, Endpoint, Env, MAX_ANSWER_BYTES, MAX_REPORT_BYTES};
 use super::call::{self, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::Secret;
 use super::{Account, ApiCalls, FailureReason, FetchError, FetchedReport};
+use envelope::{at_most, Num};
 use report::{Details, Key, Kind, LastUsed, Person, Protection, REPORT_TZ};
 
 const VERSION: &str = "2019-01-16";
@@ -40,6 +42,18 @@ const SUB_ACCOUNTS_PER_CALL: usize = 50;
 const SECRET_IDS_PER_CALL: usize = 10;
 /// Throttled calls are tried again up to this many times, waiting 250 ms, 500 ms, 1 s … (8 s at most).
 const THROTTLE_RETRIES: u32 = 6;
+/// The entries of one answer's list at most, far more than CAM gives for the page size we
+/// ask (50 or 10): a longer list is refused before it is held.
+const LIST_MAX: usize = 1_000;
+/// People in the account at most (ListUsers answers them all at once); a report of 100,000
+/// users is about 30 MB, and a fetch of it would take over two hours at CAM's rate.
+const PEOPLE_MAX: usize = 100_000;
+/// The answers of the lists of people together at most: half a report, as the report
+/// rebuilt from them ([`MAX_REPORT_BYTES`]) is held beside them. The lists of the 12,000
+/// people a fetch can reach within --fetch.timeout's 10 minutes at CAM's rate are about 4 MB.
+const LISTS_MAX: usize = MAX_REPORT_BYTES / 2;
+/// A SecretId is 36 characters; one longer than this is not one, and is not kept.
+const SECRET_ID_MAX: usize = 128;
 /// TKE temporary keys are renewed when a tenth of their life is left.
 const RENEW_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_secs(sts::DURATION / 10);
 
@@ -153,6 +167,10 @@ struct Session<'a> {
     /// A member's role and the STS it is assumed at; `None`: the credentials' own account.
     role: Option<(sts::Role<'a>, &'a organization::Organization)>,
     pacer: Arc<Pacer>,
+    /// Bytes of the attempt's CAM answers so far: the lists of people are read one after
+    /// another, and together may not pass [`LISTS_MAX`]. The session's own, as members are
+    /// fetched side by side.
+    answered: AtomicUsize,
 }
 
 /// Where one of Tencent Cloud's APIs is, as the signature names it.
@@ -294,11 +312,13 @@ impl TencentCam {
                 cam: self,
                 role: Some((sts::Role::new(arn), organization)),
                 pacer: organization.pacer(&account.id),
+                answered: AtomicUsize::new(0),
             },
             _ => Session {
                 cam: self,
                 role: None,
                 pacer: Arc::clone(&self.pacer),
+                answered: AtomicUsize::new(0),
             },
         };
         let report = session.report(calls).await?;
@@ -327,18 +347,22 @@ impl TencentCam {
             version: organization::VERSION,
         };
         let keys = || self.own_keys(calls);
-        match (self.signed(api, &organization.listing, calls, action, &params, keys)).await? {
+        let pacer = &organization.listing;
+        match (self.signed(api, pacer, None, calls, action, &params, keys)).await? {
             Reply::Done(v) => Ok(v),
             Reply::NotReady(e) | Reply::Failed(e) => Err(api_failure(action, e)),
         }
     }
 
     /// One call of `action` to `api`, signed with the keys `keys()` gives for each try, paced
-    /// and retried while throttled (see [`call::call`]).
+    /// and retried while throttled (see [`call::call`]); each answer read at most
+    /// [`MAX_ANSWER_BYTES`], its size added to `answered` when one is given.
+    #[allow(clippy::too_many_arguments)]
     async fn signed<T, K, F>(
         &self,
         api: Api<'_>,
         pacer: &Pacer,
+        answered: Option<&AtomicUsize>,
         calls: &ApiCalls,
         action: &'static str,
         params: &Value,
@@ -357,9 +381,19 @@ impl TencentCam {
             let headers = envelope::sign(host, api.service, api.version, action, &body, &keys);
             let answer = self
                 .client
-                .post(api.endpoint, "/", &headers, None, body.clone())
+                .post(
+                    api.endpoint,
+                    "/",
+                    &headers,
+                    None,
+                    body.clone(),
+                    MAX_ANSWER_BYTES,
+                )
                 .await
                 .map_err(failed_call(action, &known))?;
+            if let Some(answered) = answered {
+                answered.fetch_add(answer.body.len(), Ordering::Relaxed);
+            }
             envelope::read(action, answer, &known)
         })
         .await
@@ -385,10 +419,11 @@ impl Session<'_> {
         let generated = jiff::Timestamp::now();
         let account_id = self.owner_uin(calls).await?;
         let listed = self.people(calls).await?;
-        // The futures made first, then streamed: a stream mapping through a closure over
-        // borrowed items is not provably Send (a known limit of the compiler).
-        let asks: Vec<_> = listed.iter().map(|p| self.details(p, calls)).collect();
-        let found: Vec<Option<Details>> = futures_util::stream::iter(asks)
+        // Each person's calls are made as the stream reaches them, by index: made first, the
+        // futures of 99,000 people held 200 MiB. (A closure over borrowed items, rather than
+        // indices, is not provably Send: a known limit of the compiler.)
+        let found: Vec<Option<Details>> = futures_util::stream::iter(0..listed.len())
+            .map(|i| self.details(&listed[i], calls))
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
@@ -408,7 +443,14 @@ impl Session<'_> {
         }
         Ok(FetchedReport {
             account_id: Some(account_id),
-            content: report::render(&people, &details, generated),
+            content: report::render(&people, &details, generated, MAX_REPORT_BYTES).ok_or_else(
+                || {
+                    FetchError::invalid(
+                        "rebuilding the report",
+                        format!("it passes {MAX_REPORT_BYTES} bytes, the most the fetcher takes for a report"),
+                    )
+                },
+            )?,
             generated,
             users_listed: Some(people.len() as u64),
         })
@@ -418,22 +460,17 @@ impl Session<'_> {
     async fn owner_uin(&self, calls: &ApiCalls) -> Result<String, FetchError> {
         #[derive(Deserialize)]
         struct AppId {
-            #[serde(rename = "OwnerUin")]
-            owner_uin: Value,
+            #[serde(rename = "OwnerUin", default)]
+            owner_uin: Num,
         }
         let a: AppId = self.required(calls, "GetUserAppId", json!({})).await?;
-        let uin = match a.owner_uin {
-            Value::String(s) => s,
-            Value::Number(n) => n.to_string(),
-            _ => String::new(),
-        };
-        if uin.is_empty() || !uin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(FetchError::invalid(
+        match a.owner_uin {
+            Num(Some(uin)) => Ok(uin.to_string()),
+            Num(None) => Err(FetchError::invalid(
                 "GetUserAppId",
                 "OwnerUin is not a number",
-            ));
+            )),
         }
-        Ok(uin)
     }
 
     /// Everyone the report lists: sub-users, collaborators, WeCom sub-users, message receivers,
@@ -441,16 +478,33 @@ impl Session<'_> {
     async fn people(&self, calls: &ApiCalls) -> Result<Vec<Person>, FetchError> {
         #[derive(Deserialize)]
         struct Users {
-            #[serde(rename = "Data", default)]
+            #[serde(
+                rename = "Data",
+                default,
+                deserialize_with = "at_most::<PEOPLE_MAX, _, _>"
+            )]
             data: Vec<UserInfo>,
         }
+        // The lists are all read before anyone's details: what they hold stays until the
+        // report is written, so their answers together are bounded.
+        let start = self.answered.load(Ordering::Relaxed);
+        let within = |action: &str| {
+            let read = self.answered.load(Ordering::Relaxed) - start;
+            match read > LISTS_MAX {
+                true => Err(FetchError::invalid(
+                    action,
+                    format!("the lists of people passed {LISTS_MAX} bytes, the most the fetcher takes for them"),
+                )),
+                false => Ok(()),
+            }
+        };
         let mut by_uin: BTreeMap<u64, Person> = BTreeMap::new();
         let users: Users = self.required(calls, "ListUsers", json!({})).await?;
         for u in users.data {
             by_uin.insert(u.uin, person(u, Kind::SubUser));
         }
         for u in self
-            .offset_pages::<UserInfo>(calls, "ListCollaborators", "TotalNum", "Data", true)
+            .offset_pages::<UserInfo>(calls, "ListCollaborators", true, &within)
             .await?
         {
             by_uin
@@ -458,13 +512,7 @@ impl Session<'_> {
                 .or_insert_with(|| person(u, Kind::Collaborator));
         }
         for u in self
-            .offset_pages::<UserInfo>(
-                calls,
-                "ListWeChatWorkSubAccounts",
-                "TotalCount",
-                "Data",
-                false,
-            )
+            .offset_pages::<UserInfo>(calls, "ListWeChatWorkSubAccounts", false, &within)
             .await?
         {
             // Also listed by ListUsers on some accounts: the WeCom kind wins.
@@ -473,17 +521,18 @@ impl Session<'_> {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Receiver {
-            uid: Value,
             #[serde(default)]
-            uin: Option<Value>,
+            uid: Num,
+            #[serde(default)]
+            uin: Num,
             name: String,
         }
         let mut receivers = Vec::new();
         for r in self
-            .offset_pages::<Receiver>(calls, "ListReceiver", "TotalCount", "Receivers", false)
+            .offset_pages::<Receiver>(calls, "ListReceiver", false, &within)
             .await?
         {
-            let uin = r.uin.as_ref().and_then(number);
+            let Num(uin) = r.uin;
             // A sub-user who also receives messages is listed once, as the sub-user.
             if uin.is_some_and(|u| by_uin.contains_key(&u)) {
                 continue;
@@ -491,7 +540,7 @@ impl Session<'_> {
             receivers.push(Person {
                 id: uin
                     .map(|u| u.to_string())
-                    .or_else(|| number(&r.uid).map(|u| u.to_string()))
+                    .or_else(|| r.uid.0.map(|u| u.to_string()))
                     .unwrap_or_default(),
                 uin,
                 name: r.name,
@@ -504,7 +553,7 @@ impl Session<'_> {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct SubAccounts {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
             sub_accounts: Vec<SubAccount>,
         }
         #[derive(Deserialize)]
@@ -525,6 +574,7 @@ impl Session<'_> {
                     json!({ "FilterSubAccountUin": chunk }),
                 )
                 .await?;
+            within("DescribeSubAccounts")?;
             for s in a.sub_accounts {
                 if let Some(p) = by_uin.get_mut(&s.uin) {
                     if let Some(kind) = s.user_type.and_then(Kind::from_user_type) {
@@ -535,6 +585,12 @@ impl Session<'_> {
                     }
                 }
             }
+        }
+        if by_uin.len() + receivers.len() > PEOPLE_MAX {
+            return Err(FetchError::invalid(
+                "ListUsers",
+                format!("the lists name more than {PEOPLE_MAX} people"),
+            ));
         }
         let mut people: Vec<Person> = by_uin.into_values().chain(receivers).collect();
         people.sort_by(|a, b| (a.kind, a.uin, &a.name).cmp(&(b.kind, b.uin, &b.name)));
@@ -553,25 +609,22 @@ impl Session<'_> {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Flags {
-            login_flag: Option<BTreeMap<String, Value>>,
-            action_flag: Option<BTreeMap<String, Value>>,
+            #[serde(default)]
+            login_flag: Option<FlagSet>,
+            #[serde(default)]
+            action_flag: Option<FlagSet>,
         }
-        let on = |flags: &Option<BTreeMap<String, Value>>, names: &[&str]| {
-            flags.as_ref().is_some_and(|f| {
-                f.iter().any(|(k, v)| {
-                    (names.is_empty() || names.contains(&k.as_str())) && number(v).unwrap_or(0) != 0
-                })
-            })
+        let on = |flags: &Option<FlagSet>, mfa_only: bool| {
+            flags.is_some_and(|f| if mfa_only { f.mfa } else { f.any })
         };
-        const MFA: &[&str] = &["Token", "Stoken", "U2FToken", "Passkey"];
         let protection = match self
             .call::<Flags>(calls, "DescribeSafeAuthFlagColl", &json!({ "SubUin": uin }))
             .await?
         {
             Reply::Done(f) => Some(Protection {
-                login: on(&f.login_flag, &[]),
-                operation: on(&f.action_flag, &[]),
-                mfa: on(&f.login_flag, MFA) || on(&f.action_flag, MFA),
+                login: on(&f.login_flag, false),
+                operation: on(&f.action_flag, false),
+                mfa: on(&f.login_flag, true) || on(&f.action_flag, true),
             }),
             Reply::NotReady(_) => return Ok(None),
             // Unknown, written N/A; throttling, access denied and server errors still fail.
@@ -584,7 +637,7 @@ impl Session<'_> {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct AccessKeys {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
             access_keys: Vec<RawKey>,
         }
         #[derive(Deserialize)]
@@ -602,6 +655,16 @@ impl Session<'_> {
             .call::<AccessKeys>(calls, "ListAccessKeys", &json!({ "TargetUin": uin }))
             .await?
         {
+            Reply::Done(k)
+                if k.access_keys
+                    .iter()
+                    .any(|k| k.access_key_id.len() > SECRET_ID_MAX) =>
+            {
+                return Err(FetchError::invalid(
+                    "ListAccessKeys",
+                    format!("an AccessKeyId is longer than {SECRET_ID_MAX} bytes: not a SecretId"),
+                ))
+            }
             Reply::Done(k) => k.access_keys,
             Reply::NotReady(_) => return Ok(None),
             Reply::Failed(e) => return Err(api_failure("ListAccessKeys", e)),
@@ -633,7 +696,7 @@ impl Session<'_> {
         #[derive(Deserialize)]
         #[serde(rename_all = "PascalCase")]
         struct Rows {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
             secret_id_last_used_rows: Vec<Row>,
         }
         #[derive(Deserialize)]
@@ -645,23 +708,27 @@ impl Session<'_> {
             #[serde(default)]
             last_secret_used_date: Option<i64>,
         }
-        let asks: Vec<_> = ids
-            .chunks(SECRET_IDS_PER_CALL)
-            .map(|chunk| {
+        let chunks: Vec<&[String]> = ids.chunks(SECRET_IDS_PER_CALL).collect();
+        let pages: Vec<Rows> = futures_util::stream::iter(0..chunks.len())
+            .map(|i| {
                 self.required::<Rows>(
                     calls,
                     "GetSecurityLastUsed",
-                    json!({ "SecretIdList": chunk }),
+                    json!({ "SecretIdList": chunks[i] }),
                 )
             })
-            .collect();
-        let pages: Vec<Rows> = futures_util::stream::iter(asks)
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
         let tz = jiff::tz::TimeZone::get(REPORT_TZ).expect("the bundled time zone database");
+        let asked: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
         let mut out = BTreeMap::new();
-        for r in pages.into_iter().flat_map(|p| p.secret_id_last_used_rows) {
+        // Only the SecretIds asked about are kept: an answer cannot make the fetcher hold more.
+        for r in pages
+            .into_iter()
+            .flat_map(|p| p.secret_id_last_used_rows)
+            .filter(|r| asked.contains(r.secret_id.as_str()))
+        {
             let moment = r
                 .last_secret_used_date
                 .filter(|&t| t > 0)
@@ -734,8 +801,9 @@ impl Session<'_> {
             version: VERSION,
         };
         let keys = || self.keys(calls);
+        let answered = Some(&self.answered);
         (self.cam)
-            .signed(api, &self.pacer, calls, action, params, keys)
+            .signed(api, &self.pacer, answered, calls, action, params, keys)
             .await
     }
 
@@ -790,10 +858,33 @@ fn civil_time(s: &str) -> Option<jiff::civil::DateTime> {
         .ok()
 }
 
-fn number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+/// DescribeSafeAuthFlagColl's `LoginFlag` or `ActionFlag`: whether any flag is on, and
+/// whether an MFA one is. Folded as it is read, so a map of any size holds nothing.
+#[derive(Clone, Copy, Default)]
+struct FlagSet {
+    any: bool,
+    mfa: bool,
+}
+
+impl<'de> Deserialize<'de> for FlagSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FlagSet, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FlagSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of flags")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<FlagSet, A::Error> {
+                const MFA: &[&str] = &["Token", "Stoken", "U2FToken", "Passkey"];
+                let mut set = FlagSet::default();
+                while let Some((name, Num(value))) = a.next_entry::<String, Num>()? {
+                    let on = value.unwrap_or(0) != 0;
+                    set.any |= on;
+                    set.mfa |= on && MFA.contains(&name.as_str());
+                }
+                Ok(set)
+            }
+        }
+        d.deserialize_map(V)
     }
 }

@@ -3,15 +3,18 @@
 //! `--tencent.role-name` in it with its own pace (each member is its own account).
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::super::api::{json_error, Endpoint};
+use super::super::api::Endpoint;
 use super::super::call::Pacer;
 use super::super::{Account, ApiCalls, FetchError};
-use super::TencentCam;
+use super::envelope::at_most;
+use super::{TencentCam, LIST_MAX};
 
 const ACTION: &str = "DescribeOrganizationMembers";
 pub const VERSION: &str = "2021-03-31";
@@ -20,8 +23,13 @@ pub const SERVICE: &str = "organization";
 const PAGE: u64 = 50;
 /// The documented limit of `DescribeOrganizationMembers`: 20 calls a second.
 const LISTING_PER_SECOND: u32 = 20;
-/// More members than an organization holds: a listing past it is pages that never end.
+/// More members than an organization holds: a listing past it is pages that never end, and
+/// what the fetcher holds of the listing (an id, a name, the asked tags) stays bounded.
 const MAX_MEMBERS: u64 = 100_000;
+/// A member's `Name` and a kept tag's value at most, in bytes: the fetcher holds them for
+/// every member, as labels. Tencent allows a name 25 characters (the SDK model's
+/// `CreateOrganizationMember`) and a tag value 255.
+const TEXT_MAX: usize = 1_024;
 
 /// What `--organization` asks of the Tencent fetcher, and the pace of each account's calls.
 pub struct Organization {
@@ -82,15 +90,59 @@ impl Organization {
     }
 }
 
-/// One member as the model (`OrgMember`) has it; the fetcher reads these fields only.
+/// One member as the model (`OrgMember`) has it; the fetcher reads these fields only, and
+/// skips the others unread.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Member {
-    member_uin: Value,
+    member_uin: Uin,
     #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
-    tags: Option<Vec<Tag>>,
+    #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
+    tags: Vec<Tag>,
+}
+
+/// `MemberUin`: a positive JSON integer, else what was there, told in a few words (the
+/// answer's text is not echoed whole).
+struct Uin(Result<u64, String>);
+
+impl<'de> Deserialize<'de> for Uin {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Uin, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Uin;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an account id")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Uin, E> {
+                Ok(Uin(Some(v).filter(|&v| v > 0).ok_or_else(|| v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Uin, E> {
+                Ok(Uin(Err(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Uin, E> {
+                Ok(Uin(Err(v.to_string())))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Uin, E> {
+                Ok(Uin(Err(format!("{:?}", crate::report::prefix(v, 64)))))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Uin, E> {
+                Ok(Uin(Err(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Uin, E> {
+                Ok(Uin(Err("null".to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Uin, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Uin(Err("a list".to_owned())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Uin, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Uin(Err("an object".to_owned())))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -101,11 +153,12 @@ struct Tag {
     tag_value: Option<String>,
 }
 
+/// One page: at most [`LIST_MAX`] members (50 are asked), decoded as read.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Page {
-    #[serde(default)]
-    items: Option<Vec<Value>>,
+    #[serde(default, deserialize_with = "at_most::<LIST_MAX, _, _>")]
+    items: Vec<Member>,
     total: u64,
 }
 
@@ -124,7 +177,7 @@ impl TencentCam {
         loop {
             let params = json!({ "Offset": offset, "Limit": PAGE });
             let page: Page = (self.management_call(organization, calls, ACTION, params)).await?;
-            let items = page.items.unwrap_or_default();
+            let items = page.items;
             // The next page starts after the members given, however many that was. A listing
             // that ends before its Total is refused: a member left out would have its report
             // forgotten.
@@ -161,41 +214,34 @@ impl TencentCam {
 }
 
 /// One listed member: its `MemberUin` must be an account id (it names a file and a role).
-fn member(organization: &Organization, item: Value) -> Result<Account, FetchError> {
-    let member: Member = serde_json::from_value(item).map_err(|e| {
-        FetchError::invalid(
-            ACTION,
-            format!(
-                "a member is not the documented OrgMember: {}",
-                json_error(&e)
-            ),
-        )
-    })?;
-    let id = match &member.member_uin {
-        Value::Number(n) => n.as_u64().filter(|&uin| uin > 0),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        FetchError::invalid(
-            ACTION,
-            format!(
-                "a MemberUin {} is not an account id (a positive integer)",
-                crate::report::prefix(&member.member_uin.to_string(), 64)
-            ),
-        )
-    })?
-    .to_string();
-    let tags = (member.tags.unwrap_or_default().into_iter())
+fn member(organization: &Organization, member: Member) -> Result<Account, FetchError> {
+    let id = match member.member_uin {
+        Uin(Ok(uin)) => uin.to_string(),
+        Uin(Err(found)) => {
+            return Err(FetchError::invalid(
+                ACTION,
+                format!("a MemberUin {found} is not an account id (a positive integer)"),
+            ))
+        }
+    };
+    let tags: Vec<(String, String)> = (member.tags.into_iter())
         .filter(|tag| organization.tag_keys.contains(&tag.tag_key))
         .map(|tag| (tag.tag_key, tag.tag_value.unwrap_or_default()))
         .collect();
+    let name = member.name.unwrap_or_default();
+    if name.len() > TEXT_MAX || tags.iter().any(|(_, value)| value.len() > TEXT_MAX) {
+        return Err(FetchError::invalid(
+            ACTION,
+            format!("member {id}: a Name or tag value is longer than {TEXT_MAX} bytes"),
+        ));
+    }
     Ok(Account {
         role: Some(format!(
             "qcs::cam::uin/{id}:roleName/{}",
             organization.role_name
         )),
         id,
-        name: member.name.unwrap_or_default(),
+        name,
         tags,
         active: true,
     })
@@ -212,13 +258,17 @@ mod tests {
         Organization::new(endpoint, sts, "Reader".to_owned(), tag_keys, 20).unwrap()
     }
 
+    fn listed(item: serde_json::Value) -> Member {
+        serde_json::from_value(item).unwrap()
+    }
+
     #[test]
     fn a_member_is_its_uin_its_name_the_asked_tags_and_its_roles_arn() {
         let item = serde_json::json!({
             "MemberUin": 100000000201u64, "Name": "prod", "MemberType": "Invite",
             "Tags": [{"TagKey": "team", "TagValue": "payments"}, {"TagKey": "env", "TagValue": "p"}],
         });
-        let account = member(&organization(&["team"]), item).unwrap();
+        let account = member(&organization(&["team"]), listed(item)).unwrap();
         assert_eq!(account.id, "100000000201");
         assert_eq!(account.name, "prod");
         assert_eq!(account.tags, [("team".to_owned(), "payments".to_owned())]);
@@ -237,10 +287,11 @@ mod tests {
             serde_json::json!(-5),
             serde_json::json!(0),
             serde_json::json!(1.5),
-            Value::Null,
+            serde_json::Value::Null,
+            serde_json::json!({"a": [1, 2]}),
         ] {
             let item = serde_json::json!({"MemberUin": uin, "Name": "x"});
-            let e = member(&organization(&[]), item).unwrap_err();
+            let e = member(&organization(&[]), listed(item)).unwrap_err();
             assert_eq!(
                 e.reason,
                 super::super::super::FailureReason::InvalidResponse
@@ -252,8 +303,39 @@ mod tests {
                 e.message
             );
         }
-        let e = member(&organization(&[]), serde_json::json!({"Name": "x"})).unwrap_err();
-        assert!(e.message.contains("OrgMember"), "{}", e.message);
+        let e = serde_json::from_value::<Member>(serde_json::json!({"Name": "x"})).err();
+        assert!(e.is_some_and(|e| e.to_string().contains("MemberUin")));
+    }
+
+    #[test]
+    fn a_member_holds_no_more_than_the_listing_allows() {
+        let o = organization(&["team"]);
+        let long = "n".repeat(TEXT_MAX + 1);
+        let named = serde_json::json!({"MemberUin": 7, "Name": long});
+        let e = member(&o, listed(named)).unwrap_err();
+        assert!(
+            e.message.contains("longer than 1024 bytes"),
+            "{}",
+            e.message
+        );
+        let tagged =
+            serde_json::json!({"MemberUin": 7, "Tags": [{"TagKey": "team", "TagValue": long}]});
+        assert!(member(&o, listed(tagged)).is_err());
+        // A tag not asked for is not held, whatever its length.
+        let other =
+            serde_json::json!({"MemberUin": 7, "Tags": [{"TagKey": "x", "TagValue": long}]});
+        assert!(member(&o, listed(other)).unwrap().tags.is_empty());
+        let tags: Vec<_> = (0..=LIST_MAX)
+            .map(|_| serde_json::json!({"TagKey": "x"}))
+            .collect();
+        let many = serde_json::json!({"MemberUin": 7, "Tags": tags});
+        assert!(serde_json::from_value::<Member>(many).is_err());
+        let items: Vec<_> = (0..=LIST_MAX)
+            .map(|i| serde_json::json!({"MemberUin": i + 1}))
+            .collect();
+        let page = serde_json::json!({"Items": items, "Total": 5000});
+        let e = serde_json::from_value::<Page>(page).err().unwrap();
+        assert!(e.to_string().contains("at most 1000 entries"), "{e}");
     }
 
     #[test]
@@ -282,8 +364,8 @@ mod tests {
             std::time::Duration::from_millis(55),
             "the same account"
         );
-        let listed = member(&o, serde_json::json!({"MemberUin": 2, "Name": "b"})).unwrap();
-        o.keep_pacers(&[listed]);
+        let kept = member(&o, listed(serde_json::json!({"MemberUin": 2, "Name": "b"}))).unwrap();
+        o.keep_pacers(&[kept]);
         assert!(Arc::ptr_eq(&o.pacer("2"), &o.pacer("2")));
         assert_eq!(o.members.lock().unwrap().len(), 1, "member 1 left");
     }

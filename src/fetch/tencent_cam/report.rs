@@ -117,7 +117,14 @@ fn flag(b: bool) -> &'static str {
 /// The columns are those every Tencent report has (the reader's required ones), in its order;
 /// the two no API gives (`Abnormal LoginsNumWithin30Days`, `AccessKeyNMayBeAtRisk`) are
 /// optional to the reader and left out.
-pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp) -> Vec<u8> {
+///
+/// `None` once the report passes `max` bytes: it is not finished, so it never holds more.
+pub fn render(
+    people: &[Person],
+    details: &[Details],
+    generated: jiff::Timestamp,
+    max: usize,
+) -> Option<Vec<u8>> {
     let header = Provider::TencentCam.required_columns();
     let tz = jiff::tz::TimeZone::get(REPORT_TZ).expect("the bundled time zone database");
     let mut out = String::new();
@@ -189,8 +196,11 @@ pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp
                 .join(","),
         );
         out.push('\n');
+        if out.len() > max {
+            return None;
+        }
     }
-    out.into_bytes()
+    Some(out.into_bytes())
 }
 
 fn csv_cell(c: &str) -> String {
@@ -275,7 +285,7 @@ mod tests {
             },
         ];
         let now = "2026-11-25T00:00:00Z".parse().unwrap();
-        let csv = String::from_utf8(render(&people, &details, now)).unwrap();
+        let csv = String::from_utf8(render(&people, &details, now, usize::MAX).unwrap()).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],

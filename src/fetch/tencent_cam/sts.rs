@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::api::{failed_call, ApiClient, Endpoint};
+use super::super::api::{failed_call, ApiClient, Endpoint, MAX_ANSWER_BYTES};
 use super::super::call::{self, Pacer, Reply, Retries};
 use super::super::credentials::Keys;
 use super::super::sign::{tc3, Secret};
@@ -66,7 +66,14 @@ impl Tke {
         };
         let reply = call::call(calls, None, no_retries, ACTION, || async {
             let answer = client
-                .post(&self.sts, "/", &headers, None, body.clone())
+                .post(
+                    &self.sts,
+                    "/",
+                    &headers,
+                    None,
+                    body.clone(),
+                    MAX_ANSWER_BYTES,
+                )
                 .await
                 .map_err(failed_call(ACTION, &known))?;
             envelope::read::<Answer>(ACTION, answer, &known)
@@ -182,7 +189,7 @@ pub async fn assume_role(
             keys.token.as_ref(),
         );
         let answer = client
-            .post(sts, "/", &headers, None, body.clone())
+            .post(sts, "/", &headers, None, body.clone(), MAX_ANSWER_BYTES)
             .await
             .map_err(failed_call(ACTION, &known))?;
         let reply = envelope::read::<Answer>(ACTION, answer, &known)?;

@@ -519,8 +519,9 @@ fn the_listing_follows_short_pages_to_the_total() {
 }
 
 /// A listing that is not in the model's words, ends before its Total, names a member by
-/// something that is not an account id, or is refused: the round fails naming the listing,
-/// nothing is fetched, and no report is touched (even with forget-after 0s).
+/// something that is not an account id, gives more than the fetcher holds (a page of over
+/// 1,000 members, a name over 1,024 bytes), or is refused: the round fails naming the
+/// listing, nothing is fetched, and no report is touched (even with forget-after 0s).
 #[test]
 fn a_listing_that_is_not_the_models_touches_no_report() {
     let page = |items: Value, total: u64| {
@@ -529,10 +530,24 @@ fn a_listing_that_is_not_the_models_touches_no_report() {
         ))
     };
     let member = |uin: Value| serde_json::json!({"MemberUin": uin, "Name": "x"});
+    let crowd: Vec<Value> = (1..=1001u64).map(|uin| member(uin.into())).collect();
+    let long_name = serde_json::json!({"MemberUin": PROD, "Name": "n".repeat(1025)});
     let cases = [
         (
             Some(tencent::fault(Fault::Garbage)),
-            "DescribeOrganizationMembers: the answer is not the documented JSON",
+            "DescribeOrganizationMembers: HTTP 200: the answer is not the documented JSON",
+        ),
+        (
+            page(serde_json::json!(crowd), 5000),
+            "(invalid length 1001, expected a list of at most 1000 entries)",
+        ),
+        (
+            page(serde_json::json!([{"Name": "x"}]), 1),
+            "(missing field MemberUin)",
+        ),
+        (
+            page(serde_json::json!([long_name]), 1),
+            &format!("member {PROD}: a Name or tag value is longer than 1024 bytes"),
         ),
         (
             page(serde_json::json!([]), 3),
