@@ -586,6 +586,35 @@ fn a_listing_that_is_not_the_models_touches_no_report() {
     }
 }
 
+/// A listing whose pages never reach their Total stops at 100,000 members, the most the
+/// fetcher holds: 100 pages of the 1,000 members it takes of one page, then the round fails
+/// naming the bound, before a 101st page is asked or any member fetched.
+#[test]
+fn a_listing_past_a_hundred_thousand_members_ends() {
+    let cloud = organization(&[(PROD, "prod")]);
+    let items: Vec<Value> = (1..=1000u64)
+        .map(|uin| serde_json::json!({"MemberUin": uin, "Name": "x"}))
+        .collect();
+    let page = tencent::ok(serde_json::json!({"Items": items, "Total": 1_000_000_000u64}));
+    (cloud.0.state.scripts).push(
+        "DescribeOrganizationMembers",
+        (0..101).map(|_| Some(page.clone())),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let last = last_good_report(dir.path(), &PROD.to_string());
+    let flags = ["--organization.forget-after", "0s", "--fetch.attempts", "1"];
+    let (code, logs) = org_run(&cloud, dir.path(), &flags);
+    assert_eq!(code, 1, "{logs}");
+    assert!(
+        logs.contains("more than 100000 members listed: the pages do not end"),
+        "{logs}"
+    );
+    let actions = cloud.actions();
+    assert_eq!(actions.len(), 100, "{actions:?}");
+    assert_eq!(count(&actions, "DescribeOrganizationMembers"), 100);
+    assert_left_alone(&last);
+}
+
 #[test]
 fn member_keys_are_assumed_again_before_they_expire_and_expired_ones_fail_the_member() {
     // Keys that live a minute, under the tenth of two hours the fetcher keeps in hand: each
