@@ -56,8 +56,8 @@ fn assert_last_good_kept(dir: &Path) {
     assert_eq!(names, ["acme.csv"], "nothing else written");
 }
 
-/// `fetch --once --report.name acme` with exactly `env`, its address space capped at
-/// `address_space` bytes when given.
+/// `fetch --once --report.name acme` (without `--organization`) with exactly `env`, its
+/// address space capped at `address_space` bytes when given.
 fn fetch(dir: &Path, address_space: Option<u64>, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = match address_space {
         Some(bytes) => {
@@ -70,7 +70,7 @@ fn fetch(dir: &Path, address_space: Option<u64>, args: &[&str], env: &[(&str, &s
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir.join("no-home"))
-        .args(["fetch", "--once", "--report.name", "acme", "--report.dir"])
+        .args(["fetch", "--once", "--report.dir"])
         .arg(dir.join("reports"))
         .args([
             "--fetch.attempts",
@@ -85,6 +85,9 @@ fn fetch(dir: &Path, address_space: Option<u64>, args: &[&str], env: &[(&str, &s
             "debug",
         ])
         .args(args);
+    if !args.contains(&"--organization") {
+        cmd.args(["--report.name", "acme"]);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -206,6 +209,67 @@ fn a_tencent_page_under_the_cap_is_read_without_a_tree_of_json_values() {
         ],
     );
     assert_last_good_kept(dir.path());
+}
+
+#[test]
+fn a_tencent_organization_page_under_the_cap_is_read_without_a_tree_of_json_values() {
+    // A 40 MB page of the organization's members, its bulk in a member's field the fetcher
+    // does not read: decoded into OrgMember's fields, the rest skipped. Each member taken as
+    // a serde_json::Value (the listing before fetchbounds was merged), the fetcher aborted
+    // under this limit ('memory allocation of 632 bytes failed').
+    let dir = folder_with_last_good();
+    let fake = Hostile::start(|r, _| {
+        match r.header("x-tc-action") {
+        Some("AssumeRole") => Answer::json(
+            200,
+            r#"{"Response":{"Error":{"Code":"ResourceNotFound.RoleNotFound","Message":"no such role"},"RequestId":"r"}}"#,
+        ),
+        _ => Answer {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Body::Repeat {
+                head: r#"{"Response":{"Total":1,"Items":[{"MemberUin":100000000007,"Name":"m","Unread":["#.into(),
+                unit: r#"{"a":[1,2,{"b":null}],"c":"d"},"#.into(),
+                count: 40_000_000 / 31,
+                tail: r#"{}]}],"RequestId":"r"}}"#.into(),
+                declared: true,
+            },
+        },
+    }
+    });
+    let url = fake.url();
+    let mut env = TENCENT_ENV.to_vec();
+    env.push(("TENCENTCLOUD_STS_ENDPOINT", &url));
+    let args = [
+        "--provider",
+        "tencent-cam",
+        "--organization",
+        "--tencent.endpoint",
+        &url,
+        "--tencent.organization-endpoint",
+        &url,
+    ];
+    let out = fetch(dir.path(), Some(BASELINE + HELD), &args, &env);
+    // The page was read whole: its one member was entered, and refused its role.
+    assert_failed_saying(
+        &out,
+        &[
+            "AssumeRole",
+            "RoleNotFound",
+            "access_denied",
+            "100000000007",
+        ],
+    );
+    let actions = fake.actions();
+    assert_eq!(actions[0], "DescribeOrganizationMembers", "{actions:?}");
+    assert!(
+        actions[1..].iter().all(|a| a == "AssumeRole"),
+        "{actions:?}"
+    );
+    // No report is written; beside the last good one, only the ledger of the listing.
+    let reports = dir.path().join("reports");
+    assert_eq!(std::fs::read(reports.join("acme.csv")).unwrap(), LAST_GOOD);
+    assert!(!reports.join("100000000007.csv").exists());
 }
 
 /// CAM answering 99,000 message receivers, 1,000 a page, with names of `name_bytes`, and no
