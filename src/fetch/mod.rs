@@ -232,9 +232,9 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
     let flags = &config.providers;
     let poll = poll_interval(config);
     let organization = &config.organization;
-    if organization.enabled && config.provider != Provider::AwsIam {
+    if organization.enabled && config.provider == Provider::TencentCam {
         anyhow::bail!(
-            "--organization lists AWS Organizations only so far; for {} run one fetcher per account",
+            "--organization lists AWS Organizations and Alibaba Cloud Resource Directory only so far; for {} run one fetcher per account",
             config.provider.name()
         );
     }
@@ -247,7 +247,8 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
             Box::new(aws::AwsIam::new(&flags.aws, members, poll).await?)
         }
         Provider::AlibabaRam => Box::new(alibaba_ram::AlibabaRam::new(
-            &flags.alibaba.endpoint,
+            &flags.alibaba,
+            organization,
             poll,
             &env,
         )?),
