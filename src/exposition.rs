@@ -13,8 +13,12 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::build_info;
+use crate::check::checks::{
+    ABNORMAL_LOGINS, KEY_AT_RISK, PASSWORD_UNUSED_45_DAYS, ROOT_ACCESS_KEY, ROOT_USED_RECENTLY,
+    ROOT_WITHOUT_MFA, SIGNING_CERTIFICATE_ACTIVE,
+};
 use crate::model::{mask_key_id, AccessKey, Flag, Time, User, MAX_KEY_SLOTS};
-use crate::report::Coverage;
+use crate::report::{Answers, Coverage};
 use crate::snapshot::{
     self, Aggregates, KeyAges, KeyCounts, ReportData, ReportState, RootCredential, Snapshot,
     UserCounts,
@@ -230,8 +234,7 @@ type KeyTime = fn(&AccessKey) -> Time;
 /// How many keys are over some age as of a time.
 type KeysOver = fn(&KeyAges, jiff::Timestamp) -> u64;
 /// Whether a report answers the check a family shows; one that does not gets no series.
-type Answers = fn(&Coverage) -> bool;
-const ALWAYS: Answers = |_| true;
+const ALWAYS: Answers = Coverage::ALWAYS;
 
 type Labels<'a, const N: usize> = [(&'static str, &'a str); N];
 
@@ -369,7 +372,7 @@ fn encode_user_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) 
                 "Users with suspicious logins in the last 30 days.",
                 |c| c.with_abnormal_logins,
             ),
-            |coverage| coverage.abnormal_logins,
+            |coverage| ABNORMAL_LOGINS.answered_by(coverage),
         ),
         (
             (
@@ -436,7 +439,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
                 "Access keys the provider flags as possibly leaked (the report's MayBeAtRisk TRUE).",
                 |c| c.at_risk,
             ),
-            |coverage| coverage.keys_at_risk,
+            |coverage| KEY_AT_RISK.answered_by(coverage),
         ),
         (
             (
@@ -490,10 +493,14 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         "credential_report_root_access_keys",
         "Access keys of the account's root user, by status; the CIS benchmarks want none.",
         None,
-        by_status(snapshot, |coverage| coverage.root_user, |a| &a.root_keys),
+        by_status(
+            snapshot,
+            |c| ROOT_ACCESS_KEY.answered_by(c),
+            |a| &a.root_keys,
+        ),
     )?;
-    let root_credentials =
-        reports_answering(snapshot, |coverage| coverage.root_user).flat_map(|(report, data)| {
+    let root_credentials = reports_answering(snapshot, |c| ROOT_WITHOUT_MFA.answered_by(c))
+        .flat_map(|(report, data)| {
             (RootCredential::ALL.into_iter())
                 .zip(data.aggregates.root_credentials)
                 .map(move |(credential, count)| {
@@ -510,8 +517,8 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         None,
         root_credentials,
     )?;
-    let root_last_used =
-        reports_answering(snapshot, |coverage| coverage.root_user).filter_map(|(report, data)| {
+    let root_last_used = reports_answering(snapshot, |c| ROOT_USED_RECENTLY.answered_by(c))
+        .filter_map(|(report, data)| {
             Some((
                 [("report", report)],
                 data.aggregates.root_last_used.seconds()?,
@@ -531,7 +538,7 @@ fn encode_key_aggregates(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -
         None,
         by_status(
             snapshot,
-            |coverage| coverage.signing_certificates,
+            |c| SIGNING_CERTIFICATE_ACTIVE.answered_by(c),
             |a| &a.signing_certificates,
         ),
     )?;
@@ -571,7 +578,7 @@ fn encode_aging(
         });
         gauges(encoder, name, help, None, samples)?;
     }
-    let unused = reports_answering(snapshot, |coverage| coverage.password_last_used).flat_map(
+    let unused = reports_answering(snapshot, |c| PASSWORD_UNUSED_45_DAYS.answered_by(c)).flat_map(
         |(report, data)| {
             data.aggregates.users.keys().map(move |&user_type| {
                 (

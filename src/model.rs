@@ -15,6 +15,30 @@ pub use table::UserTable;
 /// additional ones). The `key` label says which slot, from 1.
 pub const MAX_KEY_SLOTS: usize = 5;
 
+/// Seconds in a day: every "N days" of a count, a check, the status page and a rebuilt
+/// report is this many seconds, as the alerts' `N * 86400`.
+pub const DAY: i64 = 86_400;
+
+/// How an age is held against a limit. The alerts use both, by the words of what they
+/// check, and every count, check, page and rebuilt report says which it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// `>`: "more than 90 days" (a key's age, a stale report).
+    MoreThan,
+    /// `>=`: "45 days or more" (CIS's unused credentials).
+    OrMore,
+}
+
+impl Over {
+    /// Whether an `age` is over `limit` (both in seconds) this way.
+    pub fn holds(self, age: i64, limit: i64) -> bool {
+        match self {
+            Over::MoreThan => age > limit,
+            Over::OrMore => age >= limit,
+        }
+    }
+}
+
 /// Who a row describes. Providers map their own vocabulary onto these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UserType {
@@ -130,12 +154,19 @@ impl Time {
         self != Time::NONE
     }
 
+    /// How long before `now` (seconds since the epoch) this time was, in seconds; negative
+    /// if after it, `None` where there is no time. The one age every count, check, page
+    /// and rebuilt report holds against its limit, with [`Over`].
+    pub fn age(self, now: i64) -> Option<i64> {
+        self.seconds().map(|then| now.saturating_sub(then))
+    }
+
     /// Whether this time is more than `days` days before `now`; `NotApplicable` where
     /// either is unknown. Key ages of reports that carry no age flags come from here.
     pub fn older_than(self, days: i64, now: Time) -> Flag {
-        match (self.seconds(), now.seconds()) {
-            (Some(then), Some(now)) => Flag::from(now - then > days * 86_400),
-            _ => Flag::NotApplicable,
+        match now.seconds().and_then(|now| self.age(now)) {
+            Some(age) => Flag::from(Over::MoreThan.holds(age, days * DAY)),
+            None => Flag::NotApplicable,
         }
     }
 }
@@ -315,7 +346,7 @@ impl<'a> User<'a> {
     }
 
     /// Whether the user may have a console password: the report says `true`, or cannot say
-    /// (`not_supported`, which AWS's report says of every root user).
+    /// (`not_supported`).
     pub fn may_have_password(&self) -> bool {
         matches!(self.facts.password_enabled, Flag::True | Flag::NotSupported)
     }

@@ -180,7 +180,7 @@ mod tests {
         let now = jiff::Timestamp::now().as_second() as f64;
         let started = stats.start_time_seconds.unwrap();
         assert!(
-            started <= now + 1.0 && started > now - 86_400.0,
+            started <= now + 1.0 && started > now - crate::model::DAY as f64,
             "{started}"
         );
         assert!(stats.cpu_seconds.unwrap() >= 0.0);

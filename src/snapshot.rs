@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::model::{KeyFacts, KeyStatus, Time, User, UserTable, UserType};
+use crate::model::{KeyFacts, KeyStatus, Over, Time, User, UserTable, UserType, DAY};
 use crate::report::{self, Coverage, Encoding, Provider, ReadOptions, ReadSummary, ReportError};
 
 /// Per user type: how many users, and how many of them fail each check.
@@ -29,30 +29,27 @@ pub struct UserCounts {
 /// alerts make, with the same `>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Times {
-    /// Seconds since the epoch, sorted once the report is read.
-    seconds: Vec<i64>,
+    /// Never [`Time::NONE`]; sorted once the report is read.
+    times: Vec<Time>,
 }
 
 impl Times {
     fn add(&mut self, time: Time) {
-        if let Some(seconds) = time.seconds() {
-            self.seconds.push(seconds);
+        if time.is_some() {
+            self.times.push(time);
         }
     }
 
     fn sort(&mut self) {
-        self.seconds.sort_unstable();
+        self.times.sort_unstable();
     }
 
-    /// How many are more than `seconds` before `now` (`>`), or, with `or_exactly`, that
-    /// many or more (`>=`).
-    pub fn older_than(&self, seconds: i64, now: Timestamp, or_exactly: bool) -> u64 {
-        let limit = now.as_second().saturating_sub(seconds);
-        let before = match or_exactly {
-            true => self.seconds.partition_point(|&t| t <= limit),
-            false => self.seconds.partition_point(|&t| t < limit),
-        };
-        before as u64
+    /// How many are, at `now`, `over` `limit` seconds old. Sorted, the oldest come first.
+    pub fn older_than(&self, limit: i64, now: Timestamp, over: Over) -> u64 {
+        let now = now.as_second();
+        let older =
+            (self.times).partition_point(|t| t.age(now).is_some_and(|age| over.holds(age, limit)));
+        older as u64
     }
 }
 
@@ -80,16 +77,14 @@ impl KeyAges {
 
     /// Keys created more than 90 days before `now`.
     pub fn over_90_days(&self, now: Timestamp) -> u64 {
-        self.created.older_than(90 * DAY, now, false) + self.flagged_over_90_days
+        self.created.older_than(90 * DAY, now, Over::MoreThan) + self.flagged_over_90_days
     }
 
     /// Keys created more than 30 days before `now`.
     pub fn over_30_days(&self, now: Timestamp) -> u64 {
-        self.created.older_than(30 * DAY, now, false) + self.flagged_over_30_days
+        self.created.older_than(30 * DAY, now, Over::MoreThan) + self.flagged_over_30_days
     }
 }
-
-const DAY: i64 = 86_400;
 
 /// Per key status: how many keys, and how many of them fail each check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,8 +127,7 @@ pub struct Aggregates {
 /// guide; Prowler's iam_root_mfa_enabled judges only a root that has one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootCredential {
-    /// A console password: `true`, or `not_supported`, which AWS's report says of every
-    /// root user and so cannot rule one out.
+    /// A console password: `true`, or `not_supported`, which cannot rule one out.
     Password,
     /// Active access keys.
     AccessKey,
@@ -173,7 +167,7 @@ impl Aggregates {
     /// Passwords of users of `user_type` unused for 45 days or more (`>=`) before `now`.
     pub fn passwords_unused_over_45_days(&self, user_type: UserType, now: Timestamp) -> u64 {
         (self.password_unused_since.get(&user_type)).map_or(0, |times| {
-            times.older_than(PASSWORD_UNUSED_DAYS * DAY, now, true)
+            times.older_than(PASSWORD_UNUSED_DAYS * DAY, now, Over::OrMore)
         })
     }
 

@@ -8,10 +8,10 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::build_info;
-use crate::check::{Severity, CHECKS};
+use crate::check::checks::{Severity, CONSOLE_WITHOUT_MFA, KEY_AT_RISK, KEY_OVER_90_DAYS};
 use crate::markup::escape;
-use crate::model::KeyStatus;
-use crate::snapshot::{KeyCounts, ReportState, Snapshot};
+use crate::model::DAY;
+use crate::snapshot::{ReportState, Snapshot};
 
 pub const DOCS_URL: &str =
     "https://github.com/credential-report-exporter/credential-report-exporter/tree/main/docs";
@@ -41,7 +41,7 @@ const COLUMNS: usize = 11;
 
 /// `?refresh=N` reloads the page every N seconds (a meta refresh: the page has no
 /// scripts), N within these bounds; anything else leaves the page still.
-const REFRESH_SECONDS: std::ops::RangeInclusive<u32> = 5..=86_400;
+const REFRESH_SECONDS: std::ops::RangeInclusive<u32> = 5..=DAY as u32;
 
 /// The headline findings of one report: what an operator acts on first.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -57,15 +57,14 @@ impl Findings {
     /// The counts as of `now`, as the gauges, the alerts and `check` make them.
     fn of(report: &ReportState, now: Timestamp) -> Option<Findings> {
         let data = report.data.as_ref()?;
-        let active = active_keys(&data.aggregates.keys_by_status().collect::<Vec<_>>());
+        let active = data.aggregates.active_keys();
         Some(Findings {
             console_without_mfa: data.aggregates.console_users_without_mfa(),
-            active_keys_at_risk: data
-                .coverage
-                .keys_at_risk
-                .then(|| active.map_or(0, |k| k.at_risk)),
-            active_keys_over_90_days: active.map_or(0, |k| k.ages.over_90_days(now)),
-            active_keys_never_used: active.map_or(0, |k| k.never_used),
+            active_keys_at_risk: KEY_AT_RISK
+                .answered_by(&data.coverage)
+                .then_some(active.at_risk),
+            active_keys_over_90_days: active.ages.over_90_days(now),
+            active_keys_never_used: active.never_used,
         })
     }
 
@@ -93,20 +92,6 @@ impl Findings {
         .map(|&n| n.map_or("<td class=\"n muted\">n/a</td>".to_owned(), count))
         .collect()
     }
-}
-
-/// The severity `check` and the alerts give the finding of check `id`.
-fn severity(id: &str) -> Severity {
-    CHECKS
-        .iter()
-        .find(|check| check.id == id)
-        .map_or(Severity::Warning, |check| check.severity)
-}
-
-fn active_keys<'a>(keys: &[(KeyStatus, &'a KeyCounts)]) -> Option<&'a KeyCounts> {
-    keys.iter()
-        .find(|(status, _)| *status == KeyStatus::Active)
-        .map(|(_, counts)| *counts)
 }
 
 /// A count as a cell, marked when it is a finding.
@@ -231,17 +216,17 @@ fn summary_tiles(page: &mut String, reports: usize, down: usize, total: Findings
     );
     let findings = [
         (
-            "key_at_risk",
+            &KEY_AT_RISK,
             "active keys at risk",
             total.active_keys_at_risk,
         ),
         (
-            "console_without_mfa",
+            &CONSOLE_WITHOUT_MFA,
             "console users without MFA",
             Some(total.console_without_mfa),
         ),
         (
-            "key_over_90_days",
+            &KEY_OVER_90_DAYS,
             "active keys over 90 days",
             Some(total.active_keys_over_90_days),
         ),
@@ -249,7 +234,7 @@ fn summary_tiles(page: &mut String, reports: usize, down: usize, total: Findings
     for level in [Severity::Critical, Severity::Warning, Severity::Info] {
         let of_level: Vec<_> = findings
             .iter()
-            .filter(|(id, _, n)| severity(id) == level && n.is_some())
+            .filter(|(check, _, n)| check.severity == level && n.is_some())
             .collect();
         if of_level.is_empty() {
             continue;
@@ -289,11 +274,7 @@ fn report_rows(
     };
     let data = report.data.as_ref();
     let unused_for = data
-        .and_then(|d| {
-            active_keys(&d.aggregates.keys_by_status().collect::<Vec<_>>())?
-                .least_recent_use
-                .get()
-        })
+        .and_then(|d| d.aggregates.active_keys().least_recent_use.get())
         .map_or("–".to_owned(), |t| age(now.duration_since(t)));
     let _ = writeln!(
         rows,
@@ -340,7 +321,7 @@ fn report_rows(
 /// How long ago, to the two largest units: `45s`, `12m 5s`, `3h 12m`, `4d 2h`.
 fn age(elapsed: SignedDuration) -> String {
     let seconds = elapsed.as_secs().max(0);
-    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    let (days, hours, minutes) = (seconds / DAY, seconds / 3600 % 24, seconds / 60 % 60);
     match (days, hours, minutes) {
         (0, 0, 0) => format!("{seconds}s"),
         (0, 0, m) => format!("{m}m {}s", seconds % 60),
@@ -368,10 +349,7 @@ mod tests {
         assert_eq!(age(SignedDuration::from_secs(45)), "45s");
         assert_eq!(age(SignedDuration::from_secs(12 * 60 + 5)), "12m 5s");
         assert_eq!(age(SignedDuration::from_secs(3 * 3600 + 12 * 60)), "3h 12m");
-        assert_eq!(
-            age(SignedDuration::from_secs(4 * 86_400 + 7200 + 5)),
-            "4d 2h"
-        );
+        assert_eq!(age(SignedDuration::from_secs(4 * DAY + 7200 + 5)), "4d 2h");
         assert_eq!(age(SignedDuration::from_secs(-5)), "0s", "a clock skew");
     }
 }

@@ -7,14 +7,16 @@ of another type than the model's, or a word outside the words the model document
 
 The models, all from tests/requirements.txt:
 - AWS: botocore's IAM and STS service models (`ReportStateType`, `ReportFormatType` and every
-  other `enum`), parsed with botocore's own query-protocol parser;
+  other `enum`), parsed with botocore's own query-protocol parser, and its Organizations model
+  (`AccountStatus`, `AccountState`, the id patterns), parsed with its JSON parser;
 - Alibaba Cloud: the `alibabacloud-ims20190815`, `alibabacloud-sts20150401` and
   `alibabacloud-resourcemanager20200331` model classes (`from_map`); a field's words are the
   "Valid values" list in its comment, or, where a model leaves them out, the list of the
   model that documents the same object (ALIBABA_WORDS_FROM);
-- Tencent Cloud: the `tencentcloud-sdk-python-cam` and `-sts` model classes (`_deserialize`); a
-  field's type is its `:type:` line, its words the ones its description enumerates, as
-  `激活（Active）或未激活（Inactive）` or `(2:子用户;3:企业微信子用户;...)`.
+- Tencent Cloud: the `tencentcloud-sdk-python-cam`, `-sts` and `-organization` model classes
+  (`_deserialize`); a field's type is its `:type:` line, its words the ones its description
+  enumerates, as `激活（Active）或未激活（Inactive）`, `允许：Allow，不允许：Denied` or
+  `(2:子用户;3:企业微信子用户;...)`.
 
 Error answers carry no model of their own: their code must be one the SDK's error list
 (Tencent's errorcodes.py, botocore's error shapes) or the cloud's page of common errors names.
@@ -37,12 +39,14 @@ import alibabacloud_resourcemanager20200331.models as rm_models
 import alibabacloud_sts20150401.models as ali_sts_models
 import tencentcloud.cam.v20190116.errorcodes as cam_errorcodes
 import tencentcloud.cam.v20190116.models as cam_models
+import tencentcloud.organization.v20210331.errorcodes as organization_errorcodes
+import tencentcloud.organization.v20210331.models as organization_models
 import tencentcloud.sts.v20180813.errorcodes as tc_sts_errorcodes
 import tencentcloud.sts.v20180813.models as tc_sts_models
 
 # AWS's common errors (IAM API Reference, "Common Errors"), which botocore's model leaves out.
 AWS_COMMON_ERRORS = {
-    "AccessDenied", "AccessDeniedException", "ExpiredToken", "IncompleteSignature",
+    "AccessDenied", "AccessDeniedException", "ExpiredToken", "ExpiredTokenException", "IncompleteSignature",
     "InternalFailure", "InvalidAction", "InvalidClientTokenId", "NotAuthorized",
     "OptInRequired", "RequestExpired", "ServiceUnavailable", "SignatureDoesNotMatch",
     "Throttling", "ThrottlingException", "ValidationError",
@@ -201,6 +205,8 @@ def tencent_fields(cls):
 def tencent_words(text, kind):
     if kind == "str":
         words = re.findall(r"[（(]([A-Za-z][A-Za-z0-9_]*)[）)]", text)
+        # Organization's models write a word after its meaning: `邀请：Invite， 创建：Create`.
+        words = words or re.findall(r"[\u4e00-\u9fff][:：]\s*([A-Za-z][A-Za-z0-9_]*)", text)
     elif kind == "int":
         words = re.findall(r"(?<![\d.])(\d+)\s*[:：]", text)
     else:
@@ -339,14 +345,82 @@ def check_aws(service, api_version):
     return check
 
 
+def python_pattern(pattern):
+    """A model's pattern as Python reads it; the few in Java's dialect Python cannot read
+    (`\\p{L}`, the tag keys') are left unchecked rather than guessed at."""
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None
+
+
+def check_aws_json_value(c, where, shape, value):
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return c.problem(where, f"the model says a structure, the answer has {type(value).__name__}")
+        for name, item in value.items():
+            if name not in shape.members:
+                c.problem(where, f"{name} is not a member of {shape.name} (it has {sorted(shape.members)})")
+                continue
+            check_aws_json_value(c, f"{where}.{name}", shape.members[name], item)
+        return
+    if kind == "list":
+        if not isinstance(value, list):
+            return c.problem(where, f"the model says a list, the answer has {type(value).__name__}")
+        for i, item in enumerate(value):
+            check_aws_json_value(c, f"{where}[{i}]", shape.member, item)
+        return
+    if kind == "string":
+        if not isinstance(value, str):
+            return c.problem(where, f"the model says a string, the answer has {json.dumps(value)}")
+        if shape.enum:
+            c.saw(where, value)
+            if value not in shape.enum:
+                c.problem(where, f"{value!r} is not one of {shape.name}'s words {shape.enum}")
+        pattern = python_pattern(shape.metadata.get("pattern"))
+        if pattern and not pattern.fullmatch(value):
+            c.problem(where, f"{value!r} does not match {shape.name}'s pattern {pattern.pattern}")
+    elif kind == "timestamp" and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        c.problem(where, f"a JSON timestamp is epoch seconds, the answer has {json.dumps(value)}")
+
+
+def check_aws_json(service, api_version):
+    """A JSON-protocol API (Organizations): botocore's own parser must take the answer, and
+    every name, type, enumerated word and pattern must be the model's."""
+    loader = botocore.loaders.create_loader()
+    model = botocore.model.ServiceModel(loader.load_service_model(service, "service-2", api_version))
+
+    def check(c, answer):
+        action, status, body = answer["action"], answer["status"], answer["body"]
+        operation = model.operation_model(action)
+        parser = botocore.parsers.create_parser(model.metadata["protocol"])
+        parser.parse({"body": body.encode(), "headers": {}, "status_code": status},
+                     operation.output_shape)
+        value = json.loads(body)
+        if status >= 300:
+            codes = {s.name for s in operation.error_shapes}
+            code = value.get("__type", "").rsplit("#", 1)[-1]
+            c.saw(f"{action}.Error.Code", code)
+            if code not in codes and code not in AWS_COMMON_ERRORS:
+                c.problem(action, f"error {code!r}: neither {action}'s errors {sorted(codes)} nor a common error")
+            return
+        check_aws_json_value(c, action, operation.output_shape, value)
+    return check
+
+
 CHECKERS = {
     "aws-iam": check_aws("iam", "2010-05-08"),
+    "aws-organizations": check_aws_json("organizations", "2016-11-28"),
     "aws-sts": check_aws("sts", "2011-06-15"),
     "alibaba-ims": check_alibaba(ims_models),
     "alibaba-sts": check_alibaba(ali_sts_models),
     "alibaba-resourcemanager": check_alibaba(rm_models),
     "tencent-cam": check_tencent(cam_models, cam_errorcodes),
     "tencent-sts": check_tencent(tc_sts_models, tc_sts_errorcodes),
+    "tencent-organization": check_tencent(organization_models, organization_errorcodes),
 }
 
 

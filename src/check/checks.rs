@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use clap::ValueEnum;
 
-use crate::model::{key_id_ends, AccessKey, KeyStatus, Time, User, UserType};
-use crate::report::{Coverage, Provider};
+use crate::model::{key_id_ends, AccessKey, KeyStatus, Over, Time, User, UserType, DAY};
+use crate::report::{Answers, Coverage, Provider};
 
 /// As the alerts' `severity` label. Ordered, so `--fail-on` is a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -36,7 +36,7 @@ pub struct Threshold(i64);
 
 impl Threshold {
     pub const fn days(days: i64) -> Threshold {
-        Threshold(days * 86_400)
+        Threshold(days * DAY)
     }
 
     pub const fn hours(hours: i64) -> Threshold {
@@ -60,7 +60,7 @@ impl fmt::Display for Threshold {
 impl Threshold {
     fn write(self, out: &mut String) {
         let (n, unit) = match self.0 {
-            s if s % 86_400 == 0 => (s / 86_400, "d"),
+            s if s % DAY == 0 => (s / DAY, "d"),
             s if s % 3600 == 0 => (s / 3600, "h"),
             s => (s, "s"),
         };
@@ -74,7 +74,7 @@ impl FromStr for Threshold {
 
     fn from_str(text: &str) -> Result<Threshold, String> {
         let seconds = match text.trim().strip_suffix('d').map(str::parse::<i64>) {
-            Some(Ok(days)) if days >= 0 => days.checked_mul(86_400),
+            Some(Ok(days)) if days >= 0 => days.checked_mul(DAY),
             _ => crate::config::parse_duration(text)
                 .ok()
                 .and_then(|d| i64::try_from(d.as_secs()).ok()),
@@ -98,16 +98,15 @@ pub struct Check {
     pub threshold: Option<(&'static str, Threshold)>,
     /// Whether a report that can answer [`Coverage`] answers this check: some alerts read
     /// series the exporter serves only for some providers' reports.
-    answered: fn(&Coverage) -> bool,
+    answered: Answers,
     /// Writes what a finding of this check says beyond its check and key, for people.
     words: fn(&Finding<'_>, &mut String),
 }
 
-/// Every report answers most checks.
-const ALWAYS: fn(&Coverage) -> bool = |_| true;
+const ALWAYS: Answers = Coverage::ALWAYS;
 /// The alerts of the root checks read series the exporter serves only for reports that
 /// have a root user's row (AWS IAM, Alibaba RAM).
-const WITH_ROOT_ROW: fn(&Coverage) -> bool = |coverage| coverage.root_user;
+const WITH_ROOT_ROW: Answers = |coverage| coverage.root_user;
 
 impl Check {
     /// The control of `provider`'s CIS benchmark this check stands for, as the alert's
@@ -161,7 +160,8 @@ pub static KEY_AT_RISK: Check = Check {
     alert: "CredentialReportAccessKeyAtRisk",
     title: "The provider flags an access key as possibly leaked",
     threshold: None,
-    answered: ALWAYS,
+    // Only Tencent flags keys (MayBeAtRisk).
+    answered: |coverage| coverage.keys_at_risk,
     words: |finding, out| {
         finding.write_key(out);
         out.push_str(" is flagged as possibly leaked");
@@ -252,7 +252,8 @@ pub static ABNORMAL_LOGINS: Check = Check {
     alert: "CredentialReportSuspiciousLogins",
     title: "The provider saw suspicious logins of a user in the last 30 days",
     threshold: None,
-    answered: ALWAYS,
+    // Only Tencent counts suspicious logins.
+    answered: |coverage| coverage.abnormal_logins,
     words: |_, out| out.push_str("suspicious logins in the last 30 days"),
 };
 pub static ROOT_ACCESS_KEY: Check = Check {
@@ -508,26 +509,23 @@ pub struct Judge {
 }
 
 impl Judge {
-    /// How long before now `time` was; `None` where the report gives no time.
-    fn age(&self, time: Time) -> Option<i64> {
-        time.seconds().map(|then| self.now - then)
-    }
-
     /// The report's own finding: its file's age, as CredentialReportStale (`>`).
     pub fn report(&self, modified: Option<Time>) -> Option<Finding<'static>> {
-        let age = self.age(modified?)?;
+        let age = modified?.age(self.now)?;
         let threshold = self.thresholds.report_max_age;
-        (age > threshold.seconds()).then_some(Finding {
-            check: &STALE_REPORT,
-            line: None,
-            user: None,
-            key: None,
-            fact: Fact::Age {
-                seconds: age,
-                threshold,
-                fallback: false,
-            },
-        })
+        Over::MoreThan
+            .holds(age, threshold.seconds())
+            .then_some(Finding {
+                check: &STALE_REPORT,
+                line: None,
+                user: None,
+                key: None,
+                fact: Fact::Age {
+                    seconds: age,
+                    threshold,
+                    fallback: false,
+                },
+            })
     }
 
     /// Every finding about `user`, whose row starts on `line`, in the order of [`CHECKS`],
@@ -550,18 +548,15 @@ impl Judge {
                 })
             }
         };
-        // `age >= threshold` (`>` where `strictly`) as a finding's fact.
-        let older = |time: Time, threshold: Threshold, strictly: bool, fallback: bool| {
-            let seconds = self.age(time)?;
-            let over = match strictly {
-                true => seconds > threshold.seconds(),
-                false => seconds >= threshold.seconds(),
-            };
-            over.then_some(Fact::Age {
-                seconds,
-                threshold,
-                fallback,
-            })
+        // An age `over` its threshold, as a finding's fact.
+        let older = |time: Time, threshold: Threshold, over: Over, fallback: bool| {
+            let seconds = time.age(self.now)?;
+            over.holds(seconds, threshold.seconds())
+                .then_some(Fact::Age {
+                    seconds,
+                    threshold,
+                    fallback,
+                })
         };
         let facts = &user.facts;
         let is_root = facts.user_type == UserType::Root;
@@ -580,8 +575,8 @@ impl Judge {
                 add(&ROOT_WITHOUT_MFA, None, Fact::Plain);
             }
             // `<`: the alert fires for a day after each use.
-            if let Some(seconds) = self.age(user.last_used()) {
-                if seconds < t.root_used_within.seconds() {
+            if let Some(seconds) = user.last_used().age(self.now) {
+                if !Over::OrMore.holds(seconds, t.root_used_within.seconds()) {
                     let fact = Fact::Age {
                         seconds,
                         threshold: t.root_used_within,
@@ -604,7 +599,7 @@ impl Judge {
                 Time::NONE => (facts.password_last_rotated, true),
                 used => (used, false),
             };
-            if let Some(fact) = older(since, t.password_max_unused, false, fallback) {
+            if let Some(fact) = older(since, t.password_max_unused, Over::OrMore, fallback) {
                 add(&PASSWORD_UNUSED_45_DAYS, None, fact);
             }
         }
@@ -620,7 +615,7 @@ impl Judge {
                     }
                 }
                 created => {
-                    if let Some(fact) = older(created, t.key_max_age, true, false) {
+                    if let Some(fact) = older(created, t.key_max_age, Over::MoreThan, false) {
                         add(&KEY_OVER_90_DAYS, Some(key), fact);
                     }
                 }
@@ -632,7 +627,7 @@ impl Judge {
                 Time::NONE => (key.facts.created, true),
                 used => (used, false),
             };
-            if let Some(fact) = older(since, t.key_max_unused, false, fallback) {
+            if let Some(fact) = older(since, t.key_max_unused, Over::OrMore, fallback) {
                 add(&KEY_UNUSED_45_DAYS, Some(key), fact);
             }
         }
@@ -669,7 +664,7 @@ struct Ago(i64);
 impl Ago {
     fn write(self, out: &mut String) {
         let (n, unit) = match self.0 {
-            s if s >= 2 * 86_400 => (s / 86_400, " days"),
+            s if s >= 2 * DAY => (s / DAY, " days"),
             s if s >= 2 * 3600 => (s / 3600, " hours"),
             s if s >= 0 => (s / 60, " minutes"),
             // A date after "now": a clock or a report from the future.
@@ -728,7 +723,7 @@ mod tests {
             Ago(seconds).write(&mut words);
             words
         };
-        assert_eq!(words(3 * 86_400 + 5), "3 days");
+        assert_eq!(words(3 * DAY + 5), "3 days");
         assert_eq!(words(30 * 3600), "30 hours");
         assert_eq!(words(90), "1 minutes");
         assert_eq!(words(-7200), "120 minutes in the future");

@@ -1,7 +1,7 @@
 //! `credential-report-exporter check`: audits reports offline with the alerts' checks, for
 //! CI pipelines and cron. checks.rs is the list, walk.rs the reports, one file per format.
 
-mod checks;
+pub mod checks;
 mod config;
 mod json;
 mod junit;

@@ -394,8 +394,12 @@ impl AlibabaRam {
                     accounts.push(member.account(organization));
                 }
             }
-            let all = answer.total.is_some_and(|total| accounts.len() >= total);
-            if listed < PAGE_SIZE || all {
+            // TotalCount says when the listing is whole, whatever size the pages came in.
+            let whole = match answer.total {
+                Some(total) => seen.len() >= total,
+                None => listed < PAGE_SIZE,
+            };
+            if listed == 0 || whole {
                 return Ok(accounts);
             }
         }

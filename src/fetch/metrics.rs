@@ -70,7 +70,8 @@ impl FetchMetrics {
             account_info: Family::default(),
             tag_labels: tag_labels
                 .iter()
-                .map(|key| (key.clone(), tag_label_name(key)))
+                .cloned()
+                .zip(tag_label_names(tag_labels).unwrap_or_default())
                 .collect(),
             registry,
         };
@@ -98,7 +99,10 @@ impl FetchMetrics {
         );
         registry.register(
             "credential_report_fetch_failures",
-            "Failed fetch attempts by account and reason: throttled, access_denied, network, server, invalid_response, refused_report",
+            format!(
+                "Failed fetch attempts by account and reason: {}",
+                FailureReason::ALL.map(FailureReason::as_str).join(", ")
+            ),
             metrics.failures.clone(),
         );
         registry.register(
@@ -115,7 +119,8 @@ impl FetchMetrics {
     }
 
     /// The accounts of a round: each starts with every failure reason at 0, so increase()
-    /// sees its first failure. Accounts with a name (an organization's) get an info series.
+    /// sees a failure after the first scrape (one before it, the alert's `offset` branch).
+    /// Accounts with a name (an organization's) get an info series.
     pub fn listed(&self, accounts: &[Account]) {
         for account in accounts {
             for reason in FailureReason::ALL {
@@ -199,6 +204,22 @@ pub fn tag_label_name(key: &str) -> String {
         .collect()
 }
 
+/// The label names of `keys`, refused when two keys would make one label (`cost-center`
+/// and `cost_center`): a series with a label twice is invalid.
+pub fn tag_label_names(keys: &[String]) -> anyhow::Result<Vec<String>> {
+    let names: Vec<String> = keys.iter().map(|key| tag_label_name(key)).collect();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|earlier| earlier == name) {
+            anyhow::bail!(
+                "--organization.tag-labels: {:?} and {:?} both become the label {name}; keep one",
+                keys[j],
+                keys[i]
+            );
+        }
+    }
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +278,16 @@ mod tests {
         // A departed account's info goes with the next listing.
         metrics.listed(&[member("111111111111", "payments", &[])]);
         assert!(!metrics.render(Format::Classic).contains("sandbox"));
+    }
+
+    #[test]
+    fn tag_keys_that_make_one_label_are_refused() {
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            tag_label_names(&keys(&["Cost-Center", "team"])).unwrap(),
+            ["tag_cost_center", "tag_team"]
+        );
+        let error = tag_label_names(&keys(&["cost-center", "cost_center"])).unwrap_err();
+        assert!(error.to_string().contains("tag_cost_center"), "{error}");
     }
 }

@@ -232,12 +232,6 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
     let flags = &config.providers;
     let poll = poll_interval(config);
     let organization = &config.organization;
-    if organization.enabled && config.provider == Provider::TencentCam {
-        anyhow::bail!(
-            "--organization lists AWS Organizations and Alibaba Cloud Resource Directory only so far; for {} run one fetcher per account",
-            config.provider.name()
-        );
-    }
     Ok(match config.provider {
         Provider::AwsIam => {
             let members = organization.enabled.then(|| aws::Organization {
@@ -252,7 +246,11 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
             poll,
             &env,
         )?),
-        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(&flags.tencent, &env)?),
+        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(
+            &flags.tencent,
+            organization,
+            &env,
+        )?),
     })
 }
 

@@ -3,7 +3,7 @@
 //! the fetcher wrote, so that the report of an account that left is removed after
 //! `--organization.forget-after`, and no file the fetcher did not write ever is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -199,11 +199,17 @@ impl Ledger {
         }
     }
 
-    /// The accounts absent since longer than `forget_after` at `now`, taken out of the
-    /// ledger: their reports are to be removed.
-    pub fn forget(&mut self, now: i64, forget_after: Duration) -> Vec<String> {
+    /// The accounts not in `listed` (this round's) and absent since longer than
+    /// `forget_after` at `now`, taken out of the ledger: their reports are to be removed.
+    pub fn forget(
+        &mut self,
+        listed: &BTreeSet<&str>,
+        now: i64,
+        forget_after: Duration,
+    ) -> Vec<String> {
         let limit = i64::try_from(forget_after.as_secs()).unwrap_or(i64::MAX);
         let gone: Vec<String> = (self.written.iter())
+            .filter(|&(account, _)| !listed.contains(account.as_str()))
             .filter(|&(_, &last)| now.saturating_sub(last) >= limit)
             .map(|(account, _)| account.clone())
             .collect();
@@ -308,12 +314,14 @@ mod tests {
         ledger.seen("b", 5_000);
         ledger.save(dir.path()).unwrap();
         let mut ledger = Ledger::load(dir.path()).unwrap();
-        assert_eq!(ledger.forget(6_000, Duration::from_secs(2_000)), ["a"]);
-        assert_eq!(
-            ledger.forget(6_000, Duration::from_secs(2_000)),
-            Vec::<String>::new()
-        );
-        assert_eq!(ledger.forget(5_000, Duration::ZERO), ["b"]);
+        let none = BTreeSet::new();
+        let week = Duration::from_secs(2_000);
+        assert_eq!(ledger.forget(&none, 6_000, week), ["a"]);
+        assert_eq!(ledger.forget(&none, 6_000, week), Vec::<String>::new());
+        // Listed this round: never forgotten, however short the time.
+        let listed = BTreeSet::from(["b"]);
+        assert!(ledger.forget(&listed, 5_000, Duration::ZERO).is_empty());
+        assert_eq!(ledger.forget(&none, 5_000, Duration::ZERO), ["b"]);
     }
 
     #[test]

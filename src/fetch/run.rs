@@ -37,6 +37,7 @@ pub async fn run(
             "--report.name names one report, but --organization writes one per member account, named by its id; leave --report.name out"
         );
     }
+    super::metrics::tag_label_names(&config.organization.tag_labels)?;
     let source = super::source(&config).await?;
     let source = source.as_ref();
     let selection = organization::Selection::new(&config.organization)?;
@@ -94,7 +95,14 @@ async fn round(
     calls: &ApiCalls,
     metrics: &FetchMetrics,
 ) -> Vec<String> {
-    let listed = match source.accounts(calls).await {
+    let listing = retrying(
+        config,
+        "(listing)",
+        "no listing",
+        || source.accounts(calls),
+        |_| {},
+    );
+    let listed = match listing.await {
         Ok(listed) => listed,
         Err(error) => {
             // Nothing is written or removed: the reports of the last round stay served.
@@ -241,10 +249,11 @@ fn forget_departed<'a>(
     for account in written {
         ledger.seen(account, now);
     }
-    for account in listed {
+    let listed: std::collections::BTreeSet<&str> = listed.collect();
+    for account in &listed {
         ledger.still_listed(account, now);
     }
-    for account in ledger.forget(now, config.organization.forget_after) {
+    for account in ledger.forget(&listed, now, config.organization.forget_after) {
         let path = dir.join(format!("{account}.csv"));
         match std::fs::remove_file(&path) {
             Ok(()) => {
@@ -261,8 +270,8 @@ fn forget_departed<'a>(
     }
 }
 
-/// Up to --fetch.attempts attempts, each bounded by --fetch.timeout, with a doubling wait
-/// between them capped at a tenth of the interval so retries stay inside it.
+/// One account's report with [`retrying`]; each attempt's report is read by the exporter's
+/// own reader before it may replace the last good one.
 async fn fetch_with_retries(
     config: &FetchConfig,
     source: &dyn Source,
@@ -270,37 +279,47 @@ async fn fetch_with_retries(
     calls: &ApiCalls,
     metrics: &FetchMetrics,
 ) -> Result<super::FetchedReport, FetchError> {
+    let attempt = || async {
+        let report = source.fetch(account, calls).await?;
+        validate::refuse_unusable(config.provider, &report)?;
+        Ok(report)
+    };
+    let failed = |error: &FetchError| metrics.attempt_failed(account, error.reason);
+    retrying(config, &account.id, "no report", attempt, failed).await
+}
+
+/// Up to --fetch.attempts attempts, each bounded by --fetch.timeout, with a doubling wait
+/// between them capped at a tenth of the interval so retries stay inside it. `what` names
+/// the account (or the listing) in the log; `failed` is told of each failed attempt.
+async fn retrying<T, F: std::future::Future<Output = Result<T, FetchError>>>(
+    config: &FetchConfig,
+    what: &str,
+    timed_out: &str,
+    mut attempt: impl FnMut() -> F,
+    failed: impl Fn(&FetchError),
+) -> Result<T, FetchError> {
     let cap = (config.fetch_interval / 10).max(config.fetch_retry_backoff);
     let mut backoff = config.fetch_retry_backoff;
-    let mut attempt = 1;
+    let mut tries = 1;
     loop {
-        let result =
-            match tokio::time::timeout(config.fetch_timeout, source.fetch(account, calls)).await {
-                Ok(result) => result,
-                Err(_) => Err(FetchError::new(
-                    FailureReason::Network,
-                    format!(
-                        "no report within --fetch.timeout={}s",
-                        config.fetch_timeout.as_secs()
-                    ),
-                )),
-            };
-        // Read by the exporter's own reader before it may replace the last good report.
-        let result = result.and_then(|report| {
-            validate::refuse_unusable(config.provider, &report)?;
-            Ok(report)
-        });
-        let error = match result {
-            Ok(report) => return Ok(report),
-            Err(error) => error,
+        let error = match tokio::time::timeout(config.fetch_timeout, attempt()).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error,
+            Err(_) => FetchError::new(
+                FailureReason::Network,
+                format!(
+                    "{timed_out} within --fetch.timeout={}s",
+                    config.fetch_timeout.as_secs()
+                ),
+            ),
         };
-        metrics.attempt_failed(account, error.reason);
-        if attempt >= config.fetch_attempts || !error.reason.retryable() {
+        failed(&error);
+        if tries >= config.fetch_attempts || !error.reason.retryable() {
             return Err(error);
         }
         warn!(
-            account = %account.id,
-            attempt,
+            account = %what,
+            attempt = tries,
             reason = error.reason.as_str(),
             error = %error.message,
             retry_in_seconds = backoff.as_secs_f64(),
@@ -308,7 +327,7 @@ async fn fetch_with_retries(
         );
         tokio::time::sleep(jitter(backoff)).await;
         backoff = (backoff * 2).min(cap);
-        attempt += 1;
+        tries += 1;
     }
 }
 

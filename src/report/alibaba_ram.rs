@@ -195,16 +195,21 @@ fn write_row(w: &mut Writer, row: usize) {
         false => w.cell("-"),
     }
     w.cell(if password { "TRUE" } else { "FALSE" });
-    w.flag(95, "TRUE", "FALSE");
+    // Without a login profile Alibaba writes N/A for its state and its last change (its
+    // credential report page); the root always has a password there.
+    match password {
+        true => w.flag(95, "TRUE", "FALSE"),
+        false => w.cell("N/A"),
+    }
     match password {
         true => w.iso_date_after(created),
-        false => w.cell("-"),
+        false => w.cell("N/A"),
     }
     w.flag(60, "TRUE", "FALSE");
     let keys = w.rng.pick(&[(40, 0), (45, 1), (10, 2), (5, 5)]);
     for slot in 0..5 {
         if slot >= keys {
-            w.cells(&["FALSE", "FALSE", "-", "-"]);
+            w.cells(&["FALSE", "N/A", "N/A", "N/A"]);
             continue;
         }
         w.cell("TRUE");

@@ -107,8 +107,9 @@ impl ReportFormat for AwsIam {
             );
             ""
         });
-        // The root user's password_enabled is `not_supported` in older reports: it always
-        // has a console password.
+        // The root row's password_enabled is TRUE or FALSE now (FALSE: a member account
+        // without root credentials); older reports say `not_supported`, which cannot rule a
+        // password out, so it counts as one.
         let password_enabled = match row.flag(layout.password_enabled) {
             Flag::NotSupported if is_root => Flag::True,
             flag => flag,

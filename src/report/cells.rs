@@ -5,6 +5,8 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+use crate::model::DAY;
+
 /// Reads local date-times of one zone, fast: a report holds hundreds of thousands of them.
 ///
 /// Asking the zone for the offset of every date costs more than the rest of the row. So
@@ -27,7 +29,7 @@ struct SteadyOffset {
 /// How far inside its offset's span a date must be for arithmetic alone to convert it:
 /// more than any zone's offset ever changed by (Samoa once skipped a whole day), so a
 /// local time there can be neither skipped nor repeated by a change.
-const MARGIN: i64 = 2 * 86_400;
+const MARGIN: i64 = 2 * DAY;
 
 impl LocalDates {
     pub fn new(zone: TimeZone) -> Self {
@@ -190,7 +192,7 @@ impl Civil {
 
     /// Seconds from 1970-01-01 00:00:00 to this date and time, both on the same wall clock.
     fn seconds_since_epoch(self) -> i64 {
-        days_from_civil(self.year, self.month, self.day) * 86_400
+        days_from_civil(self.year, self.month, self.day) * DAY
             + self.hour * 3_600
             + self.minute * 60
             + self.second
@@ -420,7 +422,7 @@ mod tests {
                 .unwrap()
                 .timestamp()
                 .as_second()
-                .div_euclid(86_400);
+                .div_euclid(DAY);
             assert_eq!(days_from_civil(y, m, d), jiff_days, "{y}-{m}-{d}");
         }
     }

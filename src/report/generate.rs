@@ -86,7 +86,6 @@ pub const REPORT_TIME: DateTime = jiff::civil::datetime(2026, 11, 24, 8, 0, 0, 0
 pub const GENERATED: jiff::Timestamp = jiff::Timestamp::constant(1_795_478_400, 0);
 /// The earliest creation time in a report.
 pub const FIRST_CREATION: DateTime = jiff::civil::datetime(2015, 1, 1, 0, 0, 0, 0);
-pub const DAY: i64 = 86_400;
 
 /// A report being written: its text, and the stream of the seed its cells are drawn from.
 pub struct Writer {

@@ -122,6 +122,15 @@ pub struct Coverage {
     pub signing_certificates: bool,
 }
 
+/// Whether a report of this [`Coverage`] answers a check (its findings, its series): each
+/// check's is in `check::CHECKS`, and the families that show a check's data take it there.
+pub type Answers = fn(&Coverage) -> bool;
+
+impl Coverage {
+    /// Every report answers most checks.
+    pub const ALWAYS: Answers = |_| true;
+}
+
 /// Faults that refuse a whole version of a file: its structure cannot be trusted, so none
 /// of its numbers are served and the last good version stays.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,11 +7,13 @@ use jiff::civil::DateTime;
 
 use super::cells::parse_count;
 use super::columns::{Column, Header};
-use super::generate::{Console, Spec, Writer, DAY, FIRST_CREATION, REPORT_TIME};
+use super::generate::{Console, Spec, Writer, FIRST_CREATION, REPORT_TIME};
 use super::row::{flag, Row};
 use super::table::{self, ReportFormat};
 use super::{Coverage, Provider};
-use crate::model::{AccessKey, Flag, KeyFacts, KeyStatus, Time, User, UserFacts, UserType};
+use crate::model::{
+    AccessKey, Flag, KeyFacts, KeyStatus, Over, Time, User, UserFacts, UserType, DAY,
+};
 
 pub struct TencentCam;
 
@@ -352,8 +354,10 @@ impl UserRow<'_> {
                 }
             }
             let age = REPORT_TIME.duration_since(created).as_secs();
-            self.cell(if age > 90 * DAY { "TRUE" } else { "FALSE" });
-            self.cell(if age > 30 * DAY { "TRUE" } else { "FALSE" });
+            for days in [90, 30] {
+                let over = Over::MoreThan.holds(age, days * DAY);
+                self.cell(if over { "TRUE" } else { "FALSE" });
+            }
         }
     }
 

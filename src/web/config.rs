@@ -370,7 +370,7 @@ fn about(seconds: f64) -> String {
         s if s < 120.0 => format!("{s:.0} s"),
         s if s < 7200.0 => format!("{:.0} minutes", s / 60.0),
         s if s < 172_800.0 => format!("{:.0} hours", s / 3600.0),
-        s => format!("{:.0} days", s / 86_400.0),
+        s => format!("{:.0} days", s / crate::model::DAY as f64),
     }
 }
 

@@ -24,6 +24,9 @@ pub const OIDC_PROVIDER_ARN: &str = "acs:ram::1234567890123456:oidc-provider/ack
 
 /// The role Resource Directory creates in its members, the fetcher's default.
 pub const ROLE_NAME: &str = "ResourceDirectoryAccountAccessRole";
+/// Members a ListAccounts page holds at most, whatever its PageSize asks (10 is the service's
+/// default size).
+pub const PAGE_AT_MOST: usize = 10;
 
 /// An Alibaba report (the IMS columns), long enough to take three pages of three lines.
 pub fn report() -> String {
@@ -163,15 +166,13 @@ impl FakeAlibaba {
         self.state.members.lock().unwrap().remove(id);
     }
 
-    /// Every answer given, as tests/vendor_models.py takes them (IMS, STS and ResourceManager's models).
+    /// Every answer given, for the IMS, STS and ResourceManager models.
     pub fn model_answers(&self) -> Vec<serde_json::Value> {
-        let api = |action: &str| match action {
+        self.server.model_answers(|action| match action {
             "GetCallerIdentity" | "AssumeRoleWithOIDC" | "AssumeRole" => "alibaba-sts",
             "ListAccounts" => "alibaba-resourcemanager",
             _ => "alibaba-ims",
-        };
-        let answers = self.server.answers().into_iter();
-        answers.map(|a| serde_json::json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body})).collect()
+        })
     }
 }
 
@@ -204,6 +205,9 @@ impl Ims {
             return answer;
         }
         let account = member.map_or(ACCOUNT.to_owned(), |(id, _)| id);
+        if let Some(answer) = self.scripts.next(&format!("{action}@{account}")) {
+            return answer;
+        }
         match action {
             "GenerateCredentialReport" => {
                 let n = match account.as_str() {
@@ -251,6 +255,8 @@ impl Ims {
                 "PageNumber or PageSize is out of range",
             );
         }
+        // Smaller pages than asked, so that the fetcher must follow TotalCount to the end.
+        let size = size.min(PAGE_AT_MOST);
         let with_tags = r.param("IncludeTags").as_deref() == Some("true");
         let members = self.members.lock().unwrap();
         let listed: Vec<serde_json::Value> = (members.iter().skip((page - 1) * size).take(size))

@@ -1,7 +1,8 @@
-//! A fake AWS IAM and STS query API on 127.0.0.1. It verifies every request's SigV4
-//! signature with the independent verifier in `sigv4.rs` against the credentials it knows,
-//! answers GenerateCredentialReport, GetCredentialReport and AssumeRole as AWS does, and
-//! plays scripted answers (errors, states, malformed bodies) before its defaults.
+//! A fake AWS IAM and STS query API, and Organizations' JSON API, on 127.0.0.1. It verifies
+//! every request's SigV4 signature with the independent verifier in `sigv4.rs` against the
+//! credentials it knows, answers GenerateCredentialReport, GetCredentialReport, AssumeRole,
+//! ListAccounts and ListTagsForResource as AWS does, and plays scripted answers (errors,
+//! states, malformed bodies) before its defaults.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -39,8 +40,26 @@ pub struct Call {
     pub verified: Result<(), String>,
 }
 
+/// An account of the fake organization, as ListAccounts gives it.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    /// `State` (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION).
+    pub state: &'static str,
+    pub tags: Vec<(String, String)>,
+}
+
+/// How many accounts a ListAccounts page holds at most here: fewer than MaxResults is
+/// allowed (AWS: "NextToken ... even when there are fewer results than MaxResults"), and a
+/// few a page makes every listing paged.
+pub const ACCOUNTS_PAGE: usize = 7;
+
 #[derive(Default)]
 struct State {
+    /// The organization's management account, and its members in listing order.
+    management: Option<String>,
+    members: Vec<Member>,
     credentials: HashMap<String, Credential>,
     /// Role ARN → the account its credentials get; roles not here are denied.
     roles: HashMap<String, String>,
@@ -90,6 +109,31 @@ impl FakeAws {
             .insert(account.to_owned(), (content.to_vec(), generated.to_owned()));
     }
 
+    /// Makes `management`'s credentials the management account of an organization of
+    /// `members` (the management account among them, as AWS lists it).
+    pub fn set_organization(&self, management: &str, members: Vec<Member>) {
+        let mut state = self.state.lock().unwrap();
+        state.management = Some(management.to_owned());
+        state.members = members;
+    }
+
+    /// Whether the organization still lists `id`.
+    pub fn is_member(&self, id: &str) -> bool {
+        let state = self.state.lock().unwrap();
+        state.members.iter().any(|m| m.id == id)
+    }
+
+    /// The role can no longer be assumed.
+    pub fn remove_role(&self, arn: &str) {
+        self.state.lock().unwrap().roles.remove(arn);
+    }
+
+    /// The account leaves the organization: no longer listed.
+    pub fn remove_member(&self, id: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.members.retain(|m| m.id != id);
+    }
+
     pub fn script(&self, account: &str, action: &str, answers: &[Answer]) {
         let mut state = self.state.lock().unwrap();
         state
@@ -110,6 +154,16 @@ impl FakeAws {
             .into_iter()
             .map(|a| (a.action, a.status, a.body))
             .collect()
+    }
+
+    /// Every answer given so far, for botocore's IAM, STS and Organizations models.
+    pub fn model_answers(&self) -> Vec<serde_json::Value> {
+        let api = |action: &str| match action {
+            "AssumeRole" => "aws-sts",
+            "ListAccounts" | "ListTagsForResource" => "aws-organizations",
+            _ => "aws-iam",
+        };
+        self.server.model_answers(api)
     }
 
     /// Every secret and session token the fake knows or issued.
@@ -138,7 +192,15 @@ impl FakeAws {
 /// The fake's answer to one request, as AWS gives it.
 fn answer(state: &Mutex<State>, request: &Request) -> (u16, String) {
     let form = form(request);
-    let action = form.get("Action").cloned().unwrap_or_default();
+    // The query APIs name the action in the form, the JSON ones in X-Amz-Target.
+    let target = request
+        .header("x-amz-target")
+        .and_then(|t| t.split_once('.'));
+    let action = match target {
+        Some((_, action)) => action.to_owned(),
+        None => form.get("Action").cloned().unwrap_or_default(),
+    };
+    let json = target.is_some();
     let mut state = state.lock().unwrap();
     let credentials = state.credentials.clone();
     let now = jiff::Timestamp::now().as_second();
@@ -151,7 +213,11 @@ fn answer(state: &Mutex<State>, request: &Request) -> (u16, String) {
         Err(error) => (String::new(), Err(error)),
         Ok(signed) => {
             let credential = &credentials[&signed.access_key_id];
-            let expected_service = if action == "AssumeRole" { "sts" } else { "iam" };
+            let expected_service = match action.as_str() {
+                "AssumeRole" => "sts",
+                "ListAccounts" | "ListTagsForResource" => "organizations",
+                _ => "iam",
+            };
             let verdict = if signed.service != expected_service {
                 Err(format!("{action} signed for service {}", signed.service))
             } else if signed.region != "us-east-1" {
@@ -183,6 +249,9 @@ fn answer(state: &Mutex<State>, request: &Request) -> (u16, String) {
         .scripts
         .get_mut(&(account.clone(), action.clone()))
         .and_then(VecDeque::pop_front);
+    if json {
+        return organizations(&state, &account, &action, scripted, request);
+    }
     match (scripted, action.as_str()) {
         (Some(Answer::Error(status, code)), _) => error(
             status,
@@ -225,6 +294,84 @@ fn answer(state: &Mutex<State>, request: &Request) -> (u16, String) {
         }
         (_, other) => error(400, "InvalidAction", &format!("unknown action {other}")),
     }
+}
+
+/// Organizations' answer (JSON 1.1), for the management account only.
+fn organizations(
+    state: &State,
+    account: &str,
+    action: &str,
+    scripted: Option<Answer>,
+    request: &Request,
+) -> (u16, String) {
+    let input: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+    match scripted {
+        Some(Answer::Error(status, code)) => return json_error(status, code),
+        Some(Answer::Raw(status, body)) => return (status, body),
+        Some(Answer::State(_)) | None => {}
+    }
+    let Some(management) = state.management.as_deref() else {
+        return json_error(400, "AWSOrganizationsNotInUseException");
+    };
+    if account != management {
+        return json_error(400, "AccessDeniedException");
+    }
+    let arn = |id: &str| format!("arn:aws:organizations::{management}:account/o-fake0example/{id}");
+    match action {
+        "ListAccounts" => {
+            let start: usize = (input["NextToken"].as_str())
+                .and_then(|t| t.strip_prefix("page-from-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let end = (start + ACCOUNTS_PAGE).min(state.members.len());
+            let accounts: Vec<serde_json::Value> = state.members[start.min(end)..end]
+                .iter()
+                .map(|m| {
+                    // Status is the older word for State; AWS still sends both.
+                    let status = match m.state {
+                        "ACTIVE" | "SUSPENDED" | "PENDING_CLOSURE" => m.state,
+                        _ => "SUSPENDED",
+                    };
+                    serde_json::json!({
+                        "Id": m.id, "Arn": arn(&m.id), "Email": format!("{}@example.com", m.id),
+                        "Name": m.name, "Status": status, "State": m.state,
+                        "JoinedMethod": "CREATED", "JoinedTimestamp": 1.7e9,
+                    })
+                })
+                .collect();
+            let mut answer = serde_json::json!({ "Accounts": accounts });
+            if end < state.members.len() {
+                answer["NextToken"] = format!("page-from-{end}").into();
+            }
+            (200, answer.to_string())
+        }
+        "ListTagsForResource" => {
+            let id = input["ResourceId"].as_str().unwrap_or_default();
+            match state.members.iter().find(|m| m.id == id) {
+                None => json_error(400, "TargetNotFoundException"),
+                Some(member) => {
+                    let tags: Vec<serde_json::Value> = (member.tags.iter())
+                        .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
+                        .collect();
+                    (200, serde_json::json!({ "Tags": tags }).to_string())
+                }
+            }
+        }
+        other => json_error(
+            400,
+            if other.is_empty() {
+                "UnknownOperationException"
+            } else {
+                "InvalidInputException"
+            },
+        ),
+    }
+}
+
+/// An error of a JSON 1.1 API: its code in `__type`.
+fn json_error(status: u16, code: &str) -> (u16, String) {
+    let body = serde_json::json!({ "__type": code, "Message": format!("{code} (fake)") });
+    (status, body.to_string())
 }
 
 /// The query API's parameters, from the form body.
@@ -289,6 +436,19 @@ alice,arn:aws:iam::{account}:user/alice,2020-01-01T00:00:00+00:00,true,2026-11-0
 bob,arn:aws:iam::{account}:user/bob,2021-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2021-01-02T00:00:00+00:00,N/A,N/A,N/A,true,2026-10-01T00:00:00+00:00,2026-11-20T00:00:00+00:00,eu-west-1,ec2,true,2022-01-01T00:00:00+00:00,false,N/A"
     )
     .into_bytes()
+}
+
+/// `fault` as Organizations answers it (its error words, from botocore's model); `Garbage`
+/// is a ListAccounts answer whose Accounts is not a list.
+pub fn organizations_fault(fault: super::Fault) -> Answer {
+    use super::Fault;
+    match fault {
+        Fault::Throttle => Answer::Error(400, "TooManyRequestsException"),
+        Fault::Deny => Answer::Error(400, "AccessDeniedException"),
+        Fault::ExpiredToken => Answer::Error(400, "ExpiredTokenException"),
+        Fault::ServerError => Answer::Error(500, "ServiceException"),
+        Fault::Garbage => Answer::Raw(200, r#"{"Accounts": "none"}"#.to_owned()),
+    }
 }
 
 /// `fault` as IAM and STS answer it (the error's message quotes the caller's key id);

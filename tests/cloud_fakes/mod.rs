@@ -191,13 +191,22 @@ impl Fake {
     pub fn answers(&self) -> Vec<Exchange> {
         self.answers.lock().unwrap().clone()
     }
+
+    /// Every answer given so far as tests/vendor_models.py takes them; `api` names the model
+    /// of each action.
+    pub fn model_answers(&self, api: fn(&str) -> &'static str) -> Vec<serde_json::Value> {
+        let answers = self.answers().into_iter();
+        answers.map(|a| serde_json::json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body})).collect()
+    }
 }
 
-/// The API action a request asks for: Alibaba's and Tencent's headers, the query's `Action`,
-/// or a form body's (AWS's query APIs).
+/// The API action a request asks for: Alibaba's and Tencent's headers, AWS's JSON APIs'
+/// `X-Amz-Target`, the query's `Action`, or a form body's (AWS's query APIs).
 fn action_of(r: &Request) -> String {
+    let amz_target = r.header("x-amz-target").and_then(|t| t.split_once('.'));
     r.header("x-acs-action")
         .or(r.header("x-tc-action"))
+        .or(amz_target.map(|(_, action)| action))
         .map(str::to_owned)
         .or_else(|| r.param("Action"))
         .or_else(|| r.form().remove("Action"))
@@ -408,7 +417,13 @@ pub struct Tc3Verifier {
 }
 
 impl Tc3Verifier {
+    /// A request to CAM (2019-01-16).
     pub fn verify(&self, r: &Request) -> Result<(), String> {
+        self.verify_for(r, "cam", "2019-01-16")
+    }
+
+    /// A request to the API whose credential scope names `service`, of `version`.
+    pub fn verify_for(&self, r: &Request, service: &str, version: &str) -> Result<(), String> {
         if r.method != "POST" || r.path != "/" || !r.query.is_empty() {
             return Err("not a POST to /".into());
         }
@@ -429,14 +444,14 @@ impl Tc3Verifier {
             }
         }
         let scope: Vec<&str> = credential.split('/').collect();
-        let [id, date, service, "tc3_request"] = scope.as_slice() else {
+        let [id, date, scope_service, "tc3_request"] = scope.as_slice() else {
             return Err("malformed credential scope".into());
         };
         if *id != self.secret_id {
             return Err("AuthFailure.SecretIdNotFound".into());
         }
-        if *service != "cam" {
-            return Err(format!("scope service {service}"));
+        if *scope_service != service {
+            return Err(format!("scope service {scope_service}, not {service}"));
         }
         let ts: i64 = r
             .header("x-tc-timestamp")
@@ -453,8 +468,8 @@ impl Tc3Verifier {
         if *date != utc_date {
             return Err("scope date is not the timestamp's UTC date".into());
         }
-        if r.header("x-tc-version") != Some("2019-01-16") {
-            return Err("X-TC-Version is not 2019-01-16".into());
+        if r.header("x-tc-version") != Some(version) {
+            return Err(format!("X-TC-Version is not {version}"));
         }
         if r.header("x-tc-token") != self.token.as_deref() {
             return Err("AuthFailure.TokenFailure".into());
@@ -474,14 +489,14 @@ impl Tc3Verifier {
             sha256_hex(&r.body)
         );
         let to_sign = format!(
-            "TC3-HMAC-SHA256\n{ts}\n{date}/cam/tc3_request\n{}",
+            "TC3-HMAC-SHA256\n{ts}\n{date}/{service}/tc3_request\n{}",
             sha256_hex(canonical.as_bytes())
         );
         let k = hmac256(
             format!("TC3{}", self.secret_key).as_bytes(),
             date.as_bytes(),
         );
-        let k = hmac256(&k, b"cam");
+        let k = hmac256(&k, service.as_bytes());
         let k = hmac256(&k, b"tc3_request");
         if hex(&hmac256(&k, to_sign.as_bytes())) != signature {
             return Err("AuthFailure.SignatureFailure".into());

@@ -1,7 +1,10 @@
-//! A fake Tencent Cloud CAM and STS on 127.0.0.1: it checks every request's TC3 signature,
-//! pages its lists (shorter pages than asked for), limits GetSecurityLastUsed to ten
-//! SecretIds, throttles each user's first ListAccessKeys, enforces CAM's rate limit when
-//! asked, exchanges a TKE token, and plays scripted answers before its own.
+//! A fake Tencent Cloud CAM, STS and Organization on 127.0.0.1: it checks every request's TC3
+//! signature, pages its lists (shorter pages than asked for), limits GetSecurityLastUsed to ten
+//! SecretIds, throttles each user's first ListAccessKeys, enforces CAM's rate limit per action
+//! and account when asked, exchanges a TKE token, and plays scripted answers before its own.
+//! As an organization's management account it lists its members (pages of 7, shorter than asked)
+//! and issues each member's role temporary keys, which then act on that member's own small
+//! account, and on nothing else, until they expire.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -34,9 +37,55 @@ pub struct Cam {
     recent: Mutex<HashMap<String, VecDeque<Instant>>>,
     /// Calls refused for going over `rate_limit`.
     pub over_the_limit: Mutex<u64>,
+    /// The organization the fake's own account manages; no members: not one.
+    pub org: Mutex<Org>,
 }
 
-fn ok(v: Value) -> (u16, String) {
+/// The organization: its members in listing order, and the keys AssumeRole issued.
+#[derive(Default)]
+pub struct Org {
+    pub members: Vec<Member>,
+    /// By TmpSecretId.
+    issued: HashMap<String, Issued>,
+    /// The lifetime of the keys AssumeRole issues from now on, if not the DurationSeconds asked.
+    pub session_seconds: Option<i64>,
+}
+
+/// One member account.
+#[derive(Clone)]
+pub struct Member {
+    pub uin: u64,
+    pub name: String,
+    pub tags: Vec<(String, String)>,
+    /// The role the fetcher may assume in it: `None` where it has none.
+    pub role: Option<String>,
+}
+
+impl Member {
+    /// A member with the default role and a `team` tag.
+    pub fn new(uin: u64, name: &str) -> Member {
+        Member {
+            uin,
+            name: name.to_owned(),
+            tags: vec![("team".to_owned(), format!("team-{name}"))],
+            role: Some(ROLE.to_owned()),
+        }
+    }
+}
+
+/// Temporary keys AssumeRole issued: which member they act on, until when.
+#[derive(Clone)]
+pub struct Issued {
+    pub secret_key: String,
+    pub token: String,
+    pub member: u64,
+    pub expires: i64,
+}
+
+/// The role the fetcher assumes by default (`--tencent.role-name`).
+pub const ROLE: &str = "OrganizationAccessControlRole";
+
+pub fn ok(v: Value) -> (u16, String) {
     let mut v = v;
     v["RequestId"] = "5b4d1725-5a30-4bd8-b36d-cfa0d1d4706b".into();
     (200, json!({ "Response": v }).to_string())
@@ -101,16 +150,22 @@ impl Cam {
         if r.header("x-tc-action") == Some("AssumeRoleWithWebIdentity") {
             return self.assume_role(r);
         }
-        if let Err(e) = self.verifier.verify(r) {
-            self.bad.lock().unwrap().push(e.clone());
-            return err(&e, "signature check failed");
-        }
-        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
         let action = r.header("x-tc-action").unwrap_or("").to_owned();
+        // Who signed: the fake's own account, or a member through keys AssumeRole issued.
+        let member = match self.verify(r, &action) {
+            Ok(member) => member,
+            Err(e) => {
+                self.bad.lock().unwrap().push(e.clone());
+                return err(&e, "signature check failed");
+            }
+        };
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
         if let Some(limit) = self.rate_limit {
             let now = Instant::now();
             let mut recent = self.recent.lock().unwrap();
-            let calls = recent.entry(action.clone()).or_default();
+            // CAM limits each action per account: a member's calls count apart.
+            let account = member.map_or_else(|| OWNER.to_owned(), |m| m.to_string());
+            let calls = recent.entry(format!("{account}/{action}")).or_default();
             while calls
                 .front()
                 .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
@@ -123,8 +178,27 @@ impl Cam {
             }
             calls.push_back(now);
         }
+        // A fault for one member first (AssumeRole's member is the one its role is in).
+        let target = match action.as_str() {
+            "AssumeRole" => member_of_arn(body["RoleArn"].as_str().unwrap_or("")),
+            _ => member,
+        };
+        if let Some(answer) = target.and_then(|m| self.scripts.next(&format!("{action}@{m}"))) {
+            return answer;
+        }
         if let Some(answer) = self.scripts.next(&action) {
             return answer;
+        }
+        match (action.as_str(), member) {
+            ("AssumeRole", None) => return self.assume_member_role(r, &body),
+            ("DescribeOrganizationMembers", None) => return self.list_members(&body),
+            ("AssumeRole" | "DescribeOrganizationMembers", Some(_)) => {
+                return fault(Fault::Deny);
+            }
+            _ => {}
+        }
+        if let Some(member) = member {
+            return member_account(member, &action, &body);
         }
         // A large account: its sub-users, one key each, and nobody else; no throttling.
         let small = self.large.is_none();
@@ -230,6 +304,65 @@ impl Cam {
     }
 }
 
+/// A member's own small account: an admin and a CI user with one key, both named after the
+/// member, so that a report written under another member's name shows.
+fn member_account(member: u64, action: &str, body: &Value) -> (u16, String) {
+    let users = [("admin", 1, 1u64), ("ci", 0, 2u64)].map(|(who, console, i)| {
+        json!({"Uin": member * 10 + i, "Name": format!("{who}-of-{member}"), "Uid": i, "ConsoleLogin": console, "CreateTime": "2024-02-03 04:05:06"})
+    });
+    match action {
+        "GetUserAppId" => ok(
+            json!({"Uin": member.to_string(), "OwnerUin": member.to_string(), "AppId": 1250000000}),
+        ),
+        "ListUsers" => ok(json!({ "Data": users })),
+        "ListCollaborators" => paged(body, Vec::new(), "TotalNum", "Data"),
+        "ListWeChatWorkSubAccounts" => paged(body, Vec::new(), "TotalCount", "Data"),
+        "ListReceiver" => paged(body, Vec::new(), "TotalCount", "Receivers"),
+        "DescribeSubAccounts" => {
+            let uins: Vec<u64> =
+                serde_json::from_value(body["FilterSubAccountUin"].clone()).unwrap();
+            let subs: Vec<Value> = uins
+                .iter()
+                .map(|u| json!({"Uin": u, "UserType": 2, "Name": "x", "Uid": 1, "CreateTime": "2024-02-03 04:05:06"}))
+                .collect();
+            ok(json!({ "SubAccounts": subs }))
+        }
+        "ListAccessKeys" => {
+            let keys: Vec<Value> = match body["TargetUin"].as_u64() {
+                Some(uin) if uin == member * 10 + 2 => vec![
+                    json!({"AccessKeyId": member_key(member), "Status": "Active", "CreateTime": "2024-02-03 04:05:06"}),
+                ],
+                _ => Vec::new(),
+            };
+            ok(json!({ "AccessKeys": keys }))
+        }
+        "DescribeSafeAuthFlagColl" => {
+            let zero = json!({"Phone": 0, "Token": 0, "Stoken": 0, "Wechat": 0, "Custom": 0, "Mail": 0, "U2FToken": 0});
+            ok(json!({"LoginFlag": zero, "ActionFlag": zero, "PromptTrust": 0}))
+        }
+        "GetSecurityLastUsed" => {
+            let ids: Vec<String> = serde_json::from_value(body["SecretIdList"].clone()).unwrap();
+            let rows: Vec<Value> = ids
+                .iter()
+                .map(|id| json!({"SecretId": id, "LastUsedDate": "2026-11-19", "LastSecretUsedDate": 0}))
+                .collect();
+            ok(json!({ "SecretIdLastUsedRows": rows }))
+        }
+        other => err("InvalidAction", &format!("{other} unknown")),
+    }
+}
+
+/// The key id of a member's CI user: only the member's report may hold it.
+pub fn member_key(member: u64) -> String {
+    format!("AKIDmember{member:026}")
+}
+
+/// The member whose role `arn` names (`qcs::cam::uin/UIN:roleName/NAME`).
+fn member_of_arn(arn: &str) -> Option<u64> {
+    let rest = arn.strip_prefix("qcs::cam::uin/")?;
+    rest.split_once(":roleName/")?.0.parse().ok()
+}
+
 /// The sub-users of an account of `n` of them.
 fn large_account(n: u64) -> Vec<Value> {
     let user = |i: u64| json!({"Uin": 100_000_100_000 + i, "Name": format!("user{i}"), "Uid": i, "ConsoleLogin": 0, "CreateTime": "2023-01-01 00:00:00"});
@@ -237,6 +370,129 @@ fn large_account(n: u64) -> Vec<Value> {
 }
 
 impl Cam {
+    /// The request's signature, checked with the keys its credential names: the fake's own,
+    /// or keys AssumeRole issued (and not expired), which act on that member. Every API is
+    /// signed for its own service and version.
+    fn verify(&self, r: &Request, action: &str) -> Result<Option<u64>, String> {
+        let (service, version) = match action {
+            "AssumeRole" => ("sts", "2018-08-13"),
+            "DescribeOrganizationMembers" => ("organization", "2021-03-31"),
+            _ => ("cam", "2019-01-16"),
+        };
+        let auth = r.header("authorization").unwrap_or("");
+        let id = auth
+            .split("Credential=")
+            .nth(1)
+            .and_then(|c| c.split('/').next());
+        let issued = id.and_then(|id| Some((id, self.org.lock().unwrap().issued.get(id)?.clone())));
+        let Some((id, issued)) = issued else {
+            self.verifier.verify_for(r, service, version)?;
+            return Ok(None);
+        };
+        let verifier = Tc3Verifier {
+            secret_id: id.to_owned(),
+            secret_key: issued.secret_key,
+            token: Some(issued.token),
+        };
+        verifier.verify_for(r, service, version)?;
+        if issued.expires <= jiff::Timestamp::now().as_second() {
+            return Err("AuthFailure.TokenFailure".into());
+        }
+        Ok(Some(issued.member))
+    }
+
+    /// Organization DescribeOrganizationMembers: `Limit` 1 to 50, and pages of at most 7
+    /// whatever it asks: the fetcher must follow `Offset` and `Total`.
+    fn list_members(&self, body: &Value) -> (u16, String) {
+        let (offset, limit) = (body["Offset"].as_u64(), body["Limit"].as_u64());
+        let (Some(offset), Some(limit @ 1..=50)) = (offset, limit) else {
+            return err(
+                "InvalidParameter",
+                "Offset and Limit (1 to 50) are required",
+            );
+        };
+        let org = self.org.lock().unwrap();
+        let page = org.members.iter().skip(offset as usize);
+        let items: Vec<Value> = (page.take(limit.min(7) as usize))
+            .map(|m| {
+                let tags: Vec<Value> = (m.tags.iter())
+                    .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+                    .collect();
+                json!({
+                    "MemberUin": m.uin, "Name": m.name, "MemberType": "Create",
+                    "OrgPolicyType": "Financial", "OrgPolicyName": "Finance",
+                    "OrgPermission": [{"Id": 1, "Name": "View bills"}],
+                    "NodeId": 1001, "NodeName": "root", "Remark": "",
+                    "CreateTime": "2021-07-14 20:22:30", "UpdateTime": "2021-07-14 20:22:30",
+                    "IsAllowQuit": "Denied", "PayUin": "", "PayName": "", "OrgIdentity": [],
+                    "BindStatus": "Success", "PermissionStatus": "Confirmed", "Tags": tags,
+                    "NickName": m.name,
+                })
+            })
+            .collect();
+        ok(json!({"Items": items, "Total": org.members.len()}))
+    }
+
+    /// STS AssumeRole into a member's role, with the fake's own keys: new temporary keys
+    /// that act on that member alone. A member not listed, or without that role, is refused
+    /// in STS's words.
+    fn assume_member_role(&self, r: &Request, body: &Value) -> (u16, String) {
+        if r.header("x-tc-region").is_none_or(str::is_empty) {
+            return err("MissingParameter", "the Region parameter is required");
+        }
+        let arn = body["RoleArn"].as_str().unwrap_or("");
+        let session_name = body["RoleSessionName"].as_str().unwrap_or("");
+        let duration = body["DurationSeconds"].as_i64().unwrap_or(7200);
+        let name_ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+        if !(2..=128).contains(&session_name.len()) || !session_name.chars().all(name_ok) {
+            return err("InvalidParameter.ParamError", "RoleSessionName");
+        }
+        if !(1..=43200).contains(&duration) {
+            return err("InvalidParameter.OverTimeError", "DurationSeconds");
+        }
+        let mut org = self.org.lock().unwrap();
+        let Some(member) =
+            member_of_arn(arn).and_then(|uin| org.members.iter().find(|m| m.uin == uin))
+        else {
+            return err(
+                "InvalidParameter.AccountNotAvaliable",
+                "the account does not exist or is not available",
+            );
+        };
+        let role = arn.rsplit_once(":roleName/").map(|(_, name)| name);
+        if member.role.as_deref().is_none() || member.role.as_deref() != role {
+            return err(
+                "ResourceNotFound.RoleNotFound",
+                "the role of the account does not exist",
+            );
+        }
+        let uin = member.uin;
+        let n = org.issued.len();
+        let id = format!("AKIDTmp{uin:015}{n:014}");
+        let issued = Issued {
+            secret_key: format!("TmpKey{uin:015}{n:011}"),
+            token: format!("TmpToken{uin:015}{n:017}"),
+            member: uin,
+            expires: jiff::Timestamp::now().as_second() + org.session_seconds.unwrap_or(duration),
+        };
+        let answer = ok(json!({
+            "Credentials": {"TmpSecretId": id, "TmpSecretKey": issued.secret_key, "Token": issued.token},
+            "ExpiredTime": issued.expires,
+            "Expiration": jiff::Timestamp::from_second(issued.expires).unwrap().to_string(),
+        }));
+        org.issued.insert(id, issued);
+        answer
+    }
+
+    /// Every temporary key id, secret and token AssumeRole issued.
+    pub fn issued(&self) -> Vec<String> {
+        let org = self.org.lock().unwrap();
+        let issued = org.issued.iter();
+        issued
+            .flat_map(|(id, i)| [id.clone(), i.secret_key.clone(), i.token.clone()])
+            .collect()
+    }
+
     /// STS for TKE workload identity: anonymous, the web identity token is the credential.
     fn assume_role(&self, r: &Request) -> (u16, String) {
         let body: Value = serde_json::from_slice(&r.body).unwrap();
@@ -280,22 +536,20 @@ impl FakeTencent {
             rate_limit,
             recent: Mutex::new(HashMap::new()),
             over_the_limit: Mutex::new(0),
+            org: Mutex::new(Org::default()),
         });
         let handler = Arc::clone(&state);
         let server = Fake::start(move |r| handler.handle(r));
         FakeTencent { server, state }
     }
 
-    /// Every answer given, as tests/vendor_models.py takes them (CAM and STS's models).
+    /// Every answer given, for the CAM, STS and Organization models.
     pub fn model_answers(&self) -> Vec<Value> {
-        let api = |action: &str| match action {
-            "AssumeRoleWithWebIdentity" => "tencent-sts",
+        self.server.model_answers(|action| match action {
+            "AssumeRoleWithWebIdentity" | "AssumeRole" => "tencent-sts",
+            "DescribeOrganizationMembers" => "tencent-organization",
             _ => "tencent-cam",
-        };
-        let answers = self.server.answers().into_iter();
-        answers
-            .map(|a| json!({"api": api(&a.action), "action": a.action, "status": a.status, "body": a.body}))
-            .collect()
+        })
     }
 }
 

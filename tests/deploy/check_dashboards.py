@@ -10,7 +10,11 @@ queries are run against a real Prometheus by tests/e2e/prometheus_e2e.py):
     series while the datasource has no cluster label, and a `provider` variable; every
     selector of every query matches `job`, `instance` and `cluster` (the linter's
     target-job and target-instance rules), and every selector but the provider join's is
-    joined to `credential_report_info` by provider;
+    joined to `credential_report_info` by provider; the fetcher's series (job
+    credential-report-fetcher, whose `account` is the exporter's `report`) match a
+    `fetcher_job` variable instead of `job` and `instance` (the fetcher is another
+    target), `report` through `account`, and are joined to
+    `credential_report_fetcher_build_info` by provider;
   * counters only inside increase() or rate(); not editable;
   * on every panel: a description of what it means and what to do, a unit on the panel,
     and for tables a unit, a display name and an override for every value column;
@@ -91,7 +95,7 @@ def check(path, uids):
         for t in panel.get("targets", []):
             if t.get("datasource", {}).get("uid") != "${datasource}":
                 problem(pw, f"query {t.get('refId')} must use the ${{datasource}} variable")
-            if 'report=~"$report"' not in t.get("expr", ""):
+            if 'report=~"$report"' not in t.get("expr", "") and 'account=~"$report"' not in t.get("expr", ""):
                 problem(pw, f"query {t.get('refId')} ignores the report variable")
             check_query(f"{pw} query {t.get('refId')}", t.get("expr", ""))
         if panel.get("type") == "table":
@@ -118,6 +122,10 @@ LINTED = {"job": ".+", "instance": ".+"}
 # Matches series without a cluster label too, so a datasource without one shows everything.
 OPEN = {"cluster": ".*", "provider": ".*", "report": ".*"}
 PROVIDER_JOIN = "credential_report_info"
+# The fetcher's series: another target (its own job and instance), `account` for `report`.
+FETCHER_PREFIX = "credential_report_fetch"
+FETCHER_PROVIDER_JOIN = "credential_report_fetcher_build_info"
+FETCHER_JOB = "fetcher_job"
 
 
 def check_variables(where, variables):
@@ -135,11 +143,22 @@ def check_variables(where, variables):
         query = v.get("query", {}).get("query", "") if isinstance(v.get("query"), dict) else v.get("query", "")
         if not query.startswith("label_values("):
             problem(where, f"variable {name} must be a label_values() query, not {query!r}")
+    fetcher_job = variables.get(FETCHER_JOB)
+    if fetcher_job is not None:
+        query = variable_query(fetcher_job)
+        if not (query.startswith(f"label_values({FETCHER_PROVIDER_JOIN}") and fetcher_job.get("multi")
+                and fetcher_job.get("includeAll") and fetcher_job.get("allValue") == ".+"):
+            problem(where, f"variable {FETCHER_JOB} must be a multi-select label_values({FETCHER_PROVIDER_JOIN}...) with All = '.+'")
     order = [v for v in variables if v in {**LINTED, **OPEN}]
     if order != ["cluster", "job", "instance", "provider", "report"]:
         problem(where, f"variables must narrow down cluster, job, instance, provider, report in that order, not {order}")
     if PROVIDER_JOIN not in str(variables.get("provider", {}).get("query")):
         problem(where, f"the provider variable must read {PROVIDER_JOIN}")
+
+
+def variable_query(variable):
+    query = variable.get("query")
+    return query.get("query", "") if isinstance(query, dict) else query or ""
 
 
 def check_query(where, expr):
@@ -151,6 +170,17 @@ def check_query(where, expr):
     joins = 0
     for name, matchers, start, _ in found:
         have = {(label, op, value) for label, op, value in matchers}
+        if name.startswith(FETCHER_PREFIX):
+            wanted = {("cluster", "=~", "$cluster"), ("job", "=~", f"${FETCHER_JOB}")}
+            if name == FETCHER_PROVIDER_JOIN:
+                joins += ("provider", "!~", "$provider") in have
+            else:
+                wanted.add(("account", "=~", "$report"))
+            for label, op, value in sorted(wanted - have):
+                problem(where, f"selector {name} lacks {label}{op}\"{value}\"")
+            if name.endswith("_total") and not re.search(r"\b(increase|rate)\(\s*$", expr[:start]):
+                problem(where, f"counter {name} outside increase() or rate(): its raw value counts since the fetcher started")
+            continue
         for label in ("cluster", "job", "instance"):
             if (label, "=~", f"${label}") not in have:
                 rule = f" (dashboard linter: target-{label}-rule)" if label in LINTED else ""
@@ -164,7 +194,8 @@ def check_query(where, expr):
             problem(where, f"counter {name} outside increase() or rate(): its raw value counts since the exporter started")
     if joins != len(found) - joins:
         problem(where, f"{len(found) - joins} selector(s) but {joins} provider join(s): each must be "
-                       f"`(selector unless on (cluster, job, instance, report) {PROVIDER_JOIN}{{..., provider!~\"$provider\"}})`")
+                       f"`(selector unless on (cluster, job, instance, report) {PROVIDER_JOIN}{{..., provider!~\"$provider\"}})`, "
+                       f"or for the fetcher's `(selector unless on (cluster, job, instance) {FETCHER_PROVIDER_JOIN}{{..., provider!~\"$provider\"}})`")
 
 
 def check_provisioning():

@@ -5,7 +5,8 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
   * `helm lint --strict` with the default values and with every set of values below, for
     the oldest Kubernetes version the checks cover (1.29) and the SDK's own: no warning, no
     error; on 1.25 and 1.28 the default values lint clean (the fetcher becomes a classic
-    sidecar by itself) and native sidecars asked for are refused;
+    sidecar by itself) and native sidecars asked for are refused; organization shards
+    (which read the pod-index label) lint clean on 1.28 and are refused on 1.27;
   * each set of values renders; built-in kinds validate strictly against the Kubernetes
     OpenAPI schemas (kubernetes-validate) of 1.29 and of the newest it knows; the Prometheus
     Operator's kinds against the subset of their CRDs in check_kubernetes.py;
@@ -25,8 +26,12 @@ library (helm-python-sdk bundles it: there is no helm binary here), and checks w
     every Prometheus query (and nothing else) on grafanaAlerts.datasourceUid;
   * values that must be refused are refused, with a message naming the value;
   * every value in values.yaml is described in docs/helm.md;
+  * fetcher.organization gives the fetcher --organization and its companions, and only the
+    chosen provider's role flag; with shards, a StatefulSet of that many Pods (one exporter
+    per ordinal, never two) whose fetcher takes --organization.shard from the Pod's ordinal;
   * with --binary, the real binary accepts the flags each rendering gives the exporter and
-    the fetcher (each command line, ended by --help, parses).
+    the fetcher (each command line, ended by --help, parses; for each ordinal where the
+    command line takes one).
 """
 
 import argparse
@@ -42,6 +47,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_kubernetes as k8s  # noqa: E402  (shares the CRD schemas and the small helpers)
+from pod_hardening import check_pod_hardening  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy/helm/credential-report-exporter"
@@ -129,6 +135,19 @@ CASES = {
         "fetcher": {"provider": "tencent-cam", "reportName": "tencent-prod", "existingSecret": "tencent-credentials",
                     "tencent": {"site": "international", "endpoint": "https://cam.intl.tencentcloudapi.com"}},
     },
+    # A whole AWS organization split across three Pods: a StatefulSet whose Pod I fetches
+    # shard I; a role name and external id of one's own, accounts excluded, tags as labels.
+    "aws-organization-shards": {
+        "fetcher": {"organization": {"enabled": True, "roleName": "CredentialReportReader", "externalId": "cre-org",
+                                     "concurrency": 4, "exclude": ["111111111111", "sandbox-*"],
+                                     "tagLabels": ["team", "cost-center"], "forgetAfter": "72h", "shards": 3}},
+        "prometheus": {"monitor": {"additionalLabels": KPS}},
+    },
+    # A Tencent Cloud organization in one Pod, through the provider's default role.
+    "tencent-organization": {
+        "fetcher": {"provider": "tencent-cam", "existingSecret": "tencent-credentials",
+                    "organization": {"enabled": True, "exclude": ["100000000001"]}},
+    },
     # No fetcher: reports from a volume of one's own; nothing for the Prometheus Operator.
     "exporter-only": {
         "fetcher": {"enabled": False},
@@ -157,6 +176,12 @@ REFUSED = [
     ({"prometheus": {"monitor": {"basicAuth": {"username": {"name": "s"}}}}}, "/prometheus/monitor/basicAuth"),
     ({"metricsPort": 9100}, "metricsPort"),
     ({"reports": {"volume": {"hostPath": {"path": "/srv/reports"}, "emptyDir": {}}}}, "/reports/volume"),
+    ({"fetcher": {"organization": {"enabled": True}, "aws": {"roleArns": ["arn:aws:iam::111122223333:role/cre"]}}},
+     "leave fetcher.aws.roleArns and fetcher.reportName empty"),
+    ({"fetcher": {"organization": {"shards": 2}}}, "needs fetcher.enabled and fetcher.organization.enabled"),
+    ({"fetcher": {"organization": {"enabled": True, "shards": 2}}, "reports": {"volume": {"emptyDir": {}}}},
+     "reports.volume would be one folder for all"),
+    ({"fetcher": {"organization": {"enabled": True, "shards": 0}}}, "/fetcher/organization/shards"),
 ]
 
 # Values that are Kubernetes objects as they are (resources, security contexts).
@@ -244,24 +269,7 @@ def check_web_config(where, spec, values):
 
 
 def check_containers(where, spec, values):
-    pod_sc = spec.get("securityContext", {})
-    if spec.get("automountServiceAccountToken") is not False:
-        problem(where, "automountServiceAccountToken must be false")
-    if pod_sc.get("runAsNonRoot") is not True or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
-        problem(where, "the Pod must run as non-root with the RuntimeDefault seccomp profile")
-    containers = spec.get("containers", []) + spec.get("initContainers", [])
-    for c in containers:
-        cw = f"{where} container {c['name']}"
-        sc = c.get("securityContext", {})
-        if sc.get("allowPrivilegeEscalation") is not False or sc.get("privileged"):
-            problem(cw, "must not escalate privileges")
-        if sc.get("readOnlyRootFilesystem") is not True:
-            problem(cw, "readOnlyRootFilesystem must be true")
-        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
-            problem(cw, "capabilities must drop ALL")
-        for kind in ("requests", "limits"):
-            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})):
-                problem(cw, f"resources.{kind} must set cpu and memory")
+    containers = check_pod_hardening(where, spec, problem)
     by_name = {c["name"]: c for c in containers}
     exporter = by_name.get("exporter")
     if not exporter:
@@ -509,19 +517,24 @@ def check_case(case, given):
     kinds = {}
     for doc in docs:
         kinds.setdefault(doc["kind"], []).append(doc)
-        if doc["kind"] == "Deployment" or doc["kind"] in ("Service", "ServiceAccount", "NetworkPolicy"):
+        if doc["kind"] in ("Deployment", "StatefulSet", "Service", "ServiceAccount", "NetworkPolicy"):
             if doc["metadata"].get("namespace") != NAMESPACE:
                 problem(case, f"{doc['kind']} not in the release's namespace")
         labels = doc["metadata"].get("labels", {})
         if any(labels.get(k) != v for k, v in values["commonLabels"].items()):
             problem(case, f"{doc['kind']}/{doc['metadata']['name']} lacks commonLabels")
-    deployments = kinds.get("Deployment", [])
-    if len(deployments) != 1 or len(kinds.get("Service", [])) != 1:
-        problem(case, "expected one Deployment and one Service")
+    # A Deployment, or with fetcher.organization.shards a StatefulSet of one Pod per shard.
+    workload_kind = "StatefulSet" if values["fetcher"]["organization"]["shards"] > 1 else "Deployment"
+    deployments = kinds.get(workload_kind, [])
+    if len(deployments) != 1 or len(kinds.get("Deployment", []) + kinds.get("StatefulSet", [])) != 1 \
+            or len(kinds.get("Service", [])) != 1:
+        problem(case, f"expected one {workload_kind} and one Service")
         return
     deployment, service = deployments[0], kinds["Service"][0]
     pod = deployment["spec"]["template"]
-    k8s.check_single_exporter(case, deployment)
+    if workload_kind == "Deployment":
+        k8s.check_single_exporter(case, deployment)
+    check_organization(case, deployment, service, values)
     check_containers(f"{case}: Deployment", pod["spec"], values)
     if not k8s.matches({"matchLabels": service["spec"]["selector"]}, pod["metadata"]["labels"]):
         problem(case, "the Service selects no Pod of the Deployment")
@@ -548,17 +561,63 @@ def check_case(case, given):
     return docs
 
 
+ROLE_NAME_FLAGS = {"aws-iam": "--aws.role-name", "alibaba-ram": "--alibaba.role-name", "tencent-cam": "--tencent.role-name"}
+POD_INDEX = "metadata.labels['apps.kubernetes.io/pod-index']"
+
+
+def check_organization(case, workload, service, values):
+    """fetcher.organization: the fetcher's --organization flags, exactly the values' and
+    only the chosen provider's role flag; with shards, a StatefulSet of that many Pods whose
+    fetcher reads its shard from the Pod's ordinal."""
+    where = f"{case}: {workload['kind']}"
+    want = values["fetcher"]["organization"]
+    shards = want["shards"]
+    spec = workload["spec"]["template"]["spec"]
+    fetcher = next((c for c in spec.get("containers", []) + spec.get("initContainers", []) if c["name"] == "fetcher"), None)
+    if shards > 1 and (workload["spec"].get("replicas") != shards or workload["spec"].get("serviceName") != service["metadata"]["name"]):
+        problem(where, f"must run {shards} replicas under the Service {service['metadata']['name']}")
+    if not fetcher:
+        return
+    args = fetcher.get("args", [])
+    organization_args = [a for a in args if a.startswith("--organization") or a.startswith("--fetch.concurrency")
+                         or a.split("=")[0] in ROLE_NAME_FLAGS.values()]
+    expected = []
+    if want["enabled"]:
+        provider = values["fetcher"]["provider"]
+        expected = ["--organization", f"--fetch.concurrency={want['concurrency']}",
+                    f"--organization.forget-after={want['forgetAfter']}"]
+        expected += [f"--organization.exclude={e}" for e in want["exclude"]]
+        expected += [f"--organization.tag-labels={','.join(want['tagLabels'])}"] if want["tagLabels"] else []
+        expected += [f"--organization.shard=$(ORGANIZATION_SHARD)/{shards}"] if shards > 1 else []
+        expected += [f"{ROLE_NAME_FLAGS[provider]}={want['roleName']}"] if want["roleName"] else []
+        if provider == "aws-iam" and want["externalId"] and f"--aws.external-id={want['externalId']}" not in args:
+            problem(where, "fetcher.organization.externalId is not passed")
+    if organization_args != expected:
+        problem(where, f"the fetcher's organization flags are {organization_args}, expected {expected}")
+    index = [e for e in fetcher.get("env", []) if e["name"] == "ORGANIZATION_SHARD"]
+    source = [e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in index]
+    if source != ([POD_INDEX] if want["enabled"] and shards > 1 else []):
+        problem(where, f"ORGANIZATION_SHARD must be the Pod's ordinal ({POD_INDEX}) exactly when sharded, not {source}")
+
+
 def check_flags(case, docs, binary):
     """The binary parses every command line the chart writes: a renamed or removed flag
-    fails here, not in a user's crash-looping Pod."""
+    fails here, not in a user's crash-looping Pod. A $(VAR) Kubernetes expands from the
+    Pod's ordinal is given each ordinal the workload has."""
     for doc in docs:
-        if doc["kind"] != "Deployment":
+        if doc["kind"] not in ("Deployment", "StatefulSet"):
             continue
         spec = doc["spec"]["template"]["spec"]
         for c in spec.get("containers", []) + spec.get("initContainers", []):
-            result = subprocess.run([binary, *c.get("args", []), "--help"], capture_output=True, text=True, timeout=60)
-            if result.returncode != 0:
-                problem(f"{case}: container {c['name']}", f"{binary} refuses its args {c.get('args')}: {result.stderr.strip()}")
+            ordinals = {e["name"] for e in c.get("env", [])
+                        if e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == POD_INDEX}
+            for ordinal in range(doc["spec"].get("replicas", 1)):
+                args = list(c.get("args", []))
+                for name in ordinals:
+                    args = [a.replace(f"$({name})", str(ordinal)) for a in args]
+                result = subprocess.run([binary, *args, "--help"], capture_output=True, text=True, timeout=60)
+                if result.returncode != 0:
+                    problem(f"{case}: container {c['name']}", f"{binary} refuses its args {args}: {result.stderr.strip()}")
 
 
 def check_lint(case, values, kube_versions=("v1.29.0", None)):
@@ -593,6 +652,12 @@ def check_old_kubernetes():
         if "nativeSidecar" in log or "error" in log.lower():
             problem(f"helm lint on Kubernetes {version}", f"the default values fail:\n{log[-2000:]}")
     check_lint("default values on Kubernetes 1.25 and 1.28", {}, ["v1.25.0", "v1.28.0"])
+    # Shards read their ordinal from the pod-index label, which 1.28 brought.
+    sharded = {"fetcher": {"organization": {"enabled": True, "shards": 2}}}
+    refused = lint_log(sharded, "v1.27.0")
+    if "fetcher.organization.shards needs Kubernetes 1.28" not in refused:
+        problem("helm lint on Kubernetes 1.27", f"shards were not refused:\n{refused[-2000:]}")
+    check_lint("shards on Kubernetes 1.28", sharded, ["v1.28.0"])
 
 
 def check_refused():

@@ -23,6 +23,8 @@
     the only writable mount, its metrics scraped as job credential-report-fetcher) and the
     exporter share an emptyDir that the exporter mounts read-only (a native sidecar: an
     init container with restartPolicy Always); only the demo overlay has the example writer;
+  * overlays/organization's fetcher has --organization and --aws.role-name, and no other
+    overlay's has --organization;
   * the demo writer's script writes a report by rename and leaves no temporary file.
 """
 
@@ -39,6 +41,9 @@ from pathlib import Path
 import jsonschema
 import kubernetes_validate
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pod_hardening import check_pod_hardening  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBE = ROOT / "deploy/kubernetes"
@@ -173,28 +178,7 @@ def matches(selector, labels):
 
 def check_pod(where, spec, writer_expected, native):
     """writer_expected: the name of the container that writes reports (None: none)."""
-    if spec.get("automountServiceAccountToken") is not False:
-        problem(where, "automountServiceAccountToken must be false")
-    pod_sc = spec.get("securityContext", {})
-    if pod_sc.get("runAsNonRoot") is not True or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
-        problem(where, "the Pod must run as non-root with the RuntimeDefault seccomp profile")
-    containers = spec.get("containers", []) + spec.get("initContainers", [])
-    for c in containers:
-        cw = f"{where} container {c['name']}"
-        sc = c.get("securityContext", {})
-        if sc.get("allowPrivilegeEscalation") is not False:
-            problem(cw, "allowPrivilegeEscalation must be false")
-        if sc.get("readOnlyRootFilesystem") is not True:
-            problem(cw, "readOnlyRootFilesystem must be true")
-        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
-            problem(cw, "capabilities must drop ALL")
-        if sc.get("privileged"):
-            problem(cw, "must not be privileged")
-        if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
-            problem(cw, "must run as non-root")
-        for kind in ("requests", "limits"):
-            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})):
-                problem(cw, f"resources.{kind} must set cpu and memory")
+    containers = check_pod_hardening(where, spec, problem)
     by_name = {c["name"]: c for c in containers}
     exporter = by_name.get("exporter")
     if not exporter:
@@ -339,6 +323,24 @@ def check_rendering(name, docs, writer_expected, native, monitor, alerting):
     return kinds
 
 
+def check_organization(name, docs):
+    """overlays/organization's fetcher fetches the whole organization through a role in
+    each member; the other overlays' fetch one account."""
+    want = name == "overlays/organization"
+    for doc in docs:
+        if doc["kind"] != "Deployment":
+            continue
+        spec = doc["spec"]["template"]["spec"]
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            args = c.get("args", [])
+            if c["name"] != "fetcher":
+                continue
+            if ("--organization" in args) != want:
+                problem(f"deploy/kubernetes/{name}", f"the fetcher {'lacks' if want else 'has'} --organization: {args}")
+            if want and not any(a.startswith("--aws.role-name=") for a in args):
+                problem(f"deploy/kubernetes/{name}", "the fetcher names no --aws.role-name")
+
+
 def check_writer_script():
     script = KUBE / "components/report-writer/write-report.sh"
     with tempfile.TemporaryDirectory() as folder:
@@ -370,6 +372,7 @@ def main():
         "overlays/sidecar-podmonitor": ("fetcher", False, "PodMonitor", "prometheus"),
         "overlays/sidecar-grafana-alerts": ("fetcher", False, "ServiceMonitor", "grafana"),
         "overlays/demo": ("report-writer", False, "ServiceMonitor", "prometheus"),
+        "overlays/organization": ("fetcher", True, "ServiceMonitor", "prometheus"),
     }
     found = {str(p.parent.relative_to(KUBE)) for p in KUBE.glob("*/**/kustomization.yaml")
              if "kind: Component" not in p.read_text(encoding="utf-8")}
@@ -379,6 +382,7 @@ def main():
         docs = render(KUBE / name)
         if docs:
             check_rendering(name, docs, writer, native, monitor, alerting)
+            check_organization(name, docs)
             print(f"rendered {name}: {len(docs)} objects")
     check_writer_script()
     if errors:

@@ -5,8 +5,16 @@ Starts credential-report-exporter on a copy of examples/reports/ (all three prov
 plus a report cut off mid-write, one not modified for three days, and the AWS example with
 its root user signed in an hour ago), a second exporter with --metrics.per-user=false (a
 Tencent and an Alibaba report), a third on an empty folder, and a scrape target where nothing
-listens; then Debian's `prometheus`, scraping all four every second with
-deploy/prometheus/credential-report-exporter.rules.yml loaded. It then
+listens; the real fetcher (`fetch --provider aws-iam --organization`) against a small AWS on
+loopback (fake_aws_organization.py: an organization of two members, one whose role is
+assumed and whose report is fetched, one refused as access denied, every request's
+signature checked by botocore's signer: one it refuses fails the test), with a fourth exporter
+on the folder it writes; then Debian's `prometheus`, scraping the exporters every second as
+job credential-report-exporter and the fetcher as job credential-report-fetcher, with
+deploy/prometheus/credential-report-exporter.rules.yml loaded. So the organization
+dashboard and the fetcher's alert run on what a real fetcher serves and a real exporter
+reads of what it wrote: each report named by its account id, each account's name on
+credential_report_fetch_account_info. It then
 
   * checks every rule is healthy and runs every rule's expression through the HTTP API:
     an error or an empty result fails, except where EXPECTED_EMPTY_RULES says why;
@@ -17,8 +25,10 @@ deploy/prometheus/credential-report-exporter.rules.yml loaded. It then
     queries of one table must return the same labels, or Grafana's merge would split
     their rows; then once per provider, where no query may fail and the users tile must
     count that provider's reports only;
+  * checks that the organization dashboard's accounts table shows both accounts by name,
+    the fetched one's last fetch ok and the refused one's failed;
   * checks that the alerts the examples must raise are pending or firing with the
-    expected labels, that every annotation rendered and links to a runbook section that
+    expected labels (the refused member's CredentialReportFetchFailing with its name), that every annotation rendered and links to a runbook section that
     exists, and that users with nothing wrong raise nothing;
   * evaluates every Grafana-managed rule of grafana/provisioning/alerting/ the way
     Grafana's server-side expressions do (its Prometheus query as an instant query, then
@@ -47,6 +57,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from fake_aws_organization import MANAGEMENT_KEY_ID, MANAGEMENT_SECRET, FakeAwsOrganization
+
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy/prometheus/credential-report-exporter.rules.yml"
 DASHBOARDS = sorted((ROOT / "grafana/dashboards").glob("*.json"))
@@ -56,13 +68,13 @@ JOB = "credential-report-exporter"
 
 # Rules whose expression is empty in this test by design, and why.
 EXPECTED_EMPTY_RULES = {
-    "CredentialReportExporterAbsent": "fires only when Prometheus has no target in the job; this test scrapes four",
-    # The fetcher's alerts need a fetcher (job credential-report-fetcher), which this test
-    # does not run; tests/rules/credential-report-fetcher.rules.test.yml and the fetcher's
-    # own tests (tests/it/fetch/) cover them.
-    "CredentialReportFetchFailing": "needs a failing fetcher; this test runs none",
-    "CredentialReportFetcherDown": "needs a fetcher target; this test runs none",
+    "CredentialReportExporterAbsent": "fires only when Prometheus has no target in the job; this test scrapes five",
+    # tests/rules/credential-report-fetcher.rules.test.yml covers it firing.
+    "CredentialReportFetcherDown": "the fetcher this test runs is up",
 }
+# The fake organization's members (fake_aws_organization.py): one fetched, one refused.
+FETCHED_ACCOUNT, REFUSED_ACCOUNT = ("210000000001", "payments"), ("210000000002", "sandbox-7")
+FETCHER_JOB = "credential-report-fetcher"
 
 # What the examples must raise: (alert, labels that must all match). Ages only grow and
 # the report's flags are fixed, so each of these stays true as time passes.
@@ -144,6 +156,10 @@ EXPECTED_ALERTS = [
 ]
 
 # Users with nothing wrong, whatever the date: no alert may name them.
+# The refused member fails for good; its alert names it by name (pending: `for` is 15m).
+EXPECTED_ALERTS.append(("CredentialReportFetchFailing", {"job": FETCHER_JOB, "account": REFUSED_ACCOUNT[0],
+                                                         "account_name": REFUSED_ACCOUNT[1], "reason": "access_denied"}))
+
 CLEAN_USERS = [
     ("acme-prod", "partner-auditor"),  # collaborator with MFA and no keys
     ("acme-prod", "oncall-pager"),  # message receiver: nothing applies
@@ -169,10 +185,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(name, argv, logfile):
+def start(name, argv, logfile, env=None):
     log(f"starting {name}: {' '.join(argv)}")
     out = open(logfile, "wb")
-    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                            env=env)
     PROCESSES.append((name, proc, logfile))
     return proc
 
@@ -288,7 +305,33 @@ def start_exporter(binary, name, folder, work, extra=()):
     return address
 
 
-def start_prometheus(work, targets):
+def start_fetcher(binary, work, fake, folder):
+    """The real fetcher, fetching the fake organization into `folder`, with its metrics."""
+    address = f"127.0.0.1:{free_port()}"
+    # Only the fake's credentials and endpoint: no profile, no instance metadata.
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(work), "AWS_ENDPOINT_URL": fake.url,
+           "AWS_ACCESS_KEY_ID": MANAGEMENT_KEY_ID, "AWS_SECRET_ACCESS_KEY": MANAGEMENT_SECRET,
+           "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": str(work / "no-aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(work / "no-aws-credentials")}
+    start("fetcher", [str(binary), "fetch", "--provider=aws-iam", f"--report.dir={folder}", "--organization",
+                      "--organization.tag-labels=team", "--fetch.attempts=1", f"--web.listen-address={address}"],
+          work / "fetcher.log", env=env)
+    wait_for("the fetcher to be ready", lambda: http_get(f"http://{address}/-/ready")[0] == 200)
+    wait_for("the fetched member's report", lambda: signatures_accepted(fake) and (folder / f"{FETCHED_ACCOUNT[0]}.csv").exists())
+    # The refused member fails before Prometheus starts: its counter's first sample is 1.
+    refused = f'credential_report_fetch_failures_total{{account="{REFUSED_ACCOUNT[0]}",reason="access_denied"}} 1'
+    wait_for("the refused member's failure counted", lambda: refused in http_get(f"http://{address}/metrics")[1].decode())
+    return address
+
+
+def signatures_accepted(fake):
+    """True, or the test fails: the fake AWS refused a request's signature."""
+    if fake.refusals:
+        fail(f"the fake AWS refused {len(fake.refusals)} request(s) of the fetcher: {fake.refusals}")
+    return True
+
+
+def start_prometheus(work, targets, fetcher):
     port = free_port()
     config = work / "prometheus.yml"
     config.write_text(
@@ -301,7 +344,10 @@ def start_prometheus(work, targets):
         "scrape_configs:\n"
         f"  - job_name: {JOB}\n"
         "    static_configs:\n"
-        f"      - targets: {json.dumps(targets)}\n",
+        f"      - targets: {json.dumps(targets)}\n"
+        f"  - job_name: {FETCHER_JOB}\n"
+        "    static_configs:\n"
+        f"      - targets: {json.dumps([fetcher])}\n",
         encoding="utf-8",
     )
     check = subprocess.run(["promtool", "check", "config", str(config)], capture_output=True, text=True)
@@ -458,8 +504,10 @@ def check_dashboards(prometheus, errors):
         if len(offered["instance"]) < 3 or offered["job"] != [JOB]:
             errors.append(f"{path.name}: variables job and instance offer {offered['job']} and {offered['instance']}")
         for selection, chosen in (("All", everything), ("every value ticked", ticked)):
-            count, _ = run_panels(prometheus, path, dashboard, chosen, selection, errors)
+            count, results = run_panels(prometheus, path, dashboard, chosen, selection, errors)
             ran += count
+            if path.stem == "credential-report-organization":
+                check_organization_table(results, selection, errors)
         # One provider at a time: the queries still run, and what they count is that
         # provider's reports only (checked on the users tile, which every provider has).
         if not {"tencent-cam", "aws-iam", "alibaba-ram"} <= set(offered["provider"]):
@@ -486,6 +534,20 @@ def check_dashboards(prometheus, errors):
     if not checked_providers:
         errors.append("no dashboard has a Users tile to check the provider filter on")
     log(f"{ran} dashboard queries ran ({len(DASHBOARDS)} dashboards; the provider filter checked {checked_providers} times)")
+
+
+def check_organization_table(results, selection, errors):
+    """Both members by name; the fetched one's last fetch ok (1) with its users, the
+    refused one's failed (0) and without a report. Ticking reports ticks the reports that
+    exist, so the refused member, which has none, is shown under All only."""
+    last_fetch = {(s["metric"].get("account"), s["metric"].get("account_name")): s["value"][1]
+                  for s in results.get(("Accounts", "A"), [])}
+    want = {FETCHED_ACCOUNT: "1", REFUSED_ACCOUNT: "0"} if selection == "All" else {FETCHED_ACCOUNT: "1"}
+    if last_fetch != want:
+        errors.append(f"organization dashboard ({selection}): the accounts table's last fetch is {last_fetch}, expected {want}")
+    users = {s["metric"].get("account_name") for s in results.get(("Accounts", "C"), [])}
+    if users != {FETCHED_ACCOUNT[1]}:
+        errors.append(f"organization dashboard ({selection}): users shown for {users}, expected only {FETCHED_ACCOUNT[1]}")
 
 
 # ---- Alerts ---------------------------------------------------------------------------
@@ -663,17 +725,30 @@ def main():
     ok = False
     try:
         reports, aggregate, empty = prepare_reports(work)
+        fake = FakeAwsOrganization((ROOT / "examples/reports/aws-prod.csv").read_bytes())
+        organization = work / "organization"
+        fetcher_address = start_fetcher(binary, work, fake, organization)
+        organization_address = start_exporter(binary, "exporter-organization", organization, work)
         main_address = start_exporter(binary, "exporter", reports, work)
         aggregate_address = start_exporter(binary, "exporter-aggregates", aggregate, work, ["--metrics.per-user=false"])
         empty_address = start_exporter(binary, "exporter-empty", empty, work)
         dead_address = f"127.0.0.1:{free_port()}"
         addresses = {"@main": main_address, "@empty": empty_address, "@dead": dead_address, "@aggregate": aggregate_address}
-        prometheus = start_prometheus(work, [main_address, aggregate_address, empty_address, dead_address])
+        prometheus = start_prometheus(work, [main_address, aggregate_address, empty_address, dead_address,
+                                             organization_address], fetcher_address)
 
         # Every target scraped, every report in, and rules evaluated on that data.
-        wait_for("four targets scraped", lambda: len(prometheus.query(f'up{{job="{JOB}"}}')) == 4)
-        # The examples, broken, stale and aws-root-recent; and the two of the aggregates exporter.
-        reports_expected = len(list((ROOT / "examples/reports").glob("*.csv"))) + 3 + 2
+        wait_for("five targets scraped", lambda: len(prometheus.query(f'up{{job="{JOB}"}}')) == 5)
+        # The refused member failed before Prometheus started (start_fetcher), so its
+        # counter is first scraped at 1: increase() sees nothing, and its alert must come
+        # all the same.
+        refused = f'credential_report_fetch_failures_total{{account="{REFUSED_ACCOUNT[0]}",reason="access_denied"}}'
+        wait_for("the refused member's fetch failed", lambda: prometheus.query(f"{refused} == 1"))
+        wait_for("its alert pending", lambda: any(a["labels"].get("account") == REFUSED_ACCOUNT[0]
+                                                  for a in prometheus.api("alerts")["alerts"]))
+        # The examples, broken, stale and aws-root-recent; the two of the aggregates
+        # exporter; the organization's fetched member.
+        reports_expected = len(list((ROOT / "examples/reports").glob("*.csv"))) + 3 + 2 + 1
         wait_for("every report ingested", lambda: len(prometheus.query("credential_report_up")) == reports_expected)
         wait_for("per-key ages recorded", lambda: prometheus.query("credential_report_access_key:age_seconds"))
         wait_for("alerts evaluated", lambda: any(a["labels"]["alertname"] == "CredentialReportParseFailed"
@@ -681,6 +756,7 @@ def main():
         time.sleep(2)  # two more evaluation rounds on complete data
 
         errors = []
+        signatures_accepted(fake)
         check_rules(prometheus, errors)
         check_dashboards(prometheus, errors)
         alerts = check_alerts(prometheus, addresses, errors)
@@ -692,6 +768,8 @@ def main():
         log(f"passed in {time.monotonic() - started:.1f}s")
     finally:
         stop_all()
+        if "fake" in locals():
+            fake.stop()
         if ok and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:

@@ -166,15 +166,12 @@ fn root_report() -> String {
     format!("{AWS_HEADER}\n<root_account>,arn:aws:iam::444455556666:root,{},not_supported,{},not_supported,not_supported,false,false,{},N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n", at(3000 * DAY), at(DAY - 1), at(900 * DAY))
 }
 
-const ALIBABA_HEADER: &str = "user,user_creation_time,user_last_logon,password_exist,password_active,password_last_changed,password_next_rotation,mfa_active,access_key_1_exist,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used,access_key_2_exist,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used,additional_access_key_1_exist,additional_access_key_1_active,additional_access_key_1_last_rotated,additional_access_key_1_last_used,additional_access_key_2_exist,additional_access_key_2_active,additional_access_key_2_last_rotated,additional_access_key_2_last_used,additional_access_key_3_exist,additional_access_key_3_active,additional_access_key_3_last_rotated,additional_access_key_3_last_used";
-
-/// An Alibaba root user without MFA but with nothing to sign in or call with (no password,
-/// its only key disabled): root_without_mfa must not find it, nor the alert fire, while
-/// root_access_key still does.
-fn alibaba_root_without_credentials_report() -> String {
-    let old = at(900 * DAY).replace("+00:00", "Z");
-    let created = at(3000 * DAY).replace("+00:00", "Z");
-    format!("{ALIBABA_HEADER}\n<root>,{created},-,FALSE,FALSE,-,-,FALSE,TRUE,FALSE,{old},-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-\n")
+/// An AWS Organizations member account's root user without MFA and with nothing to sign in
+/// or call with: `password_enabled` false, as AWS's credential report page says of a member
+/// account created without root user credentials, its only key disabled. root_without_mfa
+/// must not find it, nor the alert fire, while root_access_key still does.
+fn member_root_without_credentials_report() -> String {
+    format!("{AWS_HEADER}\n<root_account>,arn:aws:iam::777788889999:root,{},false,N/A,N/A,N/A,false,false,{},N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n", at(3000 * DAY), at(900 * DAY))
 }
 
 /// The folder both sides read: the examples, the corpus' odd usernames and bad values
@@ -198,8 +195,8 @@ fn reports_folder() -> tempfile::TempDir {
     files.push(("edges.csv".into(), edges_report().into_bytes(), NOW));
     files.push(("root.csv".into(), root_report().into_bytes(), NOW));
     files.push((
-        "alibaba-root-no-credentials.csv".into(),
-        alibaba_root_without_credentials_report().into_bytes(),
+        "member-root-no-credentials.csv".into(),
+        member_root_without_credentials_report().into_bytes(),
         NOW,
     ));
     for (name, bytes, modified) in files {
@@ -505,7 +502,7 @@ fn gauges_status_page_and_check_agree_on_every_count() {
     );
     roots.retain(|report, _| with_credentials.contains_key(report));
     assert_eq!(roots, found("root_without_mfa"), "root_without_mfa");
-    let no_credentials = "alibaba-root-no-credentials";
+    let no_credentials = "member-root-no-credentials";
     assert!(found("root_access_key").contains_key(no_credentials));
     assert!(
         !found("root_without_mfa").contains_key(no_credentials),

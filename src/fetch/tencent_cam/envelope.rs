@@ -103,9 +103,10 @@ pub fn read<T: DeserializeOwned>(
         })
 }
 
-/// The failure reason of an error code (Tencent answers errors with HTTP 200).
+/// The failure reason of an error code (Tencent answers errors with HTTP 200). STS says
+/// "too many calls" as `InvalidParameter.OverLimit` (its errorcodes.py).
 pub fn classify(code: &str) -> FailureReason {
-    if code.starts_with("RequestLimitExceeded") {
+    if code.starts_with("RequestLimitExceeded") || code == "InvalidParameter.OverLimit" {
         FailureReason::Throttled
     } else if code.starts_with("AuthFailure")
         || code.starts_with("UnauthorizedOperation")
@@ -143,6 +144,10 @@ mod tests {
         assert_eq!(classify("RequestLimitExceeded"), FailureReason::Throttled);
         assert_eq!(
             classify("RequestLimitExceeded.UinLimitExceeded"),
+            FailureReason::Throttled
+        );
+        assert_eq!(
+            classify("InvalidParameter.OverLimit"),
             FailureReason::Throttled
         );
         assert_eq!(

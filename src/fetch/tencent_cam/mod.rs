@@ -3,15 +3,19 @@
 //! then the keys' last use.
 //!
 //! Its parts: [`envelope`] (the signed request and its answer), [`paging`] (offset-paged
-//! lists), [`sts`] (TKE workload identity), [`report`] (the rebuilt CSV). The column-to-API
-//! mapping, and the vendor page behind each, is in docs/providers/tencent-cam.md.
+//! lists), [`sts`] (TKE workload identity, members' roles), [`organization`] (the members of
+//! an organization), [`report`] (the rebuilt CSV). The column-to-API mapping, and the vendor
+//! page behind each, is in docs/providers/tencent-cam.md.
 
 mod envelope;
+mod organization;
 mod paging;
 mod report;
 mod sts;
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
@@ -22,7 +26,7 @@ use super::api::{failed_call, ApiClient, Endpoint, Env};
 use super::call::{self, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::Secret;
-use super::{ApiCalls, FailureReason, FetchError, FetchedReport};
+use super::{Account, ApiCalls, FailureReason, FetchError, FetchedReport};
 use report::{Details, Key, Kind, LastUsed, Person, Protection, REPORT_TZ};
 
 const VERSION: &str = "2019-01-16";
@@ -60,6 +64,13 @@ impl Site {
         match self {
             Site::China => "https://sts.tencentcloudapi.com",
             Site::International => "https://sts.intl.tencentcloudapi.com",
+        }
+    }
+
+    fn organization(self) -> &'static str {
+        match self {
+            Site::China => "https://organization.tencentcloudapi.com",
+            Site::International => "https://organization.intl.tencentcloudapi.com",
         }
     }
 }
@@ -100,6 +111,27 @@ pub struct Flags {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub rate_limit: u32,
+
+    /// Tencent Cloud, with --organization: the role assumed in every member account (the one
+    /// Tencent Cloud Organization creates in the members it creates).
+    #[arg(
+        id = "tencent.role-name",
+        long = "tencent.role-name",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_ROLE_NAME",
+        value_name = "NAME",
+        default_value = "OrganizationAccessControlRole"
+    )]
+    pub role_name: String,
+
+    /// Tencent Cloud, with --organization: the Organization endpoint, overriding the one
+    /// --tencent.site picks (organization.tencentcloudapi.com, organization.intl.tencentcloudapi.com).
+    #[arg(
+        id = "tencent.organization-endpoint",
+        long = "tencent.organization-endpoint",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_ORGANIZATION_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub organization_endpoint: Option<String>,
 }
 
 pub struct TencentCam {
@@ -108,8 +140,26 @@ pub struct TencentCam {
     credentials: Credentials,
     /// For TKE workload identity, where to exchange the token.
     tke: Option<sts::Tke>,
-    pacer: Pacer,
+    /// The pace of the credentials' own account's CAM calls.
+    pacer: Arc<Pacer>,
     retries: Retries,
+    /// With --organization: how its members are listed and entered.
+    organization: Option<organization::Organization>,
+}
+
+/// One account's CAM as one attempt calls it: with the keys that act on it, at its own pace.
+struct Session<'a> {
+    cam: &'a TencentCam,
+    /// A member's role and the STS it is assumed at; `None`: the credentials' own account.
+    role: Option<(sts::Role<'a>, &'a organization::Organization)>,
+    pacer: Arc<Pacer>,
+}
+
+/// Where one of Tencent Cloud's APIs is, as the signature names it.
+struct Api<'a> {
+    endpoint: &'a Endpoint,
+    service: &'static str,
+    version: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -124,17 +174,34 @@ struct UserInfo {
 }
 
 impl super::Source for TencentCam {
+    fn accounts<'a>(
+        &'a self,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<Account>, FetchError>> {
+        Box::pin(async move {
+            match &self.organization {
+                Some(organization) => self.members(organization, calls).await,
+                None => Ok(vec![Account::own()]),
+            }
+        })
+    }
+
     fn fetch<'a>(
         &'a self,
-        _account: &'a super::Account,
+        account: &'a Account,
         calls: &'a ApiCalls,
     ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
-        Box::pin(self.fetch(calls))
+        Box::pin(self.fetch(account, calls))
     }
 }
 
 impl TencentCam {
-    pub fn new(flags: &Flags, env: Env<'_>) -> anyhow::Result<TencentCam> {
+    /// With `organization.enabled`, every member of the organization the credentials manage.
+    pub fn new(
+        flags: &Flags,
+        organization: &super::organization::Flags,
+        env: Env<'_>,
+    ) -> anyhow::Result<TencentCam> {
         let get = |name: &str| {
             env(name)
                 .map(|v| v.trim().to_owned())
@@ -147,6 +214,10 @@ impl TencentCam {
             "TKE_WEB_IDENTITY_TOKEN_FILE",
         ]
         .map(get);
+        let sts = Endpoint::parse(
+            "TENCENTCLOUD_STS_ENDPOINT",
+            &get("TENCENTCLOUD_STS_ENDPOINT").unwrap_or_else(|| flags.site.sts().to_owned()),
+        )?;
         let (credentials, tke) = match (get("TENCENTCLOUD_SECRET_ID"), get("TENCENTCLOUD_SECRET_KEY"), tke_vars) {
             (Some(id), Some(key), _) => (
                 Credentials::Static(Keys {
@@ -169,10 +240,7 @@ impl TencentCam {
                     region,
                     provider_id,
                     role_arn,
-                    sts: Endpoint::parse(
-                        "TENCENTCLOUD_STS_ENDPOINT",
-                        &get("TENCENTCLOUD_STS_ENDPOINT").unwrap_or_else(|| flags.site.sts().to_owned()),
-                    )?,
+                    sts: sts.clone(),
                 }),
             ),
             (None, None, [None, None, None, None]) => anyhow::bail!(
@@ -184,6 +252,19 @@ impl TencentCam {
                 "TKE workload identity needs all of TKE_REGION, TKE_PROVIDER_ID, TKE_ROLE_ARN and TKE_WEB_IDENTITY_TOKEN_FILE; some are missing"
             ),
         };
+        let organization = match organization.enabled {
+            false => None,
+            true => Some(organization::Organization::new(
+                Endpoint::parse(
+                    "--tencent.organization-endpoint",
+                    (flags.organization_endpoint.as_deref()).unwrap_or(flags.site.organization()),
+                )?,
+                sts,
+                flags.role_name.clone(),
+                organization.tag_labels.clone(),
+                flags.rate_limit,
+            )?),
+        };
         Ok(TencentCam {
             client: ApiClient::new()?,
             endpoint: Endpoint::parse(
@@ -192,16 +273,115 @@ impl TencentCam {
             )?,
             credentials,
             tke,
-            pacer: Pacer::new(flags.rate_limit),
+            pacer: Arc::new(Pacer::new(flags.rate_limit)),
             retries: Retries {
                 throttled: THROTTLE_RETRIES,
                 base: std::time::Duration::from_millis(250),
             },
+            organization,
         })
     }
 
-    /// One attempt at the report of the credentials' own account.
-    pub async fn fetch(&self, calls: &ApiCalls) -> Result<FetchedReport, FetchError> {
+    /// One attempt at the report of `account`: the credentials' own, or a member's through
+    /// its role, whose keys must then act on that member and no other account.
+    pub async fn fetch(
+        &self,
+        account: &Account,
+        calls: &ApiCalls,
+    ) -> Result<FetchedReport, FetchError> {
+        let session = match (account.role.as_deref(), &self.organization) {
+            (Some(arn), Some(organization)) => Session {
+                cam: self,
+                role: Some((sts::Role::new(arn), organization)),
+                pacer: organization.pacer(&account.id),
+            },
+            _ => Session {
+                cam: self,
+                role: None,
+                pacer: Arc::clone(&self.pacer),
+            },
+        };
+        let report = session.report(calls).await?;
+        if let (Some(arn), Some(owner)) = (&account.role, &report.account_id) {
+            if *owner != account.id {
+                return Err(FetchError::invalid(
+                    "GetUserAppId",
+                    format!("the keys of {arn} act on account {owner}, not on the member"),
+                ));
+            }
+        }
+        Ok(report)
+    }
+
+    /// A call of the management account's own (the listing), its every error answer a failure.
+    async fn management_call<T: DeserializeOwned>(
+        &self,
+        organization: &organization::Organization,
+        calls: &ApiCalls,
+        action: &'static str,
+        params: Value,
+    ) -> Result<T, FetchError> {
+        let api = Api {
+            endpoint: &organization.endpoint,
+            service: organization::SERVICE,
+            version: organization::VERSION,
+        };
+        let keys = || self.own_keys(calls);
+        match (self.signed(api, &organization.listing, calls, action, &params, keys)).await? {
+            Reply::Done(v) => Ok(v),
+            Reply::NotReady(e) | Reply::Failed(e) => Err(api_failure(action, e)),
+        }
+    }
+
+    /// One call of `action` to `api`, signed with the keys `keys()` gives for each try, paced
+    /// and retried while throttled (see [`call::call`]).
+    async fn signed<T, K, F>(
+        &self,
+        api: Api<'_>,
+        pacer: &Pacer,
+        calls: &ApiCalls,
+        action: &'static str,
+        params: &Value,
+        keys: K,
+    ) -> Result<Reply<T>, FetchError>
+    where
+        T: DeserializeOwned,
+        K: Fn() -> F,
+        F: Future<Output = Result<Keys, FetchError>>,
+    {
+        let body = params.to_string().into_bytes();
+        call::call(calls, Some(pacer), self.retries, action, || async {
+            let keys = keys().await?;
+            let known = keys.known();
+            let host = api.endpoint.host();
+            let headers = envelope::sign(host, api.service, api.version, action, &body, &keys);
+            let answer = self
+                .client
+                .post(api.endpoint, "/", &headers, None, body.clone())
+                .await
+                .map_err(failed_call(action, &known))?;
+            envelope::read(action, answer, &known)
+        })
+        .await
+    }
+
+    /// The keys of the credentials' own account; for TKE, fresh temporary keys when the
+    /// cached ones near expiry.
+    async fn own_keys(&self, calls: &ApiCalls) -> Result<Keys, FetchError> {
+        self.credentials
+            .keys(|token| async move {
+                let tke = self.tke.as_ref().expect("web identity comes with its STS");
+                tke.exchange(&self.client, token, calls).await
+            })
+            .await
+    }
+}
+
+impl Session<'_> {
+    /// One attempt at the account's report.
+    async fn report(&self, calls: &ApiCalls) -> Result<FetchedReport, FetchError> {
+        // A member's role first: a refusal is AssumeRole's, not the first CAM call's.
+        self.keys(calls).await?;
         let generated = jiff::Timestamp::now();
         let account_id = self.owner_uin(calls).await?;
         let listed = self.people(calls).await?;
@@ -541,37 +721,46 @@ impl TencentCam {
         }
     }
 
-    /// One signed, paced call, retried while throttled (see [`call::call`]).
+    /// One signed call of a CAM action, at the account's pace, retried while throttled.
     async fn call<T: DeserializeOwned>(
         &self,
         calls: &ApiCalls,
         action: &'static str,
         params: &Value,
     ) -> Result<Reply<T>, FetchError> {
-        let body = params.to_string().into_bytes();
-        call::call(calls, Some(&self.pacer), self.retries, action, || async {
-            let keys = self.keys(calls).await?;
-            let known = keys.known();
-            let headers =
-                envelope::sign(self.endpoint.host(), SERVICE, VERSION, action, &body, &keys);
-            let answer = self
-                .client
-                .post(&self.endpoint, "/", &headers, None, body.clone())
-                .await
-                .map_err(failed_call(action, &known))?;
-            envelope::read(action, answer, &known)
-        })
-        .await
+        let api = Api {
+            endpoint: &self.cam.endpoint,
+            service: SERVICE,
+            version: VERSION,
+        };
+        let keys = || self.keys(calls);
+        (self.cam)
+            .signed(api, &self.pacer, calls, action, params, keys)
+            .await
     }
 
-    /// The keys to sign with; for TKE, fresh temporary keys when the cached ones near expiry.
+    /// The keys that act on the account: the credentials' own, or the member's role's,
+    /// assumed with them at the organization's pace.
     async fn keys(&self, calls: &ApiCalls) -> Result<Keys, FetchError> {
-        self.credentials
-            .keys(|token| async move {
-                let tke = self.tke.as_ref().expect("web identity comes with its STS");
-                tke.exchange(&self.client, token, calls).await
-            })
+        let cam = self.cam;
+        let Some((role, organization)) = &self.role else {
+            return cam.own_keys(calls).await;
+        };
+        role.keys(|| async move {
+            let own = cam.own_keys(calls).await?;
+            let (client, pacer) = (&cam.client, &organization.assuming);
+            sts::assume_role(
+                client,
+                &organization.sts,
+                pacer,
+                cam.retries,
+                &own,
+                role.arn,
+                calls,
+            )
             .await
+        })
+        .await
     }
 }
 

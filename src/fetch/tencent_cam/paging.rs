@@ -6,14 +6,14 @@ use serde_json::{json, Value};
 
 use super::super::api::json_error;
 use super::super::{ApiCalls, FetchError};
-use super::{number, TencentCam};
+use super::{number, Session};
 
 /// Page size asked for.
 const PAGE: u64 = 50;
 /// A list longer than this is paging that never ends.
 const MAX_ENTRIES: u64 = 10_000_000;
 
-impl TencentCam {
+impl Session<'_> {
     /// Every entry of `list_field` over all pages of `action`. `required` false: an account
     /// without the feature (WeCom, message receivers) answers an error; that is an empty list.
     pub(super) async fn offset_pages<T: DeserializeOwned>(

@@ -2,6 +2,7 @@
 //! asks of every Tencent report (its layout is the one place their names are written), in the
 //! international console's spelling of cells.
 
+use crate::model::{Over, Time, DAY};
 use crate::report::Provider;
 
 /// The console writes local times of this zone; so do we (the exporter's default --report.timezone).
@@ -119,7 +120,6 @@ fn flag(b: bool) -> &'static str {
 pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp) -> Vec<u8> {
     let header = Provider::TencentCam.required_columns();
     let tz = jiff::tz::TimeZone::get(REPORT_TZ).expect("the bundled time zone database");
-    let now = tz.to_datetime(generated);
     let mut out = String::new();
     out.push_str(&header.join(","));
     out.push('\n');
@@ -157,7 +157,10 @@ pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp
                     row.extend(["N/A", NS, NS, NS, NS, NS].map(String::from))
                 }
                 Some(k) => {
-                    let age = k.created.map(|c| c.duration_until(now).as_secs() / 86_400);
+                    // Counted as the exporter counts it from the creation time: to the second.
+                    let age = k.created.and_then(|c| {
+                        Time::from(tz.to_timestamp(c).ok()).age(generated.as_second())
+                    });
                     row.push(k.id.clone());
                     row.push(k.created.map_or("N/A".to_owned(), console_time));
                     row.push(if k.active { "Active" } else { "Disable" }.to_owned());
@@ -166,8 +169,10 @@ pub fn render(people: &[Person], details: &[Details], generated: jiff::Timestamp
                         Some(LastUsed::Day(d)) => format!("{}/{}/{}", d.year(), d.month(), d.day()),
                         Some(LastUsed::Moment(t)) => console_time(t),
                     });
-                    row.push(age.map_or("N/A", |a| flag(a > 90)).to_owned());
-                    row.push(age.map_or("N/A", |a| flag(a > 30)).to_owned());
+                    let over =
+                        |days| age.map_or("N/A", |a| flag(Over::MoreThan.holds(a, days * DAY)));
+                    row.push(over(90).to_owned());
+                    row.push(over(30).to_owned());
                 }
                 None => row.extend(["N/A"; 6].map(String::from)),
             }
@@ -246,10 +251,12 @@ mod tests {
                     operation: false,
                     mfa: true,
                 }),
+                // The age flags count to the second, as the exporter does: 90 days and 5
+                // minutes before `now` (Beijing time) is over 90 days; exactly 90 is not.
                 keys: vec![Key {
                     id: "AKID1".into(),
                     active: false,
-                    created: t,
+                    created: civil("2026-08-27 07:55:00"),
                     last_used: None,
                 }],
             },
@@ -258,7 +265,7 @@ mod tests {
                 keys: vec![Key {
                     id: "AKID2".into(),
                     active: true,
-                    created: t,
+                    created: civil("2026-08-27 08:00:00"),
                     last_used: civil("2026-11-24 08:09:10").map(LastUsed::Moment),
                 }],
             },
@@ -279,12 +286,12 @@ mod tests {
         );
         assert_eq!(
             lines[1],
-            "1,\"a,\"\"b\"\"\",Sub-user,2020/1/1 0:00:00,TRUE,N/A,TRUE,TRUE,FALSE,TRUE,AKID1,2020/1/1 0:00:00,Disable,N/A,TRUE,TRUE,N/A,N/A,N/A,N/A,N/A,N/A"
+            "1,\"a,\"\"b\"\"\",Sub-user,2020/1/1 0:00:00,TRUE,N/A,TRUE,TRUE,FALSE,TRUE,AKID1,2026/8/27 7:55:00,Disable,N/A,TRUE,TRUE,N/A,N/A,N/A,N/A,N/A,N/A"
         );
         // A collaborator's key is listed like anyone's, its last use to the second.
         assert_eq!(
             lines[2],
-            "2,partner,Collaborator,2020/1/1 0:00:00,not_supported,not_supported,not_supported,N/A,N/A,N/A,AKID2,2020/1/1 0:00:00,Active,2026/11/24 8:09:10,TRUE,TRUE,N/A,N/A,N/A,N/A,N/A,N/A"
+            "2,partner,Collaborator,2020/1/1 0:00:00,not_supported,not_supported,not_supported,N/A,N/A,N/A,AKID2,2026/8/27 8:00:00,Active,2026/11/24 8:09:10,FALSE,TRUE,N/A,N/A,N/A,N/A,N/A,N/A"
         );
         assert_eq!(
             lines[3],

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::organization::{Organization, MEMBERS};
 use super::{count, last_good_report, names, run_once, timestamp, Cloud, Profile};
 use crate::cloud_fakes::aws::{self, report, Answer, Credential, FakeAws};
 use crate::cloud_fakes::Fault;
@@ -98,8 +99,11 @@ impl Cloud for Aws {
     }
 
     fn fail(&self, action: &str, fault: Fault, times: usize) {
-        self.0
-            .script(ACCOUNT, action, &vec![aws::fault(fault); times]);
+        let answer = match action {
+            "ListAccounts" | "ListTagsForResource" => aws::organizations_fault(fault),
+            _ => aws::fault(fault),
+        };
+        self.0.script(ACCOUNT, action, &vec![answer; times]);
     }
 
     fn actions(&self) -> Vec<String> {
@@ -123,7 +127,7 @@ impl Cloud for Aws {
     }
 
     fn model_answers(&self) -> Vec<Value> {
-        model_answers(&self.0)
+        self.0.model_answers()
     }
 
     fn assert_clean_fetch(&self, written: &[u8]) {
@@ -138,17 +142,131 @@ impl Cloud for Aws {
     }
 }
 
-/// Every answer of `fake`, for botocore's IAM and STS models (tests/vendor_models.py).
-fn model_answers(fake: &FakeAws) -> Vec<Value> {
-    let api = |action: &str| {
-        if action == "AssumeRole" {
-            "aws-sts"
-        } else {
-            "aws-iam"
+/// The organization's members: the management account (ACCOUNT, with no role), one
+/// suspended, the rest active with a role and a report each.
+const SUSPENDED: &str = "100000000007";
+
+fn member_id(index: usize) -> String {
+    match index {
+        0 => ACCOUNT.to_owned(),
+        n => format!("{}", 100_000_000_000u64 + n as u64),
+    }
+}
+
+fn role_arn(id: &str) -> String {
+    format!("arn:aws:iam::{id}:role/OrganizationAccountAccessRole")
+}
+
+impl Organization for Aws {
+    const LISTING: &'static str = "ListAccounts";
+    const ASSUME: &'static str = "AssumeRole";
+    const ROLE_REFUSED: &'static str = "AccessDenied";
+
+    fn start_organization() -> Aws {
+        let aws = Aws::start();
+        let members: Vec<aws::Member> = (0..MEMBERS)
+            .map(|i| {
+                let id = member_id(i);
+                aws::Member {
+                    name: format!("team-{i:02}"),
+                    state: if id == SUSPENDED {
+                        "SUSPENDED"
+                    } else {
+                        "ACTIVE"
+                    },
+                    tags: vec![("owner".to_owned(), format!("squad-{}", i % 3))],
+                    id,
+                }
+            })
+            .collect();
+        for member in &members[1..] {
+            aws.0.add_role(&role_arn(&member.id), &member.id);
+            aws.0
+                .set_report(&member.id, &report(&member.id), "2026-11-25T10:00:00Z");
         }
+        aws.0.set_organization(ACCOUNT, members);
+        aws
+    }
+
+    fn members(&self) -> Vec<(String, String)> {
+        (0..MEMBERS)
+            .map(|i| (member_id(i), format!("team-{i:02}")))
+            .filter(|(id, _)| self.0.is_member(id))
+            .collect()
+    }
+
+    fn inactive(&self) -> Option<String> {
+        Some(SUSPENDED.to_owned())
+    }
+
+    fn organization_args(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn refuse_role(&self, id: &str) {
+        self.0.remove_role(&role_arn(id));
+    }
+
+    fn remove_member(&self, id: &str) {
+        self.0.remove_member(id);
+    }
+
+    fn fail_member(&self, id: &str, action: &str, fault: Fault, times: usize) {
+        self.0.script(id, action, &vec![aws::fault(fault); times]);
+    }
+
+    fn assert_member_report(&self, id: &str, written: &[u8]) {
+        assert_eq!(written, report(id), "{id}: not byte for byte");
+    }
+}
+
+/// `--organization` beside `--aws.role-arn` is refused, saying why, before any call.
+#[test]
+fn role_arns_and_the_organization_are_one_or_the_other() {
+    let aws = Aws::start_organization();
+    let dir = tempfile::tempdir().unwrap();
+    let role = format!("--aws.role-arn={}", role_arn("111111111111"));
+    let (code, logs) = run_once(&aws, dir.path(), &["--organization", &role]);
+    assert_eq!(code, 1, "{logs}");
+    assert!(logs.contains("use one or the other"), "{logs}");
+    let (code, logs) = run_once(&aws, dir.path(), &["--organization", "--report.name=x"]);
+    assert_eq!(code, 1, "{logs}");
+    assert!(logs.contains("one per member account"), "{logs}");
+    assert!(aws.actions().is_empty(), "{:?}", aws.actions());
+}
+
+/// With --organization.tag-labels, the members' tags of those keys label their info series,
+/// and the tags are asked for with ListTagsForResource in Organizations' words.
+#[test]
+fn tag_labels_come_from_the_members_tags() {
+    let aws = Aws::start_organization();
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--provider",
+        "aws-iam",
+        "--organization",
+        "--organization.tag-labels=owner",
+    ];
+    let env = aws.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let fetcher = crate::cloud_fakes::Fetcher::spawn(dir.path(), &args, &env);
+    let line = |i: usize| {
+        format!(
+            "credential_report_fetch_account_info{{account=\"{}\",account_name=\"team-{i:02}\",tag_owner=\"squad-{}\"}} 1",
+            member_id(i),
+            i % 3
+        )
     };
-    let answers = fake.answers().into_iter();
-    answers.map(|(action, status, body)| json!({"api": api(&action), "action": action, "status": status, "body": body})).collect()
+    let metrics = fetcher.metrics_when(|m| m.contains(&line(MEMBERS - 1)));
+    super::assert_lines(&metrics, &(0..MEMBERS).map(line).collect::<Vec<_>>());
+    let actions = aws.actions();
+    assert_eq!(
+        count(&actions, "ListTagsForResource"),
+        MEMBERS,
+        "{actions:?}"
+    );
+    drop(fetcher);
+    crate::python::assert_vendor_models(aws.0.model_answers());
 }
 
 #[test]
@@ -194,7 +312,9 @@ fn generate_is_polled_through_throttling_and_unfinished_reports() {
     ] {
         assert!(logs.contains(reason), "no {reason} in the logs:\n{logs}");
     }
-    let words = crate::python::assert_vendor_models(model_answers(&aws.0));
+    assert_eq!(aws.refused(), 0);
+    crate::cloud_fakes::assert_no_secrets(&logs, &aws.secrets());
+    let words = crate::python::assert_vendor_models(aws.0.model_answers());
     let states = json!(["COMPLETE", "INPROGRESS", "STARTED"]);
     assert_eq!(words["GenerateCredentialReport.State"], states);
 }
@@ -300,7 +420,7 @@ fn one_report_per_assumed_role_named_by_account_and_a_denied_role_is_reported() 
         &logs,
         &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    crate::python::assert_vendor_models(model_answers(&aws.0));
+    crate::python::assert_vendor_models(aws.0.model_answers());
 }
 
 #[test]

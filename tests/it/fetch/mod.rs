@@ -1,20 +1,28 @@
 //! The fetcher contract: what `fetch` must do whatever the cloud, each case written once here
-//! and run against each cloud's fake (tests/cloud_fakes/). A provider's file beside this one
-//! holds its [`Cloud`] (how to start its fake and call the fetcher for it, what a clean fetch
-//! writes) and only the tests its API alone needs.
+//! and run against each cloud's fake (tests/cloud_fakes/) as `fetch::contract::<cloud>::<case>`.
+//! A provider's file beside this one holds its [`Cloud`] (how to start its fake and point the
+//! fetcher at it, a [`Profile`] of what the contract expects, what a clean fetch writes) and
+//! only the tests its API alone needs.
 //!
-//! A case scripts its scenario as data: a [`Fault`] for the next calls of an action, which
-//! each fake answers in its vendor's words, and asserts the same of every fetcher. A new API
-//! plugs in the same way (the organisation fetchers: a listing API, STS AssumeRole, one report
-//! per member): its fakes answer the new actions in the vendor's words and take the same
-//! [`Fault`]s per action; its members are accounts keyed by the credentials the fake issued,
-//! as `cloud_fakes::aws` keys AssumeRole's; a trait extending [`Cloud`] says how to add or
-//! remove a member and how to ask the fetcher for the organisation; and each case (paging, a
-//! refused role, an expired token, throttling, a member that leaves, no secret in the output)
-//! is one function here and one line in [`every_case!`].
+//! Scenarios are data: a case scripts a [`Fault`] for the next calls of an action, each fake
+//! answers it in its vendor's words, and the case asserts the same of every fetcher. A new
+//! API plugs in without rewriting this (the organisation fetchers: a listing API, STS
+//! AssumeRole, one report per member):
+//! 1. each fake answers the new actions from the vendor's model, checked by
+//!    tests/vendor_models.py, and its `fault()` answers every [`Fault`] for them too;
+//! 2. members are accounts keyed by the credentials the fake issued for them, as
+//!    `cloud_fakes::aws` already keys AssumeRole's (`add_role`, `set_report` and `script`
+//!    per account); the Alibaba and Tencent fakes, one account today, key their verifier,
+//!    scripts and report the same way;
+//! 3. a trait `Organization: Cloud` adds what a member needs (add one, remove one, the
+//!    listing action, the fetcher's flags for the organisation), its profile beside [`Profile`];
+//! 4. each case (paging, a refused role, an expired token, throttling, a member that leaves,
+//!    no secret in the output) is one generic function here and one name in [`every_case!`]
+//!    (or in a second list of the same macro for the organisation cases).
 
 mod alibaba;
 mod aws;
+mod organization;
 mod tencent;
 
 use std::path::Path;
@@ -27,12 +35,11 @@ use crate::cloud_fakes::{assert_no_secrets, fetch_once, printed, Fault, Fetcher}
 /// One contract case, written once for every cloud: `fetch::contract::aws::CASE`, …
 macro_rules! every_case {
     ($cloud:ty) => {
-        every_case!($cloud; writes_the_report_whole_and_signs_every_call
+        every_case!($cloud; a_clean_fetch_is_written_whole_signed_and_read_by_the_exporter
             refused_credentials_fail_as_access_denied_at_once
-            a_wrong_secret_fails_the_fakes_signature_check
-            a_malformed_answer_is_an_invalid_response_and_writes_nothing
+            a_wrong_secret_fails_the_fakes_signature_check a_malformed_answer_is_an_invalid_response
             a_server_error_is_retried_then_reported_as_server
-            missing_credentials_are_named_before_any_call the_exporter_reads_the_fetched_report
+            missing_credentials_are_named_before_any_call
             the_loop_counts_failures_by_reason_and_serves_no_secret);
     };
     ($cloud:ty; $($case:ident)+) => {
@@ -43,15 +50,42 @@ macro_rules! every_case {
     };
 }
 
+/// One organization case, written once for every cloud: `fetch::organization::aws::CASE`.
+macro_rules! every_organization_case {
+    ($cloud:ty) => {
+        every_organization_case!($cloud; every_active_member_is_fetched_by_its_role
+            a_refused_member_fails_alone_and_keeps_its_last_report
+            the_loop_names_every_listed_account_and_counts_by_account
+            a_failed_listing_touches_no_report a_throttled_listing_is_retried
+            departed_members_are_forgotten_and_nothing_else_is
+            excluded_accounts_and_other_shards_are_not_called);
+    };
+    ($cloud:ty; $($case:ident)+) => {
+        $(#[test]
+        fn $case() {
+            super::super::organization::$case::<$cloud>()
+        })+
+    };
+}
+
 mod contract {
     mod aws {
         every_case!(super::super::aws::Aws);
     }
+    mod organization_aws {
+        every_organization_case!(super::super::aws::Aws);
+    }
     mod alibaba {
         every_case!(super::super::alibaba::Alibaba);
     }
+    mod organization_alibaba {
+        every_organization_case!(super::super::alibaba::Alibaba);
+    }
     mod tencent {
         every_case!(super::super::tencent::Tencent);
+    }
+    mod organization_tencent {
+        every_organization_case!(super::super::tencent::Tencent);
     }
 }
 
@@ -205,10 +239,31 @@ fn assert_all_signed<C: Cloud>(cloud: &C) {
     assert_eq!(cloud.refused(), 0, "the fake refused requests");
 }
 
+/// A `fetch --once` that must fail, over a folder holding the last good report: exit 1, the
+/// report left alone, no secret in the logs. The fake, for its calls, and the logs.
+fn failed_fetch<C: Cloud>(cloud: C, extra: &[&str], env: &[(&str, String)]) -> (C, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let last = last_good_report(dir.path(), C::PROFILE.account);
+    let (code, logs) = run(&cloud, dir.path(), extra, env);
+    assert_eq!(code, 1, "{logs}");
+    assert_left_alone(&last);
+    assert_no_secrets(&logs, &cloud.secrets());
+    (cloud, logs)
+}
+
+/// [`failed_fetch`] with the next `times` answers to `action` being `fault`.
+fn faulted<C: Cloud>(action: &str, fault: Fault, times: usize, extra: &[&str]) -> (C, String) {
+    let cloud = C::start();
+    cloud.fail(action, fault, times);
+    let env = cloud.env();
+    failed_fetch(cloud, extra, &env)
+}
+
 /// Fetched and written whole: the report (as the provider's file checks it) alone in the
 /// folder, dated by the report's generation time, every call signed, the answers in the
-/// vendor's words, no secret in the logs.
-fn writes_the_report_whole_and_signs_every_call<C: Cloud>() {
+/// vendor's words, no secret in the logs. The exporter reads it: the provider's numbers, no
+/// cell errors, no series for checks its reports cannot answer.
+fn a_clean_fetch_is_written_whole_signed_and_read_by_the_exporter<C: Cloud>() {
     let p = &C::PROFILE;
     let cloud = C::start();
     let dir = tempfile::tempdir().unwrap();
@@ -218,144 +273,116 @@ fn writes_the_report_whole_and_signs_every_call<C: Cloud>() {
     assert_eq!(names(&reports), [format!("{}.csv", p.account)]);
     let path = reports.join(format!("{}.csv", p.account));
     cloud.assert_clean_fetch(&std::fs::read(&path).unwrap());
-    if let Some(generated) = p.generated {
-        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
-        assert_eq!(mtime, timestamp(generated), "the generation time");
-    }
     assert_all_signed(&cloud);
     assert_no_secrets(&logs, &cloud.secrets());
     let words = crate::python::assert_vendor_models(cloud.model_answers());
     for (field, seen) in p.words {
         assert_eq!(words[*field], serde_json::json!(seen), "{field}");
     }
-}
-
-/// Access denied and an expired token: `access_denied` with the cloud's code, the key id
-/// masked, not retried (no call after the refused one), the last report left alone.
-fn refused_credentials_fail_as_access_denied_at_once<C: Cloud>() {
-    let p = &C::PROFILE;
-    for fault in [Fault::Deny, Fault::ExpiredToken] {
-        let cloud = C::start();
-        cloud.fail(p.first_action, fault, 1);
-        let dir = tempfile::tempdir().unwrap();
-        let last = last_good_report(dir.path(), p.account);
-        let (code, logs) = run_once(&cloud, dir.path(), &[]);
-        assert_eq!(code, 1, "{fault:?}: {logs}");
-        assert_says(&logs, &["access_denied", (p.says)(fault)]);
-        if fault == Fault::Deny {
-            // The cloud's denial quotes the caller's key id; the fetcher masks it.
-            assert_says(&logs, &[p.masked_key_id]);
-        }
-        let actions = cloud.actions();
-        assert_eq!(count(&actions, p.first_action), 1, "retried: {actions:?}");
-        assert_eq!(actions.last().unwrap(), p.first_action, "{actions:?}");
-        assert_left_alone(&last);
-        assert_all_signed(&cloud);
-        assert_no_secrets(&logs, &cloud.secrets());
-        crate::python::assert_vendor_models(cloud.model_answers());
-    }
-}
-
-/// The fake's verifier checks something: signed with another secret, every request is
-/// refused, the fetch fails as `access_denied` and writes nothing.
-fn a_wrong_secret_fails_the_fakes_signature_check<C: Cloud>() {
-    let p = &C::PROFILE;
-    let cloud = C::start();
-    let dir = tempfile::tempdir().unwrap();
-    let wrong = "AnotherSecretThanTheFakeKnows0123".to_owned();
-    let mut env = cloud.env();
-    env.retain(|(k, _)| *k != p.credentials[0]);
-    env.push((p.credentials[0], wrong.clone()));
-    let (code, logs) = run(&cloud, dir.path(), &[], &env);
-    assert_eq!(code, 1, "{logs}");
-    assert_says(&logs, &["access_denied", p.bad_signature]);
-    let actions = cloud.actions();
-    assert!(
-        !actions.is_empty() && cloud.refused() == actions.len(),
-        "{actions:?}"
-    );
-    assert!(names(dir.path()).is_empty(), "nothing written");
-    assert_no_secrets(&logs, &[cloud.secrets(), vec![wrong]].concat());
-}
-
-/// An answer that is not the documented one: `invalid_response` saying what was wrong, each
-/// attempt, and nothing written.
-fn a_malformed_answer_is_an_invalid_response_and_writes_nothing<C: Cloud>() {
-    let p = &C::PROFILE;
-    let cloud = C::start();
-    cloud.fail(p.report_action, Fault::Garbage, 2);
-    let dir = tempfile::tempdir().unwrap();
-    let (code, logs) = run_once(&cloud, dir.path(), &["--fetch.attempts", "2"]);
-    assert_eq!(code, 1, "{logs}");
-    assert_says(&logs, &["invalid_response", (p.says)(Fault::Garbage)]);
-    assert_eq!(count(&cloud.actions(), p.report_action), 2, "one a try");
-    assert!(names(dir.path()).is_empty(), "nothing written");
-    assert_all_signed(&cloud);
-    assert_no_secrets(&logs, &cloud.secrets());
-}
-
-/// A failing service is worth retrying: every attempt (five by default), then `server`.
-fn a_server_error_is_retried_then_reported_as_server<C: Cloud>() {
-    let p = &C::PROFILE;
-    let cloud = C::start();
-    cloud.fail(p.first_action, Fault::ServerError, 5);
-    let dir = tempfile::tempdir().unwrap();
-    let (code, logs) = run_once(&cloud, dir.path(), &[]);
-    assert_eq!(code, 1, "{logs}");
-    assert_says(&logs, &["(server)", (p.says)(Fault::ServerError)]);
-    assert_eq!(count(&cloud.actions(), p.first_action), 5, "5 attempts");
-    assert!(names(dir.path()).is_empty(), "nothing written");
-}
-
-/// Without credentials the fetcher says where it looked for them, and calls nothing.
-fn missing_credentials_are_named_before_any_call<C: Cloud>() {
-    let p = &C::PROFILE;
-    let cloud = C::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = cloud.env();
-    env.retain(|(k, _)| !p.credentials.contains(k));
-    let (code, logs) = run(&cloud, dir.path(), &[], &env);
-    assert_eq!(code, 1, "{logs}");
-    assert_says(&logs, p.no_credentials_says);
-    assert!(cloud.actions().is_empty(), "{:?}", cloud.actions());
-}
-
-/// The exporter reads what the fetcher wrote: the provider's numbers, no cell errors, and
-/// no series for checks its reports cannot answer.
-fn the_exporter_reads_the_fetched_report<C: Cloud>() {
-    let p = &C::PROFILE;
-    let cloud = C::start();
-    let dir = tempfile::tempdir().unwrap();
-    let (code, logs) = run_once(&cloud, dir.path(), &[]);
-    assert_eq!(code, 0, "{logs}");
-    let exporter = crate::common::Exporter::start(dir.path(), &[]);
     let r = format!("report=\"{}\"", p.account);
-    let own = p.exporter_lines.iter().map(|l| l.replace("REPORT", &r));
-    let mut lines: Vec<String> = own.collect();
+    let mut lines: Vec<String> = p
+        .exporter_lines
+        .iter()
+        .map(|l| l.replace("REPORT", &r))
+        .collect();
     lines.push(format!("credential_report_up{{{r}}} 1"));
-    let provider = p.provider;
     lines.push(format!(
-        "credential_report_info{{{r},provider=\"{provider}\"}} 1"
+        "credential_report_info{{{r},provider=\"{}\"}} 1",
+        p.provider
     ));
     lines.push(format!("credential_report_cell_errors{{{r}}} 0"));
     if let Some(generated) = p.generated {
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(mtime, timestamp(generated), "the generation time");
         let at = generated.parse::<jiff::Timestamp>().unwrap().as_second();
         lines.push(format!(
             "credential_report_generated_timestamp_seconds{{{r}}} {at}.0"
         ));
     }
+    let exporter = crate::common::Exporter::start(&reports, &[]);
     for line in &lines {
         exporter.wait_for_sample(line);
     }
     let metrics = exporter.metrics();
-    let cell_errors = metrics.matches("credential_report_cell_errors{").count();
-    assert_eq!(cell_errors, 1, "{metrics}");
+    assert_eq!(
+        metrics.matches("credential_report_cell_errors{").count(),
+        1,
+        "{metrics}"
+    );
     for series in p.absent_series {
         assert!(
             !metrics.contains(&format!("{series}{{")),
             "{series}:\n{metrics}"
         );
     }
+}
+
+/// Access denied and an expired token: `access_denied` with the cloud's code, the key id
+/// masked, not retried (no call after the refused one).
+fn refused_credentials_fail_as_access_denied_at_once<C: Cloud>() {
+    let p = &C::PROFILE;
+    for fault in [Fault::Deny, Fault::ExpiredToken] {
+        let (cloud, logs) = faulted::<C>(p.first_action, fault, 1, &[]);
+        assert_says(&logs, &["access_denied", (p.says)(fault)]);
+        if fault == Fault::Deny {
+            // The cloud's denial quotes the caller's key id; the fetcher masks it.
+            assert_says(&logs, &[p.masked_key_id]);
+        }
+        assert_eq!(cloud.actions(), [p.first_action], "one call, not retried");
+        assert_all_signed(&cloud);
+        crate::python::assert_vendor_models(cloud.model_answers());
+    }
+}
+
+/// The fake's verifier checks something: signed with another secret, every request is
+/// refused and the fetch fails as `access_denied`.
+fn a_wrong_secret_fails_the_fakes_signature_check<C: Cloud>() {
+    let p = &C::PROFILE;
+    let wrong = "AnotherSecretThanTheFakeKnows0123";
+    let cloud = C::start();
+    let mut env = cloud.env();
+    env.retain(|(k, _)| *k != p.credentials[0]);
+    env.push((p.credentials[0], wrong.to_owned()));
+    let (cloud, logs) = failed_fetch(cloud, &[], &env);
+    assert_says(&logs, &["access_denied", p.bad_signature]);
+    let actions = cloud.actions();
+    assert!(
+        !actions.is_empty() && cloud.refused() == actions.len(),
+        "{actions:?}"
+    );
+    assert_no_secrets(&logs, &[wrong]);
+}
+
+/// An answer that is not the documented one: `invalid_response` saying what was wrong, at
+/// each attempt.
+fn a_malformed_answer_is_an_invalid_response<C: Cloud>() {
+    let p = &C::PROFILE;
+    let (cloud, logs) = faulted::<C>(p.report_action, Fault::Garbage, 2, &["--fetch.attempts=2"]);
+    assert_says(&logs, &["invalid_response", (p.says)(Fault::Garbage)]);
+    assert_eq!(count(&cloud.actions(), p.report_action), 2, "one a try");
+    assert_all_signed(&cloud);
+}
+
+/// A failing service is worth retrying: every attempt (five by default), then `server`.
+fn a_server_error_is_retried_then_reported_as_server<C: Cloud>() {
+    let p = &C::PROFILE;
+    let (cloud, logs) = faulted::<C>(p.first_action, Fault::ServerError, 5, &[]);
+    assert_says(&logs, &["(server)", (p.says)(Fault::ServerError)]);
+    assert_eq!(
+        cloud.actions(),
+        [p.first_action; 5],
+        "--fetch.attempts is 5"
+    );
+}
+
+/// Without credentials the fetcher says where it looked for them, and calls nothing.
+fn missing_credentials_are_named_before_any_call<C: Cloud>() {
+    let cloud = C::start();
+    let mut env = cloud.env();
+    env.retain(|(k, _)| !C::PROFILE.credentials.contains(k));
+    let (cloud, logs) = failed_fetch(cloud, &[], &env);
+    assert_says(&logs, C::PROFILE.no_credentials_says);
+    assert!(cloud.actions().is_empty(), "{:?}", cloud.actions());
 }
 
 /// The loop through a throttled call and a malformed answer: its metrics count each by

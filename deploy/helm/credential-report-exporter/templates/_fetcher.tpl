@@ -23,11 +23,31 @@ fetcher.nativeSidecar (by default, where the cluster has them), so it starts bef
     {{- with $fetcher.reportName }}
     - --report.name={{ . }}
     {{- end }}
+    {{- $organization := $fetcher.organization }}
+    {{- if $organization.enabled }}
+    - --organization
+    - --fetch.concurrency={{ $organization.concurrency }}
+    - --organization.forget-after={{ $organization.forgetAfter }}
+    {{- range $organization.exclude }}
+    - {{ printf "--organization.exclude=%s" . | quote }}
+    {{- end }}
+    {{- with $organization.tagLabels }}
+    - {{ printf "--organization.tag-labels=%s" (join "," .) | quote }}
+    {{- end }}
+    {{- if gt (int $organization.shards) 1 }}
+    # This Pod's ordinal, from its pod-index label (ORGANIZATION_SHARD below).
+    - --organization.shard=$(ORGANIZATION_SHARD)/{{ $organization.shards }}
+    {{- end }}
+    {{- with $organization.roleName }}
+    {{- $prefix := get (dict "aws-iam" "aws" "alibaba-ram" "alibaba" "tencent-cam" "tencent") $fetcher.provider }}
+    - --{{ $prefix }}.role-name={{ . }}
+    {{- end }}
+    {{- end }}
     {{- if eq $fetcher.provider "aws-iam" }}
     {{- range $fetcher.aws.roleArns }}
     - --aws.role-arn={{ . }}
     {{- end }}
-    {{- with $fetcher.aws.externalId }}
+    {{- with (and $organization.enabled $organization.externalId) | default $fetcher.aws.externalId }}
     - --aws.external-id={{ . }}
     {{- end }}
     {{- end }}
@@ -49,8 +69,16 @@ fetcher.nativeSidecar (by default, where the cluster has them), so it starts bef
         name: {{ . }}
   {{- end }}
   {{- $rrsa := and (eq $fetcher.provider "alibaba-ram") $fetcher.alibaba.rrsa.enabled }}
-  {{- if or $rrsa $fetcher.env }}
+  {{- $sharded := and $organization.enabled (gt (int $organization.shards) 1) }}
+  {{- if or $rrsa $sharded $fetcher.env }}
   env:
+    {{- if $sharded }}
+    # The StatefulSet's ordinal of this Pod: its shard of the organization.
+    - name: ORGANIZATION_SHARD
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.labels['apps.kubernetes.io/pod-index']
+    {{- end }}
     {{- if $rrsa }}
     - name: ALIBABA_CLOUD_ROLE_ARN
       value: {{ $fetcher.alibaba.rrsa.roleArn | quote }}
