@@ -617,3 +617,29 @@ fn organization_flags_are_checked_before_any_call() {
     }
     assert!(cloud.actions().is_empty(), "{:?}", cloud.actions());
 }
+
+/// A thousand members in one round: every report written, `ListAccounts` and `AssumeRole`
+/// paced at 10 a second. Run by hand: `cargo test --test it -- --ignored alibaba::a_thousand`.
+#[test]
+#[ignore = "about two minutes: 1,000 members, 8,000 calls, AssumeRole at 10 a second"]
+fn a_thousand_members_are_fetched_in_one_round() {
+    let cloud = Alibaba::start();
+    for i in 0..1000 {
+        cloud
+            .0
+            .add_member(&format!("4{i:015}"), &format!("m{i}"), true);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (code, logs) = run_once(&cloud, dir.path(), &["--organization"]);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{}", &logs[logs.len().saturating_sub(3000)..]);
+    assert_eq!(reports(dir.path()).len(), 1000);
+    let actions = cloud.actions();
+    eprintln!(
+        "1,000 members: {took:?}, {} calls, {} AssumeRole, {} listing pages",
+        actions.len(),
+        count(&actions, "AssumeRole"),
+        count(&actions, "ListAccounts")
+    );
+}
