@@ -17,6 +17,7 @@ use regex::Regex;
 use tracing::{debug, error, info, warn};
 
 use crate::cores::on_every_core;
+use crate::markup::printable;
 use crate::report::{ReadOptions, ReportError};
 use crate::snapshot::{FolderState, ReportData, ReportState, Snapshot};
 
@@ -31,8 +32,16 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// The report a file belongs to, or `None` if the file is not a report.
+    /// The report a file belongs to, or `None` if the file is not a report. The name is
+    /// shown everywhere (the `report` label, the page, the log), so its control characters
+    /// and bidirectional overrides are escaped ([`printable`]); files whose names escape
+    /// alike are one report, the newest file winning, as under a name pattern.
     pub fn report_name(&self, file_name: &str) -> Option<String> {
+        let name = self.raw_report_name(file_name)?;
+        Some(printable(&name).into_owned())
+    }
+
+    fn raw_report_name(&self, file_name: &str) -> Option<String> {
         // Hidden files are editors' and kubelet's scratch files, never reports.
         if file_name.starts_with('.') || !self.glob.is_match(file_name) {
             return None;
