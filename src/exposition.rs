@@ -251,6 +251,13 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
             None,
             [(Labels::<0>::default(), i64::from(snapshot.folder.is_readable()))],
         )?;
+        gauges(
+            encoder,
+            "credential_report_files_skipped",
+            "Report files in the folder not read at the last scan because there are more than --report.max-files (the first by name are read); 0 when all are.",
+            None,
+            [(Labels::<0>::default(), snapshot.files_skipped as u64)],
+        )?;
     }
     gauges(
         encoder,

@@ -123,6 +123,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.report_dir.clone(),
         config.report.selection(),
         LoadOptions {
+            max_files: config.report_max_files,
             read: config.report.read_options(),
             keep_users: config.metrics_per_user,
             max_bytes: config.report.max_bytes,
