@@ -464,6 +464,33 @@ mod tests {
     }
 
     #[test]
+    fn a_large_page_is_written_a_chunk_at_a_time_whole() {
+        let reports = (0..2_000)
+            .map(|i| (format!("report-{i:04}"), Arc::new(ReportState::default())))
+            .collect();
+        let snapshot = Snapshot {
+            reports,
+            scanned: true,
+            ..Snapshot::default()
+        };
+        let now = Timestamp::UNIX_EPOCH;
+        let mut page = Page::new(Arc::new(snapshot), Path::new("/r"), "/metrics", now, None);
+        let chunks: Vec<String> = std::iter::from_fn(|| page.next_chunk()).collect();
+        assert!(chunks.len() > 3, "{} chunks", chunks.len());
+        assert!(chunks.iter().all(|chunk| chunk.len() < CHUNK + 4096));
+        let whole = chunks.concat();
+        assert!(
+            whole.contains("<b>0 of 2000</b>reports up"),
+            "the summary counts all"
+        );
+        for i in 0..2_000 {
+            assert_eq!(whole.matches(&format!("<td>report-{i:04}</td>")).count(), 1);
+        }
+        assert!(whole.ends_with("</table></div>\n</body></html>\n"));
+        assert_eq!(whole.matches("All reports").count(), 1);
+    }
+
+    #[test]
     fn ages_read_in_two_units() {
         assert_eq!(age(SignedDuration::from_secs(45)), "45s");
         assert_eq!(age(SignedDuration::from_secs(12 * 60 + 5)), "12m 5s");
