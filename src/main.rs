@@ -194,9 +194,9 @@ async fn shutdown_signal() {
 
 /// Every line goes through [`LogWriter`], so that no control character or bidirectional
 /// override from a file or a cloud reaches a terminal. `quiet_dependencies`: other crates
-/// log at most at info. The AWS SDK's debug lines print
-/// whole access key ids (its credentials' Debug form redacts only the secret), and a
-/// debug log must not leak what /metrics never shows.
+/// log at most at info. The AWS SDK's debug lines print whole access key ids (its
+/// credentials' Debug form redacts only the secret), and a debug log must not leak what
+/// /metrics never shows.
 fn init_logging(log: &LogFlags, quiet_dependencies: bool) {
     let (level, format) = (log.level, log.format);
     use tracing_subscriber::filter::{LevelFilter, Targets};
