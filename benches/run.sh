@@ -58,5 +58,6 @@ else
   python3 benches/before_after.py --before "$before_reading_machinery" --runs 7 \
     --command "benches/run.sh" --markdown benches/RESULTS.md
   python3 benches/fetch_bounds.py --command "benches/run.sh" --markdown benches/RESULTS.md
+  python3 benches/serve_bounds.py --markdown benches/RESULTS.md
   echo "wrote benches/RESULTS.md"
 fi

@@ -1,14 +1,17 @@
 //! The `/metrics` body of one snapshot: gzip'd once and kept while that snapshot is
-//! served, or streamed in bounded chunks, never held whole; the process's own families
-//! are encoded for each scrape and appended to either.
+//! served, and shared by every scrape of it; the process's own families are encoded for
+//! each scrape and appended.
 //!
 //! With per-user series a large report's body is several times its CSV and slow to
-//! encode, so a gzip client (Prometheus) gets the compressed form made once per snapshot,
-//! a small part of that: once a client has asked for gzip, each reload compresses
-//! its snapshot before publishing it. A client without gzip gets the body encoded again,
-//! 64 KiB at a time, as fast as it reads. The cached part is raw deflate ended by a sync
-//! flush, so the live part, compressed on its own, follows it in the same gzip member: one
-//! stream every gzip reader takes, with the CRC of the whole combined from the two.
+//! encode, so it is compressed once per snapshot, a small part of that: once a client has
+//! asked for a large body (or any gzip'd one), each reload compresses its snapshot before
+//! publishing it. A gzip client (Prometheus) gets the compressed form as it is; a client
+//! without gzip gets it inflated again 64 KiB at a time, as fast as it reads. Either is
+//! shared, made work, so writing it to a slow client holds no request slot. Until the
+//! first compression of a format is ready the body is encoded while it is sent (small
+//! bodies always are, at once). The cached part is raw deflate ended by a sync flush, so
+//! the live part, compressed on its own, follows it in the same gzip member: one stream
+//! every gzip reader takes, with the CRC of the whole combined from the two.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -22,7 +25,7 @@ use std::task::{Context, Poll};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use crc32fast::Hasher;
-use flate2::{Compress, Compression, FlushCompress, Status};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use http_body::{Frame, SizeHint};
 use prometheus_client::encoding::{prometheus_text, text};
 use prometheus_client::registry::Registry;
@@ -98,19 +101,23 @@ impl Bodies {
         }
     }
 
-    /// The current snapshot's body in `format`, gzip'd if `gzip` and its compressed form
-    /// is ready: the snapshot's part as compressed once, then the live families. The
-    /// first gzip scrape of a format finds none (reloads compress only the formats asked
-    /// for): it and the scrapes during that first compression are streamed uncompressed
-    /// rather than kept waiting, and the compression is started for the later ones.
+    /// The current snapshot's body in `format`, from its compressed form where that is
+    /// ready: gzip'd as it is if `gzip`, else inflated as it is sent; the live families
+    /// follow. The first scrape of a format that needs one finds none (reloads compress
+    /// only the formats asked for): it and the scrapes during that first compression are
+    /// encoded as they are sent rather than kept waiting, and the compression is started
+    /// for the later ones.
     pub fn body(self: &Arc<Self>, format: Format, gzip: bool) -> MetricsBody {
         let snapshot = self.snapshot.load_full();
-        if gzip {
+        if gzip || !is_small(&snapshot) {
             self.asked[index(format)].store(true, Ordering::Relaxed);
             let cell = self.cell(&snapshot, format);
             if let Some(deflated) = cell.get() {
                 let live = live(&self.exposition, &snapshot, format);
-                return MetricsBody::Gzip(GzipBody::new(deflated, &live));
+                return match gzip {
+                    true => MetricsBody::Gzip(GzipBody::new(deflated, &live)),
+                    false => MetricsBody::Inflated(InflatedBody::new(deflated, live)),
+                };
             }
             self.compress(cell, &snapshot, format);
         }
@@ -326,8 +333,96 @@ impl Write for Deflater {
 
 /// What a scrape is answered with.
 pub enum MetricsBody {
+    /// The snapshot's compressed body, shared.
     Gzip(GzipBody),
+    /// The snapshot's compressed body, shared, inflated as the client reads.
+    Inflated(InflatedBody),
+    /// Encoded as it is sent: small bodies, and large ones until their first compression.
     Plain(StreamedBody),
+}
+
+/// A snapshot's compressed body inflated again, [`CHUNK`] bytes at a time as the client
+/// reads, then the live part: a client without gzip costs an inflater (about 40 KiB) and
+/// the chunk being sent, never an encoding of its own.
+pub struct InflatedBody {
+    deflated: Arc<Deflated>,
+    /// Where the input is: the chunk, and the offset in it.
+    chunk: usize,
+    offset: usize,
+    inflater: Decompress,
+    inflated_all: bool,
+    live: Option<Bytes>,
+    remaining: u64,
+}
+
+impl InflatedBody {
+    fn new(deflated: &Arc<Deflated>, live: String) -> InflatedBody {
+        InflatedBody {
+            deflated: Arc::clone(deflated),
+            chunk: 0,
+            offset: 0,
+            inflater: Decompress::new(false),
+            inflated_all: false,
+            remaining: deflated.plain_len + live.len() as u64,
+            live: Some(Bytes::from(live)),
+        }
+    }
+
+    /// Up to [`CHUNK`] bytes of the snapshot's part; empty once it is all out.
+    fn inflate(&mut self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(CHUNK);
+        while !self.inflated_all && out.len() < out.capacity() {
+            let chunks = &self.deflated.chunks;
+            let input = chunks
+                .get(self.chunk)
+                .map_or(&[][..], |c| &c[self.offset..]);
+            let (read, written) = (self.inflater.total_in(), self.inflater.total_out());
+            // Made here from text, so never corrupt; were it so, the body would end there.
+            let inflated = (self.inflater).decompress_vec(input, &mut out, FlushDecompress::Sync);
+            let read = (self.inflater.total_in() - read) as usize;
+            let progress = read > 0 || self.inflater.total_out() > written;
+            self.offset += read;
+            if inflated.is_err() {
+                self.inflated_all = true;
+            } else if self.chunk < chunks.len() && read == input.len() {
+                self.chunk += 1;
+                self.offset = 0;
+            } else if !progress {
+                // All input read, and nothing more held back: done.
+                self.inflated_all = true;
+            }
+        }
+        out
+    }
+}
+
+impl http_body::Body for InflatedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let inflated = this.inflate();
+        let chunk = match inflated.is_empty() {
+            false => Some(Bytes::from(inflated)),
+            true => this.live.take(),
+        };
+        if let Some(chunk) = &chunk {
+            this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
+        }
+        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inflated_all && self.live.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// A whole gzip member: header, the snapshot's deflate, the live part's, and the trailer.
@@ -498,6 +593,30 @@ mod tests {
         // The cached part is reused as it is: a second body from it is as good.
         let again = GzipBody::new(&part, "process_open_fds 8\n");
         assert_eq!(gunzip(&again), format!("{cached}process_open_fds 8\n"));
+    }
+
+    #[test]
+    fn an_inflated_body_is_the_text_then_the_live_part() {
+        let cached: String = (0..50_000)
+            .map(|i| format!("credential_report_user_info{{username=\"user{i}\"}} 1\n"))
+            .collect();
+        let part = Arc::new(deflated(&cached));
+        assert!(part.chunks.len() > 1, "spans chunks");
+        let mut body = InflatedBody::new(&part, "process_open_fds 7\n".to_owned());
+        let expected = format!("{cached}process_open_fds 7\n");
+        let hint = http_body::Body::size_hint(&body).exact();
+        assert_eq!(hint, Some(expected.len() as u64));
+        let mut context = Context::from_waker(std::task::Waker::noop());
+        let mut text = Vec::new();
+        while let Poll::Ready(Some(Ok(frame))) =
+            http_body::Body::poll_frame(Pin::new(&mut body), &mut context)
+        {
+            let data = frame.into_data().unwrap();
+            assert!(data.len() <= CHUNK, "at most a chunk at a time");
+            text.extend_from_slice(&data);
+        }
+        assert!(http_body::Body::is_end_stream(&body));
+        assert_eq!(String::from_utf8(text).unwrap(), expected);
     }
 
     #[test]

@@ -28,6 +28,15 @@ pub struct Config {
     #[command(flatten)]
     pub report: ReportFlags,
 
+    /// At most this many report files are read, the first by name; the rest are counted in credential_report_files_skipped and named in the log once. Bounds what a folder of many files costs a scrape; split larger folders across replicas with --report.glob.
+    #[arg(
+        long = "report.max-files",
+        env = "CREDENTIAL_REPORT_MAX_FILES",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub report_max_files: usize,
+
     /// Quiet time after a file event before the folder is rescanned, so a burst of writes is read once.
     #[arg(long = "watch.debounce", env = "CREDENTIAL_REPORT_WATCH_DEBOUNCE", value_name = "DURATION", default_value = "250ms", value_parser = parse_duration)]
     pub watch_debounce: Duration,

@@ -2,12 +2,14 @@
 //! walk is written as OpenMetrics 1.0 or as the classic Prometheus text format 0.0.4.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
-    prometheus_text, text, DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, NoLabelSet,
+    prometheus_text, text, DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, LabelSetEncoder,
+    NoLabelSet,
 };
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
@@ -17,6 +19,7 @@ use crate::check::checks::{
     ABNORMAL_LOGINS, KEY_AT_RISK, PASSWORD_UNUSED_45_DAYS, ROOT_ACCESS_KEY, ROOT_USED_RECENTLY,
     ROOT_WITHOUT_MFA, SIGNING_CERTIFICATE_ACTIVE,
 };
+use crate::markup::printable;
 use crate::model::{mask_key_id, AccessKey, Flag, Time, User, MAX_KEY_SLOTS};
 use crate::report::{Answers, Coverage};
 use crate::snapshot::{
@@ -158,11 +161,15 @@ impl Collector for SnapshotCollector {
                     [(Labels::<0>::default(), served.dropped)],
                 )?;
             }
-            encode_users(&mut encoder, snapshot, served.users)?;
+            let served = Served {
+                users: served.users,
+                duplicates: duplicates(snapshot, served.users),
+            };
+            encode_users(&mut encoder, snapshot, &served)?;
             encode_keys(
                 &mut encoder,
                 snapshot,
-                served.users,
+                &served,
                 self.options.show_secret_ids,
             )?;
         }
@@ -246,6 +253,13 @@ fn encode_report_status(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) ->
             "1 if the report folder could be listed at the last scan; 0 while it is missing, not a folder, or unreadable.",
             None,
             [(Labels::<0>::default(), i64::from(snapshot.folder.is_readable()))],
+        )?;
+        gauges(
+            encoder,
+            "credential_report_files_skipped",
+            "Report files in the folder not read at the last scan because there are more than --report.max-files (the first by name are read); 0 when all are.",
+            None,
+            [(Labels::<0>::default(), snapshot.files_skipped as u64)],
         )?;
     }
     gauges(
@@ -673,12 +687,70 @@ fn series_of(user: &User<'_>) -> u64 {
     (user_series + key_series) as u64
 }
 
-fn user_labels<'a>(report: &'a str, user: &User<'a>) -> Labels<'a, 3> {
-    [
-        ("report", report),
-        ("account_id", user.account_id),
-        ("username", user.username),
-    ]
+/// The users a scrape shows, and which of them repeat an earlier user's labels.
+struct Served {
+    users: usize,
+    duplicates: HashMap<usize, u32>,
+}
+
+/// A user's labels: `report`, `account_id` and `username`, the last two as shown
+/// ([`printable`]: control characters and bidirectional overrides escaped), and
+/// `duplicate` on a user whose labels an earlier user of the same report already has (two
+/// rows for one user, names voided as too long, names that escape alike): `2` on the
+/// second of them in file order, `3` on the third, so that no series is written twice.
+#[derive(Clone)]
+struct UserLabels<'a> {
+    labels: [(&'static str, Cow<'a, str>); 3],
+    duplicate: Option<u32>,
+}
+
+impl EncodeLabelSet for UserLabels<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> fmt::Result {
+        self.labels.encode(encoder)?;
+        match self.duplicate {
+            Some(n) => [("duplicate", n.to_string())].encode(encoder),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The served users whose labels an earlier user of their report has, by their place
+/// among the served users, with their number among those alike (2, 3, …).
+fn duplicates(snapshot: &Snapshot, served: usize) -> HashMap<usize, u32> {
+    let mut duplicates = HashMap::new();
+    let mut seen: HashMap<(Cow<str>, Cow<str>), u32> = HashMap::new();
+    let mut report = None;
+    for (index, (name, user)) in users(snapshot, served).enumerate() {
+        if report != Some(name) {
+            seen.clear();
+            report = Some(name);
+        }
+        let alike = (printable(user.account_id), printable(user.username));
+        let count = seen.entry(alike).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            duplicates.insert(index, *count);
+        }
+    }
+    duplicates
+}
+
+/// The served users with their labels.
+fn labelled<'s>(
+    snapshot: &'s Snapshot,
+    served: &'s Served,
+) -> impl Iterator<Item = (UserLabels<'s>, User<'s>)> {
+    (users(snapshot, served.users).enumerate()).map(|(index, (report, user))| {
+        let labels = UserLabels {
+            labels: [
+                ("report", Cow::Borrowed(report)),
+                ("account_id", printable(user.account_id)),
+                ("username", printable(user.username)),
+            ],
+            duplicate: served.duplicates.get(&index).copied(),
+        };
+        (labels, user)
+    })
 }
 
 const USER_FLAGS: [Family<UserFlag>; 6] = [
@@ -735,50 +807,45 @@ const USER_TIMES: [Family<UserTime>; 3] = [
 fn encode_users(
     encoder: &mut DescriptorEncoder,
     snapshot: &Snapshot,
-    served: usize,
+    served: &Served,
 ) -> fmt::Result {
     gauges(
         encoder,
         "credential_report_user_info",
         "A metric with a constant 1 for each user in the report, labelled by its type.",
         None,
-        users(snapshot, served).map(|(report, user)| {
-            let [r, a, u] = user_labels(report, &user);
-            ([r, a, u, ("user_type", user.facts.user_type.label())], 1)
-        }),
+        labelled(snapshot, served)
+            .map(|(labels, user)| ((labels, [("user_type", user.facts.user_type.label())]), 1)),
     )?;
     for (name, help, flag) in USER_FLAGS {
-        let samples = users(snapshot, served).filter_map(|(report, user)| {
+        let samples = labelled(snapshot, served).filter_map(|(labels, user)| {
             let value = i64::from(flag(&user).as_bool()?);
-            Some((user_labels(report, &user), value))
+            Some((labels, value))
         });
         gauges(encoder, name, help, None, samples)?;
     }
     for (name, help, time) in USER_TIMES {
-        let samples = users(snapshot, served).filter_map(|(report, user)| {
-            Some((user_labels(report, &user), time(&user).seconds()?))
-        });
+        let samples = labelled(snapshot, served)
+            .filter_map(|(labels, user)| Some((labels, time(&user).seconds()?)));
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }
     Ok(())
 }
 
-fn keys(
-    snapshot: &Snapshot,
-    served: usize,
-) -> impl Iterator<Item = (&str, User<'_>, AccessKey<'_>)> {
-    users(snapshot, served).flat_map(|(report, user)| {
-        user.key_slots
-            .into_iter()
-            .flatten()
-            .map(move |key| (report, user, key))
+fn keys<'s>(
+    snapshot: &'s Snapshot,
+    served: &'s Served,
+) -> impl Iterator<Item = (UserLabels<'s>, AccessKey<'s>)> {
+    labelled(snapshot, served).flat_map(|(labels, user)| {
+        (user.key_slots.into_iter().flatten()).map(move |key| (labels.clone(), key))
     })
 }
 
-fn key_labels<'a>(report: &'a str, user: &User<'a>, key: &AccessKey) -> Labels<'a, 4> {
+type KeyLabels<'a> = (UserLabels<'a>, Labels<'static, 1>);
+
+fn key_labels<'a>(user: UserLabels<'a>, key: &AccessKey) -> KeyLabels<'a> {
     const SLOTS: [&str; MAX_KEY_SLOTS] = ["1", "2", "3", "4", "5"];
-    let [r, a, u] = user_labels(report, user);
-    [r, a, u, ("key", SLOTS[usize::from(key.facts.slot) - 1])]
+    (user, [("key", SLOTS[usize::from(key.facts.slot) - 1])])
 }
 
 /// Whether the report says where and for what the key was last used (AWS).
@@ -825,7 +892,7 @@ const KEY_TIMES: [Family<KeyTime>; 2] = [
 fn encode_keys(
     encoder: &mut DescriptorEncoder,
     snapshot: &Snapshot,
-    served: usize,
+    served: &Served,
     show_secret_ids: bool,
 ) -> fmt::Result {
     gauges(
@@ -833,24 +900,24 @@ fn encode_keys(
         "credential_report_access_key_info",
         "A metric with a constant 1 for each access key, labelled by its SecretId (masked unless --metrics.show-secret-ids) and status.",
         None,
-        keys(snapshot, served).map(|(report, user, key)| {
+        keys(snapshot, served).map(|(user, key)| {
             let secret_id = match show_secret_ids || key.id.is_empty() {
-                true => Cow::Borrowed(key.id),
-                false => Cow::Owned(mask_key_id(key.id)),
+                true => printable(key.id),
+                false => Cow::Owned(printable(&mask_key_id(key.id)).into_owned()),
             };
             let status = Cow::Borrowed(key.facts.status.label());
             let extra = [("secret_id", secret_id), ("status", status)];
-            ((key_labels(report, &user, &key), extra), 1)
+            ((key_labels(user, &key), extra), 1)
         }),
     )?;
     let places = keys(snapshot, served)
-        .filter(|(_, _, key)| has_last_use_place(key))
-        .map(|(report, user, key)| {
+        .filter(|(_, key)| has_last_use_place(key))
+        .map(|(user, key)| {
             let extra = [
-                ("region", key.last_used_region),
-                ("service", key.last_used_service),
+                ("region", printable(key.last_used_region)),
+                ("service", printable(key.last_used_service)),
             ];
-            ((key_labels(report, &user, &key), extra), 1)
+            ((key_labels(user, &key), extra), 1)
         });
     gauges(
         encoder,
@@ -860,15 +927,13 @@ fn encode_keys(
         places,
     )?;
     for (name, help, flag) in KEY_FLAGS {
-        let samples = keys(snapshot, served).filter_map(|(report, user, key)| {
-            Some((key_labels(report, &user, &key), i64::from(flag(&key)?)))
-        });
+        let samples = keys(snapshot, served)
+            .filter_map(|(user, key)| Some((key_labels(user, &key), i64::from(flag(&key)?))));
         gauges(encoder, name, help, None, samples)?;
     }
     for (name, help, time) in KEY_TIMES {
-        let samples = keys(snapshot, served).filter_map(|(report, user, key)| {
-            Some((key_labels(report, &user, &key), time(&key).seconds()?))
-        });
+        let samples = keys(snapshot, served)
+            .filter_map(|(user, key)| Some((key_labels(user, &key), time(&key).seconds()?)));
         gauges(encoder, name, help, Some(&Unit::Seconds), samples)?;
     }
     Ok(())

@@ -8,14 +8,15 @@ use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 
 use crate::body::{Bodies, MetricsBody};
 use crate::exposition::Format;
 use crate::snapshot::Snapshot;
 use crate::status_page;
+use crate::web::Shared;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -76,9 +77,13 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         MetricsBody::Gzip(body) => (
             [content_type, vary, (header::CONTENT_ENCODING, "gzip")],
             [(header::CONTENT_LENGTH, body.len().to_string())],
+            Extension(Shared),
             Body::new(body),
         )
             .into_response(),
+        MetricsBody::Inflated(body) => {
+            ([content_type, vary], Extension(Shared), Body::new(body)).into_response()
+        }
         MetricsBody::Plain(body) => ([content_type, vary], Body::new(body)).into_response(),
     }
 }
@@ -139,15 +144,16 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
-async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Html<String> {
-    let snapshot = state.snapshot.load_full();
-    Html(status_page::render(
-        &snapshot,
+async fn index(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    let page = status_page::Page::new(
+        state.snapshot.load_full(),
         &state.report_dir,
         &state.telemetry_path,
         state.now.unwrap_or_else(jiff::Timestamp::now),
         status_page::refresh_seconds(uri.query()),
-    ))
+    );
+    let html = (header::CONTENT_TYPE, "text/html; charset=utf-8");
+    ([html], Body::new(page)).into_response()
 }
 
 #[cfg(test)]

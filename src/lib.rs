@@ -18,7 +18,7 @@ pub mod exposition;
 pub mod fetch;
 pub use report::generate;
 pub mod http;
-mod markup;
+pub mod markup;
 pub mod model;
 pub mod process;
 pub mod reload;

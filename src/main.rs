@@ -19,6 +19,7 @@ use credential_report_exporter::check::{self, CheckConfig};
 use credential_report_exporter::config::{Config, LogFlags, LogFormat};
 use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
 use credential_report_exporter::fetch::{self, FetchConfig};
+use credential_report_exporter::markup::LogWriter;
 use credential_report_exporter::reload::{LoadOptions, Reloader};
 use credential_report_exporter::snapshot::Snapshot;
 use credential_report_exporter::web::{self, ServeOptions};
@@ -122,6 +123,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.report_dir.clone(),
         config.report.selection(),
         LoadOptions {
+            max_files: config.report_max_files,
             read: config.report.read_options(),
             keep_users: config.metrics_per_user,
             max_bytes: config.report.max_bytes,
@@ -190,9 +192,11 @@ async fn shutdown_signal() {
     }
 }
 
-/// `quiet_dependencies`: other crates log at most at info. The AWS SDK's debug lines print
-/// whole access key ids (its credentials' Debug form redacts only the secret), and a
-/// debug log must not leak what /metrics never shows.
+/// Every line goes through [`LogWriter`], so that no control character or bidirectional
+/// override from a file or a cloud reaches a terminal. `quiet_dependencies`: other crates
+/// log at most at info. The AWS SDK's debug lines print whole access key ids (its
+/// credentials' Debug form redacts only the secret), and a debug log must not leak what
+/// /metrics never shows.
 fn init_logging(log: &LogFlags, quiet_dependencies: bool) {
     let (level, format) = (log.level, log.format);
     use tracing_subscriber::filter::{LevelFilter, Targets};
@@ -209,14 +213,14 @@ fn init_logging(log: &LogFlags, quiet_dependencies: bool) {
             .with(
                 tracing_logfmt::builder()
                     .layer()
-                    .with_writer(std::io::stderr),
+                    .with_writer(|| LogWriter { json: false }),
             )
             .init(),
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_writer(std::io::stderr),
+                    .with_writer(|| LogWriter { json: true }),
             )
             .init(),
     }

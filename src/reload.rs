@@ -17,6 +17,7 @@ use regex::Regex;
 use tracing::{debug, error, info, warn};
 
 use crate::cores::on_every_core;
+use crate::markup::printable;
 use crate::report::{ReadError, ReadOptions, ReportError};
 use crate::snapshot::{FolderState, ReportData, ReportState, Snapshot};
 
@@ -31,8 +32,16 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// The report a file belongs to, or `None` if the file is not a report.
+    /// The report a file belongs to, or `None` if the file is not a report. The name is
+    /// shown everywhere (the `report` label, the page, the log), so its control characters
+    /// and bidirectional overrides are escaped ([`printable`]); files whose names escape
+    /// alike are one report, the newest file winning, as under a name pattern.
     pub fn report_name(&self, file_name: &str) -> Option<String> {
+        let name = self.raw_report_name(file_name)?;
+        Some(printable(&name).into_owned())
+    }
+
+    fn raw_report_name(&self, file_name: &str) -> Option<String> {
         // Hidden files are editors' and kubelet's scratch files, never reports.
         if file_name.starts_with('.') || !self.glob.is_match(file_name) {
             return None;
@@ -111,9 +120,12 @@ fn one_character_wildcards(regex: &str) -> String {
     out
 }
 
-/// How to read the files once chosen.
+/// How many of the chosen files to read, and how.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
+    /// At most this many reports are read, the first by name; the rest are skipped, so a
+    /// folder of 50,000 files cannot flood a scrape.
+    pub max_files: usize,
     pub read: ReadOptions,
     /// Keep each user for per-user metrics; without them only aggregates are built.
     pub keep_users: bool,
@@ -134,10 +146,11 @@ pub enum LoadError {
     GrewTooLarge { max: u64 },
     #[error("not a regular file but {kind}; only regular files are read")]
     NotAFile { kind: &'static str },
-    /// A link (or a link on its path) leads out of the report folder. Its real path is
-    /// named, never its content: the folder is a boundary.
-    #[error("its real path {real:?} is outside the report folder {folder:?}; it is not read (a link in the folder may only point inside it, as Kubernetes' ..data links do)")]
-    OutsideFolder { real: PathBuf, folder: PathBuf },
+    /// A link (or a link on its path) leads out of the report folder, found at the open
+    /// (a link swapped in since the listing). Neither its content nor where it leads is
+    /// shown: the folder is a boundary.
+    #[error("its real path is outside the report folder {folder:?}; it is not read (a link in the folder may only point inside it, as Kubernetes' ..data links do)")]
+    OutsideFolder { folder: PathBuf },
     #[error(transparent)]
     Report(#[from] ReportError),
 }
@@ -197,6 +210,8 @@ pub struct Reloader {
     versions: HashMap<String, Version>,
     /// What the last listing found.
     folder: FolderState,
+    /// The reports beyond `--report.max-files` at the last listing, each logged once.
+    skipped: BTreeMap<String, Version>,
 }
 
 impl Reloader {
@@ -215,6 +230,7 @@ impl Reloader {
             publish: Box::new(move |next| store.store(Arc::new(next))),
             versions: HashMap::new(),
             folder: FolderState::Readable,
+            skipped: BTreeMap::new(),
         }
     }
 
@@ -260,6 +276,13 @@ impl Reloader {
                 return;
             }
         };
+        let (winners, skipped) = first_by_name(winners, self.options.max_files);
+        for (name, version) in &skipped {
+            if !self.skipped.contains_key(name) {
+                warn!(report = %name, file = %version.path.display(), max_files = self.options.max_files, "more report files than --report.max-files; this one is not read");
+            }
+        }
+        self.skipped = skipped;
         let winners_count = winners.len();
         self.versions.retain(|name, _| winners.contains_key(name));
         let changed: Vec<(String, Version)> = winners
@@ -272,10 +295,8 @@ impl Reloader {
             .filter(|(name, _)| self.versions.contains_key(*name))
             .map(|(name, state)| (name.clone(), Arc::clone(state)))
             .collect();
-        for name in current
-            .reports
-            .keys()
-            .filter(|name| !reports.contains_key(*name))
+        for name in (current.reports.keys())
+            .filter(|name| !reports.contains_key(*name) && !self.skipped.contains_key(*name))
         {
             info!(report = %name, "report file removed; its series are gone");
         }
@@ -304,6 +325,7 @@ impl Reloader {
         let current = self.snapshot.load();
         let unchanged = current.scanned
             && current.folder == self.folder
+            && current.files_skipped == self.skipped.len()
             && current.reports.len() == reports.len()
             && current
                 .reports
@@ -319,6 +341,7 @@ impl Reloader {
             reports,
             scanned: true,
             folder: self.folder.clone(),
+            files_skipped: self.skipped.len(),
         });
     }
 }
@@ -340,22 +363,51 @@ pub(crate) fn list_reports(
             continue;
         };
         let path = entry.path();
-        // fs::metadata follows symlinks, as Kubernetes volume files are.
-        let metadata = match fs::metadata(&path) {
-            Ok(metadata) if metadata.is_file() => metadata,
-            Ok(_) => continue,
+        let version = match listed(&path, &folder) {
+            Ok(Some(version)) => version,
+            Ok(None) => continue,
             Err(error) => {
                 debug!(file = %path.display(), %error, "skipping a file that vanished or cannot be inspected");
                 continue;
             }
         };
-        let version = Version::in_folder(path, &metadata, &folder);
         let newer = |old: &Version| (version.modified, &version.path) > (old.modified, &old.path);
         if winners.get(&name).is_none_or(newer) {
             winners.insert(name, version);
         }
     }
     Ok(winners)
+}
+
+/// The version of a listed file, or `None` where it is no file to read (a folder, a FIFO).
+/// A link is followed, as Kubernetes volume files are, only once its real path is known to
+/// lie inside the folder: a link that leads out, or nowhere, is listed with its own
+/// metadata and refused, so that neither the time of `/etc/shadow` nor whether a path
+/// exists is shown for it.
+fn listed(path: &Path, folder: &Arc<Path>) -> io::Result<Option<Version>> {
+    let own = fs::symlink_metadata(path)?;
+    let metadata = match own.file_type().is_symlink() {
+        false => own,
+        true => match fs::canonicalize(path) {
+            Ok(real) if real.starts_with(folder) => fs::metadata(real)?,
+            _ => return Ok(Some(Version::in_folder(path.to_owned(), &own, folder))),
+        },
+    };
+    Ok(metadata
+        .is_file()
+        .then(|| Version::in_folder(path.to_owned(), &metadata, folder)))
+}
+
+/// The first `max` reports by name, and the rest.
+fn first_by_name(
+    mut reports: BTreeMap<String, Version>,
+    max: usize,
+) -> (BTreeMap<String, Version>, BTreeMap<String, Version>) {
+    let rest = match reports.keys().nth(max).cloned() {
+        Some(first_left_out) => reports.split_off(&first_left_out),
+        None => BTreeMap::new(),
+    };
+    (reports, rest)
 }
 
 type Loaded = (Result<ReportData, LoadError>, f64);
@@ -447,13 +499,17 @@ fn open_inside(version: &Version) -> Result<(fs::File, u64), LoadError> {
         }
         if !real.starts_with(folder) {
             return Err(LoadError::OutsideFolder {
-                real,
                 folder: folder.to_path_buf(),
             });
         }
     }
     Ok((file, metadata.len()))
 }
+
+/// What a link that does not lead to a file inside the folder is called: the same whether
+/// it leads out or nowhere, so that the refusal tells nothing of what lies outside.
+const LEADS_OUT: &str =
+    "a link that leads outside the report folder, or to nothing (links are followed only inside it)";
 
 /// What a file that is not a regular one is, for the refusal; `None` for a regular file.
 fn not_a_file(file_type: fs::FileType) -> Option<&'static str> {
@@ -465,6 +521,8 @@ fn not_a_file(file_type: fs::FileType) -> Option<&'static str> {
         _ if file_type.is_char_device() => Some("a character device"),
         _ if file_type.is_block_device() => Some("a block device"),
         _ if file_type.is_socket() => Some("a socket"),
+        // Listed with the link's own metadata, never its target's (see `listed`).
+        _ if file_type.is_symlink() => Some(LEADS_OUT),
         _ => Some("a special file"),
     }
 }

@@ -414,6 +414,8 @@ pub struct Snapshot {
     pub scanned: bool,
     /// What the last scan found at the folder's path.
     pub folder: FolderState,
+    /// Reports beyond `--report.max-files` at the last scan, not read.
+    pub files_skipped: usize,
 }
 
 /// Whether the last scan could list the report folder.

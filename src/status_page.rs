@@ -2,8 +2,16 @@
 //! report's state and headline findings at a glance. Plain HTML and a little CSS, no
 //! scripts; every value from a report or the file system is HTML-escaped.
 
+use std::convert::Infallible;
 use std::fmt::Write;
+use std::ops::Bound::{Excluded, Unbounded};
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::Frame;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -111,14 +119,123 @@ pub fn refresh_seconds(query: Option<&str>) -> Option<u32> {
         .filter(|n| REFRESH_SECONDS.contains(n))
 }
 
-pub fn render(
+/// The page of one snapshot, written a few dozen reports at a time as the client reads
+/// it: a folder of 10,000 reports makes a page of megabytes, which forty clients each held
+/// whole. The summary on top needs the totals, so a first pass adds them up.
+pub struct Page {
+    snapshot: Arc<Snapshot>,
+    now: Timestamp,
+    head: Option<String>,
+    /// The last report written, once rows are.
+    after: Option<String>,
+    total: Findings,
+    users: u64,
+    done: bool,
+}
+
+/// About this much is written at a time.
+const CHUNK: usize = 64 * 1024;
+
+impl Page {
+    pub fn new(
+        snapshot: Arc<Snapshot>,
+        dir: &Path,
+        telemetry_path: &str,
+        now: Timestamp,
+        refresh: Option<u32>,
+    ) -> Page {
+        let mut total = Findings::default();
+        let (mut users, mut down) = (0, 0);
+        for report in snapshot.reports.values() {
+            total = total.add(Findings::of(report, now).unwrap_or_default());
+            down += usize::from(!report.up);
+            users += report.data.as_ref().map_or(0, |d| d.rows);
+        }
+        let head = head(&snapshot, dir, telemetry_path, refresh, down, total);
+        Page {
+            done: snapshot.reports.is_empty(),
+            snapshot,
+            now,
+            head: Some(head),
+            after: None,
+            total,
+            users,
+        }
+    }
+
+    /// The next piece of the page, `None` once it is all written.
+    fn next_chunk(&mut self) -> Option<String> {
+        if let Some(head) = self.head.take() {
+            return Some(head);
+        }
+        if self.done {
+            return None;
+        }
+        let snapshot = Arc::clone(&self.snapshot);
+        let after = self.after.take();
+        let rest = match &after {
+            None => snapshot.reports.range::<str, _>(..),
+            Some(after) => {
+                (snapshot.reports).range::<str, _>((Excluded(after.as_str()), Unbounded))
+            }
+        };
+        let mut rows = String::with_capacity(CHUNK + 4096);
+        for (name, report) in rest {
+            report_rows(
+                &mut rows,
+                name,
+                report,
+                Findings::of(report, self.now),
+                self.now,
+            );
+            if rows.len() >= CHUNK {
+                self.after = Some(name.clone());
+                return Some(rows);
+            }
+        }
+        if snapshot.reports.len() > 1 {
+            let _ = writeln!(
+                rows,
+                "<tr><th colspan=\"4\">All reports</th><td class=\"n\">{}</td>{}\
+                 <td colspan=\"2\"></td></tr>",
+                self.users,
+                self.total.cells()
+            );
+        }
+        rows.push_str("</table></div>\n</body></html>\n");
+        self.done = true;
+        Some(rows)
+    }
+}
+
+impl http_body::Body for Page {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let chunk = self.get_mut().next_chunk();
+        Poll::Ready(chunk.map(|text| Ok(Frame::data(Bytes::from(text)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.head.is_none() && self.done
+    }
+}
+
+/// Everything above the reports' rows: the summary, the folder, and the table's head (or
+/// the whole page's end, when there are no reports).
+fn head(
     snapshot: &Snapshot,
     dir: &Path,
     telemetry_path: &str,
-    now: Timestamp,
     refresh: Option<u32>,
+    down: usize,
+    total: Findings,
 ) -> String {
-    let mut page = String::with_capacity(4096);
+    let mut page = String::with_capacity(8192);
     let metrics = escape(telemetry_path);
     let revision = &build_info::REVISION[..build_info::REVISION.len().min(12)];
     let reload = refresh.map_or(String::new(), |n| {
@@ -140,27 +257,6 @@ pub fn render(
         escape(build_info::TARGET),
     );
 
-    // The rows first, adding up as they go; the summary above them is their total.
-    let mut rows = String::with_capacity(1024);
-    let mut total = Findings::default();
-    let (mut users, mut down) = (0, 0);
-    for (name, report) in &snapshot.reports {
-        let findings = Findings::of(report, now);
-        total = total.add(findings.unwrap_or_default());
-        down += usize::from(!report.up);
-        let data = report.data.as_ref();
-        users += data.map_or(0, |d| d.rows);
-        report_rows(&mut rows, name, report, findings, now);
-    }
-    if snapshot.reports.len() > 1 {
-        let _ = writeln!(
-            rows,
-            "<tr><th colspan=\"4\">All reports</th><td class=\"n\">{users}</td>{}\
-             <td colspan=\"2\"></td></tr>",
-            total.cells()
-        );
-    }
-
     page.push_str("<h2>Summary</h2>\n<div class=\"summary\">\n");
     summary_tiles(&mut page, snapshot.reports.len(), down, total);
     let (folder_class, folder_state) = match (snapshot.scanned, snapshot.folder.is_readable()) {
@@ -168,9 +264,15 @@ pub fn render(
         (true, true) => ("good", snapshot.folder.describe()),
         (true, false) => ("bad", snapshot.folder.describe()),
     };
+    let skipped = match snapshot.files_skipped {
+        0 => String::new(),
+        n => format!(
+            "; <span class=\"bad\">{n} report file(s) not read: more than --report.max-files</span>"
+        ),
+    };
     let _ = writeln!(
         page,
-        "</div>\n<p>Report folder <code>{}</code>: <span class=\"{folder_class}\">{}</span></p>",
+        "</div>\n<p>Report folder <code>{}</code>: <span class=\"{folder_class}\">{}</span>{skipped}</p>",
         escape(&dir.display().to_string()),
         escape(&folder_state),
     );
@@ -197,8 +299,6 @@ pub fn render(
          <th>Active keys never used</th><th>Longest an active key went unused</th>\
          <th>Last good read</th></tr>\n",
     );
-    page.push_str(&rows);
-    page.push_str("</table></div>\n</body></html>\n");
     page
 }
 
@@ -342,6 +442,33 @@ mod tests {
         assert_eq!(refresh_seconds(Some("refresh=soon")), None);
         assert_eq!(refresh_seconds(Some("refresh=30\"><script>")), None);
         assert_eq!(refresh_seconds(None), None);
+    }
+
+    #[test]
+    fn a_large_page_is_written_a_chunk_at_a_time_whole() {
+        let reports = (0..2_000)
+            .map(|i| (format!("report-{i:04}"), Arc::new(ReportState::default())))
+            .collect();
+        let snapshot = Snapshot {
+            reports,
+            scanned: true,
+            ..Snapshot::default()
+        };
+        let now = Timestamp::UNIX_EPOCH;
+        let mut page = Page::new(Arc::new(snapshot), Path::new("/r"), "/metrics", now, None);
+        let chunks: Vec<String> = std::iter::from_fn(|| page.next_chunk()).collect();
+        assert!(chunks.len() > 3, "{} chunks", chunks.len());
+        assert!(chunks.iter().all(|chunk| chunk.len() < CHUNK + 4096));
+        let whole = chunks.concat();
+        assert!(
+            whole.contains("<b>0 of 2000</b>reports up"),
+            "the summary counts all"
+        );
+        for i in 0..2_000 {
+            assert_eq!(whole.matches(&format!("<td>report-{i:04}</td>")).count(), 1);
+        }
+        assert!(whole.ends_with("</table></div>\n</body></html>\n"));
+        assert_eq!(whole.matches("All reports").count(), 1);
     }
 
     #[test]

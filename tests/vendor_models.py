@@ -9,8 +9,10 @@ The models, all from tests/requirements.txt:
 - AWS: botocore's IAM and STS service models (`ReportStateType`, `ReportFormatType` and every
   other `enum`), parsed with botocore's own query-protocol parser, and its Organizations model
   (`AccountStatus`, `AccountState`, the id patterns), parsed with its JSON parser;
-- Alibaba Cloud: the `alibabacloud-ims20190815` and `alibabacloud-sts20150401` model classes
-  (`from_map`); a field's words are the "Valid values" list in its comment;
+- Alibaba Cloud: the `alibabacloud-ims20190815`, `alibabacloud-sts20150401` and
+  `alibabacloud-resourcemanager20200331` model classes (`from_map`); a field's words are the
+  "Valid values" list in its comment, or, where a model leaves them out, the list of the
+  model that documents the same object (ALIBABA_WORDS_FROM);
 - Tencent Cloud: the `tencentcloud-sdk-python-cam`, `-sts` and `-organization` model classes
   (`_deserialize`); a field's type is its `:type:` line, its words the ones its description
   enumerates, as `激活（Active）或未激活（Inactive）`, `允许：Allow，不允许：Denied` or
@@ -33,6 +35,7 @@ import botocore.model
 import botocore.parsers
 
 import alibabacloud_ims20190815.models as ims_models
+import alibabacloud_resourcemanager20200331.models as rm_models
 import alibabacloud_sts20150401.models as ali_sts_models
 import tencentcloud.cam.v20190116.errorcodes as cam_errorcodes
 import tencentcloud.cam.v20190116.models as cam_models
@@ -65,6 +68,14 @@ TENCENT_COMMON_ERRORS = {
 }
 # Alibaba's error body (the "公共返回参数" of an RPC error): these names and no others.
 ALIBABA_ERROR_FIELDS = {"RequestId", "Code", "Message", "HostId", "Recommend"}
+# Models whose comments leave out the words of fields other models document for the same
+# object: ListAccounts's member is GetAccount's (seven Status words, Type, JoinMethod) and
+# UpdateAccount's (which adds Status Removed and SwitchSuccess).
+ALIBABA_WORDS_FROM = {
+    "ListAccountsResponseBodyAccountsAccount": [
+        "GetAccountResponseBodyAccount", "UpdateAccountResponseBodyAccount",
+    ],
+}
 
 
 class Checker:
@@ -98,8 +109,10 @@ def alibaba_fields(cls):
     """JSON name -> (attribute, annotation, documented words or None) of a darabonba model."""
     from_map = inspect.getsource(cls.from_map)
     names = dict(re.findall(r"if m\.get\('(\w+)'\) is not None:\s*\n\s*(?:temp_model = [^\n]*\n\s*)?self\.(\w+)", from_map))
-    # Lists of models are filled in a loop: `self.x = []` then `self.x.append(...)`.
+    # Lists of models are filled in a loop: `self.x = []` then `self.x.append(...)`, the list
+    # made after the test in older models and before it in newer ones.
     names.update(re.findall(r"if m\.get\('(\w+)'\):\s*\n\s*self\.(\w+) = \[\]", from_map))
+    names.update((k, v) for v, k in re.findall(r"self\.(\w+) = \[\]\s*\n\s*if m\.get\('(\w+)'\) is not None:", from_map))
     init = inspect.getsource(cls.__init__)
     params = inspect.signature(cls.__init__).parameters
     fields = {}
@@ -114,6 +127,13 @@ def alibaba_fields(cls):
                 if m:
                     words.add(m.group(1))
         fields[json_name] = (attr, annotation, words)
+    for other in ALIBABA_WORDS_FROM.get(cls.__name__, []):
+        documented = alibaba_fields(getattr(sys.modules[cls.__module__].main_models, other))
+        for json_name, (attr, annotation, words) in list(fields.items()):
+            theirs = documented.get(json_name, (None, None, None))[2]
+            if words is None and theirs is None:
+                continue
+            fields[json_name] = (attr, annotation, (words or set()) | (theirs or set()))
     return fields
 
 
@@ -397,6 +417,7 @@ CHECKERS = {
     "aws-sts": check_aws("sts", "2011-06-15"),
     "alibaba-ims": check_alibaba(ims_models),
     "alibaba-sts": check_alibaba(ali_sts_models),
+    "alibaba-resourcemanager": check_alibaba(rm_models),
     "tencent-cam": check_tencent(cam_models, cam_errorcodes),
     "tencent-sts": check_tencent(tc_sts_models, tc_sts_errorcodes),
     "tencent-organization": check_tencent(organization_models, organization_errorcodes),

@@ -21,6 +21,7 @@ pub use checks::{Check, Finding, Severity, Threshold, CHECKS};
 pub use config::{CheckConfig, FailOn, OutputFormat};
 use walk::{Outcome, Render, Walk};
 
+use crate::markup::printable;
 use crate::report::Provider;
 
 /// Exit statuses, as documented in docs/check.md (2 is also clap's for a bad flag).
@@ -210,7 +211,7 @@ fn report_to_stderr(outcome: &Outcome) {
     let mut stderr = io::stderr().lock();
     // Names from a hostile folder: escaped, so no terminal escape reaches the terminal.
     let path = outcome.path.to_string_lossy();
-    let (report, file) = (table::printable(&outcome.report), table::printable(&path));
+    let (report, file) = (printable(&outcome.report), printable(&path));
     if let Some(error) = &outcome.error {
         let _ = writeln!(stderr, "error: report {report} ({file}) refused: {error}");
     }

@@ -10,6 +10,7 @@ use super::checks::Finding;
 use super::walk::Outcome;
 use super::{Run, Severity, AHEAD};
 use crate::cores::on_every_core_in_order;
+use crate::markup::printable;
 
 const HEADER: [&str; 6] = ["REPORT", "USER", "KEY", "CHECK", "SEVERITY", "DETAIL"];
 
@@ -93,20 +94,4 @@ fn write_line(
         write!(out, "{cell}{:pad$}", "", pad = width - cell.width() + 2)?;
     }
     writeln!(out, "{detail}")
-}
-
-/// Usernames and report names may hold line breaks and other control characters (a
-/// report's cells are free text): shown escaped, so each finding stays one line.
-pub(super) fn printable(text: &str) -> Cow<'_, str> {
-    match text.chars().any(char::is_control) {
-        false => Cow::Borrowed(text),
-        true => Cow::Owned(
-            text.chars()
-                .map(|c| match c.is_control() {
-                    true => c.escape_default().to_string(),
-                    false => c.to_string(),
-                })
-                .collect(),
-        ),
-    }
 }

@@ -1,5 +1,7 @@
 //! Alibaba Cloud RAM: the account's credential report from the IMS API (2019-08-15),
-//! `GenerateCredentialReport` until complete, then every page of `GetCredentialReport`.
+//! `GenerateCredentialReport` until complete, then every page of `GetCredentialReport`. With
+//! `--organization`, every member of the Resource Directory (ResourceManager `ListAccounts`,
+//! 2020-03-31), each through STS `AssumeRole` of `--alibaba.role-name` in the member.
 //!
 //! Requests are signed with ACS3-HMAC-SHA256 ([`super::sign::acs3`]). Credentials: an AccessKey
 //! from `ALIBABA_CLOUD_ACCESS_KEY_ID` / `_SECRET` (and `ALIBABA_CLOUD_SECURITY_TOKEN` for STS
@@ -16,10 +18,10 @@ use super::api::{
     failed_call, json_error, nonce, Answer, ApiClient, Endpoint, Env, MAX_ANSWER_BYTES,
     MAX_REPORT_BYTES,
 };
-use super::call::{self, ApiError, Reply, Retries};
+use super::call::{self, ApiError, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::{acs3, scrub, Secret};
-use super::{ApiCalls, FailureReason, FetchError, FetchedReport};
+use super::{organization, Account, ApiCalls, FailureReason, FetchError, FetchedReport};
 
 const IMS_VERSION: &str = "2019-08-15";
 const STS_VERSION: &str = "2015-04-01";
@@ -35,6 +37,23 @@ const MAX_REGENERATIONS: u32 = 3;
 const MAX_PAGES: usize = 1_000;
 /// Room in a page's answer for what surrounds its `Content` (NextToken, RequestId...).
 const PAGE_ENVELOPE: usize = 64 << 10;
+/// Resource Directory's API (ResourceManager), for `ListAccounts`.
+const RM_VERSION: &str = "2020-03-31";
+/// Members a `ListAccounts` page holds: the most its `PageSize` takes.
+const PAGE_SIZE: usize = 100;
+/// Pages of one listing at most: a million members, far past any directory's quota.
+const MAX_MEMBER_PAGES: usize = 10_000;
+/// The calls the management account makes for the whole organization, `ListAccounts` and
+/// `AssumeRole`, at most this often per action: ResourceManager's published quotas for its
+/// list calls start at 10 a second, STS allows the account 100 `AssumeRole` a second shared
+/// with its other callers, and a member's report takes far longer than a tenth of a second.
+const ORGANIZATION_CALLS_PER_SECOND: u32 = 10;
+/// A member's temporary keys, assumed anew for each attempt, last this long: an attempt is
+/// bounded by --fetch.timeout (10 minutes by default), and an hour is what every role allows
+/// (a RAM role's `MaxSessionDuration` is at least 3600).
+const MEMBER_SESSION_SECONDS: &str = "3600";
+/// The role session's name in ActionTrail; roles' trust policies can require it.
+const SESSION_NAME: &str = "credential-report-exporter";
 
 /// ACK RRSA: whom the projected service-account token is exchanged as.
 struct Rrsa {
@@ -63,6 +82,34 @@ pub struct Flags {
         default_value = "https://ims.aliyuncs.com"
     )]
     pub endpoint: String,
+
+    /// Alibaba Cloud, with --organization: the RAM role assumed in every member account (Resource Directory creates this one in the members it creates).
+    #[arg(
+        id = "alibaba.role-name",
+        long = "alibaba.role-name",
+        env = "CREDENTIAL_REPORT_FETCH_ALIBABA_ROLE_NAME",
+        value_name = "NAME",
+        default_value = "ResourceDirectoryAccountAccessRole"
+    )]
+    pub role_name: String,
+
+    /// Alibaba Cloud, with --organization: the ResourceManager endpoint the Resource Directory's members are listed from.
+    #[arg(
+        id = "alibaba.resourcemanager-endpoint",
+        long = "alibaba.resourcemanager-endpoint",
+        env = "CREDENTIAL_REPORT_FETCH_ALIBABA_RESOURCEMANAGER_ENDPOINT",
+        value_name = "URL",
+        default_value = "https://resourcemanager.aliyuncs.com"
+    )]
+    pub resourcemanager_endpoint: String,
+}
+
+/// What `--organization` asks of the Alibaba fetcher.
+struct Organization {
+    resourcemanager: Endpoint,
+    role_name: String,
+    /// The tag keys kept from the listing (`--organization.tag-labels`); none: no tags asked.
+    tag_keys: Vec<String>,
 }
 
 pub struct AlibabaRam {
@@ -74,26 +121,68 @@ pub struct AlibabaRam {
     poll: Duration,
     /// The account id, once known: it never changes, so one answer serves every later fetch.
     account: std::sync::OnceLock<String>,
+    /// With --organization: where the members are listed, and the role assumed in each.
+    organization: Option<Organization>,
+    /// Paces `ListAccounts` and `AssumeRole`, which every member's fetch shares.
+    pacer: Pacer,
 }
 
 impl super::Source for AlibabaRam {
+    fn accounts<'a>(
+        &'a self,
+        calls: &'a ApiCalls,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<Account>, FetchError>> {
+        Box::pin(async move {
+            match &self.organization {
+                Some(organization) => self.members(organization, calls).await,
+                None => Ok(vec![Account::own()]),
+            }
+        })
+    }
+
     fn fetch<'a>(
         &'a self,
-        _account: &'a super::Account,
+        account: &'a Account,
         calls: &'a ApiCalls,
     ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
-        Box::pin(self.fetch(calls))
+        Box::pin(self.fetch(account, calls))
     }
 }
 
+/// Where a call goes, and whether it waits for the organization calls' pace.
+#[derive(Clone, Copy)]
+struct Api<'a> {
+    endpoint: &'a Endpoint,
+    version: &'static str,
+    pacer: Option<&'a Pacer>,
+    /// The most bytes an answer may have.
+    max: usize,
+}
+
 impl AlibabaRam {
-    /// `endpoint` is `--alibaba.endpoint`; `poll` the wait between "is the report ready?" calls.
-    pub fn new(endpoint: &str, poll: Duration, env: Env<'_>) -> anyhow::Result<AlibabaRam> {
-        let ims = Endpoint::parse("--alibaba.endpoint", endpoint)?;
+    /// `poll` is the wait between "is the report ready?" calls.
+    pub fn new(
+        flags: &Flags,
+        members: &organization::Flags,
+        poll: Duration,
+        env: Env<'_>,
+    ) -> anyhow::Result<AlibabaRam> {
+        let ims = Endpoint::parse("--alibaba.endpoint", &flags.endpoint)?;
         let sts = Endpoint::parse(
             "ALIBABA_CLOUD_STS_ENDPOINT",
             &env("ALIBABA_CLOUD_STS_ENDPOINT").unwrap_or_else(|| DEFAULT_STS.to_owned()),
         )?;
+        let organization = match members.enabled {
+            false => None,
+            true => Some(Organization {
+                resourcemanager: Endpoint::parse(
+                    "--alibaba.resourcemanager-endpoint",
+                    &flags.resourcemanager_endpoint,
+                )?,
+                role_name: role_name(&flags.role_name)?,
+                tag_keys: members.tag_labels.clone(),
+            }),
+        };
         let (credentials, rrsa) = credentials_from(env)?;
         Ok(AlibabaRam {
             client: ApiClient::new()?,
@@ -103,12 +192,22 @@ impl AlibabaRam {
             rrsa,
             poll,
             account: std::sync::OnceLock::new(),
+            organization,
+            pacer: Pacer::new(ORGANIZATION_CALLS_PER_SECOND),
         })
     }
 
-    /// One attempt at the report of the credentials' own account.
-    pub async fn fetch(&self, calls: &ApiCalls) -> Result<FetchedReport, FetchError> {
-        let keys = self.keys(calls).await?;
+    /// One attempt at the report of `account`: the credentials' own, or a member's through
+    /// its role.
+    pub async fn fetch(
+        &self,
+        account: &Account,
+        calls: &ApiCalls,
+    ) -> Result<FetchedReport, FetchError> {
+        let keys = match &account.role {
+            None => self.keys(calls).await?,
+            Some(arn) => self.assume_role(arn, calls).await?,
+        };
         let mut regenerations = 0;
         let (content, generated) = loop {
             self.generate(&keys, calls).await?;
@@ -124,13 +223,16 @@ impl AlibabaRam {
                 }
             }
         };
-        // The report does not name its account; one cheap call does. Only the default file name
-        // depends on it, so a failure here is not a failed fetch.
-        let account_id = match self.account.get() {
-            Some(id) => Ok(id.clone()),
-            None => self.account_id(&keys, calls).await,
+        // A member is named by the listing. The own account's report does not name it; one
+        // cheap call does. Only the default file name depends on it, so a failure here is not
+        // a failed fetch.
+        let account_id = match (&account.role, self.account.get()) {
+            (Some(_), _) => Ok(account.id.clone()),
+            (None, Some(id)) => Ok(id.clone()),
+            (None, None) => self.account_id(&keys, calls).await,
         };
         let account_id = match account_id {
+            Ok(id) if account.role.is_some() => Some(id),
             Ok(id) => Some(self.account.get_or_init(|| id).clone()),
             Err(e) => {
                 tracing::warn!(error = %e, "GetCallerIdentity failed: the report has no account id for its default name");
@@ -282,6 +384,92 @@ impl AlibabaRam {
         ))
     }
 
+    /// Resource Directory `ListAccounts`, every page; the tags asked come from the same
+    /// answers (`IncludeTags`). A page that is not the model's answer, a member id that is not
+    /// an account id or a `Status` outside the model's words fails the whole listing.
+    async fn members(
+        &self,
+        organization: &Organization,
+        calls: &ApiCalls,
+    ) -> Result<Vec<Account>, FetchError> {
+        const ACTION: &str = "ListAccounts";
+        let keys = self.keys(calls).await?;
+        let api = Api {
+            endpoint: &organization.resourcemanager,
+            version: RM_VERSION,
+            pacer: Some(&self.pacer),
+            max: MAX_ANSWER_BYTES,
+        };
+        let mut accounts = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for page in 1..=MAX_MEMBER_PAGES {
+            let mut query = vec![
+                ("PageNumber".to_owned(), page.to_string()),
+                ("PageSize".to_owned(), PAGE_SIZE.to_string()),
+            ];
+            if !organization.tag_keys.is_empty() {
+                query.push(("IncludeTags".to_owned(), "true".to_owned()));
+            }
+            let answer: MemberPage = self
+                .call_with(api, &keys, calls, ACTION, &query, MemberPage::check)
+                .await?
+                .map_err(|code| FetchError::invalid(ACTION, format!("unexpected error {code}")))?;
+            let listed = answer.accounts.account.len();
+            for member in answer.accounts.account {
+                // A member that joined while the pages were read shifts the next page by one.
+                if seen.insert(member.id.clone()) {
+                    accounts.push(member.account(organization));
+                }
+            }
+            // TotalCount says when the listing is whole, whatever size the pages came in.
+            let whole = match answer.total {
+                Some(total) => seen.len() >= total,
+                None => listed < PAGE_SIZE,
+            };
+            if listed == 0 || whole {
+                return Ok(accounts);
+            }
+        }
+        Err(FetchError::invalid(
+            ACTION,
+            format!("more than {MAX_MEMBER_PAGES} pages of members: the pages do not end"),
+        ))
+    }
+
+    /// STS `AssumeRole` of a member's role with the fetcher's own credentials: the member's
+    /// temporary keys, held in memory for one attempt only.
+    async fn assume_role(&self, arn: &str, calls: &ApiCalls) -> Result<Keys, FetchError> {
+        const ACTION: &str = "AssumeRole";
+        #[derive(Deserialize)]
+        struct Assumed {
+            #[serde(rename = "Credentials")]
+            credentials: StsCredentials,
+        }
+        let keys = self.keys(calls).await?;
+        let api = Api {
+            endpoint: &self.sts,
+            version: STS_VERSION,
+            pacer: Some(&self.pacer),
+            max: MAX_ANSWER_BYTES,
+        };
+        let query = [
+            ("RoleArn", arn),
+            ("RoleSessionName", SESSION_NAME),
+            ("DurationSeconds", MEMBER_SESSION_SECONDS),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let check = |a: &Assumed| a.credentials.check(ACTION).map(drop);
+        let answer = self
+            .call_with(api, &keys, calls, ACTION, &query, check)
+            .await
+            .and_then(|reply| {
+                reply
+                    .map_err(|code| FetchError::invalid(ACTION, format!("unexpected error {code}")))
+            })
+            .map_err(|e| FetchError::new(e.reason, format!("{} (assuming {arn})", e.message)))?;
+        Ok(answer.credentials.keys())
+    }
+
     async fn account_id(&self, keys: &Keys, calls: &ApiCalls) -> Result<String, FetchError> {
         #[derive(Deserialize)]
         struct Identity {
@@ -328,20 +516,47 @@ impl AlibabaRam {
     async fn call<T: for<'de> Deserialize<'de>>(
         &self,
         endpoint: &Endpoint,
-        version: &str,
+        version: &'static str,
         keys: &Keys,
         calls: &ApiCalls,
         action: &'static str,
         query: &[(String, String)],
         max: usize,
     ) -> Result<Result<T, String>, FetchError> {
+        let api = Api {
+            endpoint,
+            version,
+            pacer: None,
+            max,
+        };
+        self.call_with(api, keys, calls, action, query, |_| Ok(()))
+            .await
+    }
+
+    /// [`Self::call`] to `api`, whose answer must also pass `check`: one that does not is
+    /// counted as the `invalid_response` it is.
+    async fn call_with<T: for<'de> Deserialize<'de>>(
+        &self,
+        api: Api<'_>,
+        keys: &Keys,
+        calls: &ApiCalls,
+        action: &'static str,
+        query: &[(String, String)],
+        check: impl Fn(&T) -> Result<(), FetchError>,
+    ) -> Result<Result<T, String>, FetchError> {
+        let Api {
+            endpoint,
+            version,
+            pacer,
+            max,
+        } = api;
         let path = if query.is_empty() {
             "/".to_owned()
         } else {
             format!("/?{}", acs3::canonical_query(query))
         };
         let known = keys.known();
-        let reply = call::call(calls, None, NO_RETRIES, action, || async {
+        let reply = call::call(calls, pacer, NO_RETRIES, action, || async {
             let date = jiff::Timestamp::now()
                 .strftime("%Y-%m-%dT%H:%M:%SZ")
                 .to_string();
@@ -366,7 +581,11 @@ impl AlibabaRam {
                 .post(endpoint, &path, &headers, None, Vec::new(), max)
                 .await
                 .map_err(failed_call(action, &known))?;
-            read_answer(action, answer, &known)
+            let reply = read_answer(action, answer, &known)?;
+            if let Reply::Done(answer) = &reply {
+                check(answer)?;
+            }
+            Ok(reply)
         })
         .await?;
         match reply {
@@ -405,17 +624,6 @@ impl AlibabaRam {
             #[serde(rename = "Credentials")]
             credentials: StsCredentials,
         }
-        #[derive(Deserialize)]
-        struct StsCredentials {
-            #[serde(rename = "AccessKeyId")]
-            id: String,
-            #[serde(rename = "AccessKeySecret")]
-            secret: String,
-            #[serde(rename = "SecurityToken")]
-            token: String,
-            #[serde(rename = "Expiration")]
-            expiration: String,
-        }
         let form = [
             ("RoleArn", rrsa.role_arn.as_str()),
             ("OIDCProviderArn", rrsa.provider_arn.as_str()),
@@ -450,10 +658,8 @@ impl AlibabaRam {
                 .await
                 .map_err(failed_call(ACTION, &known))?;
             let reply = read_answer::<Answer>(ACTION, answer, &known)?;
-            // The expiry is part of a usable answer: checked here, so a bad one is recorded.
             if let Reply::Done(a) = &reply {
-                time_of("Credentials.Expiration", &a.credentials.expiration)
-                    .map_err(|e| FetchError::invalid(ACTION, e))?;
+                a.credentials.check(ACTION)?;
             }
             Ok(reply)
         })
@@ -470,17 +676,176 @@ impl AlibabaRam {
                 ))
             }
         };
-        let expires = time_of("Credentials.Expiration", &a.credentials.expiration)
-            .map_err(|e| FetchError::invalid(ACTION, e))?;
-        Ok((
-            Keys {
-                id: a.credentials.id,
-                secret: Secret::new(a.credentials.secret),
-                token: Some(Secret::new(a.credentials.token)),
-            },
-            expires,
-        ))
+        let expires = a.credentials.check(ACTION)?;
+        Ok((a.credentials.keys(), expires))
     }
+}
+
+/// Temporary credentials as STS answers them (`AssumeRole`, `AssumeRoleWithOIDC`).
+#[derive(Deserialize)]
+struct StsCredentials {
+    #[serde(rename = "AccessKeyId")]
+    id: String,
+    #[serde(rename = "AccessKeySecret")]
+    secret: String,
+    #[serde(rename = "SecurityToken")]
+    token: String,
+    #[serde(rename = "Expiration")]
+    expiration: String,
+}
+
+impl StsCredentials {
+    /// Their expiry, which is part of a usable answer: checked where the call is recorded,
+    /// so a bad one counts as the invalid answer it is.
+    fn check(&self, action: &str) -> Result<jiff::Timestamp, FetchError> {
+        if [&self.id, &self.secret, &self.token]
+            .iter()
+            .any(|v| v.is_empty())
+        {
+            return Err(FetchError::invalid(
+                action,
+                "Credentials has an empty key, secret or token",
+            ));
+        }
+        time_of("Credentials.Expiration", &self.expiration)
+            .map_err(|e| FetchError::invalid(action, e))
+    }
+
+    fn keys(self) -> Keys {
+        Keys {
+            id: self.id,
+            secret: Secret::new(self.secret),
+            token: Some(Secret::new(self.token)),
+        }
+    }
+}
+
+/// One page of `ListAccounts`, in the ResourceManager model's names (`Accounts.Account[]`).
+#[derive(Deserialize)]
+struct MemberPage {
+    #[serde(rename = "Accounts")]
+    accounts: Members,
+    #[serde(rename = "TotalCount", default)]
+    total: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct Members {
+    #[serde(rename = "Account", default)]
+    account: Vec<Member>,
+}
+
+#[derive(Deserialize)]
+struct Member {
+    #[serde(rename = "AccountId")]
+    id: String,
+    #[serde(rename = "DisplayName", default)]
+    name: String,
+    #[serde(rename = "Status")]
+    status: String,
+    #[serde(rename = "Tags", default)]
+    tags: Option<MemberTags>,
+}
+
+#[derive(Deserialize)]
+struct MemberTags {
+    #[serde(rename = "Tag", default)]
+    tag: Vec<MemberTag>,
+}
+
+#[derive(Deserialize)]
+struct MemberTag {
+    #[serde(rename = "Key")]
+    key: String,
+    #[serde(rename = "Value", default)]
+    value: String,
+}
+
+impl MemberPage {
+    /// Every member's id is an account id (it names a file and a role) and its `Status` one
+    /// of the model's words; the error names the member and what is wrong, quoting at most
+    /// 64 characters of the cloud's text.
+    fn check(&self) -> Result<(), FetchError> {
+        let shown = |text: &str| scrub(&crate::report::prefix(text, 64), &[], &[]);
+        for member in &self.accounts.account {
+            let id = &member.id;
+            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(FetchError::invalid(
+                    "ListAccounts",
+                    format!(
+                        "the member named {:?} has AccountId {:?}, which is not an account id (digits only)",
+                        shown(&member.name),
+                        shown(id)
+                    ),
+                ));
+            }
+            if member_active(&member.status).is_none() {
+                return Err(FetchError::invalid(
+                    "ListAccounts",
+                    format!(
+                        "member {id} has Status {:?}, none of {}",
+                        shown(&member.status),
+                        MEMBER_STATUSES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Member {
+    /// The listed member as the loop fetches it, with only the tags asked.
+    fn account(self, organization: &Organization) -> Account {
+        let tags = self.tags.map(|t| t.tag).unwrap_or_default().into_iter();
+        let asked = tags.filter(|t| organization.tag_keys.contains(&t.key));
+        Account {
+            active: member_active(&self.status).unwrap_or(false),
+            role: Some(format!(
+                "acs:ram::{}:role/{}",
+                self.id, organization.role_name
+            )),
+            tags: asked.map(|t| (t.key, t.value)).collect(),
+            name: self.name,
+            id: self.id,
+        }
+    }
+}
+
+/// A member's `Status`, in the ResourceManager model's words (the comments of its `Account`
+/// models: GetAccount's seven, UpdateAccount's `Removed` and `SwitchSuccess`). Every state but
+/// `Removed` is an account in the directory, its access role in place: the `Promote*` ones
+/// are a resource account being (or not) upgraded to a cloud account, and still a member.
+const MEMBER_STATUSES: [&str; 9] = [
+    "CreateSuccess",
+    "InviteSuccess",
+    "PromoteSuccess",
+    "SwitchSuccess",
+    "PromoteVerifying",
+    "PromoteFailed",
+    "PromoteExpired",
+    "PromoteCancelled",
+    "Removed",
+];
+
+/// Whether a member in `status` is fetched; `None`: a word the model does not have.
+fn member_active(status: &str) -> Option<bool> {
+    match status {
+        "Removed" => Some(false),
+        word if MEMBER_STATUSES.contains(&word) => Some(true),
+        _ => None,
+    }
+}
+
+/// `--alibaba.role-name`, which becomes part of every member's role ARN: RAM's role names are
+/// 1 to 64 letters, digits, periods and hyphens.
+fn role_name(name: &str) -> anyhow::Result<String> {
+    let name = name.trim();
+    let valid = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(valid) {
+        anyhow::bail!("--alibaba.role-name={name:?} is not a RAM role name: 1 to 64 letters, digits, periods (.) and hyphens (-)");
+    }
+    Ok(name.to_owned())
 }
 
 /// What one answer says: `T` from a 2xx answer's JSON; [`Reply::NotReady`] for "the report is
@@ -820,6 +1185,79 @@ mod tests {
             "{}",
             json_error(&e)
         );
+    }
+
+    #[test]
+    fn member_states_are_the_models_words_and_only_removed_is_skipped() {
+        assert_eq!(member_active("CreateSuccess"), Some(true));
+        assert_eq!(member_active("PromoteVerifying"), Some(true));
+        assert_eq!(member_active("Removed"), Some(false));
+        // AWS's word is not Alibaba's.
+        assert_eq!(member_active("ACTIVE"), None);
+    }
+
+    #[test]
+    fn a_listed_member_must_have_an_account_id_and_a_known_status() {
+        let page = |id: &str, status: &str| -> MemberPage {
+            serde_json::from_value(
+                serde_json::json!({"TotalCount": 1, "Accounts": {"Account": [
+                {"AccountId": id, "DisplayName": "payments", "Status": status}]}}),
+            )
+            .unwrap()
+        };
+        assert!(page("1234567890123456", "CreateSuccess").check().is_ok());
+        for bad in ["", "12a4", "../x", &"1".repeat(33)] {
+            let error = page(bad, "CreateSuccess").check().unwrap_err();
+            assert_eq!(error.reason, FailureReason::InvalidResponse);
+            assert!(error.message.contains("\"payments\""), "{}", error.message);
+        }
+        let error = page("1234567890123456", &"X".repeat(500))
+            .check()
+            .unwrap_err();
+        assert!(
+            error.message.contains("1234567890123456 has Status"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.len() < 300,
+            "quotes at most 64: {}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn members_keep_only_the_tags_asked_and_get_the_role_arn() {
+        let member: Member = serde_json::from_value(serde_json::json!({
+            "AccountId": "1234567890123456", "DisplayName": "payments", "Status": "Removed",
+            "Tags": {"Tag": [{"Key": "team", "Value": "pay"}, {"Key": "other", "Value": "x"}]}}))
+        .unwrap();
+        let organization = Organization {
+            resourcemanager: Endpoint::parse("--x", "https://resourcemanager.aliyuncs.com")
+                .unwrap(),
+            role_name: "Auditor".to_owned(),
+            tag_keys: vec!["team".to_owned()],
+        };
+        let account = member.account(&organization);
+        assert_eq!(account.tags, [("team".to_owned(), "pay".to_owned())]);
+        assert_eq!(
+            account.role.as_deref(),
+            Some("acs:ram::1234567890123456:role/Auditor")
+        );
+        assert!(!account.active);
+    }
+
+    #[test]
+    fn role_names_are_rams() {
+        assert_eq!(
+            role_name(" ResourceDirectoryAccountAccessRole ").unwrap(),
+            "ResourceDirectoryAccountAccessRole"
+        );
+        assert!(role_name("audit.v2-ro").is_ok());
+        for bad in ["", "a/b", "a:b", "a b", &"r".repeat(65)] {
+            let error = role_name(bad).unwrap_err().to_string();
+            assert!(error.contains("--alibaba.role-name"), "{error}");
+        }
     }
 
     #[test]

@@ -232,12 +232,6 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
     let flags = &config.providers;
     let poll = poll_interval(config);
     let organization = &config.organization;
-    if organization.enabled && config.provider == Provider::AlibabaRam {
-        anyhow::bail!(
-            "--organization lists AWS Organizations and Tencent Cloud Organization only so far; for {} run one fetcher per account",
-            config.provider.name()
-        );
-    }
     Ok(match config.provider {
         Provider::AwsIam => {
             let members = organization.enabled.then(|| aws::Organization {
@@ -247,7 +241,8 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
             Box::new(aws::AwsIam::new(&flags.aws, members, poll).await?)
         }
         Provider::AlibabaRam => Box::new(alibaba_ram::AlibabaRam::new(
-            &flags.alibaba.endpoint,
+            &flags.alibaba,
+            organization,
             poll,
             &env,
         )?),

@@ -31,14 +31,22 @@ pub async fn concurrency(
         return next.run(request).await;
     }
     match permits.try_acquire_owned() {
-        // Held until the body is sent, not only until the handler returns: a metrics body
-        // is encoded while it streams.
-        Ok(permit) => next.run(request).await.map(|body| {
-            Body::new(Holding {
-                body,
-                _permit: permit,
+        Ok(permit) => {
+            let response = next.run(request).await;
+            // A body made already and shared costs a socket to send, not work: the slot
+            // is free for the next request however slowly this one is read.
+            if response.extensions().get::<Shared>().is_some() {
+                return response;
+            }
+            // Otherwise held until the body is sent, not only until the handler returns:
+            // a body encoded while it streams is work for as long as it is read.
+            response.map(|body| {
+                Body::new(Holding {
+                    body,
+                    _permit: permit,
+                })
             })
-        }),
+        }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "1")],
@@ -47,6 +55,11 @@ pub async fn concurrency(
             .into_response(),
     }
 }
+
+/// A response extension: its body is made already and shared between requests, so sending
+/// it holds no `--web.max-requests` slot.
+#[derive(Debug, Clone, Copy)]
+pub struct Shared;
 
 /// A body that holds a permit until it is sent or dropped.
 struct Holding {

@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use config::WebConfig;
+pub use limits::Shared;
 pub use serve::{serve, ServeOptions, WRITE_TIMEOUT};
 
 /// Reads `--web.config.file` and everything it names: the configuration, and the TLS

@@ -1,8 +1,12 @@
 //! A fake Alibaba Cloud IMS and STS on 127.0.0.1: it checks every request's ACS3 signature,
 //! answers GetCallerIdentity, GenerateCredentialReport (STARTED, INPROGRESS, then COMPLETED)
 //! and GetCredentialReport in pages of three lines, exchanges an RRSA token when given one,
-//! and plays scripted answers before its own.
+//! and plays scripted answers before its own. As a Resource Directory's management account
+//! it also lists its members (ResourceManager ListAccounts, in pages of the PageSize asked)
+//! and hands out each member's own temporary keys (STS AssumeRole of [`ROLE_NAME`]), with
+//! which IMS serves that member's own report.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -18,8 +22,23 @@ pub const GENERATED: &str = "2026-11-24T03:04:05Z";
 pub const ROLE_ARN: &str = "acs:ram::1234567890123456:role/fetcher";
 pub const OIDC_PROVIDER_ARN: &str = "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1";
 
+/// The role Resource Directory creates in its members, the fetcher's default.
+pub const ROLE_NAME: &str = "ResourceDirectoryAccountAccessRole";
+/// Members a ListAccounts page holds at most, whatever its PageSize asks (10 is the service's
+/// default size).
+pub const PAGE_AT_MOST: usize = 10;
+
 /// An Alibaba report (the IMS columns), long enough to take three pages of three lines.
 pub fn report() -> String {
+    report_of(ACCOUNT)
+}
+
+/// The report of `account`: its users are named after it, so each member's differs.
+pub fn report_of(account: &str) -> String {
+    let domain = match account {
+        ACCOUNT => "acme".to_owned(),
+        member => format!("m{member}"),
+    };
     let mut r = String::from(
         "user,user_creation_time,user_last_logon,password_exist,password_active,password_last_changed,password_next_rotation,mfa_active,\
 access_key_1_exist,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used,access_key_2_exist,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used,\
@@ -33,7 +52,7 @@ additional_access_key_3_exist,additional_access_key_3_active,additional_access_k
         .enumerate()
     {
         r.push_str(&format!(
-            "user{i}@acme.onaliyun.com,2020-01-0{}T00:00:00Z,-,TRUE,TRUE,2026-01-01T00:00:00Z,-,{mfa},TRUE,TRUE,2026-02-01T00:00:00Z,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-\n",
+            "user{i}@{domain}.onaliyun.com,2020-01-0{}T00:00:00Z,-,TRUE,TRUE,2026-01-01T00:00:00Z,-,{mfa},TRUE,TRUE,2026-02-01T00:00:00Z,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-\n",
             i + 1
         ));
     }
@@ -62,6 +81,17 @@ pub struct FakeAlibaba {
     pub state: Arc<Ims>,
 }
 
+/// A member of the fake's Resource Directory.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub name: String,
+    /// Its `Status`, one of the ResourceManager model's words.
+    pub status: &'static str,
+    pub tags: Vec<(String, String)>,
+    /// Whether [`ROLE_NAME`] is there for the management account to assume.
+    pub role: bool,
+}
+
 pub struct Ims {
     verifier: Acs3Verifier,
     pub scripts: Scripts,
@@ -70,6 +100,21 @@ pub struct Ims {
     pub bad_signatures: Mutex<Vec<String>>,
     /// For RRSA: the key id of the STS credentials the fake hands out, and the OIDC token it expects.
     oidc: Option<(String, String)>,
+    /// The Resource Directory, by account id.
+    pub members: Mutex<BTreeMap<String, Member>>,
+    /// The temporary keys AssumeRole handed out: key id → (member, its verifier).
+    issued: Mutex<HashMap<String, (String, Arc<Acs3Verifier>)>>,
+    /// GenerateCredentialReport calls per member account.
+    member_generations: Mutex<HashMap<String, usize>>,
+}
+
+/// The temporary key id, secret and token AssumeRole hands out for `member`.
+pub fn member_keys(member: &str) -> [String; 3] {
+    [
+        format!("STS.NMemberKey{member}"),
+        format!("MemberSecret{member}x0123456789"),
+        format!("CAISMemberToken{member}x0123456789abcdef"),
+    ]
 }
 
 impl FakeAlibaba {
@@ -81,16 +126,51 @@ impl FakeAlibaba {
             generate_calls: AtomicUsize::new(0),
             bad_signatures: Mutex::new(Vec::new()),
             oidc: oidc.map(|(k, t)| (k.to_owned(), t.to_owned())),
+            members: Mutex::new(BTreeMap::new()),
+            issued: Mutex::new(HashMap::new()),
+            member_generations: Mutex::new(HashMap::new()),
         });
         let handler = Arc::clone(&state);
         let server = Fake::start(move |r| handler.handle(r));
         FakeAlibaba { server, state }
     }
 
-    /// Every answer given, for the IMS and STS models.
+    /// Adds `id` to the Resource Directory, active, with its access role unless `role` is false.
+    pub fn add_member(&self, id: &str, name: &str, role: bool) {
+        let member = Member {
+            name: name.to_owned(),
+            status: "CreateSuccess",
+            tags: Vec::new(),
+            role,
+        };
+        self.state
+            .members
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), member);
+    }
+
+    /// Changes a member in place.
+    pub fn member(&self, id: &str, change: impl FnOnce(&mut Member)) {
+        change(
+            self.state
+                .members
+                .lock()
+                .unwrap()
+                .get_mut(id)
+                .expect("a member"),
+        );
+    }
+
+    pub fn remove_member(&self, id: &str) {
+        self.state.members.lock().unwrap().remove(id);
+    }
+
+    /// Every answer given, for the IMS, STS and ResourceManager models.
     pub fn model_answers(&self) -> Vec<serde_json::Value> {
         self.server.model_answers(|action| match action {
-            "GetCallerIdentity" | "AssumeRoleWithOIDC" => "alibaba-sts",
+            "GetCallerIdentity" | "AssumeRoleWithOIDC" | "AssumeRole" => "alibaba-sts",
+            "ListAccounts" => "alibaba-resourcemanager",
             _ => "alibaba-ims",
         })
     }
@@ -99,15 +179,23 @@ impl FakeAlibaba {
 impl Ims {
     fn handle(&self, r: &Request) -> (u16, String) {
         if r.param("Action").as_deref() == Some("AssumeRoleWithOIDC") {
-            return self.assume_role(r);
+            return self.assume_role_with_oidc(r);
         }
-        if let Err(e) = self.verifier.verify(r) {
+        // Signed by the management keys, or by a member's temporary keys: its report.
+        let credential = credential_of(r);
+        let member = self.issued.lock().unwrap().get(&credential).cloned();
+        let verified = match &member {
+            Some((_, verifier)) => verifier.verify(r),
+            None => self.verifier.verify(r),
+        };
+        if let Err(e) = verified {
             self.bad_signatures.lock().unwrap().push(e.clone());
             return error(400, "SignatureDoesNotMatch", &e);
         }
         let action = r.header("x-acs-action").unwrap_or_default();
         let version = match action {
-            "GetCallerIdentity" => "2015-04-01",
+            "GetCallerIdentity" | "AssumeRole" => "2015-04-01",
+            "ListAccounts" => "2020-03-31",
             _ => "2019-08-15",
         };
         if r.header("x-acs-version") != Some(version) {
@@ -116,23 +204,135 @@ impl Ims {
         if let Some(answer) = self.scripts.next(action) {
             return answer;
         }
+        let account = member.map_or(ACCOUNT.to_owned(), |(id, _)| id);
+        if let Some(answer) = self.scripts.next(&format!("{action}@{account}")) {
+            return answer;
+        }
         match action {
             "GenerateCredentialReport" => {
-                let n = self.generate_calls.fetch_add(1, Ordering::SeqCst);
+                let n = match account.as_str() {
+                    ACCOUNT => self.generate_calls.fetch_add(1, Ordering::SeqCst),
+                    member => {
+                        let mut generations = self.member_generations.lock().unwrap();
+                        let n = generations.entry(member.to_owned()).or_default();
+                        *n += 1;
+                        *n - 1
+                    }
+                };
                 // Alibaba's words (the alibabacloud-ims20190815 model): STARTED, INPROGRESS, COMPLETED.
                 let state = ["STARTED", "INPROGRESS"].get(n).copied().unwrap_or("COMPLETED");
                 (200, serde_json::json!({"RequestId": "r", "State": state}).to_string())
             }
-            "GetCredentialReport" => page(r),
+            "GetCredentialReport" => page(r, &report_of(&account)),
             "GetCallerIdentity" => (
                 200,
-                serde_json::json!({"RequestId": "r", "AccountId": ACCOUNT, "Arn": format!("acs:ram::{ACCOUNT}:user/fetcher"), "IdentityType": "RAMUser"}).to_string(),
+                serde_json::json!({"RequestId": "r", "AccountId": account, "Arn": format!("acs:ram::{account}:user/fetcher"), "IdentityType": "RAMUser"}).to_string(),
             ),
+            "ListAccounts" if account == ACCOUNT => self.list_accounts(r),
+            "AssumeRole" if account == ACCOUNT => self.assume_role(r),
             other => error(404, "InvalidAction.NotFound", &format!("{other:?}")),
         }
     }
 
+    /// A page of the directory's members, as ResourceManager answers it.
+    fn list_accounts(&self, r: &Request) -> (u16, String) {
+        let number = |name: &str, default: usize| match r.param(name) {
+            None => Some(default),
+            Some(n) => n.parse::<usize>().ok(),
+        };
+        let (Some(page), Some(size)) = (number("PageNumber", 1), number("PageSize", 10)) else {
+            return error(
+                400,
+                "InvalidParameter",
+                "PageNumber or PageSize is not a number",
+            );
+        };
+        // The model: "Valid values: 1 to 100"; pages start from 1.
+        if page < 1 || !(1..=100).contains(&size) {
+            return error(
+                400,
+                "InvalidParameter",
+                "PageNumber or PageSize is out of range",
+            );
+        }
+        // Smaller pages than asked, so that the fetcher must follow TotalCount to the end.
+        let size = size.min(PAGE_AT_MOST);
+        let with_tags = r.param("IncludeTags").as_deref() == Some("true");
+        let members = self.members.lock().unwrap();
+        let listed: Vec<serde_json::Value> = (members.iter().skip((page - 1) * size).take(size))
+            .map(|(id, m)| {
+                let mut account = serde_json::json!({
+                    "AccountId": id, "DisplayName": m.name, "Status": m.status,
+                    "Type": "ResourceAccount", "JoinMethod": "created",
+                    "JoinTime": "2025-03-04T05:06:07Z", "ModifyTime": "2025-03-04T05:06:07Z",
+                    "FolderId": "fd-Fake0001", "ResourceDirectoryId": "rd-Fake01",
+                    "ResourceDirectoryPath": format!("rd-Fake01/r-Root01/fd-Fake0001/{id}"),
+                });
+                if with_tags {
+                    let tags = m
+                        .tags
+                        .iter()
+                        .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}));
+                    account["Tags"] = serde_json::json!({"Tag": tags.collect::<Vec<_>>()});
+                }
+                account
+            })
+            .collect();
+        let body = serde_json::json!({
+            "RequestId": "r", "PageNumber": page, "PageSize": size,
+            "TotalCount": members.len(), "Accounts": {"Account": listed},
+        });
+        (200, body.to_string())
+    }
+
+    /// STS AssumeRole of a member's [`ROLE_NAME`]: its temporary keys, which IMS then takes.
     fn assume_role(&self, r: &Request) -> (u16, String) {
+        let arn = r.param("RoleArn").unwrap_or_default();
+        if r.param("RoleSessionName").is_none_or(|n| n.len() < 2) {
+            return error(
+                400,
+                "MissingRoleSessionName",
+                "RoleSessionName is mandatory for this action.",
+            );
+        }
+        let Some((member, role)) = arn
+            .strip_prefix("acs:ram::")
+            .and_then(|rest| rest.split_once(":role/"))
+        else {
+            return error(
+                400,
+                "InvalidParameter.RoleArn",
+                "The parameter RoleArn is wrongly formed.",
+            );
+        };
+        let exists = self
+            .members
+            .lock()
+            .unwrap()
+            .get(member)
+            .is_some_and(|m| m.role);
+        if role != ROLE_NAME || !exists {
+            return error(
+                404,
+                "EntityNotExist.Role",
+                &format!("The role not exists: {arn}."),
+            );
+        }
+        let [id, secret, token] = member_keys(member);
+        let verifier = Arc::new(Acs3Verifier::new(&id, &secret, Some(&token)));
+        let mut issued = self.issued.lock().unwrap();
+        issued.insert(id.clone(), (member.to_owned(), verifier));
+        (
+            200,
+            serde_json::json!({"RequestId": "r",
+                "AssumedRoleUser": {"Arn": format!("{arn}/credential-report-exporter"), "AssumedRoleId": format!("3{member}:credential-report-exporter")},
+                "Credentials": {"AccessKeyId": id, "AccessKeySecret": secret, "SecurityToken": token,
+                    "Expiration": "2099-01-01T00:00:00Z"}})
+            .to_string(),
+        )
+    }
+
+    fn assume_role_with_oidc(&self, r: &Request) -> (u16, String) {
         let (sts_key, expected_token) = self.oidc.clone().expect("RRSA not configured");
         let form = r.form();
         let field = |name: &str| form.get(name).map(String::as_str);
@@ -156,12 +356,11 @@ impl Ims {
     }
 }
 
-/// Three lines a page; page 2 repeats the header (the fetcher must keep it once).
-fn page(r: &Request) -> (u16, String) {
+/// Three lines a page of `report`; page 2 repeats the header (the fetcher must keep it once).
+fn page(r: &Request, report: &str) -> (u16, String) {
     let page: usize = r
         .param("NextToken")
         .map_or(0, |t| t.trim_start_matches("page-").parse().unwrap());
-    let report = report();
     let lines: Vec<&str> = report.lines().collect();
     let chunks: Vec<&[&str]> = lines.chunks(3).collect();
     let mut text = String::new();
@@ -181,4 +380,13 @@ fn page(r: &Request) -> (u16, String) {
         body["NextToken"] = format!("page-{}", page + 1).into();
     }
     (200, body.to_string())
+}
+
+/// The key id a request is signed with (its `Credential`), or nothing.
+fn credential_of(r: &Request) -> String {
+    let auth = r.header("authorization").unwrap_or_default();
+    let credential = auth
+        .split([' ', ','])
+        .find_map(|p| p.strip_prefix("Credential="));
+    credential.unwrap_or_default().to_owned()
 }

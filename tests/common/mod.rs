@@ -315,6 +315,15 @@ pub fn users_line(report: &str, count: usize) -> String {
 /// receive buffer is a few KiB, so an answer larger than that stalls the server's writes at
 /// once rather than after the megabytes the kernel would otherwise take in.
 pub fn request_without_reading(address: &str, path: &str) -> std::net::TcpStream {
+    request_without_reading_with(address, path, "")
+}
+
+/// [`request_without_reading`] with more request headers, each ending in `\r\n`.
+pub fn request_without_reading_with(
+    address: &str,
+    path: &str,
+    headers: &str,
+) -> std::net::TcpStream {
     use std::io::Write;
     use std::os::fd::FromRawFd;
 
@@ -350,6 +359,10 @@ pub fn request_without_reading(address: &str, path: &str) -> std::net::TcpStream
         assert_eq!(connected, 0, "connect: {}", std::io::Error::last_os_error());
         stream
     };
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{headers}\r\n"
+    )
+    .unwrap();
     stream
 }

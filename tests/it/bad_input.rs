@@ -194,17 +194,19 @@ fn odd_usernames_are_escaped_everywhere() {
     .unwrap();
     let exporter = Exporter::start(dir.path(), &[]);
     exporter.wait_for_sample("credential_report_up{report=\"odd\"} 1");
+    // The line break, a control character, is shown as `\n` text (markup::printable),
+    // whose backslash the format escapes.
     let metrics = exporter.metrics();
     assert!(
         metrics.contains(r#"username="<script>alert('x')</script>""#),
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"username="back\\\\slash \"quoted\"\nnew line""#),
+        metrics.contains(r#"username="back\\\\slash \"quoted\"\\nnew line""#),
         "{metrics}"
     );
     let (_, _, openmetrics) = exporter.get("/metrics", Some("application/openmetrics-text"));
-    assert!(openmetrics.contains(r#"username="back\\\\slash \"quoted\"\nnew line""#));
+    assert!(openmetrics.contains(r#"username="back\\\\slash \"quoted\"\\nnew line""#));
     assert!(openmetrics.ends_with("# EOF\n"));
     let (_, _, page) = exporter.get("/", None);
     assert!(!page.contains("<script>"), "{page}");

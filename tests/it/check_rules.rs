@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::common::{examples_dir, Exporter, BINARY};
 use credential_report_exporter::check::CHECKS;
+use credential_report_exporter::markup::printable;
 
 /// When the reports were generated and "now" for `check`; promtool evaluates at
 /// EVAL_SECONDS, when every age is what it is at NOW (see [`input_series`]).
@@ -276,10 +277,10 @@ fn expected_alerts(findings: &[Value]) -> BTreeSet<String> {
                 None => {}
             }
             if per_user {
-                labels.push(format!(
-                    "username={}",
-                    quoted(finding["user"].as_str().unwrap())
-                ));
+                // check's JSON holds the name as it is; a label shows it escaped
+                // (docs/metrics.md), as the alert's label is.
+                let user = printable(finding["user"].as_str().unwrap());
+                labels.push(format!("username={}", quoted(&user)));
                 if let Some(key) = finding["key"].as_str() {
                     labels.push(format!("key={}", quoted(key)));
                 }

@@ -173,7 +173,9 @@ fn usernames_are_escaped_in_both_formats_and_the_page() {
     std::fs::write(dir.path().join("odd.csv"), report).unwrap();
     let exporter = Exporter::start(dir.path(), &[]);
     exporter.wait_for_sample("credential_report_up{report=\"odd\"} 1");
-    let expected = r#"username="<b>x\\y</b>\"q\"\nz""#;
+    // The quote and backslash escaped by the format; the line break, a control
+    // character, shown as `\n` text (markup::printable), whose backslash the format escapes.
+    let expected = r#"username="<b>x\\y</b>\"q\"\\nz""#;
     assert!(
         exporter.metrics().contains(expected),
         "{}",
@@ -184,6 +186,52 @@ fn usernames_are_escaped_in_both_formats_and_the_page() {
     let (_, _, page) = exporter.get("/", None);
     assert!(!page.contains("<b>x"), "{page}");
     assert!(page.contains("<td>odd</td>"));
+}
+
+/// Two rows for one user, and three user names over 1,024 bytes in one account (each
+/// voided to an empty name), never write the same series twice, in either format: the
+/// second and third get `duplicate="2"` and `duplicate="3"` (docs/metrics.md).
+#[test]
+fn users_with_the_same_labels_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = crate::common::report_with_users(6);
+    let mut lines: Vec<String> = report.lines().map(str::to_owned).collect();
+    // user1's row twice; users 3 to 5 in one account, each with a 1,025-byte name.
+    lines.push(lines[2].clone());
+    let long = "x".repeat(1025);
+    for line in &mut lines[4..7] {
+        *line = line
+            .replacen("1003,", "1004,", 1)
+            .replacen("1005,", "1004,", 1);
+        let name = line.split(',').nth(1).unwrap().to_owned();
+        *line = line.replacen(&format!(",{name},"), &format!(",{long},"), 1);
+    }
+    std::fs::write(dir.path().join("dup.csv"), lines.join("\n") + "\n").unwrap();
+    let exporter = Exporter::start(dir.path(), &[]);
+    exporter.wait_for_sample(&crate::common::users_line("dup", 7));
+    let (_, _, openmetrics) = exporter.get("/metrics", Some(PROMETHEUS_ACCEPT));
+    for (format, body) in [
+        ("classic", exporter.metrics()),
+        ("OpenMetrics", openmetrics),
+    ] {
+        let mut seen = std::collections::HashSet::new();
+        for line in body.lines().filter(|line| !line.starts_with('#')) {
+            let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
+            assert!(seen.insert(series.to_owned()), "{format}: {series} twice");
+        }
+        let info = |labels: &str| {
+            (body.lines())
+                .filter(|line| {
+                    line.starts_with("credential_report_user_info{") && line.contains(labels)
+                })
+                .count()
+        };
+        assert_eq!(info("username=\"user1\""), 2, "{format}");
+        assert_eq!(info("username=\"user1\",duplicate=\"2\""), 1, "{format}");
+        assert_eq!(info("account_id=\"1004\",username=\"\""), 3, "{format}");
+        assert_eq!(info("username=\"\",duplicate=\"3\""), 1, "{format}");
+        assert_eq!(info("duplicate="), 3, "{format}");
+    }
 }
 
 /// Headless Chromium (Debian's `chromium`), with a fresh profile and nothing that dials out.

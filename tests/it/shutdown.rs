@@ -4,14 +4,16 @@ use std::time::{Duration, Instant};
 
 use crate::common::{report_with_users, write_atomically, Exporter};
 
-/// Large enough that reading it takes the exporter a while (about 45 MB).
+/// Large enough that reading it takes the exporter a while (about 45 MB)...
 const USERS: usize = 200_000;
+/// ...and read, not refused for its size by the default --report.max-bytes (32 MiB).
+const MAX_BYTES: &str = "--report.max-bytes=64MiB";
 
 #[test]
 fn sigterm_during_the_first_scan_exits_cleanly_within_5s() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("big.csv"), report_with_users(USERS)).unwrap();
-    let exporter = Exporter::spawn(dir.path(), &[]);
+    let exporter = Exporter::spawn(dir.path(), &[MAX_BYTES]);
     assert_eq!(
         exporter.status("/-/ready"),
         503,
@@ -26,7 +28,7 @@ fn sigterm_during_the_first_scan_exits_cleanly_within_5s() {
 #[test]
 fn sigterm_right_after_a_large_write_exits_cleanly_within_5s() {
     let dir = tempfile::tempdir().unwrap();
-    let exporter = Exporter::start(dir.path(), &[]);
+    let exporter = Exporter::start(dir.path(), &[MAX_BYTES]);
     write_atomically(
         &dir.path().join("big.csv"),
         report_with_users(USERS).as_bytes(),

@@ -17,7 +17,7 @@ use rustls::{
 };
 
 use crate::common::{
-    examples_dir, free_port, report_with_users, request_without_reading, users_line, Exporter,
+    examples_dir, free_port, report_with_users, request_without_reading_with, users_line, Exporter,
     BINARY,
 };
 
@@ -558,10 +558,12 @@ fn slow_clients_are_cut_off_after_the_header_timeout() {
 
 #[test]
 fn requests_beyond_max_requests_get_503_at_once() {
-    // A client that never reads a large answer holds the one permit (until the write
-    // timeout, longer than this test); another request gets a 503 at once, not a wait for
-    // the permit, and the probes are not counted. A wrong password holds no permit: auth
-    // comes first (tests/hostile.rs floods it).
+    // A client that never reads a large answer still being encoded holds the one permit
+    // (until the write timeout, longer than this test); another request gets a 503 at
+    // once, not a wait for the permit, and the probes are not counted. A wrong password
+    // holds no permit: auth comes first (tests/hostile.rs floods it). The answer is
+    // encoded while sent because nobody has asked for OpenMetrics before: it starts that
+    // format's compression, and later answers, shared, hold no permit (bodies.rs).
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("big.csv"), report_with_users(3000)).unwrap();
     let exporter = Exporter::start(dir.path(), &["--web.max-requests", "1"]);
@@ -570,7 +572,8 @@ fn requests_beyond_max_requests_get_503_at_once() {
     // request below could otherwise be served first, and the holder get the 503. Its
     // status line says which; it reads nothing more.
     let _holding = loop {
-        let mut holding = request_without_reading(&exporter.address, "/metrics");
+        let openmetrics = "Accept: application/openmetrics-text\r\n";
+        let mut holding = request_without_reading_with(&exporter.address, "/metrics", openmetrics);
         let mut status = [0u8; 12];
         holding.read_exact(&mut status).unwrap();
         if &status == b"HTTP/1.1 200" {

@@ -78,6 +78,9 @@ mod contract {
     mod alibaba {
         every_case!(super::super::alibaba::Alibaba);
     }
+    mod organization_alibaba {
+        every_organization_case!(super::super::alibaba::Alibaba);
+    }
     mod tencent {
         every_case!(super::super::tencent::Tencent);
     }
