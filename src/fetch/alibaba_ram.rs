@@ -112,7 +112,7 @@ struct Organization {
     tag_keys: Vec<String>,
 }
 
-pub struct AlibabaRam {
+pub struct AlibabaRamFetcher {
     client: ApiClient,
     ims: Endpoint,
     sts: Endpoint,
@@ -127,7 +127,7 @@ pub struct AlibabaRam {
     pacer: Pacer,
 }
 
-impl super::Source for AlibabaRam {
+impl super::Source for AlibabaRamFetcher {
     fn accounts<'a>(
         &'a self,
         calls: &'a ApiCalls,
@@ -159,14 +159,14 @@ struct Api<'a> {
     max: usize,
 }
 
-impl AlibabaRam {
+impl AlibabaRamFetcher {
     /// `poll` is the wait between "is the report ready?" calls.
     pub fn new(
         flags: &Flags,
         members: &organization::Flags,
         poll: Duration,
         env: Env<'_>,
-    ) -> anyhow::Result<AlibabaRam> {
+    ) -> anyhow::Result<AlibabaRamFetcher> {
         let ims = Endpoint::parse("--alibaba.endpoint", &flags.endpoint)?;
         let sts = Endpoint::parse(
             "ALIBABA_CLOUD_STS_ENDPOINT",
@@ -184,7 +184,7 @@ impl AlibabaRam {
             }),
         };
         let (credentials, rrsa) = credentials_from(env)?;
-        Ok(AlibabaRam {
+        Ok(AlibabaRamFetcher {
             client: ApiClient::new()?,
             ims,
             sts,

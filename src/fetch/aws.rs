@@ -71,7 +71,7 @@ const MAX_REGENERATIONS: u32 = 3;
 /// The role session's name in CloudTrail; roles' trust policies can require it.
 const SESSION_NAME: &str = "credential-report-exporter";
 
-pub struct AwsIam {
+pub struct AwsIamFetcher {
     config: SdkConfig,
     role_arns: Vec<String>,
     /// With --organization: the role assumed in each member, and the tags to list.
@@ -88,12 +88,12 @@ pub struct Organization {
     pub tag_keys: Vec<String>,
 }
 
-impl super::Source for AwsIam {
+impl super::Source for AwsIamFetcher {
     fn accounts<'a>(
         &'a self,
         calls: &'a ApiCalls,
     ) -> futures_util::future::BoxFuture<'a, Result<Vec<Account>, FetchError>> {
-        Box::pin(AwsIam::accounts(self, calls))
+        Box::pin(AwsIamFetcher::accounts(self, calls))
     }
 
     fn fetch<'a>(
@@ -101,17 +101,17 @@ impl super::Source for AwsIam {
         account: &'a Account,
         calls: &'a ApiCalls,
     ) -> futures_util::future::BoxFuture<'a, Result<FetchedReport, FetchError>> {
-        Box::pin(AwsIam::fetch(self, account, calls))
+        Box::pin(AwsIamFetcher::fetch(self, account, calls))
     }
 }
 
-impl AwsIam {
+impl AwsIamFetcher {
     /// `poll_interval` is the wait between "is the report ready?" calls.
     pub async fn new(
         flags: &Flags,
         organization: Option<Organization>,
         poll_interval: Duration,
-    ) -> anyhow::Result<AwsIam> {
+    ) -> anyhow::Result<AwsIamFetcher> {
         if organization.is_some() && !flags.role_arns.is_empty() {
             anyhow::bail!("--aws.role-arn names the roles to assume one by one, while --organization assumes --aws.role-name in every account the organization lists: use one or the other");
         }
@@ -149,7 +149,7 @@ impl AwsIam {
             Some(_) => sdk,
             None => sdk.to_builder().region(Region::new("us-east-1")).build(),
         };
-        Ok(AwsIam {
+        Ok(AwsIamFetcher {
             config: sdk,
             role_arns: flags.role_arns.clone(),
             organization,

@@ -238,15 +238,15 @@ pub async fn source(config: &FetchConfig) -> anyhow::Result<Box<dyn Source>> {
                 role_name: flags.aws.role_name.clone(),
                 tag_keys: organization.tag_labels.clone(),
             });
-            Box::new(aws::AwsIam::new(&flags.aws, members, poll).await?)
+            Box::new(aws::AwsIamFetcher::new(&flags.aws, members, poll).await?)
         }
-        Provider::AlibabaRam => Box::new(alibaba_ram::AlibabaRam::new(
+        Provider::AlibabaRam => Box::new(alibaba_ram::AlibabaRamFetcher::new(
             &flags.alibaba,
             organization,
             poll,
             &env,
         )?),
-        Provider::TencentCam => Box::new(tencent_cam::TencentCam::new(
+        Provider::TencentCam => Box::new(tencent_cam::TencentCamFetcher::new(
             &flags.tencent,
             organization,
             &env,

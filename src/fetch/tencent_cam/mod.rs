@@ -148,7 +148,7 @@ pub struct Flags {
     pub organization_endpoint: Option<String>,
 }
 
-pub struct TencentCam {
+pub struct TencentCamFetcher {
     client: ApiClient,
     endpoint: Endpoint,
     credentials: Credentials,
@@ -163,7 +163,7 @@ pub struct TencentCam {
 
 /// One account's CAM as one attempt calls it: with the keys that act on it, at its own pace.
 struct Session<'a> {
-    cam: &'a TencentCam,
+    cam: &'a TencentCamFetcher,
     /// A member's role and the STS it is assumed at; `None`: the credentials' own account.
     role: Option<(sts::Role<'a>, &'a organization::Organization)>,
     pacer: Arc<Pacer>,
@@ -191,7 +191,7 @@ struct UserInfo {
     console_login: Option<i64>,
 }
 
-impl super::Source for TencentCam {
+impl super::Source for TencentCamFetcher {
     fn accounts<'a>(
         &'a self,
         calls: &'a ApiCalls,
@@ -213,13 +213,13 @@ impl super::Source for TencentCam {
     }
 }
 
-impl TencentCam {
+impl TencentCamFetcher {
     /// With `organization.enabled`, every member of the organization the credentials manage.
     pub fn new(
         flags: &Flags,
         organization: &super::organization::Flags,
         env: Env<'_>,
-    ) -> anyhow::Result<TencentCam> {
+    ) -> anyhow::Result<TencentCamFetcher> {
         let get = |name: &str| {
             env(name)
                 .map(|v| v.trim().to_owned())
@@ -283,7 +283,7 @@ impl TencentCam {
                 flags.rate_limit,
             )?),
         };
-        Ok(TencentCam {
+        Ok(TencentCamFetcher {
             client: ApiClient::new()?,
             endpoint: Endpoint::parse(
                 "--tencent.endpoint",

@@ -14,7 +14,7 @@ use super::super::api::Endpoint;
 use super::super::call::Pacer;
 use super::super::{Account, ApiCalls, FetchError};
 use super::envelope::at_most;
-use super::{TencentCam, LIST_MAX};
+use super::{TencentCamFetcher, LIST_MAX};
 
 const ACTION: &str = "DescribeOrganizationMembers";
 pub const VERSION: &str = "2021-03-31";
@@ -162,7 +162,7 @@ struct Page {
     total: u64,
 }
 
-impl TencentCam {
+impl TencentCamFetcher {
     /// Every member of the organization, every page. The model has no state of a member:
     /// every member listed is one (invitations not yet accepted are not listed), so every
     /// one is active; a member without the role fails its own fetch as `access_denied`.
