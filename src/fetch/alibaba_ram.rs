@@ -273,9 +273,9 @@ impl AlibabaRamFetcher {
                         format!("GenerateCredentialReport: unexpected error {code}"),
                     )
                 })?;
-            match ReportState::parse(&answer.state) {
-                Some(ReportState::Completed) => return Ok(()),
-                Some(ReportState::Started | ReportState::InProgress) => {
+            match GenerationState::parse(&answer.state) {
+                Some(GenerationState::Completed) => return Ok(()),
+                Some(GenerationState::Started | GenerationState::InProgress) => {
                     tracing::debug!(state = %answer.state, "credential report not complete yet");
                     tokio::time::sleep(self.poll).await;
                 }
@@ -949,18 +949,18 @@ fn credentials_from(env: Env<'_>) -> anyhow::Result<(Credentials, Option<Rrsa>)>
 
 /// GenerateCredentialReport's `State`, in Alibaba's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ReportState {
+enum GenerationState {
     Started,
     InProgress,
     Completed,
 }
 
-impl ReportState {
-    fn parse(word: &str) -> Option<ReportState> {
+impl GenerationState {
+    fn parse(word: &str) -> Option<GenerationState> {
         match word {
-            "STARTED" => Some(ReportState::Started),
-            "INPROGRESS" => Some(ReportState::InProgress),
-            "COMPLETED" => Some(ReportState::Completed),
+            "STARTED" => Some(GenerationState::Started),
+            "INPROGRESS" => Some(GenerationState::InProgress),
+            "COMPLETED" => Some(GenerationState::Completed),
             _ => None,
         }
     }
@@ -1137,17 +1137,17 @@ mod tests {
 
     #[test]
     fn report_states_are_alibabas_words() {
-        assert_eq!(ReportState::parse("STARTED"), Some(ReportState::Started));
+        assert_eq!(GenerationState::parse("STARTED"), Some(GenerationState::Started));
         assert_eq!(
-            ReportState::parse("INPROGRESS"),
-            Some(ReportState::InProgress)
+            GenerationState::parse("INPROGRESS"),
+            Some(GenerationState::InProgress)
         );
         assert_eq!(
-            ReportState::parse("COMPLETED"),
-            Some(ReportState::Completed)
+            GenerationState::parse("COMPLETED"),
+            Some(GenerationState::Completed)
         );
         // AWS's word is not Alibaba's: waiting for it would poll until --fetch.timeout.
-        assert_eq!(ReportState::parse("COMPLETE"), None);
+        assert_eq!(GenerationState::parse("COMPLETE"), None);
     }
 
     #[test]
