@@ -20,7 +20,7 @@ use super::api::{
 };
 use super::call::{self, ApiError, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
-use super::sign::{acs3, scrub, Secret};
+use super::sign::{acs3, scrub, Known, Secret};
 use super::{organization, Account, ApiCalls, FailureReason, FetchError, FetchedReport};
 
 const IMS_VERSION: &str = "2019-08-15";
@@ -636,7 +636,10 @@ impl AlibabaRamFetcher {
         .collect::<Vec<_>>()
         .join("&");
         let headers = vec![("host".to_owned(), self.sts.host().to_owned())];
-        let known: (Vec<&str>, Vec<&str>) = (vec![oidc_token], vec![]);
+        let known = Known {
+            secrets: vec![oidc_token],
+            key_ids: vec![],
+        };
         let reply = call::call(calls, None, NO_RETRIES, ACTION, || async {
             let timestamp = jiff::Timestamp::now()
                 .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -854,7 +857,7 @@ fn role_name(name: &str) -> anyhow::Result<String> {
 fn read_answer<T: for<'de> Deserialize<'de>>(
     action: &str,
     answer: Answer,
-    known: &(Vec<&str>, Vec<&str>),
+    known: &Known,
 ) -> Result<Reply<T>, FetchError> {
     if (200..300).contains(&answer.status) {
         return serde_json::from_slice::<T>(&answer.body)
@@ -867,7 +870,7 @@ fn read_answer<T: for<'de> Deserialize<'de>>(
             });
     }
     let err: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-    let code = scrub(&err.code, &known.0, &known.1);
+    let code = known.scrub(&err.code);
     let message = format!(
         "HTTP {} {}{}{}",
         answer.status,
@@ -879,15 +882,12 @@ fn read_answer<T: for<'de> Deserialize<'de>>(
         if err.message.is_empty() {
             String::new()
         } else {
-            format!(": {}", scrub(&err.message, &known.0, &known.1))
+            format!(": {}", known.scrub(&err.message))
         },
         if err.request_id.is_empty() {
             String::new()
         } else {
-            format!(
-                " (RequestId {})",
-                scrub(&err.request_id, &known.0, &known.1)
-            )
+            format!(" (RequestId {})", known.scrub(&err.request_id))
         },
     );
     let error = ApiError {
@@ -1137,7 +1137,10 @@ mod tests {
 
     #[test]
     fn report_states_are_alibabas_words() {
-        assert_eq!(GenerationState::parse("STARTED"), Some(GenerationState::Started));
+        assert_eq!(
+            GenerationState::parse("STARTED"),
+            Some(GenerationState::Started)
+        );
         assert_eq!(
             GenerationState::parse("INPROGRESS"),
             Some(GenerationState::InProgress)

@@ -8,6 +8,7 @@ use hyper::body::{Buf, Bytes};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
+use super::sign::Known;
 use super::{FailureReason, FetchError};
 
 /// The largest report the fetcher takes: its pages together (Alibaba), its one answer
@@ -246,17 +247,9 @@ pub fn random_hex(bytes: usize) -> String {
 /// scrubbed of the secrets and key ids in `known`, as every message of a cloud call is.
 pub fn failed_call<'a>(
     action: &'a str,
-    known: &'a (Vec<&'a str>, Vec<&'a str>),
+    known: &'a Known<'a>,
 ) -> impl FnOnce(FetchError) -> FetchError + 'a {
-    move |e| {
-        FetchError::new(
-            e.reason,
-            format!(
-                "{action}: {}",
-                super::sign::scrub(&e.message, &known.0, &known.1)
-            ),
-        )
-    }
+    move |e| FetchError::new(e.reason, format!("{action}: {}", known.scrub(&e.message)))
 }
 
 /// A JSON error without the value that caused it (it could be a key id or a token).

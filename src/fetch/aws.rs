@@ -485,7 +485,8 @@ fn unknown_state(state: Option<&ReportStateType>) -> String {
 
 /// The credentials an attempt may see quoted back, to scrub from its messages: those in the
 /// environment, and an assumed role's. (The rest of the SDK's chain is caught by
-/// [`scrub`](super::sign::scrub)'s look for anything shaped like a key id or token.)
+/// [`scrub`](super::sign::scrub)'s look for anything shaped like a key id or token.) Owned,
+/// unlike [`sign::Known`](super::sign::Known), because an assumed role's are added to it.
 struct Known {
     secrets: Vec<String>,
     key_ids: Vec<String>,
@@ -504,9 +505,11 @@ impl Known {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
-        let key_ids: Vec<&str> = self.key_ids.iter().map(String::as_str).collect();
-        super::sign::scrub(text, &secrets, &key_ids)
+        super::sign::Known {
+            secrets: self.secrets.iter().map(String::as_str).collect(),
+            key_ids: self.key_ids.iter().map(String::as_str).collect(),
+        }
+        .scrub(text)
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use tokio::sync::Mutex;
 
-use super::sign::Secret;
+use super::sign::{Known, Secret};
 use super::{FailureReason, FetchError};
 
 /// A key id and secret (and a session token for temporary ones) to sign with.
@@ -19,13 +19,16 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// The values a message must never show: (secrets, key ids to mask).
-    pub fn known(&self) -> (Vec<&str>, Vec<&str>) {
+    /// The values a message must never show.
+    pub fn known(&self) -> Known<'_> {
         let mut secrets = vec![self.secret.expose()];
         if let Some(t) = &self.token {
             secrets.push(t.expose());
         }
-        (secrets, vec![self.id.as_str()])
+        Known {
+            secrets,
+            key_ids: vec![self.id.as_str()],
+        }
     }
 }
 

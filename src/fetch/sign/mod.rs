@@ -28,6 +28,20 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The values a cloud call's messages must never show: its secrets (removed) and key ids
+/// (masked), as [`scrub`] takes them.
+pub struct Known<'a> {
+    pub secrets: Vec<&'a str>,
+    pub key_ids: Vec<&'a str>,
+}
+
+impl Known<'_> {
+    /// `text` without these values, and without anything else shaped like a credential.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub(text, &self.secrets, &self.key_ids)
+    }
+}
+
 /// Text from a cloud (an error message, a parser's complaint about an answer, a network
 /// error) made safe to log; every provider's log and error paths go through it. The given
 /// secrets are removed and the given key ids masked wherever they appear, in any of the forms

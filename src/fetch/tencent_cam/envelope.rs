@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::super::api::{json_error, Answer};
 use super::super::call::{ApiError, Reply};
 use super::super::credentials::Keys;
-use super::super::sign::{scrub, tc3};
+use super::super::sign::{tc3, Known};
 use super::super::{FailureReason, FetchError};
 
 /// The signed headers of one call of `action` with `body` to `host`.
@@ -50,7 +50,7 @@ pub fn sign(
 pub fn read<T: DeserializeOwned>(
     action: &str,
     answer: Answer,
-    known: &(Vec<&str>, Vec<&str>),
+    known: &Known,
 ) -> Result<Reply<T>, FetchError> {
     if answer.status >= 500 {
         return Err(FetchError::new(
@@ -93,10 +93,10 @@ pub fn read<T: DeserializeOwned>(
         ));
     };
     if let Some(error) = head.error {
-        let code = scrub(&error.code, &known.0, &known.1);
+        let code = known.scrub(&error.code);
         let e = ApiError {
             reason: classify(&code),
-            message: scrub(&error.message, &known.0, &known.1),
+            message: known.scrub(&error.message),
             code,
         };
         return Ok(match is_gone(&e.code) {
@@ -300,7 +300,10 @@ mod tests {
             status: 200,
             body: body.as_bytes().to_vec().into(),
         };
-        let none = (vec![], vec![]);
+        let none = Known {
+            secrets: vec![],
+            key_ids: vec![],
+        };
         let gone = read::<IgnoredAny>(
             "ListAccessKeys",
             answer(r#"{"Response":{"Error":{"Code":"ResourceNotFound.UserNotExist","Message":"m"},"RequestId":"r"}}"#),

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::super::api::{failed_call, ApiClient, Endpoint, MAX_ANSWER_BYTES};
 use super::super::call::{self, Pacer, Reply, Retries};
 use super::super::credentials::Keys;
-use super::super::sign::{tc3, Secret};
+use super::super::sign::{tc3, Known, Secret};
 use super::super::{ApiCalls, FailureReason, FetchError};
 use super::envelope;
 use super::RENEW_BEFORE;
@@ -59,7 +59,10 @@ impl Tke {
             ("X-TC-Region".to_owned(), self.region.clone()),
             ("Authorization".to_owned(), "SKIP".to_owned()),
         ];
-        let known: (Vec<&str>, Vec<&str>) = (vec![token.as_str()], vec![]);
+        let known = Known {
+            secrets: vec![token.as_str()],
+            key_ids: vec![],
+        };
         let no_retries = Retries {
             throttled: 0,
             base: std::time::Duration::ZERO,
