@@ -5,11 +5,11 @@
 //! `Copy`, stored as they are by the [`UserTable`]). A fact a provider's report does not
 //! carry is [`Flag::NotSupported`] or [`Time::NONE`], and has no series.
 
-mod table;
+mod user_table;
 
 use jiff::Timestamp;
 
-pub use table::UserTable;
+pub use user_table::UserTable;
 
 /// The most access-key slots any provider's report has (Alibaba RAM: two keys and three
 /// additional ones). The `key` label says which slot, from 1.

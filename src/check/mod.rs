@@ -6,7 +6,7 @@ mod config;
 mod json;
 mod junit;
 mod sarif;
-mod table;
+mod text;
 mod walk;
 
 use std::convert::Infallible;
@@ -125,7 +125,7 @@ pub fn run(config: CheckConfig) -> ExitCode {
     };
     let mut stdout = io::BufWriter::new(io::stdout().lock());
     let written = match config.format {
-        OutputFormat::Table => table::write(&run, &mut stdout),
+        OutputFormat::Table => text::write(&run, &mut stdout),
         OutputFormat::Json => json::write(&run, &mut stdout),
         OutputFormat::Junit => junit::write(&run, &mut stdout),
         OutputFormat::Sarif => sarif::write(&run, &mut stdout),

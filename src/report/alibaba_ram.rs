@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 
 use super::columns::{Column, Header};
+use super::format::{self, ReportFormat};
 use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
 use super::row::Row;
-use super::table::{self, ReportFormat};
 use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
 
@@ -135,7 +135,7 @@ impl ReportFormat for AlibabaRam {
 
     /// As `GetCredentialReport` returns them: the root's row first.
     fn generated_report(spec: &Spec, index: usize) -> Vec<u8> {
-        let header = table::columns::<AlibabaRam>().join(",");
+        let header = format::columns::<AlibabaRam>().join(",");
         Writer::api_report(spec, index, &header, write_row)
     }
 }

@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 
 use super::columns::{Column, Header};
+use super::format::ReportFormat;
 use super::generate::{Spec, Writer, FIRST_CREATION, REPORT_TIME};
 use super::row::{is_absent, Row};
-use super::table::ReportFormat;
 use super::{Coverage, Provider};
 use crate::model::{AccessKey, Flag, KeyFacts, Time, User, UserFacts, UserType};
 

@@ -1,6 +1,6 @@
 //! Deterministic, realistic credential reports for benchmarks and load tests: N users over
 //! M files from a seed, every user type and cell state. What is shared lives here; each
-//! provider's reader file writes its own rows (`table::ReportFormat::generated_report`).
+//! provider's reader file writes its own rows (`format::ReportFormat::generated_report`).
 //!
 //! The same seed always gives the same bytes, so anyone can reproduce a benchmark's input
 //! (`generate-reports --users 1000000 --files 1000 --seed 1 --out DIR`).

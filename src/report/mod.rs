@@ -7,10 +7,10 @@ mod aws_iam;
 mod cells;
 mod columns;
 mod decode;
+mod format;
 pub mod generate;
 mod records;
 mod row;
-mod table;
 mod tencent_cam;
 
 use std::io;
@@ -22,11 +22,11 @@ use crate::model::User;
 use columns::HeaderRow;
 pub use decode::Encoding;
 use decode::{Guess, Text};
+pub use format::Sink;
 use records::Records;
 pub use records::{HEADER_WITHIN_BYTES, MAX_FIELDS, MAX_RECORD_BYTES};
-pub use table::Sink;
 
-/// Evaluates `$body` with `$format` naming `$provider`'s [`table::ReportFormat`]: the one place
+/// Evaluates `$body` with `$format` naming `$provider`'s [`format::ReportFormat`]: the one place
 /// a provider is tied to its file. A `match`, not a table of function pointers, so each
 /// use (above all each provider's row loop) is compiled for its provider.
 macro_rules! with_format {
@@ -74,30 +74,30 @@ impl Provider {
     /// Every column the exporter reads from this provider's reports, comma-separated in
     /// the documented order: the header of a report written from scratch.
     pub fn documented_header(self) -> String {
-        with_format!(self, F => table::columns::<F>()).join(",")
+        with_format!(self, F => format::columns::<F>()).join(",")
     }
 
     /// The columns every report of this provider has, in the documented order: the header
     /// of a report rebuilt from an API that gives nothing more (the Tencent fetcher's).
     pub fn required_columns(self) -> Vec<String> {
-        with_format!(self, F => table::required_columns::<F>())
+        with_format!(self, F => format::required_columns::<F>())
     }
 
     /// The controls of this provider's CIS benchmark that `check`'s checks stand for, as
     /// (check id, control).
     pub fn cis_controls(self) -> &'static [(&'static str, &'static str)] {
-        with_format!(self, F => <F as table::ReportFormat>::CIS_CONTROLS)
+        with_format!(self, F => <F as format::ReportFormat>::CIS_CONTROLS)
     }
 
     /// File `index` of `spec`: a realistic report of this provider, the same bytes for the
     /// same seed ([`generate`]).
     pub fn generated_report(self, spec: &generate::Spec, index: usize) -> Vec<u8> {
-        with_format!(self, F => <F as table::ReportFormat>::generated_report(spec, index))
+        with_format!(self, F => <F as format::ReportFormat>::generated_report(spec, index))
     }
 
     /// How well `header` fits this provider's reports: how many of its columns are there.
     fn fit(self, header: &HeaderRow) -> usize {
-        with_format!(self, F => table::fit::<F>(header))
+        with_format!(self, F => format::fit::<F>(header))
     }
 }
 
@@ -349,14 +349,14 @@ fn read_as(
         Some(provider) => provider,
         None => detect(&header)?,
     };
-    let input = table::Input {
+    let input = format::Input {
         encoding: records.encoding(),
         records,
         header: &header,
         generated,
         timezone: &options.timezone,
     };
-    with_format!(provider, F => table::read::<F>(input, sink))
+    with_format!(provider, F => format::read::<F>(input, sink))
 }
 
 /// The provider whose columns fit `header` best. At least two of its columns must be
@@ -475,7 +475,7 @@ mod tests {
     #[test]
     fn the_bounds_have_room_beyond_every_providers_report() {
         for provider in Provider::ALL {
-            let columns = with_format!(provider, F => table::columns::<F>()).len();
+            let columns = with_format!(provider, F => format::columns::<F>()).len();
             assert!(8 * columns <= MAX_FIELDS, "{provider}: {columns} columns");
         }
         const { assert!(16 * 4096 <= MAX_RECORD_BYTES) };

@@ -7,9 +7,9 @@ use jiff::civil::DateTime;
 
 use super::cells::parse_count;
 use super::columns::{Column, Header};
+use super::format::{self, ReportFormat};
 use super::generate::{Console, Spec, Writer, FIRST_CREATION, REPORT_TIME};
 use super::row::{flag, Row};
-use super::table::{self, ReportFormat};
 use super::{Coverage, Provider};
 use crate::model::{
     AccessKey, Flag, KeyFacts, KeyStatus, Over, Time, User, UserFacts, UserType, DAY,
@@ -143,7 +143,7 @@ impl ReportFormat for TencentCam {
         }
         writer
             .out
-            .push_str(&table::columns::<TencentCam>().join(","));
+            .push_str(&format::columns::<TencentCam>().join(","));
         writer.out.push('\n');
         // Sub-account UINs are 12-digit numbers, handed out in rising order within an account.
         let mut uin = 100_000_000_000 + writer.rng.below(800_000_000_000);
