@@ -146,7 +146,7 @@ struct SnapshotCollector {
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         let snapshot: &Snapshot = &self.snapshot;
-        encode_process(&mut encoder)?;
+        encode_build_info(&mut encoder)?;
         encode_report_status(&mut encoder, snapshot)?;
         encode_user_aggregates(&mut encoder, snapshot)?;
         encode_key_aggregates(&mut encoder, snapshot)?;
@@ -196,7 +196,7 @@ fn gauges<S: EncodeLabelSet, V: EncodeGaugeValue>(
     Ok(())
 }
 
-fn encode_process(encoder: &mut DescriptorEncoder) -> fmt::Result {
+fn encode_build_info(encoder: &mut DescriptorEncoder) -> fmt::Result {
     gauges(
         encoder,
         "credential_report_exporter_build_info",
