@@ -163,7 +163,7 @@ impl Time {
 
     /// Whether this time is more than `days` days before `now`; `NotApplicable` where
     /// either is unknown. Key ages of reports that carry no age flags come from here.
-    pub fn older_than(self, days: i64, now: Time) -> Flag {
+    pub fn older_than_days(self, days: i64, now: Time) -> Flag {
         match now.seconds().and_then(|now| self.age(now)) {
             Some(age) => Flag::from(Over::MoreThan.holds(age, days * DAY)),
             None => Flag::NotApplicable,

@@ -47,7 +47,7 @@ impl Times {
     }
 
     /// How many are, at `now`, `over` `limit` seconds old. Sorted, the oldest come first.
-    pub fn older_than(&self, limit: i64, now: Timestamp, over: Over) -> u64 {
+    pub fn older_than_seconds(&self, limit: i64, now: Timestamp, over: Over) -> u64 {
         let now = now.as_second();
         let older =
             (self.times).partition_point(|t| t.age(now).is_some_and(|age| over.holds(age, limit)));
@@ -79,12 +79,16 @@ impl KeyAges {
 
     /// Keys created more than 90 days before `now`.
     pub fn over_90_days(&self, now: Timestamp) -> u64 {
-        self.created.older_than(90 * DAY, now, Over::MoreThan) + self.flagged_over_90_days
+        self.created
+            .older_than_seconds(90 * DAY, now, Over::MoreThan)
+            + self.flagged_over_90_days
     }
 
     /// Keys created more than 30 days before `now`.
     pub fn over_30_days(&self, now: Timestamp) -> u64 {
-        self.created.older_than(30 * DAY, now, Over::MoreThan) + self.flagged_over_30_days
+        self.created
+            .older_than_seconds(30 * DAY, now, Over::MoreThan)
+            + self.flagged_over_30_days
     }
 }
 
@@ -169,7 +173,7 @@ impl Aggregates {
     /// Passwords of users of `user_type` unused for 45 days or more (`>=`) before `now`.
     pub fn passwords_unused_over_45_days(&self, user_type: UserType, now: Timestamp) -> u64 {
         (self.password_unused_since.get(&user_type)).map_or(0, |times| {
-            times.older_than(PASSWORD_UNUSED_DAYS * DAY, now, Over::OrMore)
+            times.older_than_seconds(PASSWORD_UNUSED_DAYS * DAY, now, Over::OrMore)
         })
     }
 

@@ -199,8 +199,8 @@ fn key<'a>(
             at_risk: Flag::NotSupported,
             created,
             last_used: row.utc_date(layout.last_used_date, NO_INFORMATION),
-            created_over_90_days: created.older_than(90, generated),
-            created_over_30_days: created.older_than(30, generated),
+            created_over_90_days: created.older_than_days(90, generated),
+            created_over_30_days: created.older_than_days(30, generated),
         },
     })
 }
