@@ -620,7 +620,7 @@ impl AlibabaRamFetcher {
     ) -> Result<(Keys, jiff::Timestamp), FetchError> {
         const ACTION: &str = "AssumeRoleWithOIDC";
         #[derive(Deserialize)]
-        struct Answer {
+        struct AssumedRole {
             #[serde(rename = "Credentials")]
             credentials: StsCredentials,
         }
@@ -660,7 +660,7 @@ impl AlibabaRamFetcher {
                 )
                 .await
                 .map_err(failed_call(ACTION, &known))?;
-            let reply = read_answer::<Answer>(ACTION, answer, &known)?;
+            let reply = read_answer::<AssumedRole>(ACTION, answer, &known)?;
             if let Reply::Done(a) = &reply {
                 a.credentials.check(ACTION)?;
             }

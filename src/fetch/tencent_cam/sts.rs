@@ -33,12 +33,6 @@ impl Tke {
         token: String,
         calls: &ApiCalls,
     ) -> Result<(Keys, jiff::Timestamp), FetchError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Answer {
-            credentials: StsKeys,
-            expired_time: i64,
-        }
         let now = jiff::Timestamp::now().as_second();
         let body = json!({
             "ProviderId": self.provider_id,
@@ -79,7 +73,7 @@ impl Tke {
                 )
                 .await
                 .map_err(failed_call(ACTION, &known))?;
-            envelope::read::<Answer>(ACTION, answer, &known)
+            envelope::read::<AssumedKeys>(ACTION, answer, &known)
         })
         .await?;
         let a = match reply {
@@ -160,12 +154,6 @@ pub async fn assume_role(
     calls: &ApiCalls,
 ) -> Result<(Keys, jiff::Timestamp), FetchError> {
     const ACTION: &str = "AssumeRole";
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Answer {
-        credentials: StsKeys,
-        expired_time: i64,
-    }
     let body = json!({
         "RoleArn": arn,
         "RoleSessionName": "credential-report-exporter",
@@ -195,7 +183,7 @@ pub async fn assume_role(
             .post(sts, "/", &headers, None, body.clone(), MAX_ANSWER_BYTES)
             .await
             .map_err(failed_call(ACTION, &known))?;
-        let reply = envelope::read::<Answer>(ACTION, answer, &known)?;
+        let reply = envelope::read::<AssumedKeys>(ACTION, answer, &known)?;
         Ok(match reply {
             Reply::NotReady(mut e) | Reply::Failed(mut e) => {
                 if let "ResourceNotFound.RoleNotFound" | "InvalidParameter.AccountNotAvaliable" =
@@ -225,6 +213,15 @@ pub async fn assume_role(
             FetchError::invalid(ACTION, format!("{arn}: ExpiredTime is not a time to come"))
         })?;
     Ok((a.credentials.into_keys(), expires))
+}
+
+/// What STS answers AssumeRole and AssumeRoleWithWebIdentity with: temporary keys and
+/// when they expire.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AssumedKeys {
+    credentials: StsKeys,
+    expired_time: i64,
 }
 
 /// Temporary keys as STS answers them.
