@@ -30,8 +30,20 @@ from check import cold_start, run_check  # noqa: E402
 from reload import reload_seconds  # noqa: E402
 from scrape_large import exporter, scrape  # noqa: E402
 
-SECTION_START = "<!-- before_after.py: start -->"
-SECTION_END = "<!-- before_after.py: end -->"
+# Each comparison (one before commit) is a section of its own, with its title and note.
+ISSUE_21 = ("Before and after the reading machinery went (issue 21)",
+            "After: one report is read in one piece on one core (several changed reports are spread "
+            "over the cores), `check --format json` writes each finding through serde_json, and "
+            "every provider's reader reads every cell. The before build read a lone report on both "
+            "cores, so its reloads vary with what else the machine runs; the after build's are "
+            "steady. Much of the after reload is the kernel giving a fresh process new pages for the "
+            "file and the users (on this VM, reading the file into new memory takes several times "
+            "as long as into memory touched before); the floor, timed in a warm loop, pays none.")
+
+
+def markers(before_commit):
+    return (f"<!-- before_after.py {before_commit}: start -->",
+            f"<!-- before_after.py {before_commit}: end -->")
 
 
 def generate(folder, users, files):
@@ -76,7 +88,7 @@ def measure(builds, runs, scrapes):
     return results
 
 
-def markdown(r, command):
+def markdown(r, command, title, note):
     floor = r["floor_seconds"]
     median = {name: {k: statistics.median(v) for k, v in figures.items()}
               for name, figures in r["builds"].items()}
@@ -99,9 +111,10 @@ def markdown(r, command):
          "≤ 2× the ready time", after["check_json"] <= 2 * after["ready"]),
     ]
     verdict = {True: "met", False: "**missed**", None: ""}
+    start, end = markers(r["before_commit"])
     lines = [
-        SECTION_START,
-        "## Before and after the reading machinery went (issue 21)",
+        start,
+        f"## {title}",
         "",
         f"From one run of `{command}`, {r['run']}, on {r['machine']} (shared with other work, so "
         f"absolute times are noisy). Before: the release build of commit {r['before_commit']}; after: "
@@ -113,14 +126,8 @@ def markdown(r, command):
         "|---|---|---|---|---|",
         *[f"| {what} | {b} | {a} | {target} | {verdict[ok]} |" for what, b, a, target, ok in rows],
         "",
-        "After: one report is read in one piece on one core (several changed reports are spread "
-        "over the cores), `check --format json` writes each finding through serde_json, and "
-        "every provider's reader reads every cell. The before build read a lone report on both "
-        "cores, so its reloads vary with what else the machine runs; the after build's are "
-        "steady. Much of the after reload is the kernel giving a fresh process new pages for the "
-        "file and the users (on this VM, reading the file into new memory takes several times "
-        "as long as into memory touched before); the floor, timed in a warm loop, pays none.",
-        SECTION_END,
+        note,
+        end,
     ]
     return "\n".join(lines) + "\n"
 
@@ -135,6 +142,8 @@ def main():
     parser.add_argument("--scrapes", type=int, default=10)
     parser.add_argument("--markdown", help="splice the figures into this Markdown file")
     parser.add_argument("--command", default="python3 benches/before_after.py")
+    parser.add_argument("--title", default=ISSUE_21[0], help="the section's heading")
+    parser.add_argument("--note", default=ISSUE_21[1], help="the paragraph under its table")
     args = parser.parse_args()
     before = args.before or os.path.join(TARGET, f"baseline-{args.before_commit}", "target", "release",
                                          "credential-report-exporter")
@@ -143,9 +152,9 @@ def main():
                "before_commit": args.before_commit, "runs": args.runs, "scrapes": args.scrapes,
                "floor_seconds": floor_seconds(), "builds": measure(builds, args.runs, args.scrapes)}
     write_figures(results, None, "before_after")
-    section = markdown(results, args.command)
+    section = markdown(results, args.command, args.title, args.note)
     if args.markdown:
-        splice(args.markdown, section, SECTION_START, SECTION_END)
+        splice(args.markdown, section, *markers(args.before_commit))
     print(section)
 
 

@@ -29,6 +29,10 @@ baseline_binary() {
 baseline_binary="$(baseline_binary 3c4cc9a)"
 # Issue 21's: the exporter before the reading machinery went.
 before_reading_machinery="$(baseline_binary 0dfcf3f)"
+# Issue 27's: the exporter before the reader was streamed and bounded.
+before_streaming="$(baseline_binary 2c3adf4)"
+streaming_title="The reload, streamed (issue 27)"
+streaming_note="Before: the whole file read into memory, room reserved from its lines; after: read 256 KiB at a time, nothing reserved from what the file claims."
 command -v prometheus-node-exporter >/dev/null || {
   echo "benches/run.sh: apt-get install prometheus-node-exporter (the textfile comparison)" >&2; exit 1; }
 rm -rf "$target/criterion/parse" "$target/criterion/encode"
@@ -44,6 +48,10 @@ if [ "$quick" = --quick ]; then
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   python3 benches/before_after.py --before "$before_reading_machinery" --runs 1 \
     --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
+  python3 benches/before_after.py --before "$before_streaming" --before-commit 2c3adf4 --runs 1 \
+    --title "$streaming_title" --note "$streaming_note" \
+    --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
+  python3 benches/hostile_memory.py --before "$before_streaming" --markdown "$target/bench-results/RESULTS.quick.md"
   python3 benches/fetch_bounds.py --command "benches/run.sh --quick" --markdown "$target/bench-results/RESULTS.quick.md"
   echo "quick run: $target/bench-results/RESULTS.quick.md (benches/RESULTS.md untouched)"
 else
@@ -57,6 +65,10 @@ else
   python3 benches/check.py --command "benches/run.sh" --markdown benches/RESULTS.md
   python3 benches/before_after.py --before "$before_reading_machinery" --runs 7 \
     --command "benches/run.sh" --markdown benches/RESULTS.md
+  python3 benches/before_after.py --before "$before_streaming" --before-commit 2c3adf4 --runs 7 \
+    --title "$streaming_title" --note "$streaming_note" \
+    --command "benches/run.sh" --markdown benches/RESULTS.md
+  python3 benches/hostile_memory.py --before "$before_streaming" --markdown benches/RESULTS.md
   python3 benches/fetch_bounds.py --command "benches/run.sh" --markdown benches/RESULTS.md
   python3 benches/serve_bounds.py --markdown benches/RESULTS.md
   echo "wrote benches/RESULTS.md"
