@@ -232,12 +232,8 @@ impl AlibabaRamFetcher {
             (None, None) => self.account_id(&keys, calls).await,
         };
         let account_id = match account_id {
-            Ok(id) if account.role.is_some() => Some(id),
-            Ok(id) => Some(self.account.get_or_init(|| id).clone()),
-            Err(e) => {
-                tracing::warn!(error = %e, "GetCallerIdentity failed: the report has no account id for its default name");
-                None
-            }
+            Ok(id) if account.role.is_none() => Ok(self.account.get_or_init(|| id).clone()),
+            other => other,
         };
         Ok(FetchedReport {
             account_id,
@@ -301,7 +297,7 @@ impl AlibabaRamFetcher {
         #[derive(Deserialize)]
         struct Page {
             #[serde(rename = "Content", deserialize_with = "base64_content")]
-            content: Result<Vec<u8>, String>,
+            content: Vec<u8>,
             #[serde(rename = "GeneratedTime")]
             generated: String,
             #[serde(rename = "IsTruncated", default, deserialize_with = "bool_or_string")]
@@ -336,9 +332,7 @@ impl AlibabaRamFetcher {
                 Ok(page) => page,
                 Err(_not_ready) => return Ok(None),
             };
-            let bytes = page
-                .content
-                .map_err(|e| FetchError::invalid("GetCredentialReport", e))?;
+            let bytes = page.content;
             if bytes.len() > room {
                 return Err(FetchError::invalid(
                     "GetCredentialReport",
@@ -1050,20 +1044,18 @@ fn append_page(content: &mut Vec<u8>, header: &mut Option<Vec<u8>>, page: Vec<u8
 }
 
 /// `Content`, decoded from base64 as it is read (the answer's text is not copied first);
-/// `Err` says why it is not base64.
-fn base64_content<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Result<Vec<u8>, String>, D::Error> {
+/// a text that is not base64 fails the answer (as any answer not in the model), saying why.
+fn base64_content<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
     struct Base64;
     impl serde::de::Visitor<'_> for Base64 {
-        type Value = Result<Vec<u8>, String>;
+        type Value = Vec<u8>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("base64 text")
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(base64::engine::general_purpose::STANDARD
+            base64::engine::general_purpose::STANDARD
                 .decode(v.trim())
-                .map_err(|e| format!("Content is not base64: {e}")))
+                .map_err(|e| E::custom(format_args!("Content is not base64: {e}")))
         }
     }
     d.deserialize_str(Base64)

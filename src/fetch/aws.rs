@@ -191,7 +191,13 @@ impl AwsIamFetcher {
         check_report(&content)?;
         let account_id = account_of_report(&content)
             .or_else(|| role_arn.and_then(|arn| account_of_role(arn).ok()))
-            .map(str::to_owned);
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                FetchError::invalid(
+                    "GetCredentialReport",
+                    "the report has no root row naming its account",
+                )
+            });
         Ok(FetchedReport {
             account_id,
             content,

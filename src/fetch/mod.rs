@@ -41,8 +41,9 @@ pub use run::run;
 /// One report as the provider produced it.
 #[derive(Debug, Clone)]
 pub struct FetchedReport {
-    /// Default file name (without .csv) when --report.name is not given: the account id, if known.
-    pub account_id: Option<String>,
+    /// Default file name (without .csv) when --report.name is not given: the account id, or
+    /// why it is not known (so that a failure to learn it is reported as what it was).
+    pub account_id: Result<String, FetchError>,
     /// The CSV exactly as the provider produced it (or, for Tencent, as we rebuilt it).
     pub content: Vec<u8>,
     /// The report's generation time; becomes the file's mtime.
@@ -102,7 +103,7 @@ impl FailureReason {
 }
 
 /// A failed fetch. The message never holds a secret, a session token or a whole key id.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct FetchError {
     pub reason: FailureReason,

@@ -216,11 +216,14 @@ fn report_name(
         &report.account_id,
     ) {
         (true, _, _) => &account.id,
-        (false, Some(name), _) | (false, None, Some(name)) => name,
-        (false, None, None) => {
+        (false, Some(name), _) | (false, None, Ok(name)) => name,
+        (false, None, Err(unknown)) => {
             return Err(FetchError::new(
-                FailureReason::InvalidResponse,
-                "the report does not say which account it is for; name it with --report.name",
+                unknown.reason,
+                format!(
+                    "the report's account is not known ({}); name the report with --report.name",
+                    unknown.message
+                ),
             ))
         }
     };

@@ -65,7 +65,7 @@ mod tests {
 
     fn verdict(provider: Provider, content: &str, users_listed: Option<u64>) -> Result<(), String> {
         let report = FetchedReport {
-            account_id: None,
+            account_id: Err(FetchError::invalid("test", "no account")),
             content: content.as_bytes().to_vec(),
             generated: generate::GENERATED,
             users_listed,

@@ -322,7 +322,7 @@ impl TencentCamFetcher {
             },
         };
         let report = session.report(calls).await?;
-        if let (Some(arn), Some(owner)) = (&account.role, &report.account_id) {
+        if let (Some(arn), Ok(owner)) = (&account.role, &report.account_id) {
             if *owner != account.id {
                 return Err(FetchError::invalid(
                     "GetUserAppId",
@@ -442,7 +442,7 @@ impl Session<'_> {
             k.last_used = last_used.get(&k.id).copied().flatten();
         }
         Ok(FetchedReport {
-            account_id: Some(account_id),
+            account_id: Ok(account_id),
             content: report::render(&people, &details, generated, MAX_REPORT_BYTES).ok_or_else(
                 || {
                     FetchError::invalid(

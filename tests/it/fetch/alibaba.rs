@@ -36,7 +36,8 @@ impl Cloud for Alibaba {
             Fault::Deny => "Forbidden.RAM",
             Fault::ExpiredToken => "InvalidSecurityToken.Expired",
             Fault::ServerError => "ServiceUnavailable",
-            Fault::Garbage => "not base64",
+            // Content that is not base64: not the model's answer, told as any other.
+            Fault::Garbage => "GetCredentialReport: the answer is not the documented JSON",
         },
         generated: Some(GENERATED),
         throttling_fails_the_attempt: true,
@@ -55,10 +56,11 @@ impl Cloud for Alibaba {
             r#"credential_report_access_keys{REPORT,status="active"} 7"#,
         ],
         absent_series: &[],
-        // The page whose Content is not base64 counts as a successful call (its content is
-        // judged after the call), unlike AWS's and Tencent's malformed answers.
+        // The page whose Content is not base64 is an invalid answer, as AWS's and Tencent's
+        // malformed answers are; the three pages of the next attempt succeed.
         loop_lines: &[
-            r#"credential_report_fetch_api_calls_total{action="GetCredentialReport",result="success"} 4"#,
+            r#"credential_report_fetch_api_calls_total{action="GetCredentialReport",result="invalid_response"} 1"#,
+            r#"credential_report_fetch_api_calls_total{action="GetCredentialReport",result="success"} 3"#,
             r#"credential_report_fetch_api_calls_total{action="GetCallerIdentity",result="success"} 1"#,
         ],
     };
@@ -159,6 +161,29 @@ fn a_report_expired_between_pages_is_generated_again_and_joined_whole() {
     assert_eq!(cloud.refused(), 0);
     assert_no_secrets(&logs, &[KEY_ID, SECRET, TOKEN]);
     crate::python::assert_vendor_models(cloud.model_answers());
+}
+
+/// The report does not name its account, so the default file name comes from
+/// GetCallerIdentity: when that is refused, the failure says so (not "invalid response"),
+/// and `--report.name` makes the call unneeded for the name.
+#[test]
+fn a_refused_get_caller_identity_fails_as_itself_unless_the_report_is_named() {
+    let cloud = Alibaba::start();
+    cloud.fail("GetCallerIdentity", Fault::Deny, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, logs) = run_once(&cloud, dir.path(), &[]);
+    assert_eq!(code, 1, "{logs}");
+    assert_says(
+        &logs,
+        &["GetCallerIdentity", "access_denied", "--report.name"],
+    );
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+    assert_no_secrets(&logs, &[KEY_ID, SECRET, TOKEN]);
+
+    cloud.fail("GetCallerIdentity", Fault::Deny, 1);
+    let (code, logs) = run_once(&cloud, dir.path(), &["--report.name", "acme"]);
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(names(dir.path()), ["acme.csv"]);
 }
 
 #[test]
