@@ -1,6 +1,7 @@
 //! Where a doc or a metric's HELP lists the values of a label, it lists the code's: each
 //! enum's `ALL` against the line that names its values, so a value added in the code and
-//! not in the docs (as `refused_report` once was missing from a HELP) fails here.
+//! not in the docs (as `refused_report` once was missing from a HELP) fails here. The same
+//! for flags: each command's `--help` against the doc that lists its flags.
 
 use std::path::Path;
 
@@ -107,5 +108,47 @@ fn helps_list_every_value_of_their_labels() {
         names_all(help, &RootCredential::ALL.map(RootCredential::label), |v| {
             format!(" {v} ")
         });
+    }
+}
+
+/// Every flag of each command, with its environment variable, is in the table of the doc
+/// that documents that command: a flag added in the code and not in the docs fails here.
+#[test]
+fn every_flag_and_its_variable_are_documented() {
+    let binary = env!("CARGO_BIN_EXE_credential-report-exporter");
+    for (command, doc) in [
+        (&[][..], "README.md"),
+        (&["fetch"][..], "docs/fetch.md"),
+        (&["check"][..], "docs/check.md"),
+    ] {
+        let help = std::process::Command::new(binary)
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        let doc_text = read(doc);
+        // Clap's long help: "      --flag <VALUE>" on its own line, "[env: NAME=]" below it.
+        let flags = (help.lines().map(str::trim_start))
+            .filter_map(|line| line.strip_prefix("--"))
+            .map(|line| line.split([' ', '=']).next().unwrap());
+        let mut flags: Vec<&str> = flags.filter(|f| !["help", "version"].contains(f)).collect();
+        assert!(
+            flags.len() > 3,
+            "no flags read from {command:?} --help:\n{help}"
+        );
+        for flag in flags.drain(..) {
+            assert!(
+                doc_text.contains(&format!("`--{flag}")),
+                "{doc} does not document --{flag}"
+            );
+        }
+        for variable in help.split("[env: ").skip(1) {
+            let variable = variable.split(['=', ']']).next().unwrap();
+            assert!(
+                doc_text.contains(variable),
+                "{doc} does not name {variable}"
+            );
+        }
     }
 }

@@ -146,6 +146,18 @@ pub struct Flags {
         value_name = "URL"
     )]
     pub organization_endpoint: Option<String>,
+
+    /// Tencent Cloud, with --organization, run by a delegated administrator: the trusted
+    /// service it administers, by its product abbreviation (DescribeOrganizationMembers'
+    /// Product, which the model says a delegated administrator must give). Not for the
+    /// management account.
+    #[arg(
+        id = "tencent.organization-product",
+        long = "tencent.organization-product",
+        env = "CREDENTIAL_REPORT_FETCH_TENCENT_ORGANIZATION_PRODUCT",
+        value_name = "PRODUCT"
+    )]
+    pub organization_product: Option<String>,
 }
 
 pub struct TencentCamFetcher {
@@ -279,6 +291,7 @@ impl TencentCamFetcher {
                 )?,
                 sts,
                 flags.role_name.clone(),
+                flags.organization_product.clone(),
                 organization.tag_labels.clone(),
                 flags.rate_limit,
             )?),

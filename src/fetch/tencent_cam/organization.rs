@@ -37,6 +37,8 @@ pub struct Organization {
     /// STS, where the members' roles are assumed.
     pub sts: Endpoint,
     role_name: String,
+    /// `--tencent.organization-product`: the listing's `Product`, for a delegated administrator.
+    product: Option<String>,
     /// The tag keys kept of each member's tags (`--organization.tag-labels`).
     tag_keys: Vec<String>,
     /// The management account's own calls: the listing and `AssumeRole`, each within its limit.
@@ -53,6 +55,7 @@ impl Organization {
         endpoint: Endpoint,
         sts: Endpoint,
         role_name: String,
+        product: Option<String>,
         tag_keys: Vec<String>,
         rate_limit: u32,
     ) -> anyhow::Result<Organization> {
@@ -67,6 +70,7 @@ impl Organization {
             endpoint,
             sts,
             role_name,
+            product,
             tag_keys,
             listing: Pacer::new(LISTING_PER_SECOND),
             assuming: Pacer::new(super::sts::ASSUME_ROLE_PER_SECOND),
@@ -175,7 +179,10 @@ impl TencentCamFetcher {
         let mut seen = BTreeSet::new();
         let mut offset = 0;
         loop {
-            let params = json!({ "Offset": offset, "Limit": PAGE });
+            let mut params = json!({ "Offset": offset, "Limit": PAGE });
+            if let Some(product) = &organization.product {
+                params["Product"] = json!(product);
+            }
             let page: Page = (self.management_call(organization, calls, ACTION, params)).await?;
             let items = page.items;
             // The next page starts after the members given, however many that was. A listing
@@ -255,7 +262,7 @@ mod tests {
         let endpoint = Endpoint::parse("test", "https://organization.tencentcloudapi.com").unwrap();
         let sts = Endpoint::parse("test", "https://sts.tencentcloudapi.com").unwrap();
         let tag_keys = tag_keys.iter().map(|k| k.to_string()).collect();
-        Organization::new(endpoint, sts, "Reader".to_owned(), tag_keys, 20).unwrap()
+        Organization::new(endpoint, sts, "Reader".to_owned(), None, tag_keys, 20).unwrap()
     }
 
     fn listed(item: serde_json::Value) -> Member {
@@ -342,7 +349,7 @@ mod tests {
     fn a_role_name_that_would_change_the_arn_is_refused() {
         let endpoint = || Endpoint::parse("test", "https://example.com").unwrap();
         for name in ["", "a/b", "a:b", "role name"] {
-            let o = Organization::new(endpoint(), endpoint(), name.to_owned(), vec![], 20);
+            let o = Organization::new(endpoint(), endpoint(), name.to_owned(), None, vec![], 20);
             assert!(o.is_err(), "{name:?}");
         }
     }

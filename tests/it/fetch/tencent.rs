@@ -518,6 +518,28 @@ fn the_listing_follows_short_pages_to_the_total() {
     assert_eq!(pages, [asked(0), asked(7), asked(14)]);
 }
 
+/// A delegated administrator names its trusted service: every page of the listing asks
+/// with that `Product` (the model: a delegated administrator must give it).
+#[test]
+fn a_delegated_administrator_lists_with_its_product() {
+    let cloud = organization(&[(300000000001, "payments")]);
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--organization.exclude", "management"];
+    let (code, logs) = org_run(
+        &cloud,
+        dir.path(),
+        &[
+            &flags[..],
+            &["--tencent.organization-product", "cloudaudit"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{logs}");
+    assert_eq!(reports(dir.path()).len(), 1);
+    let asked = serde_json::json!({"Offset": 0, "Limit": 50, "Product": "cloudaudit"});
+    assert_eq!(requests_of(&cloud, "DescribeOrganizationMembers"), [asked]);
+}
+
 /// A listing that is not in the model's words, ends before its Total, names a member by
 /// something that is not an account id, gives more than the fetcher holds (a page of over
 /// 1,000 members, a name over 1,024 bytes), or is refused: the round fails naming the
