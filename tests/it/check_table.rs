@@ -1,8 +1,8 @@
 //! The table of checks (`check::CHECKS` and each provider's CIS controls) is the one source
 //! of what the rules' `cis_control` labels and docs/check.md's table of checks say: both are
 //! generated from it here, and the test fails while either differs. After a change to the
-//! table: `UPDATE_GOLDEN=1 cargo test --test it check_table`, review the diff, then
-//! `scripts/sync-kubernetes.py` and `scripts/grafana-alerts.py` for the rules' copies.
+//! table: `scripts/check-table` (this test with UPDATE_GOLDEN=1, then the rules' copies),
+//! and review the diff; `scripts/check-table --check` is this test as the suite runs it.
 
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use credential_report_exporter::report::Provider;
 
 const RULES: &str = "deploy/prometheus/credential-report-exporter.rules.yml";
 const DOCS: &str = "docs/check.md";
-const UPDATE: &str = "UPDATE_GOLDEN=1 cargo test --test it check_table, then scripts/sync-kubernetes.py and scripts/grafana-alerts.py";
+const UPDATE: &str = "scripts/check-table";
 
 /// Every provider's control of the check, in the order of `Provider::ALL`.
 fn controls(check: &Check) -> Vec<(Provider, &'static str)> {
