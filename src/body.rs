@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll};
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 use crc32fast::Hasher;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -57,7 +56,6 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 
 /// The bodies of the snapshot being served.
 pub struct Bodies {
-    snapshot: Arc<ArcSwap<Snapshot>>,
     exposition: Arc<Exposition>,
     cache: Mutex<Cache>,
     /// Formats some client has asked for gzip'd since the start: those are compressed
@@ -68,8 +66,9 @@ pub struct Bodies {
     compressing: [AtomicBool; 2],
 }
 
-/// The compressed bodies of one snapshot, made on first use. Keyed by a weak pointer: the
-/// cache neither keeps an old snapshot's data alive nor mistakes a new one for it.
+/// The compressed bodies of the snapshot last published, made then or on first use. Keyed
+/// by a weak pointer: the cache neither keeps an old snapshot's data alive nor mistakes a
+/// new one for it.
 #[derive(Default)]
 struct Cache {
     of: Weak<Snapshot>,
@@ -91,9 +90,8 @@ fn index(format: Format) -> usize {
 }
 
 impl Bodies {
-    pub fn new(snapshot: Arc<ArcSwap<Snapshot>>, exposition: Arc<Exposition>) -> Bodies {
+    pub fn new(exposition: Arc<Exposition>) -> Bodies {
         Bodies {
-            snapshot,
             exposition,
             cache: Mutex::new(Cache::default()),
             asked: [AtomicBool::new(false), AtomicBool::new(false)],
@@ -101,25 +99,31 @@ impl Bodies {
         }
     }
 
-    /// The current snapshot's body in `format`, from its compressed form where that is
-    /// ready: gzip'd as it is if `gzip`, else inflated as it is sent; the live families
-    /// follow. The first scrape of a format that needs one finds none (reloads compress
-    /// only the formats asked for): it and the scrapes during that first compression are
-    /// encoded as they are sent rather than kept waiting, and the compression is started
-    /// for the later ones.
-    pub fn body(self: &Arc<Self>, format: Format, gzip: bool) -> MetricsBody {
-        let snapshot = self.snapshot.load_full();
+    /// `snapshot`'s body in `format`, from its compressed form where that is ready:
+    /// gzip'd as it is if `gzip`, else inflated as it is sent; the live families follow.
+    /// The first scrape of a format that needs one finds none (reloads compress only the
+    /// formats asked for): it and the scrapes during that first compression are encoded as
+    /// they are sent rather than kept waiting, and the compression is started for the
+    /// later ones. A snapshot other than the one last published (a scrape that loaded it
+    /// just before the swap) is only streamed.
+    pub fn body(
+        self: &Arc<Self>,
+        snapshot: Arc<Snapshot>,
+        format: Format,
+        gzip: bool,
+    ) -> MetricsBody {
         if gzip || !is_small(&snapshot) {
             self.asked[index(format)].store(true, Ordering::Relaxed);
-            let cell = self.cell(&snapshot, format);
-            if let Some(deflated) = cell.get() {
-                let live = live(&self.exposition, &snapshot, format);
-                return match gzip {
-                    true => MetricsBody::Gzip(GzipBody::new(deflated, &live)),
-                    false => MetricsBody::Inflated(InflatedBody::new(deflated, live)),
-                };
+            if let Some(cell) = self.cell(&snapshot, format) {
+                if let Some(deflated) = cell.get() {
+                    let live = live(&self.exposition, &snapshot, format);
+                    return match gzip {
+                        true => MetricsBody::Gzip(GzipBody::new(deflated, &live)),
+                        false => MetricsBody::Inflated(InflatedBody::new(deflated, live)),
+                    };
+                }
+                self.compress(cell, &snapshot, format);
             }
-            self.compress(cell, &snapshot, format);
         }
         MetricsBody::Plain(self.stream(snapshot, format))
     }
@@ -155,27 +159,23 @@ impl Bodies {
         StreamedBody { receiver }
     }
 
-    /// Serves `next` from now on. In every format a client has asked for gzip'd, its
-    /// compressed body is made first, here, while the snapshot before it is still served:
-    /// the first scrapes of the new snapshot then find it ready, instead of each streaming
-    /// the whole uncompressed body beside the compression.
-    pub fn publish(&self, next: Snapshot) {
-        let next = Arc::new(next);
+    /// Caches the bodies of `next`, about to be published, dropping those of the snapshot
+    /// before. In every format a client has asked for gzip'd, its compressed body is made
+    /// first, here, while the snapshot before it is still served: the first scrapes of the
+    /// new snapshot then find it ready, instead of each streaming the whole uncompressed
+    /// body beside the compression.
+    pub fn prepare(&self, next: &Arc<Snapshot>) {
         let gzip = [Format::OpenMetrics, Format::Classic].map(|format| {
             let cell = OnceLock::new();
             if self.asked[index(format)].load(Ordering::Relaxed) {
-                if let Some(deflated) = self.deflate_guarded(Arc::clone(&next), format) {
+                if let Some(deflated) = self.deflate_guarded(Arc::clone(next), format) {
                     let _ = cell.set(deflated);
                 }
             }
             Arc::new(cell)
         });
-        // Under the cache's lock, so that no scrape finds the new snapshot with the old
-        // cache and starts compressing it again.
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        self.snapshot.store(Arc::clone(&next));
-        *cache = Cache {
-            of: Arc::downgrade(&next),
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
+            of: Arc::downgrade(next),
             gzip,
         };
     }
@@ -222,17 +222,15 @@ impl Bodies {
         }
     }
 
-    /// The cache cell of `snapshot` in `format`; a snapshot other than the cached one
-    /// replaces the cache, dropping the bodies of the one before.
-    fn cell(&self, snapshot: &Arc<Snapshot>, format: Format) -> Arc<OnceLock<Arc<Deflated>>> {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if !std::ptr::eq(cache.of.as_ptr(), Arc::as_ptr(snapshot)) {
-            *cache = Cache {
-                of: Arc::downgrade(snapshot),
-                ..Cache::default()
-            };
-        }
-        Arc::clone(&cache.gzip[index(format)])
+    /// The cache cell of `snapshot` in `format`, if it is the snapshot last prepared.
+    fn cell(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        format: Format,
+    ) -> Option<Arc<OnceLock<Arc<Deflated>>>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        (std::ptr::eq(cache.of.as_ptr(), Arc::as_ptr(snapshot)))
+            .then(|| Arc::clone(&cache.gzip[index(format)]))
     }
 }
 

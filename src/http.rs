@@ -73,7 +73,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let content_type = (header::CONTENT_TYPE, format.content_type());
     // Caches between here and the client must keep the two encodings apart.
     let vary = (header::VARY, "Accept-Encoding");
-    match state.bodies.body(format, gzip) {
+    match state.bodies.body(state.snapshot.load_full(), format, gzip) {
         MetricsBody::Gzip(body) => (
             [content_type, vary, (header::CONTENT_ENCODING, "gzip")],
             [(header::CONTENT_LENGTH, body.len().to_string())],

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use arc_swap::ArcSwap;
 use clap::{CommandFactory, FromArgMatches};
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
@@ -21,7 +20,6 @@ use credential_report_exporter::exposition::{Exposition, ExpositionOptions};
 use credential_report_exporter::fetch::{self, FetchConfig};
 use credential_report_exporter::markup::LogWriter;
 use credential_report_exporter::reload::{LoadOptions, Reloader};
-use credential_report_exporter::snapshot::Snapshot;
 use credential_report_exporter::web::{self, ServeOptions};
 use credential_report_exporter::{build_info, http, process, watch};
 
@@ -118,7 +116,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     // Before the folder is read: a port in use is found out at once, with nothing to undo.
     let listener = bind(&config.web_listen_address).await?;
-    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
+    let exposition = Exposition::new(ExpositionOptions {
+        per_user: config.metrics_per_user,
+        show_secret_ids: config.metrics_show_secret_ids,
+        max_per_user_series: config.metrics_max_per_user_series,
+        now: config.now,
+    });
+    let bodies = Arc::new(Bodies::new(Arc::new(exposition)));
+    let preparing = Arc::clone(&bodies);
     let reloader = Reloader::new(
         config.report_dir.clone(),
         config.report.selection(),
@@ -128,21 +133,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
             keep_users: config.metrics_per_user,
             max_bytes: config.report.max_bytes,
         },
-        Arc::clone(&snapshot),
+        Box::new(move |next| preparing.prepare(next)),
     );
+    let snapshot = reloader.served();
     let watch_options = watch::WatchOptions {
         debounce: config.watch_debounce,
         poll_interval: config.watch_poll_interval,
     };
-    let exposition = Exposition::new(ExpositionOptions {
-        per_user: config.metrics_per_user,
-        show_secret_ids: config.metrics_show_secret_ids,
-        max_per_user_series: config.metrics_max_per_user_series,
-        now: config.now,
-    });
-    let bodies = Arc::new(Bodies::new(Arc::clone(&snapshot), Arc::new(exposition)));
-    let publisher = Arc::clone(&bodies);
-    let reloader = reloader.publishing_with(Box::new(move |next| publisher.publish(next)));
     tokio::spawn(watch::run(
         config.report_dir.clone(),
         reloader,

@@ -367,7 +367,7 @@ impl<'a> User<'a> {
     }
 
     /// When a console password was last used or, never used, last changed: its "unused
-    /// since" for CIS AWS Foundations 1.12; `NONE` where the report gives neither.
+    /// since" for `password_unused_45_days`; `NONE` where the report gives neither.
     pub fn password_unused_since(&self) -> Time {
         match self.facts.password_last_used {
             Time::NONE => self.facts.password_last_rotated,

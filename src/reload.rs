@@ -196,16 +196,19 @@ impl Version {
     }
 }
 
-/// Puts a new snapshot in place of the one served.
-pub type Publish = Box<dyn Fn(Snapshot) + Send + Sync>;
+/// Readies a snapshot to be served.
+pub type Prepare = Box<dyn Fn(&Arc<Snapshot>) + Send>;
 
 pub struct Reloader {
     dir: PathBuf,
     selection: Selection,
     options: LoadOptions,
-    snapshot: Arc<ArcSwap<Snapshot>>,
-    /// By default the snapshot is stored at once; the server first makes its bodies.
-    publish: Publish,
+    /// The snapshot served, written here alone; see [`Reloader::served`].
+    served: Arc<ArcSwap<Snapshot>>,
+    /// The last snapshot published: what a rescan starts from and compares with.
+    published: Arc<Snapshot>,
+    /// Runs on each new snapshot before it is served: the server caches its bodies.
+    prepare: Prepare,
     /// The version of each report's file last read, successfully or not.
     versions: HashMap<String, Version>,
     /// What the last listing found.
@@ -215,33 +218,29 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    pub fn new(
-        dir: PathBuf,
-        selection: Selection,
-        options: LoadOptions,
-        snapshot: Arc<ArcSwap<Snapshot>>,
-    ) -> Self {
-        let store = Arc::clone(&snapshot);
+    pub fn new(dir: PathBuf, selection: Selection, options: LoadOptions, prepare: Prepare) -> Self {
+        let published = Arc::new(Snapshot::default());
         Reloader {
             dir,
             selection,
             options,
-            snapshot,
-            publish: Box::new(move |next| store.store(Arc::new(next))),
+            served: Arc::new(ArcSwap::new(Arc::clone(&published))),
+            published,
+            prepare,
             versions: HashMap::new(),
             folder: FolderState::Readable,
             skipped: BTreeMap::new(),
         }
     }
 
-    /// Publishes each new snapshot through `publish` rather than storing it at once.
-    pub fn publishing_with(self, publish: Publish) -> Self {
-        Reloader { publish, ..self }
+    /// The snapshot served, for the routes to read.
+    pub fn served(&self) -> Arc<ArcSwap<Snapshot>> {
+        Arc::clone(&self.served)
     }
 
     /// Brings the snapshot up to date with the folder. Blocking: run it off the async runtime.
     pub fn rescan(&mut self) {
-        let current = self.snapshot.load_full();
+        let current = Arc::clone(&self.published);
         let winners = match list_reports(&self.dir, &self.selection) {
             Ok(winners) => {
                 self.folder = FolderState::Readable;
@@ -321,8 +320,8 @@ impl Reloader {
         self.publish(reports);
     }
 
-    fn publish(&self, reports: BTreeMap<String, Arc<ReportState>>) {
-        let current = self.snapshot.load();
+    fn publish(&mut self, reports: BTreeMap<String, Arc<ReportState>>) {
+        let current = &self.published;
         let unchanged = current.scanned
             && current.folder == self.folder
             && current.files_skipped == self.skipped.len()
@@ -337,12 +336,15 @@ impl Reloader {
             // found nothing new (a poll, an unrelated file) costs the next scrape nothing.
             return;
         }
-        (self.publish)(Snapshot {
+        let next = Arc::new(Snapshot {
             reports,
             scanned: true,
             folder: self.folder.clone(),
             files_skipped: self.skipped.len(),
         });
+        (self.prepare)(&next);
+        self.served.store(Arc::clone(&next));
+        self.published = next;
     }
 }
 

@@ -182,12 +182,12 @@ impl AwsIamFetcher {
         calls: &ApiCalls,
     ) -> Result<FetchedReport, FetchError> {
         let role_arn = account.role.as_deref();
-        let mut known = Known::from_env();
+        let mut scrubber = Scrubber::from_env();
         let iam = match role_arn {
             None => aws_sdk_iam::Client::new(&self.config),
-            Some(arn) => self.assume(arn, calls, &mut known).await?,
+            Some(arn) => self.assume(arn, calls, &mut scrubber).await?,
         };
-        let (content, generated) = self.report(&iam, calls, &known).await?;
+        let (content, generated) = self.report(&iam, calls, &scrubber).await?;
         check_report(&content)?;
         let account_id = account_of_report(&content)
             .or_else(|| role_arn.and_then(|arn| account_of_role(arn).ok()))
@@ -223,7 +223,7 @@ impl AwsIamFetcher {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| failed(calls, ACTION, &error, "", &Known::from_env()))?;
+                .map_err(|error| failed(calls, ACTION, &error, "", &Scrubber::from_env()))?;
             for listed in answer.accounts() {
                 let account = member(listed, &organization.role_name).inspect_err(|_| {
                     calls.record(ACTION, FailureReason::InvalidResponse.as_str())
@@ -272,7 +272,7 @@ impl AwsIamFetcher {
                 .await
                 .map_err(|error| {
                     let context = format!("of account {account}");
-                    failed(calls, ACTION, &error, &context, &Known::from_env())
+                    failed(calls, ACTION, &error, &context, &Scrubber::from_env())
                 })?;
             calls.record(ACTION, CALL_SUCCESS);
             for tag in answer.tags() {
@@ -297,7 +297,7 @@ impl AwsIamFetcher {
         &self,
         arn: &str,
         calls: &ApiCalls,
-        known: &mut Known,
+        scrubber: &mut Scrubber,
     ) -> Result<aws_sdk_iam::Client, FetchError> {
         const ACTION: &str = "AssumeRole";
         let sts = aws_sdk_sts::Client::new(&self.config);
@@ -309,7 +309,7 @@ impl AwsIamFetcher {
             .duration_seconds(900)
             .send()
             .await
-            .map_err(|error| failed(calls, ACTION, &error, &format!("assuming {arn}"), known))?;
+            .map_err(|error| failed(calls, ACTION, &error, &format!("assuming {arn}"), scrubber))?;
         let Some(credentials) = answer.credentials() else {
             calls.record(ACTION, FailureReason::InvalidResponse.as_str());
             return Err(FetchError::new(
@@ -318,11 +318,7 @@ impl AwsIamFetcher {
             ));
         };
         calls.record(ACTION, CALL_SUCCESS);
-        known.key_ids.push(credentials.access_key_id().to_owned());
-        known
-            .secrets
-            .push(credentials.secret_access_key().to_owned());
-        known.secrets.push(credentials.session_token().to_owned());
+        scrubber.add(credentials);
         let credentials = aws_sdk_iam::config::Credentials::new(
             credentials.access_key_id(),
             credentials.secret_access_key(),
@@ -342,11 +338,11 @@ impl AwsIamFetcher {
         &self,
         iam: &aws_sdk_iam::Client,
         calls: &ApiCalls,
-        known: &Known,
+        scrubber: &Scrubber,
     ) -> Result<(Vec<u8>, jiff::Timestamp), FetchError> {
         let mut regenerations = 0;
         'generate: loop {
-            self.generate(iam, calls, known).await?;
+            self.generate(iam, calls, scrubber).await?;
             loop {
                 const ACTION: &str = "GetCredentialReport";
                 match iam.get_credential_report().send().await {
@@ -392,7 +388,7 @@ impl AwsIamFetcher {
                             tracing::info!(code, "generating the credential report again");
                             continue 'generate;
                         }
-                        _ => return Err(failed(calls, ACTION, &error, "", known)),
+                        _ => return Err(failed(calls, ACTION, &error, "", scrubber)),
                     },
                 }
             }
@@ -405,7 +401,7 @@ impl AwsIamFetcher {
         &self,
         iam: &aws_sdk_iam::Client,
         calls: &ApiCalls,
-        known: &Known,
+        scrubber: &Scrubber,
     ) -> Result<(), FetchError> {
         const ACTION: &str = "GenerateCredentialReport";
         loop {
@@ -413,7 +409,7 @@ impl AwsIamFetcher {
                 .generate_credential_report()
                 .send()
                 .await
-                .map_err(|error| failed(calls, ACTION, &error, "", known))?;
+                .map_err(|error| failed(calls, ACTION, &error, "", scrubber))?;
             match answer.state() {
                 Some(ReportStateType::Complete) => {
                     calls.record(ACTION, CALL_SUCCESS);
@@ -489,25 +485,31 @@ fn unknown_state(state: Option<&ReportStateType>) -> String {
     )
 }
 
-/// The credentials an attempt may see quoted back, to scrub from its messages: those in the
-/// environment, and an assumed role's. (The rest of the SDK's chain is caught by
+/// Scrubs an attempt's messages of the credentials it may see quoted back: those in the
+/// environment, and an assumed role's ([`Scrubber::add`]). (The rest of the SDK's chain is caught by
 /// [`scrub`](super::sign::scrub)'s look for anything shaped like a key id or token.) Owned,
 /// unlike [`sign::Known`](super::sign::Known), because an assumed role's are added to it.
-struct Known {
+struct Scrubber {
     secrets: Vec<String>,
     key_ids: Vec<String>,
 }
 
-impl Known {
-    fn from_env() -> Known {
+impl Scrubber {
+    fn from_env() -> Scrubber {
         let get = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-        Known {
+        Scrubber {
             secrets: ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
                 .into_iter()
                 .filter_map(get)
                 .collect(),
             key_ids: get("AWS_ACCESS_KEY_ID").into_iter().collect(),
         }
+    }
+
+    fn add(&mut self, assumed: &aws_sdk_sts::types::Credentials) {
+        self.key_ids.push(assumed.access_key_id().to_owned());
+        let secrets = [assumed.secret_access_key(), assumed.session_token()];
+        self.secrets.extend(secrets.map(str::to_owned));
     }
 
     fn scrub(&self, text: &str) -> String {
@@ -528,7 +530,7 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     action: &'static str,
     error: &SdkError<E, aws_smithy_runtime_api::http::Response>,
     context: &str,
-    known: &Known,
+    scrubber: &Scrubber,
 ) -> FetchError {
     let reason = classify(error);
     calls.record(action, reason.as_str());
@@ -548,7 +550,8 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
         "" => String::new(),
         context => format!(" {context}"),
     };
-    FetchError::new(reason, known.scrub(&format!("{action}{context}: {detail}")))
+    let message = format!("{action}{context}: {detail}");
+    FetchError::new(reason, scrubber.scrub(&message))
 }
 
 /// The reason for a failed call, from the service's error code where there is one, else
@@ -872,7 +875,7 @@ mod tests {
 
     #[test]
     fn key_ids_glued_to_text_and_known_values_in_any_form_are_scrubbed() {
-        let known = Known {
+        let scrubber = Scrubber {
             secrets: vec![
                 "wJalrXUtnFEMI/K7MDENG".into(),
                 "FwoGZXIvYXdzEJr/token+x".into(),
@@ -882,7 +885,7 @@ mod tests {
         let text = "key AKIAIOSFODNN7EXAMPLE, Credential%3DAKIAIOSFODNN7EXAMPLE%2F, \
                     session ASIAXYZXYZXYZXYZXYZ1, secret wJalrXUtnFEMI%2fK7MDENG, \
                     token FwoGZXIvYXdzEJr\\/token\\u002Bx, and AKIA-not-a-key";
-        let masked = known.scrub(text);
+        let masked = scrubber.scrub(text);
         for whole in [
             "AKIAIOSFODNN7EXAMPLE",
             "ASIAXYZXYZXYZXYZXYZ1",

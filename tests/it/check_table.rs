@@ -1,8 +1,9 @@
 //! The table of checks (`check::CHECKS` and each provider's CIS controls) is the one source
 //! of what the rules' `cis_control` labels and docs/check.md's table of checks say: both are
-//! generated from it here, and the test fails while either differs. After a change to the
-//! table: `UPDATE_GOLDEN=1 cargo test --test it check_table`, review the diff, then
-//! `scripts/sync-kubernetes.py` and `scripts/grafana-alerts.py` for the rules' copies.
+//! generated from it here, and the test fails while either differs; no other page or
+//! dashboard writes a control's number. After a change to the
+//! table: `scripts/check-table` (this test with UPDATE_GOLDEN=1, then the rules' copies),
+//! and review the diff; `scripts/check-table --check` is this test as the suite runs it.
 
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use credential_report_exporter::report::Provider;
 
 const RULES: &str = "deploy/prometheus/credential-report-exporter.rules.yml";
 const DOCS: &str = "docs/check.md";
-const UPDATE: &str = "UPDATE_GOLDEN=1 cargo test --test it check_table, then scripts/sync-kubernetes.py and scripts/grafana-alerts.py";
+const UPDATE: &str = "scripts/check-table";
 
 /// Every provider's control of the check, in the order of `Provider::ALL`.
 fn controls(check: &Check) -> Vec<(Provider, &'static str)> {
@@ -204,5 +205,40 @@ fn cis_annotations_name_the_controls_of_the_table() {
             "{}'s cis annotation names other controls than the table's: {annotation:?}",
             check.alert
         );
+    }
+}
+
+/// CIS control numbers are written in one place a reader sees, docs/check.md's table (and
+/// the rules, held above); the other docs and the dashboards link to it rather than copy
+/// them, so a change of the table has nothing else to change.
+#[test]
+fn no_other_page_writes_a_cis_control_number() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = |folder: &str| -> Vec<std::path::PathBuf> {
+        let entries = std::fs::read_dir(root.join(folder)).unwrap();
+        entries.map(|entry| entry.unwrap().path()).collect()
+    };
+    let mut pages = vec![root.join("README.md"), root.join("CONTRIBUTING.md")];
+    pages.extend(listed("docs").into_iter().chain(listed("docs/providers")));
+    pages.extend(listed("grafana/dashboards"));
+    pages.retain(|page| page.is_file() && page != &root.join(DOCS));
+    pages.retain(|page| {
+        matches!(
+            page.extension().and_then(|e| e.to_str()),
+            Some("md" | "json")
+        )
+    });
+    // "CIS AWS 1.4", "CIS … v1.0.0 1.2": a number after "CIS" on one line; versions start with v.
+    let number = regex::Regex::new(r#"CIS\b[^|"\n]{0,60}? 1\.\d{1,2}\b"#).unwrap();
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        if let Some(found) = number.find(&text) {
+            let line = text[..found.start()].matches('\n').count() + 1;
+            panic!(
+                "{}:{line}: {:?} writes a CIS control number by hand; link {DOCS}'s table instead",
+                page.strip_prefix(root).unwrap().display(),
+                found.as_str()
+            );
+        }
     }
 }
