@@ -66,11 +66,20 @@ pub struct Bodies {
     compressing: [AtomicBool; 2],
 }
 
-/// The compressed bodies of the snapshot last published, made then or on first use. Keyed
-/// by a weak pointer: the cache neither keeps an old snapshot's data alive nor mistakes a
-/// new one for it.
+/// The compressed bodies of the snapshot last prepared, and of the one before it: between
+/// `prepare` and the swap, and for scrapes that loaded it just before, the one before is
+/// still served, and its body with it.
 #[derive(Default)]
 struct Cache {
+    current: Entry,
+    previous: Entry,
+}
+
+/// One snapshot's compressed bodies, made when it is prepared or on first use. Keyed by a
+/// weak pointer: the cache neither keeps an old snapshot's data alive nor mistakes a new
+/// one for it.
+#[derive(Default)]
+struct Entry {
     of: Weak<Snapshot>,
     gzip: [Arc<OnceLock<Arc<Deflated>>>; 2],
 }
@@ -104,8 +113,8 @@ impl Bodies {
     /// The first scrape of a format that needs one finds none (reloads compress only the
     /// formats asked for): it and the scrapes during that first compression are encoded as
     /// they are sent rather than kept waiting, and the compression is started for the
-    /// later ones. A snapshot other than the one last published (a scrape that loaded it
-    /// just before the swap) is only streamed.
+    /// later ones. A snapshot older than the last two prepared (a scrape that loaded it
+    /// before two swaps) is only streamed.
     pub fn body(
         self: &Arc<Self>,
         snapshot: Arc<Snapshot>,
@@ -159,8 +168,8 @@ impl Bodies {
         StreamedBody { receiver }
     }
 
-    /// Caches the bodies of `next`, about to be published, dropping those of the snapshot
-    /// before. In every format a client has asked for gzip'd, its compressed body is made
+    /// Caches the bodies of `next`, about to be published, keeping those of the snapshot
+    /// served until then and dropping older ones. In every format a client has asked for gzip'd, its compressed body is made
     /// first, here, while the snapshot before it is still served: the first scrapes of the
     /// new snapshot then find it ready, instead of each streaming the whole uncompressed
     /// body beside the compression.
@@ -174,10 +183,12 @@ impl Bodies {
             }
             Arc::new(cell)
         });
-        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Cache {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let current = Entry {
             of: Arc::downgrade(next),
             gzip,
         };
+        cache.previous = mem::replace(&mut cache.current, current);
     }
 
     /// `snapshot`'s compressed body in `format`, or `None` (logged) if encoding it panicked.
@@ -222,15 +233,21 @@ impl Bodies {
         }
     }
 
-    /// The cache cell of `snapshot` in `format`, if it is the snapshot last prepared.
+    /// The cache cell of `snapshot` in `format`, if it is the snapshot last prepared or
+    /// the one before. The one before's bodies go once nothing serves it any more.
     fn cell(
         &self,
         snapshot: &Arc<Snapshot>,
         format: Format,
     ) -> Option<Arc<OnceLock<Arc<Deflated>>>> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        (std::ptr::eq(cache.of.as_ptr(), Arc::as_ptr(snapshot)))
-            .then(|| Arc::clone(&cache.gzip[index(format)]))
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.previous.of.strong_count() == 0 {
+            cache.previous = Entry::default();
+        }
+        let entry = [&cache.current, &cache.previous]
+            .into_iter()
+            .find(|entry| std::ptr::eq(entry.of.as_ptr(), Arc::as_ptr(snapshot)));
+        entry.map(|entry| Arc::clone(&entry.gzip[index(format)]))
     }
 }
 
