@@ -768,3 +768,53 @@ fn an_organization_of_hostile_members_holds_one_members_bound_and_writes_the_sma
     }
     assert_eq!(std::fs::read(reports.join("acme.csv")).unwrap(), LAST_GOOD);
 }
+
+#[test]
+fn a_tencent_answer_for_one_person_is_refused_past_its_small_cap() {
+    // The calls made for each person go eight at once: each answer may hold 128 KiB, not
+    // 43.7 MiB (eight of those at once could hold 350 MiB). Before, this 40 MB answer was
+    // read whole, and the report written.
+    let dir = folder_with_last_good();
+    let fake = Hostile::start(|r, _| match r.header("x-tc-action") {
+        Some("GetUserAppId") => tencent_app_id(),
+        Some("ListUsers") => Answer::json(
+            200,
+            r#"{"Response":{"Data":[{"Uin":100000000002,"Name":"u"}],"RequestId":"r"}}"#,
+        ),
+        Some("DescribeSafeAuthFlagColl") => Answer::json(
+            200,
+            r#"{"Response":{"LoginFlag":{"Phone":0},"ActionFlag":{"Phone":0},"RequestId":"r"}}"#,
+        ),
+        Some("ListAccessKeys") => Answer {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Body::Repeat {
+                head: r#"{"Response":{"AccessKeys":[],"Unread":["#.into(),
+                unit: r#""xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","#.into(),
+                count: 40_000_000 / 33,
+                tail: r#""x"],"RequestId":"r"}}"#.into(),
+                declared: false,
+            },
+        },
+        _ => Answer::json(
+            200,
+            r#"{"Response":{"Data":[],"TotalNum":0,"TotalCount":0,"SubAccounts":[],"RequestId":"r"}}"#,
+        ),
+    });
+    let url = fake.url();
+    let out = fetch(
+        dir.path(),
+        Some(BASELINE + HELD),
+        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
+        &TENCENT_ENV,
+    );
+    assert_failed_saying(
+        &out,
+        &[
+            "ListAccessKeys",
+            "invalid_response",
+            "larger than 131072 bytes",
+        ],
+    );
+    assert_last_good_kept(dir.path());
+}
