@@ -310,6 +310,7 @@ def main():
     parser.add_argument("--before-name", default="the older build", help="what the section calls it")
     parser.add_argument("--only", help="only the scenarios whose name holds this text")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     results = []
     chosen = lambda table: {k: v for k, v in table.items() if not args.only or args.only in k}
     for name, (provider, scenario, must) in chosen(SCENARIOS).items():
@@ -326,9 +327,9 @@ def main():
     for r in results:
         before = f"{r['before']['peak_rss_mib']} MiB, {outcome(r['before'])}" if "before" in r else ""
         print(f"| {r['scenario']} | {r['peak_rss_mib']} MiB | {outcome(r)} | {r['seconds']} s | {before} |")
-    write_figures({"machine": machine(), "results": results}, args.out, "fetch_bounds")
+    write_figures({"machine": machine(), "load": load, "results": results}, args.out, "fetch_bounds")
     if args.markdown:
-        splice(args.markdown, section(results, args.command, args.before_name), SECTION_START, SECTION_END)
+        splice(args.markdown, section(results, args.command, args.before_name, load), SECTION_START, SECTION_END)
 
 
 def outcome(r):
@@ -341,22 +342,23 @@ def outcome(r):
     return f"refused, `{r['reason'] or 'exit ' + str(r['exit'])}`"
 
 
-def section(results, command, before_name):
+def section(results, command, before_name, load):
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         SECTION_START,
         "## The fetcher's peak memory (issue 27)",
         "",
-        f"`{command}`, {when}, on {machine()}. `fetch --once --fetch.attempts 1` of the "
+        f"`{command}`, {when}, on {machine()}, load average {load:.1f} at the start. "
+        "`fetch --once --fetch.attempts 1` of the "
         "release build against fake clouds on loopback (Python, in the script); an organization "
         f"is {len(MEMBERS)} members, `--organization --fetch.concurrency 8`, every member answering "
-        "the same. Peak RSS is GNU time's maximum resident set size. The bound: 1.5 x the "
+        "the same unless the row says otherwise. Peak RSS is GNU time's maximum resident set size. The bound: 1.5 x the "
         f"largest answer the fetcher takes (43.7 MiB) + 30 MiB = **{BOUND_MIB:.1f} MiB** for one "
         "account; for an organization, one account's and 3 MiB for each of the 7 others fetched "
         f"at once (each holds at most 1 MiB of answers and lists without the gate), **{ORGANIZATION_BOUND_MIB:.1f} MiB**; "
         f"both under the Helm chart's fetcher container limit of {LIMIT_MIB} MiB. \"Before\" is issue "
-        f"27's figure for the same answer, or for an organization {before_name}'s, run in the same "
-        "invocation.",
+        f"27's figure for the same answer, or for an organization that of {before_name}, run in the "
+        "same invocation.",
         "",
         "| Answer | Peak RSS | Before | Outcome | Bound |",
         "|---|---|---|---|---|",
