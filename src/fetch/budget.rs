@@ -72,7 +72,7 @@ pub async fn hold(bytes: usize) {
     let granted = match GATE.try_acquire() {
         Ok(granted) => granted,
         Err(_) => {
-            tracing::info!(account = %claim.account, bytes, "waiting for another account's large answer or report to be written: one account at a time holds more than 1 MiB");
+            tracing::info!(account = %claim.account, bytes, limit = SMALL, "waiting for another account's large answer or report to be written: one account at a time holds more than the limit");
             GATE.acquire().await.expect("the gate is never closed")
         }
     };
