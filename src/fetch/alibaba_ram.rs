@@ -353,6 +353,8 @@ impl AlibabaRamFetcher {
                 Some(_) => {}
             }
             append_page(&mut content, &mut header, bytes);
+            // The pages joined are held to the end: past SMALL, with the gate.
+            super::budget::hold(content.capacity()).await;
             if !page.truncated {
                 if !looks_like_report(&content) {
                     return Err(FetchError::invalid(

@@ -177,7 +177,7 @@ impl ApiClient {
 
 /// The whole body, into one buffer of its size: refused at once when its `Content-Length`
 /// passes `max`, else as soon as the bytes that came do. (Collecting the pieces and joining
-/// them held the answer twice.)
+/// them held the answer twice.) Past [`super::budget::SMALL`] it waits for the gate first.
 async fn read_capped<B>(res: hyper::Response<B>, max: usize) -> Result<Bytes, FetchError>
 where
     B: hyper::body::Body,
@@ -196,16 +196,20 @@ where
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let mut buffer = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let declared = declared.unwrap_or(0) as usize;
+    super::budget::hold(declared).await;
+    let mut buffer = Vec::with_capacity(declared);
     let mut body = std::pin::pin!(res.into_body());
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             FetchError::new(FailureReason::Network, format!("reading the answer: {e}"))
         })?;
         if let Ok(mut data) = frame.into_data() {
-            if buffer.len() + data.remaining() > max {
+            let held = buffer.len() + data.remaining();
+            if held > max {
                 return Err(too_large());
             }
+            super::budget::hold(held).await;
             while data.has_remaining() {
                 let chunk = data.chunk();
                 buffer.extend_from_slice(chunk);

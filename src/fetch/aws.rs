@@ -741,7 +741,8 @@ fn host_of(rest: &str) -> &str {
 }
 
 /// `body` read whole, or a body that fails with the reason: the SDK then reports a response
-/// error (`invalid_response`) saying it.
+/// error (`invalid_response`) saying it. Past [`super::budget::SMALL`] it waits for the gate
+/// first: the SDK polls its connector in the attempt's task, where the attempt's claim is.
 async fn read_capped(body: SdkBody, declared: Option<u64>, max: usize) -> SdkBody {
     use http_body_util::BodyExt;
     let failing = |message: String| {
@@ -757,12 +758,17 @@ async fn read_capped(body: SdkBody, declared: Option<u64>, max: usize) -> SdkBod
     if declared.is_some_and(|n| n > max as u64) {
         return too_large();
     }
-    let mut buffer = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let declared = declared.unwrap_or(0) as usize;
+    super::budget::hold(declared).await;
+    let mut buffer = Vec::with_capacity(declared);
     let mut body = std::pin::pin!(body);
     while let Some(frame) = body.frame().await {
         match frame.map(http_body::Frame::into_data) {
             Ok(Ok(data)) if buffer.len() + data.len() > max => return too_large(),
-            Ok(Ok(data)) => buffer.extend_from_slice(&data),
+            Ok(Ok(data)) => {
+                super::budget::hold(buffer.len() + data.len()).await;
+                buffer.extend_from_slice(&data)
+            }
             Ok(Err(_trailers)) => {}
             Err(e) => return failing(format!("reading the answer: {e}")),
         }

@@ -4,8 +4,8 @@
 //! The seam every provider plugs into: a provider module implements [`Source`], whose `fetch`
 //! returns one [`FetchedReport`] or a [`FetchError`] with its [`FailureReason`]. Shared by the
 //! providers: [`credentials`] (static keys or a web identity, cached), `call` (one paced,
-//! recorded, retried API call), [`api`] (HTTP client and endpoints), [`sign`]. Shared by the
-//! loop: [`config`] (flags), `validate` (the exporter's reader judges a report before it is
+//! recorded, retried API call), [`api`] (HTTP client and endpoints), [`sign`], `budget` (one
+//! large answer or report at a time, process-wide). Shared by the loop: [`config`] (flags), `validate` (the exporter's reader judges a report before it is
 //! written), [`writer`] (atomic file), `run` (rounds, retries, the fetcher's /metrics).
 //!
 //! Adding a provider: a module implementing [`Source`] (a single-account provider keeps the
@@ -17,6 +17,7 @@
 mod alibaba_ram;
 mod api;
 mod aws;
+mod budget;
 mod call;
 mod config;
 mod credentials;

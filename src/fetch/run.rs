@@ -16,8 +16,8 @@ use tracing::{debug, error, info, warn};
 
 use super::metrics::FetchMetrics;
 use super::{
-    organization, validate, writer, Account, ApiCalls, FailureReason, FetchConfig, FetchError,
-    Source,
+    budget, organization, validate, writer, Account, ApiCalls, FailureReason, FetchConfig,
+    FetchError, Source,
 };
 use crate::web::{self, ServeOptions};
 
@@ -162,7 +162,8 @@ async fn fetch_and_write(
     let started = Instant::now();
     let outcome = fetch_with_retries(config, source, account, calls, metrics).await;
     let seconds = started.elapsed().as_secs_f64();
-    let written = outcome.and_then(|report| {
+    // The claim on the gate is held until the report is written: it is held as long.
+    let written = outcome.and_then(|(report, _claim)| {
         let name = report_name(config, account, &report)?;
         let generated = std::time::SystemTime::try_from(report.generated).map_err(|_| {
             FetchError::new(
@@ -274,18 +275,20 @@ fn forget_departed<'a>(
 }
 
 /// One account's report with [`retrying`]; each attempt's report is read by the exporter's
-/// own reader before it may replace the last good one.
+/// own reader before it may replace the last good one. Each attempt has its own claim on the
+/// gate of large answers ([`budget`]), released when it fails, returned with its report.
 async fn fetch_with_retries(
     config: &FetchConfig,
     source: &dyn Source,
     account: &Account,
     calls: &ApiCalls,
     metrics: &FetchMetrics,
-) -> Result<super::FetchedReport, FetchError> {
+) -> Result<(super::FetchedReport, Arc<budget::Claim>), FetchError> {
     let attempt = || async {
-        let report = source.fetch(account, calls).await?;
+        let claim = budget::Claim::new(&account.id);
+        let report = claim.within(source.fetch(account, calls)).await?;
         validate::refuse_unusable(config.provider, &report)?;
-        Ok(report)
+        Ok((report, claim))
     };
     let failed = |error: &FetchError| metrics.attempt_failed(account, error.reason);
     retrying(config, &account.id, "no report", attempt, failed).await

@@ -632,3 +632,189 @@ fn credentials_an_endpoint_echoes_are_scrubbed_in_every_form_by_every_provider()
     assert_scrubbed(&out, &values, TENCENT_ENV[0].1);
     assert_last_good_kept(dir.path());
 }
+
+/// An AWS organization's members, as the hostile fake serves them: each member's
+/// GetCredentialReport answer is picked by `answer` from its account id, which the fake
+/// finds in the temporary key AssumeRole gave it (`ASIA0000` and the id).
+fn aws_organization(
+    members: &'static [&'static str],
+    answer: impl Fn(&str) -> Answer + Send + Sync + 'static,
+) -> Hostile {
+    Hostile::start(move |r, _| {
+        let form = r.form();
+        let action = r
+            .header("x-amz-target")
+            .and_then(|t| t.split_once('.'))
+            .map(|(_, action)| action.to_owned())
+            .or_else(|| form.get("Action").cloned());
+        match action.as_deref() {
+            Some("ListAccounts") => {
+                let accounts: Vec<_> = members
+                    .iter()
+                    .map(|id| serde_json::json!({"Id": id, "Arn": format!("arn:aws:organizations::111111111111:account/o-x/{id}"), "Name": format!("m{id}"), "Status": "ACTIVE", "State": "ACTIVE"}))
+                    .collect();
+                let mut answer =
+                    Answer::json(200, serde_json::json!({"Accounts": accounts}).to_string());
+                answer.headers = vec![("Content-Type".into(), "application/x-amz-json-1.1".into())];
+                answer
+            }
+            Some("AssumeRole") => {
+                let arn = &form["RoleArn"];
+                let account = arn.split(':').nth(4).unwrap();
+                Answer::xml(200, format!("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><AssumedRoleId>AROAFAKE:s</AssumedRoleId><Arn>{arn}/s</Arn></AssumedRoleUser><Credentials><AccessKeyId>ASIA0000{account}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>token{account}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>", "s".repeat(40)))
+            }
+            Some("GenerateCredentialReport") => aws_complete(),
+            _ => {
+                let authorization = r.header("authorization").unwrap_or_default();
+                let key = authorization
+                    .split("Credential=")
+                    .nth(1)
+                    .unwrap_or_default();
+                answer(key.get(8..20).unwrap_or_default())
+            }
+        }
+    })
+}
+
+const AWS_REPORT_HEAD: &str = "<GetCredentialReportResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GetCredentialReportResult><Content>";
+const AWS_REPORT_TAIL: &str = "</Content><GeneratedTime>2026-11-24T03:04:05Z</GeneratedTime></GetCredentialReportResult></GetCredentialReportResponse>";
+
+/// An AWS report of `users` more users than the example's, sent as it is made, in base64.
+fn aws_report(users: u64) -> Answer {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/reports/aws-prod.csv"),
+    )
+    .unwrap();
+    let row = example.lines().nth(2).unwrap();
+    // base64 joins where each piece is a multiple of 3 bytes long.
+    let mut first = example.clone();
+    let mut pad = String::new();
+    while !first.len().is_multiple_of(3) {
+        pad.push('x');
+        first = format!("{example}{pad}{row}\n");
+    }
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    Answer {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body: Body::Repeat {
+            head: format!("{AWS_REPORT_HEAD}{}", b64(&first)),
+            unit: b64(&format!("{row}\n").repeat(3)),
+            count: users / 3,
+            tail: AWS_REPORT_TAIL.into(),
+            declared: true,
+        },
+    }
+}
+
+#[test]
+fn an_organization_of_hostile_members_holds_one_members_bound_and_writes_the_small_reports() {
+    // Ten members fetched eight at a time, as --fetch.concurrency's default: five answer 1 GiB,
+    // two the largest report the fetcher takes, three a small one. Each member held its own
+    // answer before (eight at once took past 400 MiB, and the fetcher aborted under this
+    // limit, the one a single member is held to); now one member at a time holds more than
+    // 1 MiB, and the others' reports are still fetched beside it.
+    const MEMBERS: &[&str] = &[
+        "100000000001",
+        "100000000002",
+        "100000000003",
+        "100000000004",
+        "100000000005",
+        "200000000001",
+        "200000000002",
+        "300000000001",
+        "300000000002",
+        "300000000003",
+    ];
+    let dir = folder_with_last_good();
+    let fake = aws_organization(MEMBERS, |account| match &account[..1] {
+        "1" => Answer {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/xml".into())],
+            body: Body::Repeat {
+                head: AWS_REPORT_HEAD.into(),
+                unit: "dXNlcixhcm4K".repeat(64),
+                count: (1 << 30) / (12 * 64),
+                tail: AWS_REPORT_TAIL.into(),
+                declared: false,
+            },
+        },
+        // 31.7 MiB of report, 42.3 MiB of answer.
+        "2" => aws_report(134_000),
+        _ => aws_report(10),
+    });
+    let env = aws_env(&fake.url(), dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let args = ["--provider", "aws-iam", "--organization"];
+    let out = fetch(dir.path(), Some(BASELINE + HELD), &args, &env);
+    let text = printed(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", tail(&text));
+    for member in &MEMBERS[..5] {
+        assert!(
+            text.contains(&format!("{member}: GetCredentialReport")),
+            "{member} not refused:\n{}",
+            tail(&text)
+        );
+    }
+    assert!(
+        text.contains("larger than 45787816 bytes"),
+        "{}",
+        tail(&text)
+    );
+    let reports = dir.path().join("reports");
+    for member in &MEMBERS[5..] {
+        let report = std::fs::read(reports.join(format!("{member}.csv"))).unwrap();
+        assert!(report.starts_with(b"user,arn,"), "{member}");
+    }
+    assert_eq!(std::fs::read(reports.join("acme.csv")).unwrap(), LAST_GOOD);
+}
+
+#[test]
+fn a_tencent_answer_for_one_person_is_refused_past_its_small_cap() {
+    // The calls made for each person go eight at once: each answer may hold 128 KiB, not
+    // 43.7 MiB (eight of those at once could hold 350 MiB). Before, this 40 MB answer was
+    // read whole, and the report written.
+    let dir = folder_with_last_good();
+    let fake = Hostile::start(|r, _| match r.header("x-tc-action") {
+        Some("GetUserAppId") => tencent_app_id(),
+        Some("ListUsers") => Answer::json(
+            200,
+            r#"{"Response":{"Data":[{"Uin":100000000002,"Name":"u"}],"RequestId":"r"}}"#,
+        ),
+        Some("DescribeSafeAuthFlagColl") => Answer::json(
+            200,
+            r#"{"Response":{"LoginFlag":{"Phone":0},"ActionFlag":{"Phone":0},"RequestId":"r"}}"#,
+        ),
+        Some("ListAccessKeys") => Answer {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Body::Repeat {
+                head: r#"{"Response":{"AccessKeys":[],"Unread":["#.into(),
+                unit: r#""xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","#.into(),
+                count: 40_000_000 / 33,
+                tail: r#""x"],"RequestId":"r"}}"#.into(),
+                declared: false,
+            },
+        },
+        _ => Answer::json(
+            200,
+            r#"{"Response":{"Data":[],"TotalNum":0,"TotalCount":0,"SubAccounts":[],"RequestId":"r"}}"#,
+        ),
+    });
+    let url = fake.url();
+    let out = fetch(
+        dir.path(),
+        Some(BASELINE + HELD),
+        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
+        &TENCENT_ENV,
+    );
+    assert_failed_saying(
+        &out,
+        &[
+            "ListAccessKeys",
+            "invalid_response",
+            "larger than 131072 bytes",
+        ],
+    );
+    assert_last_good_kept(dir.path());
+}

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api::{failed_call, ApiClient, Endpoint, Env, MAX_ANSWER_BYTES, MAX_REPORT_BYTES};
+use super::budget;
 use super::call::{self, Pacer, Reply, Retries};
 use super::credentials::{Credentials, Keys, WebIdentity};
 use super::sign::Secret;
@@ -52,6 +53,16 @@ const PEOPLE_MAX: usize = 100_000;
 /// rebuilt from them ([`MAX_REPORT_BYTES`]) is held beside them. The lists of the 12,000
 /// people a fetch can reach within --fetch.timeout's 10 minutes at CAM's rate are about 4 MB.
 const LISTS_MAX: usize = MAX_REPORT_BYTES / 2;
+/// What one person listed costs the attempt until its report is written, counted beside the
+/// bytes of its list entry against the gate ([`budget`]): its `Person` (about 150 bytes with
+/// its strings) and its row of the report, and most of what two keys add later (their
+/// details and last use, about 600). Without it, 20-byte entries of a list under the gate
+/// would hold ten times their bytes.
+const PERSON_BYTES: usize = 512;
+/// The answers of the calls made for each person, [`CONCURRENCY`] at once, at most: a few
+/// hundred bytes each (two keys, a few flags, ten SecretIds' dates), and eight of them held
+/// at once stay within what an attempt holds without the gate.
+const PERSON_ANSWER_MAX: usize = budget::SMALL / CONCURRENCY;
 /// A SecretId is 36 characters; one longer than this is not one, and is not kept.
 const SECRET_ID_MAX: usize = 128;
 /// TKE temporary keys are renewed when a tenth of their life is left.
@@ -183,6 +194,8 @@ struct Session<'a> {
     /// another, and together may not pass [`LISTS_MAX`]. The session's own, as members are
     /// fetched side by side.
     answered: AtomicUsize,
+    /// Entries of the lists of people read so far.
+    listed: AtomicUsize,
 }
 
 /// Where one of Tencent Cloud's APIs is, as the signature names it.
@@ -326,12 +339,14 @@ impl TencentCamFetcher {
                 role: Some((sts::Role::new(arn), organization)),
                 pacer: organization.pacer(&account.id),
                 answered: AtomicUsize::new(0),
+                listed: AtomicUsize::new(0),
             },
             _ => Session {
                 cam: self,
                 role: None,
                 pacer: Arc::clone(&self.pacer),
                 answered: AtomicUsize::new(0),
+                listed: AtomicUsize::new(0),
             },
         };
         let report = session.report(calls).await?;
@@ -361,21 +376,23 @@ impl TencentCamFetcher {
         };
         let keys = || self.own_keys(calls);
         let pacer = &organization.listing;
-        match (self.signed(api, pacer, None, calls, action, &params, keys)).await? {
+        let max = MAX_ANSWER_BYTES;
+        match (self.signed(api, pacer, None, max, calls, action, &params, keys)).await? {
             Reply::Done(v) => Ok(v),
             Reply::NotReady(e) | Reply::Failed(e) => Err(api_failure(action, e)),
         }
     }
 
     /// One call of `action` to `api`, signed with the keys `keys()` gives for each try, paced
-    /// and retried while throttled (see [`call::call`]); each answer read at most
-    /// [`MAX_ANSWER_BYTES`], its size added to `answered` when one is given.
+    /// and retried while throttled (see [`call::call`]); each answer read at most `max` bytes
+    /// ([`MAX_ANSWER_BYTES`] or less), its size added to `answered` when one is given.
     #[allow(clippy::too_many_arguments)]
     async fn signed<T, K, F>(
         &self,
         api: Api<'_>,
         pacer: &Pacer,
         answered: Option<&AtomicUsize>,
+        max: usize,
         calls: &ApiCalls,
         action: &'static str,
         params: &Value,
@@ -394,14 +411,7 @@ impl TencentCamFetcher {
             let headers = envelope::sign(host, api.service, api.version, action, &body, &keys);
             let answer = self
                 .client
-                .post(
-                    api.endpoint,
-                    "/",
-                    &headers,
-                    None,
-                    body.clone(),
-                    MAX_ANSWER_BYTES,
-                )
+                .post(api.endpoint, "/", &headers, None, body.clone(), max)
                 .await
                 .map_err(failed_call(action, &known))?;
             if let Some(answered) = answered {
@@ -513,6 +523,7 @@ impl Session<'_> {
         };
         let mut by_uin: BTreeMap<u64, Person> = BTreeMap::new();
         let users: Users = self.required(calls, "ListUsers", json!({})).await?;
+        self.hold_people(users.data.len()).await;
         for u in users.data {
             by_uin.insert(u.uin, person(u, Kind::SubUser));
         }
@@ -588,6 +599,7 @@ impl Session<'_> {
                 )
                 .await?;
             within("DescribeSubAccounts")?;
+            self.hold_people(0).await;
             for s in a.sub_accounts {
                 if let Some(p) = by_uin.get_mut(&s.uin) {
                     if let Some(kind) = s.user_type.and_then(Kind::from_user_type) {
@@ -608,6 +620,14 @@ impl Session<'_> {
         let mut people: Vec<Person> = by_uin.into_values().chain(receivers).collect();
         people.sort_by(|a, b| (a.kind, a.uin, &a.name).cmp(&(b.kind, b.uin, &b.name)));
         Ok(people)
+    }
+
+    /// The people listed are held until the report is written: past [`budget::SMALL`], what
+    /// their lists' answers and `more` people besides those counted so far cost is held with
+    /// the gate.
+    pub(super) async fn hold_people(&self, more: usize) {
+        let listed = self.listed.fetch_add(more, Ordering::Relaxed) + more;
+        budget::hold(self.answered.load(Ordering::Relaxed) + listed * PERSON_BYTES).await;
     }
 
     /// Protection and keys of one person (`DescribeSafeAuthFlagColl`, `ListAccessKeys`);
@@ -722,26 +742,30 @@ impl Session<'_> {
             last_secret_used_date: Option<i64>,
         }
         let chunks: Vec<&[String]> = ids.chunks(SECRET_IDS_PER_CALL).collect();
-        let pages: Vec<Rows> = futures_util::stream::iter(0..chunks.len())
-            .map(|i| {
-                self.required::<Rows>(
+        let asked: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+        // Only the SecretIds asked about are kept, from each page as it comes: an answer cannot
+        // make the fetcher hold more.
+        let (chunks, asked) = (&chunks, &asked);
+        let pages: Vec<Vec<Row>> = futures_util::stream::iter(0..chunks.len())
+            .map(|i| async move {
+                let page: Rows = (self.required(
                     calls,
                     "GetSecurityLastUsed",
                     json!({ "SecretIdList": chunks[i] }),
+                ))
+                .await?;
+                let rows = page.secret_id_last_used_rows.into_iter();
+                Ok::<_, FetchError>(
+                    rows.filter(|r| asked.contains(r.secret_id.as_str()))
+                        .collect(),
                 )
             })
             .buffered(CONCURRENCY)
             .try_collect()
             .await?;
         let tz = jiff::tz::TimeZone::get(REPORT_TZ).expect("the bundled time zone database");
-        let asked: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
         let mut out = BTreeMap::new();
-        // Only the SecretIds asked about are kept: an answer cannot make the fetcher hold more.
-        for r in pages
-            .into_iter()
-            .flat_map(|p| p.secret_id_last_used_rows)
-            .filter(|r| asked.contains(r.secret_id.as_str()))
-        {
+        for r in pages.into_iter().flatten() {
             let moment = r
                 .last_secret_used_date
                 .filter(|&t| t > 0)
@@ -815,8 +839,14 @@ impl Session<'_> {
         };
         let keys = || self.keys(calls);
         let answered = Some(&self.answered);
+        let max = match action {
+            "DescribeSafeAuthFlagColl" | "ListAccessKeys" | "GetSecurityLastUsed" => {
+                PERSON_ANSWER_MAX
+            }
+            _ => MAX_ANSWER_BYTES,
+        };
         (self.cam)
-            .signed(api, &self.pacer, answered, calls, action, params, keys)
+            .signed(api, &self.pacer, answered, max, calls, action, params, keys)
             .await
     }
 

@@ -51,6 +51,8 @@ impl Session<'_> {
                 }
             };
             within(action)?;
+            self.hold_people(page.data.len() + page.receivers.len())
+                .await;
             let total = page.total_num.0.or(page.total_count.0);
             let n = (page.data.len() + page.receivers.len()) as u64;
             all.extend(page.data);
