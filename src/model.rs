@@ -101,6 +101,15 @@ pub enum Flag {
 }
 
 impl Flag {
+    /// In the order of the enum, so `flag as usize` indexes it.
+    pub const ALL: [Flag; 5] = [
+        Flag::True,
+        Flag::False,
+        Flag::NotApplicable,
+        Flag::NotSupported,
+        Flag::Unreadable,
+    ];
+
     pub fn is_true(self) -> bool {
         self == Flag::True
     }

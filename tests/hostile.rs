@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{report_with_users, tencent_header, users_line, Exporter, BINARY};
+use credential_report_exporter::report::Provider;
 
 /// What no page, metric or log may ever hold: it is only in files outside the folder.
 const SECRET: &str = "OUTSIDE-SECRET-7f3a9c";
@@ -295,6 +296,97 @@ fn check_refuses_hostile_shapes_within_a_cap_on_memory() {
         "check capped at {} MiB ({} MiB for a good report)",
         cap >> 20,
         works >> 20
+    );
+}
+
+/// The resident peak of process `pid` so far, in bytes.
+fn vm_hwm(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// The cell of `column` in each provider's rows that make the most users and keys a byte
+/// can: one-letter names and ids, whatever makes a key (a SecretId; an AWS rotation date,
+/// here unreadable; Alibaba's five `_exist`), every other cell empty.
+fn tiny_cell(provider: Provider, column: &str) -> &'static str {
+    match (provider, column) {
+        (Provider::TencentCam, "AccountID" | "Username") => "u",
+        (Provider::TencentCam, id) if id.ends_with("SecretId") => "k",
+        (Provider::AwsIam, rotated) if rotated.starts_with("access_key") => {
+            match rotated.ends_with("_last_rotated") {
+                true => "x",
+                false => "",
+            }
+        }
+        (Provider::AlibabaRam, "user") => "u",
+        (Provider::AlibabaRam, exist) if exist.contains("key") && exist.ends_with("_exist") => {
+            "true"
+        }
+        _ => "",
+    }
+}
+
+/// With per-user series on, the users kept from each provider's shortest rows (one-letter
+/// cells; the most users and keys a byte can make) take less than the files: the exporter's
+/// resident peak is at most that with small good reports plus 1.2 × the files' size (issue
+/// 27; a user took 64 bytes and a key 40, five times a file of such rows). Rows of only
+/// commas are no users, and refused as a file without any.
+#[test]
+fn users_of_the_shortest_rows_take_less_than_their_file() {
+    const SIZE: usize = 1 << 20;
+    let mut files = Vec::new();
+    for provider in Provider::ALL {
+        let header = provider.documented_header();
+        let row = |cell: &dyn Fn(&str) -> &'static str| {
+            header.split(',').map(cell).collect::<Vec<_>>().join(",") + "\n"
+        };
+        for (shape, row) in [
+            ("letters", row(&|_| "x")),
+            ("tiny", row(&|column| tiny_cell(provider, column))),
+            ("commas", row(&|_| "")),
+        ] {
+            let rows = row.repeat(SIZE / row.len());
+            files.push((format!("{provider}-{shape}"), format!("{header}\n{rows}")));
+        }
+    }
+    // The exporter's own need: as many files, small and good.
+    let baseline_dir = tempfile::tempdir().unwrap();
+    for (name, _) in &files {
+        let path = baseline_dir.path().join(format!("{name}.csv"));
+        fs::write(path, report_with_users(3)).unwrap();
+    }
+    // Measured once ready (every file read), before any scrape: a scrape of a few hundred
+    // thousand users' series takes memory of its own.
+    let baseline = Exporter::start(baseline_dir.path(), &[]);
+    let own = vm_hwm(baseline.pid());
+    drop(baseline);
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, contents) in &files {
+        fs::write(dir.path().join(format!("{name}.csv")), contents).unwrap();
+    }
+    let size: usize = files.iter().map(|(_, contents)| contents.len()).sum();
+    let exporter = Exporter::start(dir.path(), &[]);
+    let peak = vm_hwm(exporter.pid());
+    let logs = exporter.logs();
+    let refused: Vec<&str> = (logs.lines())
+        .filter(|line| line.contains("level=error"))
+        .collect();
+    assert_eq!(refused.len(), Provider::ALL.len(), "{logs}");
+    for line in refused {
+        assert!(line.contains("commas.csv") && line.contains("a header but no users"));
+    }
+    eprintln!(
+        "{} MiB of the shortest rows: peak {} MiB, {} MiB with small reports",
+        size >> 20,
+        peak >> 20,
+        own >> 20
+    );
+    assert!(
+        peak <= own + size as u64 * 6 / 5,
+        "peak {peak} for {size} bytes of rows, {own} without them"
     );
 }
 

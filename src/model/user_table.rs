@@ -1,36 +1,70 @@
-//! A report's users, stored compactly for per-user metrics: one text buffer for all their
-//! ids and names, their facts as they are, and their keys back to back.
+//! A report's users, stored compactly for per-user metrics: columns that are written and
+//! read in report order, each user's and key's states packed into the bits of one integer,
+//! and only the times and texts that are there.
 
-use super::{AccessKey, KeyFacts, User, UserFacts, MAX_KEY_SLOTS};
+use std::ops::Range;
 
-/// Users as kept between reloads, in less memory than their CSV rows: owned `String`s and
-/// `Vec`s per user took more than the rows.
+use super::{AccessKey, Flag, KeyFacts, KeyStatus, Time, User, UserFacts, UserType, MAX_KEY_SLOTS};
+
+/// Users as kept between reloads, in less memory than their CSV rows however short the
+/// rows: a row of one-letter cells is under 30 bytes, and a user kept with fixed fields
+/// (its times, a text offset) took 64 bytes and each key 40 (issue 27's bound: a read
+/// holds at most 1.2 × the file's size + 20 MiB).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserTable {
-    /// Every user's account id and username, then each key's id, region and service.
+    /// Each user's states, which of its times and key slots it has, and whether its
+    /// account id is the user before's ([`UserTable::push`]).
+    users: Vec<u64>,
+    /// Each key's states, and which of its times and texts it has, in user order.
+    keys: Vec<u16>,
+    /// The times that are there, in the order they are packed.
+    times: Vec<Time>,
+    /// The byte length of each text in `text`, LEB128: one byte below 128.
+    lengths: Vec<u8>,
+    /// Each user's account id where it is not the user before's (a report is almost always
+    /// one account), its username, then its keys' id, region and service where not empty.
     text: String,
-    users: Vec<StoredUser>,
-    /// Every user's keys, in user order.
-    keys: Vec<StoredKey>,
+    /// Where the last account id stored is in `text`.
+    account: Range<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct StoredUser {
-    /// Where this user's strings start in `text`.
-    start: usize,
-    /// Where the account id and username end, counted from `start`. Ids are short (the
-    /// reader voids any over 1 KiB), so `u32` is plenty.
-    ends: [u32; 2],
-    /// The user's keys are `keys[first_key..]`, up to the next user's first key.
-    first_key: u32,
-    facts: UserFacts,
+/// Small values packed into the bits of an integer, the first in the lowest bits.
+#[derive(Default)]
+struct Bits {
+    bits: u64,
+    at: u32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct StoredKey {
-    /// Where the key's id, region and service end, counted from its user's `start`.
-    ends: [u32; 3],
-    facts: KeyFacts,
+impl Bits {
+    fn put(&mut self, value: usize, width: u32) {
+        debug_assert!(value < 1 << width && self.at + width <= 64);
+        self.bits |= (value as u64) << self.at;
+        self.at += width;
+    }
+
+    fn take(&mut self, width: u32) -> usize {
+        let value = (self.bits >> self.at) & ((1 << width) - 1);
+        self.at += width;
+        value as usize
+    }
+
+    fn put_flag(&mut self, flag: Flag) {
+        self.put(flag as usize, 3);
+    }
+
+    fn take_flag(&mut self) -> Flag {
+        Flag::ALL[self.take(3)]
+    }
+
+    fn put_status(&mut self, status: Option<KeyStatus>) {
+        self.put(status.map_or(0, |status| status as usize + 1), 2);
+    }
+
+    fn take_status(&mut self) -> Option<KeyStatus> {
+        self.take(2)
+            .checked_sub(1)
+            .map(|status| KeyStatus::ALL[status])
+    }
 }
 
 impl UserTable {
@@ -46,75 +80,233 @@ impl UserTable {
         self.users.is_empty()
     }
 
-    /// Stores a copy of `user`.
+    /// Stores a copy of `user`. `Users::next` reads it back in the same order.
     pub fn push(&mut self, user: &User<'_>) {
-        let UserTable { text, users, keys } = self;
-        let start = text.len();
-        let end_of = |text: &mut String, string: &str| {
-            text.push_str(string);
-            u32::try_from(text.len() - start).expect("a user's ids fit in 4 GiB")
-        };
-        let ends = [end_of(text, user.account_id), end_of(text, user.username)];
-        let first_key = u32::try_from(keys.len()).expect("fewer than 4 billion keys");
-        for key in user.keys() {
-            let ends = [key.id, key.last_used_region, key.last_used_service]
-                .map(|string| end_of(text, string));
-            keys.push(StoredKey {
-                ends,
-                facts: key.facts,
-            });
+        let facts = &user.facts;
+        let mut bits = Bits::default();
+        bits.put(facts.user_type as usize, 3);
+        for flag in [
+            facts.password_enabled,
+            facts.console_login,
+            facts.login_protection,
+            facts.operation_protection,
+            facts.mfa,
+            facts.abnormal_logins,
+        ] {
+            bits.put_flag(flag);
         }
-        users.push(StoredUser {
-            start,
-            ends,
-            first_key,
-            facts: user.facts,
-        });
+        for status in facts.signing_certificates {
+            bits.put_status(status);
+        }
+        for time in [
+            facts.created,
+            facts.password_last_rotated,
+            facts.password_last_used,
+        ] {
+            self.put_time(&mut bits, time);
+        }
+        let same_account = user.account_id == &self.text[self.account.clone()];
+        bits.put(usize::from(same_account), 1);
+        if !same_account {
+            let start = self.text.len();
+            self.put_text(user.account_id);
+            self.account = start..self.text.len();
+        }
+        self.put_text(user.username);
+        for slot in &user.key_slots {
+            bits.put(usize::from(slot.is_some()), 1);
+            if let Some(key) = slot {
+                self.push_key(key);
+            }
+        }
+        self.users.push(bits.bits);
+    }
+
+    fn push_key(&mut self, key: &AccessKey<'_>) {
+        let facts = &key.facts;
+        let mut bits = Bits::default();
+        bits.put(facts.status as usize, 2);
+        for flag in [
+            facts.at_risk,
+            facts.created_over_90_days,
+            facts.created_over_30_days,
+        ] {
+            bits.put_flag(flag);
+        }
+        for time in [facts.created, facts.last_used] {
+            self.put_time(&mut bits, time);
+        }
+        // Most keys have no id (AWS, Alibaba) or no place of last use (Tencent, Alibaba).
+        for text in [key.id, key.last_used_region, key.last_used_service] {
+            bits.put(usize::from(!text.is_empty()), 1);
+            if !text.is_empty() {
+                self.put_text(text);
+            }
+        }
+        self.keys
+            .push(u16::try_from(bits.bits).expect("a key's states fit in 16 bits"));
+    }
+
+    fn put_time(&mut self, bits: &mut Bits, time: Time) {
+        bits.put(usize::from(time.is_some()), 1);
+        if time.is_some() {
+            self.times.push(time);
+        }
+    }
+
+    fn put_text(&mut self, text: &str) {
+        let mut length = text.len();
+        while length >= 0x80 {
+            self.lengths.push(length as u8 | 0x80);
+            length >>= 7;
+        }
+        self.lengths.push(length as u8);
+        self.text.push_str(text);
     }
 
     /// Gives back the room the table grew into and did not fill (growing doubles it): the
     /// table lives until the next version of its report.
     pub fn shrink_to_fit(&mut self) {
-        self.text.shrink_to_fit();
+        self.users.shrink_to_fit();
         self.keys.shrink_to_fit();
-        // Shrinking in place: the allocator splits the block and copies nothing.
-        // A few spare slots are not worth a copy.
-        if self.users.capacity() - self.users.len() > self.users.len() / 64 {
-            self.users.shrink_to_fit();
-        }
+        self.times.shrink_to_fit();
+        self.lengths.shrink_to_fit();
+        self.text.shrink_to_fit();
     }
 
     /// The users in report order.
     pub fn iter(&self) -> impl Iterator<Item = User<'_>> + Clone + '_ {
-        (self.users.iter().enumerate()).map(|(index, stored)| self.user(index, stored))
+        Users {
+            table: self,
+            user: 0,
+            key: 0,
+            time: 0,
+            length: 0,
+            text: 0,
+            account: "",
+        }
+    }
+}
+
+/// The users of a [`UserTable`] in report order, each read where the one before ended.
+#[derive(Debug, Clone)]
+struct Users<'a> {
+    table: &'a UserTable,
+    /// The next user, key, time, length and text to read.
+    user: usize,
+    key: usize,
+    time: usize,
+    length: usize,
+    text: usize,
+    /// The account id of the user read last.
+    account: &'a str,
+}
+
+impl<'a> Iterator for Users<'a> {
+    type Item = User<'a>;
+
+    fn next(&mut self) -> Option<User<'a>> {
+        let mut bits = Bits {
+            bits: *self.table.users.get(self.user)?,
+            at: 0,
+        };
+        self.user += 1;
+        let user_type = UserType::ALL[bits.take(3)];
+        let [password_enabled, console_login, login_protection, operation_protection, mfa, abnormal_logins] =
+            [(); 6].map(|()| bits.take_flag());
+        let signing_certificates = [(); 2].map(|()| bits.take_status());
+        let [created, password_last_rotated, password_last_used] =
+            [(); 3].map(|()| self.take_time(&mut bits));
+        if bits.take(1) == 0 {
+            self.account = self.take_text();
+        }
+        let username = self.take_text();
+        let mut key_slots = [None; MAX_KEY_SLOTS];
+        for (slot, key) in (1..).zip(&mut key_slots) {
+            if bits.take(1) == 1 {
+                *key = Some(self.take_key(slot));
+            }
+        }
+        Some(User {
+            account_id: self.account,
+            username,
+            facts: UserFacts {
+                user_type,
+                created,
+                password_enabled,
+                password_last_rotated,
+                password_last_used,
+                console_login,
+                login_protection,
+                operation_protection,
+                mfa,
+                abnormal_logins,
+                signing_certificates,
+            },
+            key_slots,
+        })
     }
 
-    fn user<'a>(&'a self, index: usize, stored: &StoredUser) -> User<'a> {
-        let text = &self.text[stored.start..];
-        let [account_id, username] = stored.ends.map(|end| end as usize);
-        let keys_end = self
-            .users
-            .get(index + 1)
-            .map_or(self.keys.len(), |next| next.first_key as usize);
-        // Each key goes back to the slot the report gave it: a user with only key 2 has it second.
-        let mut key_slots = [None; MAX_KEY_SLOTS];
-        let mut from = username;
-        for key in &self.keys[stored.first_key as usize..keys_end] {
-            let [id, region, service] = key.ends.map(|end| end as usize);
-            key_slots[usize::from(key.facts.slot) - 1] = Some(AccessKey {
-                id: &text[from..id],
-                last_used_region: &text[id..region],
-                last_used_service: &text[region..service],
-                facts: key.facts,
-            });
-            from = service;
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.table.users.len() - self.user;
+        (left, Some(left))
+    }
+}
+
+impl<'a> Users<'a> {
+    fn take_key(&mut self, slot: u8) -> AccessKey<'a> {
+        let mut bits = Bits {
+            bits: u64::from(self.table.keys[self.key]),
+            at: 0,
+        };
+        self.key += 1;
+        let status = KeyStatus::ALL[bits.take(2)];
+        let [at_risk, created_over_90_days, created_over_30_days] =
+            [(); 3].map(|()| bits.take_flag());
+        let [created, last_used] = [(); 2].map(|()| self.take_time(&mut bits));
+        let [id, last_used_region, last_used_service] = [(); 3].map(|()| match bits.take(1) {
+            1 => self.take_text(),
+            _ => "",
+        });
+        AccessKey {
+            id,
+            last_used_region,
+            last_used_service,
+            facts: KeyFacts {
+                slot,
+                status,
+                at_risk,
+                created,
+                last_used,
+                created_over_90_days,
+                created_over_30_days,
+            },
         }
-        User {
-            account_id: &text[..account_id],
-            username: &text[account_id..username],
-            facts: stored.facts,
-            key_slots,
+    }
+
+    fn take_time(&mut self, bits: &mut Bits) -> Time {
+        match bits.take(1) {
+            1 => {
+                self.time += 1;
+                self.table.times[self.time - 1]
+            }
+            _ => Time::NONE,
         }
+    }
+
+    fn take_text(&mut self) -> &'a str {
+        let (mut length, mut shift) = (0, 0);
+        loop {
+            let byte = self.table.lengths[self.length];
+            self.length += 1;
+            length |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        self.text += length;
+        &self.table.text[self.text - length..self.text]
     }
 }
 
@@ -203,5 +395,154 @@ mod tests {
             [1, 5]
         );
         assert_eq!(table.len(), 2);
+    }
+
+    /// Every state of every fact, in every place, with and without each time and text,
+    /// comes back: the bits are read in the order they were packed.
+    #[test]
+    fn every_state_comes_back() {
+        let long = "n".repeat(20_000);
+        let names: Vec<String> = (0..64).map(|i| format!("user{i}")).collect();
+        let time = |n: usize| match n % 3 {
+            0 => Time::NONE,
+            _ => Time::from(jiff::Timestamp::from_second(n as i64 * 1_000_003).unwrap()),
+        };
+        let users: Vec<User> = (0..64)
+            .map(|i| {
+                let flag = |k: usize| Flag::ALL[(i + k) % Flag::ALL.len()];
+                let key = |slot: usize| AccessKey {
+                    id: ["", "AKIDx"][i % 2],
+                    last_used_region: ["", "us-east-1"][i / 2 % 2],
+                    last_used_service: [&long, "s3", ""][i % 3],
+                    facts: KeyFacts {
+                        slot: slot as u8,
+                        status: KeyStatus::ALL[(i + slot) % 3],
+                        at_risk: flag(slot),
+                        created: time(i + slot),
+                        last_used: time(i + 2 * slot),
+                        created_over_90_days: flag(slot + 1),
+                        created_over_30_days: flag(slot + 2),
+                    },
+                };
+                User {
+                    account_id: ["1", "1", "", "2", "2", &long][i % 6],
+                    username: [&names[i], "", &long][i % 3],
+                    facts: UserFacts {
+                        user_type: UserType::ALL[i % UserType::ALL.len()],
+                        created: time(i),
+                        password_enabled: flag(0),
+                        password_last_rotated: time(i + 1),
+                        password_last_used: time(i + 2),
+                        console_login: flag(1),
+                        login_protection: flag(2),
+                        operation_protection: flag(3),
+                        mfa: flag(4),
+                        abnormal_logins: flag(5),
+                        signing_certificates: [i % 4, i / 4 % 4]
+                            .map(|n| n.checked_sub(1).map(|n| KeyStatus::ALL[n])),
+                    },
+                    // Every set of slots.
+                    key_slots: std::array::from_fn(|s| ((i >> s) & 1 == 1).then(|| key(s + 1))),
+                }
+            })
+            .collect();
+        let mut table = UserTable::new();
+        users.iter().for_each(|user| table.push(user));
+        table.shrink_to_fit();
+        assert_eq!(table.iter().collect::<Vec<_>>(), users);
+        assert_eq!(table.iter().size_hint(), (64, Some(64)));
+    }
+
+    /// The bytes `table` holds.
+    fn bytes(table: &UserTable) -> usize {
+        size_of_val(&table.users[..])
+            + size_of_val(&table.keys[..])
+            + size_of_val(&table.times[..])
+            + table.lengths.len()
+            + table.text.len()
+    }
+
+    /// A user kept takes less than the shortest row that makes it, so the most users a file
+    /// can make take less than the file (issue 27): for each provider, rows of empty cells
+    /// but for one-letter names and ids and as many keys as a row can hold.
+    #[test]
+    fn a_user_takes_less_than_its_shortest_row() {
+        use crate::report::{read, Provider, ReadOptions};
+        let tiny = |provider: Provider, column: &str| match (provider, column) {
+            (Provider::TencentCam, "AccountID" | "Username") => "u",
+            (Provider::TencentCam, secret_id) if secret_id.ends_with("SecretId") => "k",
+            (Provider::AwsIam, rotated) if rotated.starts_with("access_key") => {
+                match rotated.ends_with("_last_rotated") {
+                    true => "x",
+                    false => "",
+                }
+            }
+            (Provider::AlibabaRam, "user") => "u",
+            (Provider::AlibabaRam, exist) if exist.contains("key") && exist.ends_with("_exist") => {
+                "true"
+            }
+            _ => "",
+        };
+        let options = ReadOptions {
+            timezone: jiff::tz::TimeZone::UTC,
+            provider: None,
+        };
+        for provider in Provider::ALL {
+            let header = provider.documented_header();
+            let cells: Vec<&str> = header.split(',').map(|c| tiny(provider, c)).collect();
+            let row = cells.join(",") + "\n";
+            let text = format!("{header}\n{}", row.repeat(1000));
+            let mut table = UserTable::new();
+            let (mut users, mut keys) = (0, 0);
+            read(
+                text.as_bytes(),
+                &options,
+                jiff::Timestamp::UNIX_EPOCH,
+                |user| {
+                    users += 1;
+                    keys += user.keys().count();
+                    table.push(user);
+                },
+            )
+            .unwrap();
+            let per_row = bytes(&table) as f64 / users as f64;
+            eprintln!(
+                "{provider}: a row of {} bytes, {} keys: {per_row} bytes kept",
+                row.len(),
+                keys / users
+            );
+            assert!(keys >= users && per_row < row.len() as f64, "{provider}");
+        }
+    }
+
+    /// A realistic report (`generate-reports`) keeps less than half its size.
+    #[test]
+    fn a_report_keeps_less_than_half_its_size() {
+        use crate::report::{generate::Spec, read, Provider, ReadOptions};
+        let options = ReadOptions {
+            timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+            provider: None,
+        };
+        let spec = Spec {
+            users: 10_000,
+            files: 1,
+            seed: 1,
+        };
+        for provider in Provider::ALL {
+            let report = provider.generated_report(&spec, 0);
+            let mut table = UserTable::new();
+            read(&report, &options, jiff::Timestamp::UNIX_EPOCH, |user| {
+                table.push(user)
+            })
+            .unwrap();
+            let ratio = bytes(&table) as f64 / report.len() as f64;
+            eprintln!(
+                "{provider}: {} bytes a user ({} of CSV), {} keys a user: {ratio:.2} × its size",
+                bytes(&table) / table.len(),
+                report.len() / table.len(),
+                table.keys.len() as f64 / table.len() as f64,
+            );
+            assert!(ratio < 0.5, "{provider}: {ratio}");
+        }
     }
 }

@@ -124,17 +124,23 @@ pub(super) fn read<F: ReportFormat>(
             .into());
         }
         last_record = Some((line, record.open_quote));
+        // A spreadsheet saves the empty rows below a table as rows of commas: they are no
+        // one, so no user, and no cell of theirs is an error.
+        if record.iter().all(|cell| cell.trim_ascii().is_empty()) {
+            continue;
+        }
         let mut row = Row::new(&record, names, &mut dates, &mut summary);
         let user = F::user(&layout, &mut row, generated);
         summary.rows += 1;
         sink.add(line, &user);
     }
-    // Every account has users to report; a header alone is a write cut off early.
-    let Some((line, open_quote)) = last_record else {
-        return Err(ReportError::NoUsers.into());
-    };
-    if open_quote {
+    if let Some((line, true)) = last_record {
         return Err(ReportError::UnterminatedQuote { line }.into());
+    }
+    // Every account has users to report; a header alone (or with empty rows) is a write
+    // cut off early.
+    if summary.rows == 0 {
+        return Err(ReportError::NoUsers.into());
     }
     Ok(summary)
 }

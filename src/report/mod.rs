@@ -481,6 +481,43 @@ mod tests {
         const { assert!(16 * 4096 <= MAX_RECORD_BYTES) };
     }
 
+    /// Spreadsheets save the empty rows under a table as rows of commas: they are no user
+    /// and no cell error, and the lines after them keep their numbers.
+    #[test]
+    fn empty_rows_are_no_one() {
+        let header = Provider::TencentCam.documented_header();
+        let cells = header.split(',').count();
+        let empty = ",".repeat(cells - 1);
+        let spaced = format!("\"\", {}", ",".repeat(cells - 2));
+        let rest = ",".repeat(cells - 3);
+        let text =
+            format!("{header}\n{empty}\n1,u,{rest}\n{spaced}\n\n{empty}\n2,v,?{rest}\n{empty}\n");
+        let options = ReadOptions {
+            timezone: TimeZone::UTC,
+            provider: None,
+        };
+        let mut names = Vec::new();
+        let summary = read(text.as_bytes(), &options, Timestamp::UNIX_EPOCH, |user| {
+            names.push(user.username.to_owned())
+        })
+        .unwrap();
+        assert_eq!((names.join(" "), summary.rows), ("u v".to_owned(), 2));
+        // The unknown user type of `v`, on line 7.
+        let types: Vec<_> = (summary.first_cell_errors.iter())
+            .filter(|error| error.column == "UserType")
+            .map(|error| (error.line, error.found.as_str()))
+            .collect();
+        assert_eq!(types, [(3, ""), (7, "?")]);
+        let only_empty = format!("{header}\n{empty}\n{empty}\n");
+        let error = read(
+            only_empty.as_bytes(),
+            &options,
+            Timestamp::UNIX_EPOCH,
+            |_| {},
+        );
+        assert_eq!(error.unwrap_err(), ReportError::NoUsers);
+    }
+
     /// Users that record each start over, as the exporter's and `check`'s sinks do.
     #[derive(Default)]
     struct Names {
