@@ -153,6 +153,8 @@ EXPECTED_ALERTS = [
     ("CredentialReportStale", {"report": "stale", "severity": "warning"}),
     ("CredentialReportNoReports", {"instance": "@empty", "severity": "warning"}),
     ("CredentialReportExporterDown", {"instance": "@dead", "job": JOB, "severity": "warning"}),
+    # The aggregates exporter's third file, past its --report.max-files=2.
+    ("CredentialReportFilesSkipped", {"instance": "@aggregate", "severity": "warning"}),
 ]
 
 # Users with nothing wrong, whatever the date: no alert may name them.
@@ -292,6 +294,8 @@ def prepare_reports(work):
     aggregate.mkdir()
     shutil.copyfile(ROOT / "examples/reports/acme-cn.csv", aggregate / "aggregate-only.csv")
     shutil.copyfile(ROOT / "examples/reports/alibaba-prod.csv", aggregate / "aggregate-alibaba.csv")
+    # Last by name, and past the aggregates exporter's --report.max-files=2: never read.
+    shutil.copyfile(ROOT / "examples/reports/acme-cn.csv", aggregate / "zz-left-unread.csv")
     empty = work / "empty"
     empty.mkdir()
     return reports, aggregate, empty
@@ -730,7 +734,8 @@ def main():
         fetcher_address = start_fetcher(binary, work, fake, organization)
         organization_address = start_exporter(binary, "exporter-organization", organization, work)
         main_address = start_exporter(binary, "exporter", reports, work)
-        aggregate_address = start_exporter(binary, "exporter-aggregates", aggregate, work, ["--metrics.per-user=false"])
+        aggregate_address = start_exporter(binary, "exporter-aggregates", aggregate, work,
+                                           ["--metrics.per-user=false", "--report.max-files=2"])
         empty_address = start_exporter(binary, "exporter-empty", empty, work)
         dead_address = f"127.0.0.1:{free_port()}"
         addresses = {"@main": main_address, "@empty": empty_address, "@dead": dead_address, "@aggregate": aggregate_address}
