@@ -4,15 +4,16 @@
 //! and plays scripted answers before its own. As a Resource Directory's management account
 //! it also lists its members (ResourceManager ListAccounts, in pages of the PageSize asked)
 //! and hands out each member's own temporary keys (STS AssumeRole of [`ROLE_NAME`]), with
-//! which IMS serves that member's own report.
+//! which IMS serves that member's own report. For benchmarks, members' reports can be large
+//! ([`Scale`]) and the documented limits enforced ([`FakeAlibaba::limit`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
 
-use super::{Acs3Verifier, Fake, Fault, Request, Scripts};
+use super::{Acs3Verifier, Fake, Fault, RateLimits, Request, Scripts};
 
 pub const KEY_ID: &str = "LTAI5tFakeKeyIdForTests01";
 pub const SECRET: &str = "FakeSecretForTests0123456789ab";
@@ -57,6 +58,28 @@ additional_access_key_3_exist,additional_access_key_3_active,additional_access_k
         ));
     }
     r
+}
+
+/// The report of `account` with `users` RAM users (each with one key, every other one with
+/// MFA), for benchmarks.
+pub fn large_report_of(account: &str, users: usize) -> String {
+    // The header and the root's row of the small report, then the users.
+    let small = report_of(account);
+    let mut r: String = small.split_inclusive('\n').take(2).collect();
+    for i in 0..users {
+        let mfa = if i % 2 == 0 { "TRUE" } else { "FALSE" };
+        r.push_str(&format!(
+            "user{i}@m{account}.onaliyun.com,2020-01-01T00:00:00Z,-,TRUE,TRUE,2026-01-01T00:00:00Z,-,{mfa},TRUE,TRUE,2026-02-01T00:00:00Z,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-,FALSE,FALSE,-,-\n"
+        ));
+    }
+    r
+}
+
+/// Members' reports for benchmarks: this many users each, served this many lines a page
+/// (the service's own page), not six users three lines a page.
+pub struct Scale {
+    pub users: usize,
+    pub lines_a_page: usize,
 }
 
 /// An Alibaba error answer (the RPC APIs' common error body).
@@ -106,6 +129,9 @@ pub struct Ims {
     issued: Mutex<HashMap<String, (String, Arc<Acs3Verifier>)>>,
     /// GenerateCredentialReport calls per member account.
     member_generations: Mutex<HashMap<String, usize>>,
+    /// The documented limits, enforced once set.
+    limits: OnceLock<RateLimits>,
+    scale: OnceLock<Scale>,
 }
 
 /// The temporary key id, secret and token AssumeRole hands out for `member`.
@@ -129,6 +155,8 @@ impl FakeAlibaba {
             members: Mutex::new(BTreeMap::new()),
             issued: Mutex::new(HashMap::new()),
             member_generations: Mutex::new(HashMap::new()),
+            limits: OnceLock::new(),
+            scale: OnceLock::new(),
         });
         let handler = Arc::clone(&state);
         let server = Fake::start(move |r| handler.handle(r));
@@ -148,6 +176,16 @@ impl FakeAlibaba {
             .lock()
             .unwrap()
             .insert(id.to_owned(), member);
+    }
+
+    /// Enforces `limits` from now on, per action and account.
+    pub fn limit(&self, limits: RateLimits) {
+        assert!(self.state.limits.set(limits).is_ok(), "limits set twice");
+    }
+
+    /// Serves members' reports at `scale` from now on.
+    pub fn scale(&self, scale: Scale) {
+        assert!(self.state.scale.set(scale).is_ok(), "scale set twice");
     }
 
     /// Changes a member in place.
@@ -201,10 +239,13 @@ impl Ims {
         if r.header("x-acs-version") != Some(version) {
             return error(400, "InvalidVersion", "wrong x-acs-version");
         }
+        let account = member.map_or(ACCOUNT.to_owned(), |(id, _)| id);
+        if (self.limits.get()).is_some_and(|l| !l.admit(&account, action)) {
+            return fault(Fault::Throttle);
+        }
         if let Some(answer) = self.scripts.next(action) {
             return answer;
         }
-        let account = member.map_or(ACCOUNT.to_owned(), |(id, _)| id);
         if let Some(answer) = self.scripts.next(&format!("{action}@{account}")) {
             return answer;
         }
@@ -223,7 +264,14 @@ impl Ims {
                 let state = ["STARTED", "INPROGRESS"].get(n).copied().unwrap_or("COMPLETED");
                 (200, serde_json::json!({"RequestId": "r", "State": state}).to_string())
             }
-            "GetCredentialReport" => page(r, &report_of(&account)),
+            "GetCredentialReport" => match (self.scale.get(), account.as_str()) {
+                (Some(scale), member) if member != ACCOUNT => page(
+                    r,
+                    &large_report_of(member, scale.users),
+                    scale.lines_a_page,
+                ),
+                _ => page(r, &report_of(&account), 3),
+            },
             "GetCallerIdentity" => (
                 200,
                 serde_json::json!({"RequestId": "r", "AccountId": account, "Arn": format!("acs:ram::{account}:user/fetcher"), "IdentityType": "RAMUser"}).to_string(),
@@ -255,8 +303,12 @@ impl Ims {
                 "PageNumber or PageSize is out of range",
             );
         }
-        // Smaller pages than asked, so that the fetcher must follow TotalCount to the end.
-        let size = size.min(PAGE_AT_MOST);
+        // Smaller pages than asked, so that the fetcher must follow TotalCount to the end;
+        // at a benchmark's scale, the pages asked for, as the service gives them.
+        let size = match self.scale.get() {
+            Some(_) => size,
+            None => size.min(PAGE_AT_MOST),
+        };
         let with_tags = r.param("IncludeTags").as_deref() == Some("true");
         let members = self.members.lock().unwrap();
         let listed: Vec<serde_json::Value> = (members.iter().skip((page - 1) * size).take(size))
@@ -356,13 +408,13 @@ impl Ims {
     }
 }
 
-/// Three lines a page of `report`; page 2 repeats the header (the fetcher must keep it once).
-fn page(r: &Request, report: &str) -> (u16, String) {
+/// `lines_a_page` lines a page of `report`; page 2 repeats the header (the fetcher must keep it once).
+fn page(r: &Request, report: &str, lines_a_page: usize) -> (u16, String) {
     let page: usize = r
         .param("NextToken")
         .map_or(0, |t| t.trim_start_matches("page-").parse().unwrap());
     let lines: Vec<&str> = report.lines().collect();
-    let chunks: Vec<&[&str]> = lines.chunks(3).collect();
+    let chunks: Vec<&[&str]> = lines.chunks(lines_a_page).collect();
     let mut text = String::new();
     if page == 1 {
         text.push_str(lines[0]);

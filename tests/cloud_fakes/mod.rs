@@ -17,7 +17,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ring::{digest, hmac};
 
@@ -78,6 +80,53 @@ pub enum Fault {
 
 /// An answer as a fake gives it: HTTP status and body.
 pub type Answer = (u16, String);
+
+/// A cloud's documented per-action rate limits, enforced as its gateway does: at most
+/// `per_second` calls of one action by one account in any second (a window, not a bucket:
+/// the strictest reading of "N requests per second"). A call over it is counted in
+/// `refused`, and the fake answers it [`Fault::Throttle`] in its vendor's words.
+pub struct RateLimits {
+    /// (action, calls a second); the action `*` is every action not named.
+    per_second: Vec<(&'static str, usize)>,
+    /// Per account and action, when the calls of the last second arrived.
+    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    pub refused: AtomicU64,
+}
+
+impl RateLimits {
+    pub fn new(per_second: &[(&'static str, usize)]) -> RateLimits {
+        RateLimits {
+            per_second: per_second.to_vec(),
+            recent: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether `account` may call `action` now; the call is counted if it may.
+    pub fn admit(&self, account: &str, action: &str) -> bool {
+        let limit = (self.per_second.iter())
+            .find(|(a, _)| *a == action)
+            .or_else(|| self.per_second.iter().find(|(a, _)| *a == "*"));
+        let Some(&(_, limit)) = limit else {
+            return true;
+        };
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap();
+        let calls = recent.entry(format!("{account}/{action}")).or_default();
+        while calls
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            calls.pop_front();
+        }
+        if calls.len() >= limit {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        calls.push_back(now);
+        true
+    }
+}
 
 /// Answers scripted per action, played before the fake's own: `Some` answer, or `None` to
 /// answer normally that once (to fault the third call, not the first).

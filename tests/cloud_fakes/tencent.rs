@@ -1,18 +1,18 @@
 //! A fake Tencent Cloud CAM, STS and Organization on 127.0.0.1: it checks every request's TC3
 //! signature, pages its lists (shorter pages than asked for), limits GetSecurityLastUsed to ten
 //! SecretIds, throttles each user's first ListAccessKeys, enforces CAM's rate limit per action
-//! and account when asked, exchanges a TKE token, and plays scripted answers before its own.
+//! and account when asked (with STS's and Organization's documented limits beside it),
+//! exchanges a TKE token, and plays scripted answers before its own.
 //! As an organization's management account it lists its members (pages of 7, shorter than asked)
 //! and issues each member's role temporary keys, which then act on that member's own small
-//! account, and on nothing else, until they expire.
+//! (or, for benchmarks, large) account, and on nothing else, until they expire.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{Fake, Fault, Request, Scripts, Tc3Verifier};
+use super::{Fake, Fault, RateLimits, Request, Scripts, Tc3Verifier};
 
 pub const SECRET_ID: &str = "AKIDFakeSecretIdForTests0123456789ab";
 pub const SECRET_KEY: &str = "FakeSecretKeyForTests0123456789a";
@@ -31,12 +31,9 @@ pub struct Cam {
     pub bad: Mutex<Vec<String>>,
     /// UINs whose first ListAccessKeys was throttled already.
     throttled: Mutex<HashSet<u64>>,
-    /// CAM's documented limit, enforced: at most this many calls of one action in any second.
-    rate_limit: Option<usize>,
-    /// Per action, when the calls of the last second arrived.
-    recent: Mutex<HashMap<String, VecDeque<Instant>>>,
-    /// Calls refused for going over `rate_limit`.
-    pub over_the_limit: Mutex<u64>,
+    /// The documented limits, enforced when asked: CAM's per action and account, and
+    /// STS's and Organization's (`refused` counts the calls over them).
+    pub limits: Option<RateLimits>,
     /// The organization the fake's own account manages; no members: not one.
     pub org: Mutex<Org>,
 }
@@ -49,6 +46,9 @@ pub struct Org {
     issued: HashMap<String, Issued>,
     /// The lifetime of the keys AssumeRole issues from now on, if not the DurationSeconds asked.
     pub session_seconds: Option<i64>,
+    /// Each member an account of this many sub-users with one key each (as the fake's own
+    /// `large` account), not the two users of [`member_account`].
+    pub users_per_member: Option<u64>,
 }
 
 /// One member account.
@@ -160,23 +160,10 @@ impl Cam {
             }
         };
         let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-        if let Some(limit) = self.rate_limit {
-            let now = Instant::now();
-            let mut recent = self.recent.lock().unwrap();
-            // CAM limits each action per account: a member's calls count apart.
-            let account = member.map_or_else(|| OWNER.to_owned(), |m| m.to_string());
-            let calls = recent.entry(format!("{account}/{action}")).or_default();
-            while calls
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-            {
-                calls.pop_front();
-            }
-            if calls.len() >= limit {
-                *self.over_the_limit.lock().unwrap() += 1;
-                return fault(Fault::Throttle);
-            }
-            calls.push_back(now);
+        // CAM limits each action per account: a member's calls count apart.
+        let account = member.map_or_else(|| OWNER.to_owned(), |m| m.to_string());
+        if (self.limits.as_ref()).is_some_and(|l| !l.admit(&account, &action)) {
+            return fault(Fault::Throttle);
         }
         // A fault for one member first (AssumeRole's member is the one its role is in).
         let target = match action.as_str() {
@@ -197,15 +184,20 @@ impl Cam {
             }
             _ => {}
         }
+        let mut large = self.large;
         if let Some(member) = member {
-            return member_account(member, &action, &body);
+            let users = self.org.lock().unwrap().users_per_member;
+            if users.is_none() || action == "GetUserAppId" {
+                return member_account(member, &action, &body);
+            }
+            large = users;
         }
         // A large account: its sub-users, one key each, and nobody else; no throttling.
-        let small = self.large.is_none();
+        let small = large.is_none();
         let only_if_small = |list: Vec<Value>| if small { list } else { Vec::new() };
         match action.as_str() {
             "GetUserAppId" => ok(json!({"Uin": OWNER, "OwnerUin": OWNER, "AppId": 1250000000})),
-            "ListUsers" => ok(json!({ "Data": self.large.map_or_else(sub_users, large_account) })),
+            "ListUsers" => ok(json!({ "Data": large.map_or_else(sub_users, large_account) })),
             "ListCollaborators" => paged(&body, only_if_small(collaborators()), "TotalNum", "Data"),
             "ListWeChatWorkSubAccounts" => {
                 let carol = json!({"Uin": 100000000013u64, "Name": "carol", "Uid": 13, "ConsoleLogin": 1, "CreateTime": "2022-02-03 04:05:06"});
@@ -402,7 +394,8 @@ impl Cam {
     }
 
     /// Organization DescribeOrganizationMembers: `Limit` 1 to 50, and pages of at most 7
-    /// whatever it asks: the fetcher must follow `Offset` and `Total`.
+    /// whatever it asks (but at a benchmark's scale): the fetcher must follow `Offset` and
+    /// `Total`.
     fn list_members(&self, body: &Value) -> (u16, String) {
         let (offset, limit) = (body["Offset"].as_u64(), body["Limit"].as_u64());
         let (Some(offset), Some(limit @ 1..=50)) = (offset, limit) else {
@@ -413,7 +406,13 @@ impl Cam {
         };
         let org = self.org.lock().unwrap();
         let page = org.members.iter().skip(offset as usize);
-        let items: Vec<Value> = (page.take(limit.min(7) as usize))
+        // At a benchmark's scale, the pages asked for, as the service gives them.
+        let at_most = if org.users_per_member.is_some() {
+            limit
+        } else {
+            limit.min(7)
+        };
+        let items: Vec<Value> = (page.take(at_most as usize))
             .map(|m| {
                 let tags: Vec<Value> = (m.tags.iter())
                     .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
@@ -520,7 +519,9 @@ pub struct FakeTencent {
 
 impl FakeTencent {
     /// The account of [`sub_users`] and the rest; `large`: an account of that many sub-users
-    /// instead; `rate_limit`: CAM's limit enforced, that many calls of one action a second.
+    /// instead; `rate_limit`: CAM's limit enforced, that many calls of one action a second
+    /// (and STS's `AssumeRole` at 600 a second, Organization's `DescribeOrganizationMembers`
+    /// at 20: their documented limits).
     pub fn start(large: Option<u64>, rate_limit: Option<usize>) -> FakeTencent {
         let state = Arc::new(Cam {
             verifier: Tc3Verifier {
@@ -533,9 +534,13 @@ impl FakeTencent {
             unreadable_keys: Mutex::new(None),
             bad: Mutex::new(Vec::new()),
             throttled: Mutex::new(HashSet::new()),
-            rate_limit,
-            recent: Mutex::new(HashMap::new()),
-            over_the_limit: Mutex::new(0),
+            limits: rate_limit.map(|cam| {
+                RateLimits::new(&[
+                    ("AssumeRole", 600),
+                    ("DescribeOrganizationMembers", 20),
+                    ("*", cam),
+                ])
+            }),
             org: Mutex::new(Org::default()),
         });
         let handler = Arc::clone(&state);

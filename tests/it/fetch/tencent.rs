@@ -280,7 +280,8 @@ fn fetch_paced(users: u64) -> u64 {
     let csv = std::fs::read_to_string(dir.path().join(format!("{OWNER}.csv"))).unwrap();
     assert_eq!(csv.lines().count() as u64, users + 1);
     assert_eq!(names(dir.path()).len(), 1);
-    let refused = *cloud.0.state.over_the_limit.lock().unwrap();
+    let limits = cloud.0.state.limits.as_ref().unwrap();
+    let refused = limits.refused.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!("{users} users: {took:?}, {refused} calls over the limit");
     refused
 }
