@@ -544,7 +544,14 @@ fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 e.message().unwrap_or("no message")
             )
         }
-        other => super::api::error_chain(other),
+        other => match super::api::error_chain(other) {
+            // The SDK's chain names every source it tried, but not what to set.
+            chain if chain.contains("no credentials") => format!(
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile \
+                 (AWS_PROFILE) or workload identity (docs/fetch.md); the SDK tried: {chain}"
+            ),
+            chain => chain,
+        },
     };
     let context = match context {
         "" => String::new(),

@@ -29,6 +29,7 @@ impl Cloud for Aws {
             "AWS_SESSION_TOKEN",
         ],
         no_credentials_says: &[
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
             "no credentials found in chain",
             "AWS_WEB_IDENTITY_TOKEN_FILE",
         ],
