@@ -556,8 +556,9 @@ fn clients_that_never_read_hold_no_request_slot() {
         "an answer of {body} bytes fits in socket buffers"
     );
     // The first scrapes of a snapshot are encoded while its compressed body is made; it
-    // has a length once it is made.
-    exporter.wait_until("the shared body", || {
+    // has a length once it is made. It is made at the lowest priority, which a loaded
+    // machine (a build beside the tests) starves for many seconds.
+    exporter.wait_within(Duration::from_secs(90), "the shared body", || {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(&exporter.address).unwrap();
         let request = "GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";

@@ -162,8 +162,13 @@ impl Exporter {
     }
 
     /// Polls `condition` until it holds, failing the test after 10 seconds.
-    pub fn wait_until(&self, what: &str, mut condition: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+    pub fn wait_until(&self, what: &str, condition: impl FnMut() -> bool) {
+        self.wait_within(Duration::from_secs(10), what, condition)
+    }
+
+    /// Polls `condition` until it holds, failing the test after `limit`.
+    pub fn wait_within(&self, limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if condition() {
                 return;

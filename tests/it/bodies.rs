@@ -97,7 +97,8 @@ fn gzipped(exporter: &Exporter, accept: &str) -> Response {
             return response;
         }
         assert_eq!(response.header("content-encoding"), None);
-        assert!(started.elapsed() < Duration::from_secs(30), "never gzip'd");
+        // Compressed at the lowest priority, which a loaded machine starves for a while.
+        assert!(started.elapsed() < Duration::from_secs(90), "never gzip'd");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
