@@ -220,7 +220,12 @@ impl<'s> Text<'s> {
             Decoding::Sniffing(_) => unreachable!("sniffed before decoding"),
             Decoding::Utf8 { strict } => {
                 let read = &self.raw[..self.pending];
-                let valid = (read.utf8_chunks().next()).map_or("", |chunk| chunk.valid());
+                // `from_utf8` checks a word at a time where the text is ASCII, several times
+                // faster than walking `utf8_chunks` (a seventh of a reload's time, with perf).
+                let valid = match std::str::from_utf8(read) {
+                    Ok(text) => text,
+                    Err(e) => std::str::from_utf8(&read[..e.valid_up_to()]).expect("valid so far"),
+                };
                 self.text.push_str(valid);
                 let rest = &read[valid.len()..];
                 // A character cut by the chunk's end is completed by the next chunk.
