@@ -203,10 +203,9 @@ pub struct Reloader {
     dir: PathBuf,
     selection: Selection,
     options: LoadOptions,
-    /// The snapshot served, written here alone; see [`Reloader::served`].
+    /// The snapshot served, written here alone (so what a rescan starts from and compares
+    /// with is what it last stored); see [`Reloader::served`].
     served: Arc<ArcSwap<Snapshot>>,
-    /// The last snapshot published: what a rescan starts from and compares with.
-    published: Arc<Snapshot>,
     /// Runs on each new snapshot before it is served: the server caches its bodies.
     prepare: Prepare,
     /// The version of each report's file last read, successfully or not.
@@ -219,13 +218,11 @@ pub struct Reloader {
 
 impl Reloader {
     pub fn new(dir: PathBuf, selection: Selection, options: LoadOptions, prepare: Prepare) -> Self {
-        let published = Arc::new(Snapshot::default());
         Reloader {
             dir,
             selection,
             options,
-            served: Arc::new(ArcSwap::new(Arc::clone(&published))),
-            published,
+            served: Arc::new(ArcSwap::from_pointee(Snapshot::default())),
             prepare,
             versions: HashMap::new(),
             folder: FolderState::Readable,
@@ -240,7 +237,7 @@ impl Reloader {
 
     /// Brings the snapshot up to date with the folder. Blocking: run it off the async runtime.
     pub fn rescan(&mut self) {
-        let current = Arc::clone(&self.published);
+        let current = self.served.load_full();
         let winners = match list_reports(&self.dir, &self.selection) {
             Ok(winners) => {
                 self.folder = FolderState::Readable;
@@ -320,8 +317,8 @@ impl Reloader {
         self.publish(reports);
     }
 
-    fn publish(&mut self, reports: BTreeMap<String, Arc<ReportState>>) {
-        let current = &self.published;
+    fn publish(&self, reports: BTreeMap<String, Arc<ReportState>>) {
+        let current = self.served.load();
         let unchanged = current.scanned
             && current.folder == self.folder
             && current.files_skipped == self.skipped.len()
@@ -343,8 +340,7 @@ impl Reloader {
             files_skipped: self.skipped.len(),
         });
         (self.prepare)(&next);
-        self.served.store(Arc::clone(&next));
-        self.published = next;
+        self.served.store(next);
     }
 }
 
