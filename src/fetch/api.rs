@@ -175,10 +175,28 @@ impl ApiClient {
     }
 }
 
-/// The whole body, into one buffer of its size: refused at once when its `Content-Length`
+/// `res`'s whole body, as [`read_body_capped`] reads it, with its `Content-Length`.
+async fn read_capped<B>(res: hyper::Response<B>, max: usize) -> Result<Bytes, FetchError>
+where
+    B: hyper::body::Body,
+    B::Error: std::fmt::Display,
+{
+    let declared = res
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    read_body_capped(res.into_body(), declared, max).await
+}
+
+/// The whole body, into one buffer of its size: refused at once when the length it declares
 /// passes `max`, else as soon as the bytes that came do. (Collecting the pieces and joining
 /// them held the answer twice.) Past [`super::budget::SMALL`] it waits for the gate first.
-async fn read_capped<B>(res: hyper::Response<B>, max: usize) -> Result<Bytes, FetchError>
+/// Every answer is read here, the AWS SDK's too (through its connector).
+pub(super) async fn read_body_capped<B>(
+    body: B,
+    declared: Option<u64>,
+    max: usize,
+) -> Result<Bytes, FetchError>
 where
     B: hyper::body::Body,
     B::Error: std::fmt::Display,
@@ -189,17 +207,13 @@ where
             format!("the answer is larger than {max} bytes, the most the fetcher reads here"),
         )
     };
-    let declared = res
-        .headers()
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
     let declared = declared.unwrap_or(0) as usize;
     super::budget::hold(declared).await;
     let mut buffer = Vec::with_capacity(declared);
-    let mut body = std::pin::pin!(res.into_body());
+    let mut body = std::pin::pin!(body);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             FetchError::new(FailureReason::Network, format!("reading the answer: {e}"))

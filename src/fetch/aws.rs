@@ -747,40 +747,20 @@ fn host_of(rest: &str) -> &str {
     }
 }
 
-/// `body` read whole, or a body that fails with the reason: the SDK then reports a response
-/// error (`invalid_response`) saying it. Past [`super::budget::SMALL`] it waits for the gate
-/// first: the SDK polls its connector in the attempt's task, where the attempt's claim is.
+/// `body` read whole by [`super::api::read_body_capped`] (so past [`super::budget::SMALL`]
+/// it waits for the gate: the SDK polls its connector in the attempt's task, where the
+/// attempt's claim is), or a body that fails with the reason: the SDK then reports a
+/// response error (`invalid_response`) saying it.
 async fn read_capped(body: SdkBody, declared: Option<u64>, max: usize) -> SdkBody {
-    use http_body_util::BodyExt;
-    let failing = |message: String| {
-        let error: Box<dyn std::error::Error + Send + Sync> = message.into();
-        let frames = futures_util::stream::iter([Err::<http_body::Frame<bytes::Bytes>, _>(error)]);
-        SdkBody::from_body_1_x(http_body_util::StreamBody::new(frames))
-    };
-    let too_large = || {
-        failing(format!(
-            "the answer is larger than {max} bytes, the most the fetcher reads"
-        ))
-    };
-    if declared.is_some_and(|n| n > max as u64) {
-        return too_large();
-    }
-    let declared = declared.unwrap_or(0) as usize;
-    super::budget::hold(declared).await;
-    let mut buffer = Vec::with_capacity(declared);
-    let mut body = std::pin::pin!(body);
-    while let Some(frame) = body.frame().await {
-        match frame.map(http_body::Frame::into_data) {
-            Ok(Ok(data)) if buffer.len() + data.len() > max => return too_large(),
-            Ok(Ok(data)) => {
-                super::budget::hold(buffer.len() + data.len()).await;
-                buffer.extend_from_slice(&data)
-            }
-            Ok(Err(_trailers)) => {}
-            Err(e) => return failing(format!("reading the answer: {e}")),
+    match super::api::read_body_capped(body, declared, max).await {
+        Ok(bytes) => SdkBody::from(bytes),
+        Err(e) => {
+            let error: Box<dyn std::error::Error + Send + Sync> = e.message.into();
+            let frames =
+                futures_util::stream::iter([Err::<http_body::Frame<bytes::Bytes>, _>(error)]);
+            SdkBody::from_body_1_x(http_body_util::StreamBody::new(frames))
         }
     }
-    SdkBody::from(buffer)
 }
 
 #[cfg(test)]
@@ -832,7 +812,7 @@ mod tests {
             read(b"0123456789", Some(10), 10).await.unwrap(),
             &b"0123456789"[..]
         );
-        let past = "the answer is larger than 9 bytes, the most the fetcher reads";
+        let past = "the answer is larger than 9 bytes, the most the fetcher reads here";
         let error = read(b"0123456789", None, 9).await.unwrap_err().to_string();
         assert_eq!(error, past);
         // Refused on its word, before a byte is read.
