@@ -144,13 +144,7 @@ fn a_100_mb_tencent_page_fails_the_attempt_in_bounded_memory() {
             },
         },
     });
-    let url = fake.url();
-    let out = fetch(
-        dir.path(),
-        Some(BASELINE + HELD),
-        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
-        &TENCENT_ENV,
-    );
+    let out = tencent_fetch(dir.path(), &fake.url());
     assert_failed_saying(
         &out,
         &[
@@ -186,13 +180,7 @@ fn a_tencent_page_under_the_cap_is_read_without_a_tree_of_json_values() {
             },
         },
     });
-    let url = fake.url();
-    let out = fetch(
-        dir.path(),
-        Some(BASELINE + HELD),
-        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
-        &TENCENT_ENV,
-    );
+    let out = tencent_fetch(dir.path(), &fake.url());
     // The page was read (ListUsers answered no users) and the fetch went on to the next
     // list, whose 40 MB more passed what the lists of people may hold together.
     assert!(
@@ -302,26 +290,14 @@ fn a_tencent_account_of_99000_people_is_rebuilt_in_bounded_memory() {
     // once, took 200 MiB more than this.
     let dir = folder_with_last_good();
     let fake = tencent_receivers(60);
-    let url = fake.url();
-    let out = fetch(
-        dir.path(),
-        Some(BASELINE + HELD),
-        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
-        &TENCENT_ENV,
-    );
+    let out = tencent_fetch(dir.path(), &fake.url());
     assert_eq!(out.status.code(), Some(0), "{}", tail(&printed(&out)));
     let report = std::fs::read(dir.path().join("reports/acme.csv")).unwrap();
     assert_eq!(report.iter().filter(|&&b| b == b'\n').count(), 99_001);
     // Longer names: the lists stay within theirs, the report rebuilt from them does not.
     let dir = folder_with_last_good();
     let fake = tencent_receivers(115);
-    let url = fake.url();
-    let out = fetch(
-        dir.path(),
-        Some(BASELINE + HELD),
-        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
-        &TENCENT_ENV,
-    );
+    let out = tencent_fetch(dir.path(), &fake.url());
     assert_failed_saying(
         &out,
         &[
@@ -433,6 +409,12 @@ fn aws_complete() -> Answer {
         200,
         "<GenerateCredentialReportResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><GenerateCredentialReportResult><State>COMPLETE</State></GenerateCredentialReportResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GenerateCredentialReportResponse>",
     )
+}
+
+/// `fetch` from the Tencent fake at `url`, held to a single account's bound.
+fn tencent_fetch(dir: &Path, url: &str) -> Output {
+    let args = ["--provider", "tencent-cam", "--tencent.endpoint", url];
+    fetch(dir, Some(BASELINE + HELD), &args, &TENCENT_ENV)
 }
 
 fn aws_fetch(dir: &Path, url: &str, address_space: Option<u64>) -> Output {
@@ -801,13 +783,7 @@ fn a_tencent_answer_for_one_person_is_refused_past_its_small_cap() {
             r#"{"Response":{"Data":[],"TotalNum":0,"TotalCount":0,"SubAccounts":[],"RequestId":"r"}}"#,
         ),
     });
-    let url = fake.url();
-    let out = fetch(
-        dir.path(),
-        Some(BASELINE + HELD),
-        &["--provider", "tencent-cam", "--tencent.endpoint", &url],
-        &TENCENT_ENV,
-    );
+    let out = tencent_fetch(dir.path(), &fake.url());
     assert_failed_saying(
         &out,
         &[
